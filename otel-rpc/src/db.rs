@@ -1,0 +1,243 @@
+//! [`DbOperation`]: the facts a database adapter extracts from one call, turned into the span
+//! name and attributes by the naming rules of the database semantic conventions, in one place.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use opentelemetry::{Context, KeyValue, StringValue};
+use opentelemetry_semantic_conventions::attribute;
+
+use crate::recorder::SpanRecorder;
+use crate::recording::Recording;
+
+/// Database query text, given ready or computed only when the span is recorded.
+pub enum QueryText<'a> {
+    /// Text already sanitized (or deliberately raw).
+    Ready(StringValue),
+    /// Computed on demand: called only when the span is sampled, so unsampled operations pay
+    /// no sanitization. `None` records no text.
+    Lazy(&'a dyn Fn() -> Option<StringValue>),
+}
+
+impl std::fmt::Debug for QueryText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QueryText::Ready(s) => f.debug_tuple("Ready").field(&s.as_str()).finish(),
+            QueryText::Lazy(_) => f.write_str("Lazy(..)"),
+        }
+    }
+}
+
+/// One database operation as an adapter sees it. Fields left `None` are not recorded.
+///
+/// ```
+/// use otel_rpc::DbOperation;
+///
+/// let op = DbOperation::new("postgresql")
+///     .namespace("shop")
+///     .collection("orders")
+///     .operation("SELECT");
+/// assert_eq!(op.span_name(), "SELECT orders");
+///
+/// let op = DbOperation::new("mongodb").namespace("shop").summary("find orders");
+/// assert_eq!(op.span_name(), "find orders");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct DbOperation<'a> {
+    /// `db.system.name`, e.g. `postgresql`, `mongodb`, `redis`.
+    pub system: StringValue,
+    /// `db.namespace`: database name (Redis: the db index as a string).
+    pub namespace: Option<StringValue>,
+    /// `db.collection.name`: collection or main table.
+    pub collection: Option<StringValue>,
+    /// `db.operation.name`: `find`, `SELECT`, `GET`, `PIPELINE`, ...
+    pub operation: Option<StringValue>,
+    /// `db.query.summary`: low-cardinality summary such as `SELECT orders`.
+    pub summary: Option<StringValue>,
+    /// `db.query.text`: sanitized query text.
+    pub query_text: Option<QueryText<'a>>,
+    /// `db.operation.batch.size`, recorded only for batches of 2 or more.
+    pub batch_size: Option<i64>,
+    /// `server.address`.
+    pub server_address: Option<StringValue>,
+    /// `server.port`.
+    pub server_port: Option<u16>,
+    /// Further attributes (recorded on the span only).
+    pub extra: Vec<KeyValue>,
+}
+
+impl<'a> DbOperation<'a> {
+    /// An operation against `system` (`db.system.name`).
+    pub fn new(system: impl Into<StringValue>) -> Self {
+        DbOperation {
+            system: system.into(),
+            namespace: None,
+            collection: None,
+            operation: None,
+            summary: None,
+            query_text: None,
+            batch_size: None,
+            server_address: None,
+            server_port: None,
+            extra: Vec::new(),
+        }
+    }
+
+    /// Sets `db.namespace`.
+    #[must_use]
+    pub fn namespace(mut self, v: impl Into<StringValue>) -> Self {
+        self.namespace = Some(v.into());
+        self
+    }
+
+    /// Sets `db.collection.name`.
+    #[must_use]
+    pub fn collection(mut self, v: impl Into<StringValue>) -> Self {
+        self.collection = Some(v.into());
+        self
+    }
+
+    /// Sets `db.operation.name`.
+    #[must_use]
+    pub fn operation(mut self, v: impl Into<StringValue>) -> Self {
+        self.operation = Some(v.into());
+        self
+    }
+
+    /// Sets `db.query.summary`.
+    #[must_use]
+    pub fn summary(mut self, v: impl Into<StringValue>) -> Self {
+        self.summary = Some(v.into());
+        self
+    }
+
+    /// Sets `db.query.text`.
+    #[must_use]
+    pub fn query_text(mut self, v: QueryText<'a>) -> Self {
+        self.query_text = Some(v);
+        self
+    }
+
+    /// Sets `db.operation.batch.size` (only sizes of 2 or more are recorded).
+    #[must_use]
+    pub fn batch_size(mut self, n: i64) -> Self {
+        self.batch_size = Some(n);
+        self
+    }
+
+    /// Sets `server.address` and `server.port`.
+    #[must_use]
+    pub fn server(mut self, address: impl Into<StringValue>, port: Option<u16>) -> Self {
+        self.server_address = Some(address.into());
+        self.server_port = port;
+        self
+    }
+
+    /// Adds a span attribute.
+    #[must_use]
+    pub fn attribute(mut self, kv: KeyValue) -> Self {
+        self.extra.push(kv);
+        self
+    }
+
+    /// The span name: `{db.query.summary}`, else `{db.operation.name} {target}`, else
+    /// `{db.operation.name}`, else `{target}`, else `{db.system.name}`, where target is the
+    /// collection, else the namespace, else `server.address:server.port`.
+    pub fn span_name(&self) -> Cow<'static, str> {
+        if let Some(summary) = &self.summary {
+            return string_value_cow(summary);
+        }
+        let target: Option<Cow<'static, str>> = if let Some(c) = &self.collection {
+            Some(string_value_cow(c))
+        } else if let Some(ns) = &self.namespace {
+            Some(string_value_cow(ns))
+        } else {
+            self.server_address
+                .as_ref()
+                .map(|a| match self.server_port {
+                    Some(p) => Cow::Owned(format!("{}:{}", a.as_str(), p)),
+                    None => string_value_cow(a),
+                })
+        };
+        match (&self.operation, target) {
+            (Some(op), Some(t)) => Cow::Owned(format!("{} {}", op.as_str(), t)),
+            (Some(op), None) => string_value_cow(op),
+            (None, Some(t)) => t,
+            (None, None) => string_value_cow(&self.system),
+        }
+    }
+
+    /// The attributes visible to the sampler and the metric (everything but the query text
+    /// and `extra`).
+    pub fn attributes(&self) -> Vec<KeyValue> {
+        let mut attrs = Vec::with_capacity(8);
+        attrs.push(KeyValue::new(
+            attribute::DB_SYSTEM_NAME,
+            self.system.clone(),
+        ));
+        let mut push = |key: &'static str, v: &Option<StringValue>| {
+            if let Some(v) = v {
+                attrs.push(KeyValue::new(key, v.clone()));
+            }
+        };
+        push(attribute::DB_NAMESPACE, &self.namespace);
+        push(attribute::DB_COLLECTION_NAME, &self.collection);
+        push(attribute::DB_OPERATION_NAME, &self.operation);
+        push(attribute::DB_QUERY_SUMMARY, &self.summary);
+        push(attribute::SERVER_ADDRESS, &self.server_address);
+        if let Some(port) = self.server_port {
+            attrs.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
+        }
+        if let Some(n) = self.batch_size.filter(|n| *n >= 2) {
+            attrs.push(KeyValue::new(attribute::DB_OPERATION_BATCH_SIZE, n));
+        }
+        attrs
+    }
+
+    /// The attributes built only for recorded spans: query text and `extra`.
+    pub fn detail_attributes(&self, out: &mut Vec<KeyValue>) {
+        let text = match &self.query_text {
+            Some(QueryText::Ready(s)) => Some(s.clone()),
+            Some(QueryText::Lazy(f)) => f(),
+            None => None,
+        };
+        if let Some(text) = text {
+            out.push(KeyValue::new(attribute::DB_QUERY_TEXT, text));
+        }
+        out.extend(self.extra.iter().cloned());
+    }
+}
+
+fn string_value_cow(v: &StringValue) -> Cow<'static, str> {
+    Cow::Owned(v.as_str().to_owned())
+}
+
+impl SpanRecorder {
+    /// Starts a database client span for `op` under `parent` now. The query text is built only
+    /// when the span is recording.
+    pub fn start_db(&self, parent: &Context, op: &DbOperation<'_>) -> Recording {
+        self.start_db_inner(parent, None, op)
+    }
+
+    /// Starts a database client span for `op` at `start` (event-driven drivers).
+    pub fn start_db_at(
+        &self,
+        parent: &Context,
+        start: SystemTime,
+        op: &DbOperation<'_>,
+    ) -> Recording {
+        self.start_db_inner(parent, Some(start), op)
+    }
+
+    fn start_db_inner(
+        &self,
+        parent: &Context,
+        start: Option<SystemTime>,
+        op: &DbOperation<'_>,
+    ) -> Recording {
+        self.start_with(parent, start, op.span_name(), op.attributes(), |out| {
+            op.detail_attributes(out)
+        })
+    }
+}

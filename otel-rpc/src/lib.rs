@@ -1,0 +1,48 @@
+//! OpenTelemetry tracing core for Rust services: one [`SpanRecorder`] per span kind that
+//! starts spans (extracting the parent from incoming carriers on the server side, injecting
+//! into outgoing ones on the client side), ends them with an [`Outcome`] that classifies
+//! errors, and records the `*.duration` histogram of the domain.
+//!
+//! It is the Rust form of go-kratos' `middleware/tracing` (`NewTracer(kind)`, `Start`, `End`),
+//! generalised so that database adapters (`otel-mongo`, `otel-sqlx`, `otel-redis`) and the
+//! HTTP / gRPC tower layers share one implementation of naming, status and metric rules.
+//!
+//! The core has no HTTP or gRPC dependency; the layers live behind the `http` and `grpc`
+//! features. With the `tracing` feature, [`current_context`] falls back to the current
+//! `tracing` span (via `tracing-opentelemetry`) when no OpenTelemetry span is active.
+//!
+//! ```
+//! use opentelemetry::trace::SpanKind;
+//! use otel_rpc::{DbOperation, Outcome, SpanRecorder, current_context};
+//!
+//! let recorder = SpanRecorder::builder(SpanKind::Client, "my-db-adapter")
+//!     .status_code_attribute(opentelemetry_semantic_conventions::attribute::DB_RESPONSE_STATUS_CODE)
+//!     .build();
+//! let op = DbOperation::new("postgresql").namespace("shop").operation("SELECT").collection("orders");
+//! let recording = recorder.start_db(&current_context(), &op);
+//! // ... run the query ...
+//! recording.end(Outcome::Success);
+//! ```
+#![warn(missing_docs)]
+
+mod db;
+pub mod health;
+mod metric;
+mod outcome;
+mod parent;
+pub mod propagation;
+mod recorder;
+mod recording;
+
+pub use db::{DbOperation, QueryText};
+pub use metric::{
+    DB_DURATION_BOUNDARIES, DB_METRIC_KEYS, DurationMetric, HTTP_DURATION_BOUNDARIES,
+    HTTP_METRIC_KEYS, RPC_METRIC_KEYS,
+};
+pub use outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
+pub use parent::current_context;
+pub use recorder::{SpanRecorder, SpanRecorderBuilder};
+pub use recording::Recording;
+
+/// Re-exported so adapters and users name the same versions.
+pub use opentelemetry;

@@ -1,0 +1,165 @@
+//! The `*.duration` histogram every recorder feeds: names, units and bucket boundaries.
+
+use std::borrow::Cow;
+
+use opentelemetry::metrics::{Histogram, Meter};
+use opentelemetry_semantic_conventions::{attribute, metric};
+
+/// Bucket boundaries (seconds) the database semantic conventions advise for
+/// `db.client.operation.duration`.
+pub const DB_DURATION_BOUNDARIES: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
+
+/// Bucket boundaries (seconds) the HTTP and RPC semantic conventions advise for
+/// `http.*.request.duration` and `rpc.*.call.duration`.
+pub const HTTP_DURATION_BOUNDARIES: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Attribute keys that may go on `db.client.operation.duration`: low cardinality only (never
+/// query text, never a connection id).
+pub const DB_METRIC_KEYS: &[&str] = &[
+    attribute::DB_SYSTEM_NAME,
+    attribute::DB_NAMESPACE,
+    attribute::DB_COLLECTION_NAME,
+    attribute::DB_OPERATION_NAME,
+    attribute::DB_QUERY_SUMMARY,
+    attribute::DB_RESPONSE_STATUS_CODE,
+    attribute::ERROR_TYPE,
+    attribute::SERVER_ADDRESS,
+    attribute::SERVER_PORT,
+];
+
+/// Attribute keys that may go on the HTTP duration metrics.
+pub const HTTP_METRIC_KEYS: &[&str] = &[
+    attribute::HTTP_REQUEST_METHOD,
+    attribute::HTTP_ROUTE,
+    attribute::HTTP_RESPONSE_STATUS_CODE,
+    attribute::URL_SCHEME,
+    attribute::ERROR_TYPE,
+    attribute::SERVER_ADDRESS,
+    attribute::SERVER_PORT,
+    attribute::NETWORK_PROTOCOL_NAME,
+    attribute::NETWORK_PROTOCOL_VERSION,
+];
+
+/// Attribute keys that may go on the RPC duration metrics.
+pub const RPC_METRIC_KEYS: &[&str] = &[
+    attribute::RPC_SYSTEM_NAME,
+    attribute::RPC_METHOD,
+    attribute::RPC_RESPONSE_STATUS_CODE,
+    attribute::ERROR_TYPE,
+    attribute::SERVER_ADDRESS,
+    attribute::SERVER_PORT,
+];
+
+/// Describes the duration histogram of a recorder: its name, bucket boundaries and which span
+/// attributes are copied onto each data point.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DurationMetric {
+    /// Instrument name, e.g. `db.client.operation.duration`.
+    pub name: Cow<'static, str>,
+    /// Human readable description.
+    pub description: Cow<'static, str>,
+    /// Explicit bucket boundaries, in seconds.
+    pub boundaries: Vec<f64>,
+    /// Span attribute keys copied onto the metric (the allow-list keeps cardinality low).
+    pub keys: Cow<'static, [&'static str]>,
+}
+
+impl DurationMetric {
+    /// `db.client.operation.duration` with the advised buckets.
+    pub fn db_client() -> Self {
+        DurationMetric {
+            name: Cow::Borrowed(metric::DB_CLIENT_OPERATION_DURATION),
+            description: Cow::Borrowed("Duration of database client operations."),
+            boundaries: DB_DURATION_BOUNDARIES.to_vec(),
+            keys: Cow::Borrowed(DB_METRIC_KEYS),
+        }
+    }
+
+    /// `http.server.request.duration`.
+    pub fn http_server() -> Self {
+        Self::http(
+            metric::HTTP_SERVER_REQUEST_DURATION,
+            "Duration of HTTP server requests.",
+        )
+    }
+
+    /// `http.client.request.duration`.
+    pub fn http_client() -> Self {
+        Self::http(
+            metric::HTTP_CLIENT_REQUEST_DURATION,
+            "Duration of HTTP client requests.",
+        )
+    }
+
+    /// `rpc.server.call.duration`.
+    pub fn rpc_server() -> Self {
+        Self::rpc(
+            metric::RPC_SERVER_CALL_DURATION,
+            "Duration of RPC server calls.",
+        )
+    }
+
+    /// `rpc.client.call.duration`.
+    pub fn rpc_client() -> Self {
+        Self::rpc(
+            metric::RPC_CLIENT_CALL_DURATION,
+            "Duration of RPC client calls.",
+        )
+    }
+
+    fn http(name: &'static str, description: &'static str) -> Self {
+        DurationMetric {
+            name: Cow::Borrowed(name),
+            description: Cow::Borrowed(description),
+            boundaries: HTTP_DURATION_BOUNDARIES.to_vec(),
+            keys: Cow::Borrowed(HTTP_METRIC_KEYS),
+        }
+    }
+
+    fn rpc(name: &'static str, description: &'static str) -> Self {
+        DurationMetric {
+            name: Cow::Borrowed(name),
+            description: Cow::Borrowed(description),
+            boundaries: HTTP_DURATION_BOUNDARIES.to_vec(),
+            keys: Cow::Borrowed(RPC_METRIC_KEYS),
+        }
+    }
+
+    /// Replaces the instrument name.
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Replaces the bucket boundaries (seconds).
+    #[must_use]
+    pub fn with_boundaries(mut self, boundaries: Vec<f64>) -> Self {
+        self.boundaries = boundaries;
+        self
+    }
+
+    /// Replaces the allow-list of attribute keys copied onto the metric.
+    #[must_use]
+    pub fn with_keys(mut self, keys: impl Into<Cow<'static, [&'static str]>>) -> Self {
+        self.keys = keys.into();
+        self
+    }
+
+    pub(crate) fn build(&self, meter: &Meter) -> Histogram<f64> {
+        meter
+            .f64_histogram(self.name.clone())
+            .with_unit("s")
+            .with_description(self.description.clone())
+            .with_boundaries(self.boundaries.clone())
+            .build()
+    }
+
+    /// `true` when `key` may be copied onto the metric.
+    pub(crate) fn allows(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| *k == key)
+    }
+}

@@ -1,0 +1,299 @@
+//! [`SpanRecorder`]: one per span kind and domain, holding tracer, propagator and the duration
+//! histogram; the kratos `NewTracer(kind)` generalised.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use opentelemetry::global::{self, BoxedTracer, ObjectSafeTracer};
+use opentelemetry::metrics::{Histogram, Meter, MeterProvider};
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::{Context, InstrumentationScope, Key, KeyValue};
+
+use crate::metric::DurationMetric;
+use crate::propagation::{BoundedExtractor, SharedPropagator, default_propagator};
+use crate::recording::Recording;
+
+type TracerFactory = Box<dyn FnOnce(InstrumentationScope) -> BoxedTracer + Send>;
+type MeterFactory = Box<dyn FnOnce(InstrumentationScope) -> Meter + Send>;
+
+/// Starts and ends spans of one kind for one domain (HTTP server, gRPC client, a database
+/// driver, ...), records the `*.duration` histogram and propagates context.
+///
+/// Cheap to clone (an `Arc`). Build it once, after the global providers are installed (or
+/// inject providers with [`SpanRecorderBuilder::tracer_provider`] /
+/// [`SpanRecorderBuilder::meter_provider`]).
+///
+/// ```
+/// use opentelemetry::{Context, KeyValue};
+/// use opentelemetry::trace::SpanKind;
+/// use otel_rpc::{Outcome, SpanRecorder};
+///
+/// let recorder = SpanRecorder::builder(SpanKind::Client, "my-driver").build();
+/// let recording = recorder.start(&Context::current(), "GET", vec![KeyValue::new("db.system.name", "redis")]);
+/// // ... run the operation with `recording.context()` as the parent of nested work ...
+/// recording.end(Outcome::Success);
+/// ```
+#[derive(Clone)]
+pub struct SpanRecorder {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) kind: SpanKind,
+    pub(crate) tracer: BoxedTracer,
+    pub(crate) propagator: SharedPropagator,
+    pub(crate) duration: Option<Histogram<f64>>,
+    pub(crate) metric: DurationMetric,
+    pub(crate) status_code_key: Option<Key>,
+}
+
+impl fmt::Debug for SpanRecorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanRecorder")
+            .field("kind", &self.inner.kind)
+            .field("metric", &self.inner.metric.name)
+            .field("metrics_enabled", &self.inner.duration.is_some())
+            .finish()
+    }
+}
+
+/// Builds a [`SpanRecorder`]; see [`SpanRecorder::builder`].
+#[must_use]
+pub struct SpanRecorderBuilder {
+    kind: SpanKind,
+    scope_name: Cow<'static, str>,
+    scope_version: Option<Cow<'static, str>>,
+    tracer: Option<TracerFactory>,
+    meter: Option<MeterFactory>,
+    propagator: Option<SharedPropagator>,
+    metric: DurationMetric,
+    metrics_enabled: bool,
+    status_code_key: Option<Key>,
+}
+
+impl fmt::Debug for SpanRecorderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanRecorderBuilder")
+            .field("kind", &self.kind)
+            .field("scope_name", &self.scope_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpanRecorder {
+    /// A builder for spans of `kind`, reported under instrumentation scope `scope`
+    /// (conventionally the adapter crate's name). Defaults: global tracer and meter providers,
+    /// W3C TraceContext + Baggage propagation, `db.client.operation.duration` histogram.
+    pub fn builder(kind: SpanKind, scope: impl Into<Cow<'static, str>>) -> SpanRecorderBuilder {
+        SpanRecorderBuilder {
+            kind,
+            scope_name: scope.into(),
+            scope_version: None,
+            tracer: None,
+            meter: None,
+            propagator: None,
+            metric: DurationMetric::db_client(),
+            metrics_enabled: true,
+            status_code_key: None,
+        }
+    }
+
+    /// The span kind of this recorder.
+    pub fn kind(&self) -> SpanKind {
+        self.inner.kind.clone()
+    }
+
+    /// The propagator used by [`extract`](Self::extract) and [`inject`](Self::inject).
+    pub fn propagator(&self) -> &SharedPropagator {
+        &self.inner.propagator
+    }
+
+    /// Starts a span named `name` under `parent` now.
+    ///
+    /// `attributes` are visible to the sampler and are the source of the metric attributes
+    /// (filtered by the metric's allow-list).
+    pub fn start(
+        &self,
+        parent: &Context,
+        name: impl Into<Cow<'static, str>>,
+        attributes: Vec<KeyValue>,
+    ) -> Recording {
+        self.start_with(parent, None, name.into(), attributes, |_| {})
+    }
+
+    /// Starts a span with an explicit start time, for event-driven sources that learn about an
+    /// operation after it began (e.g. driver command events).
+    pub fn start_at(
+        &self,
+        parent: &Context,
+        start: SystemTime,
+        name: impl Into<Cow<'static, str>>,
+        attributes: Vec<KeyValue>,
+    ) -> Recording {
+        self.start_with(parent, Some(start), name.into(), attributes, |_| {})
+    }
+
+    /// The general form: `attributes` are built always (sampler + metric), `details` only when
+    /// the span is recording, so unsampled operations pay for no expensive attribute (query
+    /// text, URLs, ...). `start` of `None` means now.
+    pub fn start_with(
+        &self,
+        parent: &Context,
+        start: Option<SystemTime>,
+        name: Cow<'static, str>,
+        attributes: Vec<KeyValue>,
+        details: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Recording {
+        if parent.is_telemetry_suppressed() {
+            return Recording::suppressed(parent.clone());
+        }
+        let inner = &self.inner;
+        let metric_attrs = if inner.duration.is_some() {
+            attributes
+                .iter()
+                .filter(|kv| inner.metric.allows(kv.key.as_str()))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut builder = inner
+            .tracer
+            .span_builder(name)
+            .with_kind(inner.kind.clone())
+            .with_attributes(attributes);
+        if let Some(start) = start {
+            builder = builder.with_start_time(start);
+        }
+        let mut span = inner.tracer.build_with_context(builder, parent);
+        let recording = span.is_recording();
+        if recording {
+            let mut extra = Vec::new();
+            details(&mut extra);
+            if !extra.is_empty() {
+                span.set_attributes(extra);
+            }
+        }
+        Recording::new(
+            parent.with_span(span),
+            Arc::clone(&self.inner),
+            start,
+            metric_attrs,
+            recording,
+        )
+    }
+
+    /// Server side: the parent context carried by an incoming request (W3C `traceparent`,
+    /// `tracestate`, `baggage` by default). Malformed, truncated or oversized values are
+    /// ignored and the result then holds no remote parent, so the server span starts a new
+    /// trace. The in-process current context is not consulted: a server span's parent is what
+    /// the peer sent.
+    pub fn extract(&self, carrier: &dyn Extractor) -> Context {
+        self.extract_with_context(&Context::new(), carrier)
+    }
+
+    /// Like [`extract`](Self::extract), adding what the carrier holds to `cx`.
+    pub fn extract_with_context(&self, cx: &Context, carrier: &dyn Extractor) -> Context {
+        self.inner
+            .propagator
+            .extract_with_context(cx, &BoundedExtractor(carrier))
+    }
+
+    /// Client side: writes `cx` (normally [`Recording::context`]) into an outgoing carrier.
+    pub fn inject(&self, cx: &Context, carrier: &mut dyn Injector) {
+        self.inner.propagator.inject_context(cx, carrier);
+    }
+}
+
+impl SpanRecorderBuilder {
+    /// The instrumentation scope version (e.g. `env!("CARGO_PKG_VERSION")`).
+    pub fn scope_version(mut self, version: impl Into<Cow<'static, str>>) -> Self {
+        self.scope_version = Some(version.into());
+        self
+    }
+
+    /// Uses `provider` instead of the global tracer provider.
+    pub fn tracer_provider<P>(mut self, provider: P) -> Self
+    where
+        P: TracerProvider + Send + 'static,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+    {
+        self.tracer = Some(Box::new(move |scope| {
+            let tracer: Box<dyn ObjectSafeTracer + Send + Sync> =
+                Box::new(provider.tracer_with_scope(scope));
+            BoxedTracer::new(tracer)
+        }));
+        self
+    }
+
+    /// Uses `provider` instead of the global meter provider.
+    pub fn meter_provider<P>(mut self, provider: P) -> Self
+    where
+        P: MeterProvider + Send + 'static,
+    {
+        self.meter = Some(Box::new(move |scope| provider.meter_with_scope(scope)));
+        self
+    }
+
+    /// Replaces the default W3C TraceContext + Baggage propagator.
+    pub fn propagator(mut self, propagator: SharedPropagator) -> Self {
+        self.propagator = Some(propagator);
+        self
+    }
+
+    /// Describes the duration histogram (name, buckets, attribute allow-list).
+    pub fn duration_metric(mut self, metric: DurationMetric) -> Self {
+        self.metric = metric;
+        self
+    }
+
+    /// Turns the duration histogram off (spans only).
+    pub fn disable_metrics(mut self) -> Self {
+        self.metrics_enabled = false;
+        self
+    }
+
+    /// The attribute that carries [`Failure::status_code`](crate::Failure::status_code),
+    /// e.g. `db.response.status_code` or `rpc.response.status_code`.
+    pub fn status_code_attribute(mut self, key: &'static str) -> Self {
+        self.status_code_key = Some(Key::from_static_str(key));
+        self
+    }
+
+    /// Builds the recorder.
+    pub fn build(self) -> SpanRecorder {
+        let mut scope = InstrumentationScope::builder(self.scope_name)
+            .with_schema_url(opentelemetry_semantic_conventions::SCHEMA_URL);
+        if let Some(v) = self.scope_version {
+            scope = scope.with_version(v);
+        }
+        let scope = scope.build();
+        let tracer = match self.tracer {
+            Some(factory) => factory(scope.clone()),
+            None => global::tracer_provider().tracer_with_scope(scope.clone()),
+        };
+        let duration = if self.metrics_enabled {
+            let meter = match self.meter {
+                Some(factory) => factory(scope),
+                None => global::meter_with_scope(scope),
+            };
+            Some(self.metric.build(&meter))
+        } else {
+            None
+        };
+        SpanRecorder {
+            inner: Arc::new(Inner {
+                kind: self.kind,
+                tracer,
+                propagator: self.propagator.unwrap_or_else(default_propagator),
+                duration,
+                metric: self.metric,
+                status_code_key: self.status_code_key,
+            }),
+        }
+    }
+}

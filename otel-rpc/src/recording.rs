@@ -1,0 +1,233 @@
+//! [`Recording`]: one started operation, ended exactly once with an [`Outcome`].
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use opentelemetry::context::{FutureExt, WithContext};
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute;
+
+use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
+use crate::recorder::Inner;
+
+/// A started span plus what is needed to end it and record its duration.
+///
+/// End it with [`end`](Self::end) or [`end_at`](Self::end_at). A `Recording` dropped without
+/// an explicit end (its future was cancelled, a timeout fired) ends its span with
+/// [`Outcome::Cancelled`], so no span is ever left open.
+#[must_use = "a Recording ends its span when ended or dropped"]
+pub struct Recording {
+    cx: Context,
+    active: Option<Active>,
+}
+
+struct Active {
+    recorder: Arc<Inner>,
+    started: Started,
+    metric_attrs: Vec<KeyValue>,
+    recording: bool,
+}
+
+enum Started {
+    Now(Instant),
+    At(SystemTime),
+}
+
+impl std::fmt::Debug for Recording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recording")
+            .field("span", self.cx.span().span_context())
+            .field("active", &self.active.is_some())
+            .finish()
+    }
+}
+
+impl Recording {
+    pub(crate) fn new(
+        cx: Context,
+        recorder: Arc<Inner>,
+        start: Option<SystemTime>,
+        metric_attrs: Vec<KeyValue>,
+        recording: bool,
+    ) -> Self {
+        let started = match start {
+            Some(t) => Started::At(t),
+            None => Started::Now(Instant::now()),
+        };
+        Recording {
+            cx,
+            active: Some(Active {
+                recorder,
+                started,
+                metric_attrs,
+                recording,
+            }),
+        }
+    }
+
+    /// A recording that records nothing (telemetry is suppressed in the parent context).
+    pub(crate) fn suppressed(cx: Context) -> Self {
+        Recording { cx, active: None }
+    }
+
+    /// The context holding this operation's span: the parent for nested work and the context
+    /// a client injects into outgoing requests.
+    pub fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// `true` when the span is sampled and recording: only then is building expensive
+    /// attributes worth it.
+    pub fn is_recording(&self) -> bool {
+        self.active.as_ref().is_some_and(|a| a.recording)
+    }
+
+    /// Sets a span attribute (ignored when the span is not recording).
+    pub fn set_attribute(&self, kv: KeyValue) {
+        if self.is_recording() {
+            self.cx.span().set_attribute(kv);
+        }
+    }
+
+    /// Sets a span attribute and, when the metric allow-list has its key, a metric attribute
+    /// (e.g. `http.response.status_code`).
+    pub fn set_metric_attribute(&mut self, kv: KeyValue) {
+        if let Some(active) = &mut self.active {
+            if active.recorder.duration.is_some() && active.recorder.metric.allows(kv.key.as_str())
+            {
+                active.metric_attrs.push(kv.clone());
+            }
+            if active.recording {
+                self.cx.span().set_attribute(kv);
+            }
+        }
+    }
+
+    /// Renames the span (e.g. once the route is known).
+    pub fn update_name(&self, name: impl Into<std::borrow::Cow<'static, str>>) {
+        if self.is_recording() {
+            self.cx.span().update_name(name.into());
+        }
+    }
+
+    /// Ends the operation now.
+    pub fn end(mut self, outcome: Outcome<'_>) {
+        self.finish(None, outcome);
+    }
+
+    /// Ends the operation at `end` (for event-driven sources). The recorded duration is
+    /// `end - start` when the recording was started with an explicit time, else the time
+    /// measured since it started.
+    pub fn end_at(mut self, end: SystemTime, outcome: Outcome<'_>) {
+        self.finish(Some(end), outcome);
+    }
+
+    /// Runs `fut` with this recording's context as the current context, so spans started
+    /// inside (including by other adapters) become its children.
+    pub fn in_scope<F: Future>(&self, fut: F) -> WithContext<F> {
+        fut.with_context(self.cx.clone())
+    }
+
+    /// Runs `fut` inside this recording's context and ends the recording with its result: an
+    /// `Err` becomes a failure of the error's type. Dropping the returned future before it
+    /// completes ends the span as cancelled.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use otel_rpc::SpanRecorder;
+    ///
+    /// let recorder = SpanRecorder::builder(SpanKind::Internal, "example").build();
+    /// let recording = recorder.start(&Context::current(), "work", vec![]);
+    /// let value: Result<u32, std::io::Error> = recording.run(async { Ok(42) }).await;
+    /// assert_eq!(value.unwrap(), 42);
+    /// # }
+    /// ```
+    pub async fn run<F, T, E>(self, fut: F) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: std::error::Error,
+    {
+        let result = fut.with_context(self.cx.clone()).await;
+        match &result {
+            Ok(_) => self.end(Outcome::Success),
+            Err(e) => self.end(Outcome::Failure(Failure::from_error(e))),
+        }
+        result
+    }
+
+    fn finish(&mut self, end: Option<SystemTime>, outcome: Outcome<'_>) {
+        let Some(mut active) = self.active.take() else {
+            return;
+        };
+        let failure = match outcome {
+            Outcome::Success => None,
+            Outcome::Failure(f) => Some(f),
+            Outcome::Cancelled => Some(
+                Failure::new(CANCELLED_ERROR_TYPE)
+                    .with_message("the operation was cancelled before it completed"),
+            ),
+        };
+        let span = self.cx.span();
+        if let Some(f) = &failure {
+            let error_type = KeyValue::new(attribute::ERROR_TYPE, f.error_type.to_string());
+            let status_code = active
+                .recorder
+                .status_code_key
+                .as_ref()
+                .zip(f.status_code.as_ref())
+                .map(|(key, code)| KeyValue::new(key.clone(), code.to_string()));
+            if active.recorder.duration.is_some() {
+                active.metric_attrs.push(error_type.clone());
+                if let Some(code) = &status_code {
+                    if active.recorder.metric.allows(code.key.as_str()) {
+                        active.metric_attrs.push(code.clone());
+                    }
+                }
+            }
+            if active.recording {
+                let message = f
+                    .message
+                    .as_deref()
+                    .unwrap_or(f.error_type.as_ref())
+                    .to_string();
+                span.add_event(
+                    "exception",
+                    vec![
+                        KeyValue::new(attribute::EXCEPTION_TYPE, f.error_type.to_string()),
+                        KeyValue::new(attribute::EXCEPTION_MESSAGE, message.clone()),
+                    ],
+                );
+                span.set_attribute(error_type);
+                if let Some(code) = status_code {
+                    span.set_attribute(code);
+                }
+                span.set_status(Status::error(message));
+            }
+        }
+        let elapsed = match (&active.started, end) {
+            (Started::At(start), Some(end)) => end.duration_since(*start).unwrap_or(Duration::ZERO),
+            (Started::At(start), None) => SystemTime::now()
+                .duration_since(*start)
+                .unwrap_or(Duration::ZERO),
+            (Started::Now(instant), _) => instant.elapsed(),
+        };
+        match end {
+            Some(end) => span.end_with_timestamp(end),
+            None => span.end(),
+        }
+        if let Some(histogram) = &active.recorder.duration {
+            histogram.record(elapsed.as_secs_f64(), &active.metric_attrs);
+        }
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        if self.active.is_some() {
+            self.finish(None, Outcome::Cancelled);
+        }
+    }
+}

@@ -33,6 +33,7 @@ mod parent;
 pub mod propagation;
 mod recorder;
 mod recording;
+pub mod text;
 
 pub use db::{DbOperation, QueryText};
 pub use metric::{

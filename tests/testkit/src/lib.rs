@@ -1,6 +1,8 @@
 //! Test kit: isolated tracer and meter providers with in-memory exporters, and assertions on
 //! what they exported. Never uses the global providers, so tests can run in parallel.
 
+pub mod env;
+
 use std::fmt::Write as _;
 
 use opentelemetry::trace::{SpanKind, Status, TracerProvider as _};

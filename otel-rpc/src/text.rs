@@ -1,0 +1,69 @@
+//! Captured query text: how much of it to keep ([`QueryTextMode`]) and how to cut it
+//! ([`truncate`]). Shared by every database adapter so the rules live once.
+
+use std::borrow::Cow;
+
+/// Default cap on recorded query text, in bytes.
+pub const DEFAULT_MAX_QUERY_TEXT_LEN: usize = 2048;
+
+/// Suffix appended to text that was cut.
+pub const TRUNCATION_MARKER: &str = "…";
+
+/// What an adapter records as `db.query.text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum QueryTextMode {
+    /// Literal values replaced by `?` (the default): safe for production.
+    #[default]
+    Sanitized,
+    /// No query text at all.
+    Off,
+    /// The text exactly as sent, values included. **Unsafe**: passwords, personal data and
+    /// any other literal reach your tracing backend. Only for local debugging.
+    Raw,
+}
+
+/// Cuts `text` to at most `max` bytes on a char boundary, appending [`TRUNCATION_MARKER`]
+/// when it cut (the marker is counted in `max` when it fits).
+///
+/// ```
+/// use otel_rpc::text::truncate;
+/// assert_eq!(truncate("héllo", 100), "héllo");
+/// assert_eq!(truncate("héllo wörld", 8), "héll…");
+/// ```
+pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let budget = max.saturating_sub(TRUNCATION_MARKER.len());
+    let mut cut = budget.min(text.len());
+    while cut > 0 && !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out = String::with_capacity(cut + TRUNCATION_MARKER.len());
+    out.push_str(&text[..cut]);
+    out.push_str(TRUNCATION_MARKER);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_on_char_boundaries() {
+        for max in 0..40 {
+            let s = "日本語のテキスト and ascii";
+            let t = truncate(s, max);
+            assert!(t.len() <= max.max(TRUNCATION_MARKER.len()), "{max}: {t}");
+        }
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(truncate("abcdef", 4), "a…");
+    }
+
+    #[test]
+    fn huge_input_is_bounded() {
+        let s = "x".repeat(10 * 1024 * 1024);
+        assert_eq!(truncate(&s, 2048).len(), 2048);
+    }
+}

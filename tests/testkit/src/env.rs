@@ -1,0 +1,69 @@
+//! Where the test servers are: URLs from env vars with loopback defaults, and a loud failure
+//! naming the command that starts them when one is down.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// The command that installs and starts every test server.
+pub const START_COMMAND: &str = "scripts/services.sh up";
+
+/// `POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`.
+pub fn postgres_url() -> String {
+    var("POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+}
+
+/// `MYSQL_URL`, default `mysql://root@127.0.0.1:3306/test`.
+pub fn mysql_url() -> String {
+    var("MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+}
+
+/// `REDIS_URL`, default `redis://127.0.0.1:6379/`.
+pub fn redis_url() -> String {
+    var("REDIS_URL", "redis://127.0.0.1:6379/")
+}
+
+/// `MONGODB_URI`, default `mongodb://127.0.0.1:27017/`.
+pub fn mongodb_uri() -> String {
+    var("MONGODB_URI", "mongodb://127.0.0.1:27017/")
+}
+
+fn var(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// Panics with the start command unless something accepts TCP connections at `host:port`
+/// taken from `url` (`scheme://[user@]host:port/...`).
+pub fn require(service: &str, url: &str) {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let hostport = authority.rsplit('@').next().unwrap_or(authority);
+    let reachable = hostport
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok());
+    assert!(
+        reachable,
+        "{service} is not reachable at {hostport} (from {url:?}). Start the test servers with `{START_COMMAND}`."
+    );
+}
+
+/// A name unique to this process and call, for per-test databases, collections, tables and
+/// key prefixes.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -2,4 +2,5 @@
 //! service, with SQL, Redis and MongoDB behind them, every hop traced.
 #![warn(missing_docs)]
 
+pub mod telemetry;
 pub mod waterfall;

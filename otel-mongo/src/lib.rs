@@ -1,1 +1,40 @@
-//! placeholder
+//! OpenTelemetry client spans and the `db.client.operation.duration` metric for the official
+//! MongoDB Rust driver, built from its command monitoring events: the Rust form of the
+//! go-kratos qmgo tracer and of Go's `otelmongo`, with sanitized query text.
+//!
+//! ```
+//! # fn main() -> mongodb::error::Result<()> {
+//! use mongodb::options::ClientOptions;
+//! use otel_mongo::OtelCommandHandler;
+//!
+//! let mut options = ClientOptions::default();
+//! OtelCommandHandler::new().install(&mut options); // one line
+//! let client = mongodb::Client::with_options(options)?;
+//! # let _ = client; Ok(()) }
+//! ```
+//!
+//! Each command becomes a span named by its summary (`find orders`, `getMore orders`,
+//! `ping`), child of the context current where the operation is awaited, with
+//! `db.system.name`, `db.namespace`, `db.collection.name`, `db.operation.name`,
+//! `db.query.summary`, sanitized `db.query.text` (see [`sanitize`]), `db.operation.batch.size`,
+//! `server.address` / `server.port`, and on failure `db.response.status_code`, `error.type`,
+//! an `exception` event and status `Error` (write errors inside an `ok: 1` reply included).
+#![warn(missing_docs)]
+
+mod chain;
+mod command;
+pub mod event;
+mod failure;
+mod handler;
+mod in_flight;
+mod options;
+pub mod sanitize;
+
+pub use event::{CommandKey, FailedCommand, StartedCommand, SucceededCommand};
+pub use failure::CommandFailure;
+pub use handler::{DB_SYSTEM, OtelCommandHandler, REPLY_LOST_ERROR_TYPE};
+pub use options::{
+    BACKGROUND_COMMANDS, BackgroundCommands, DEFAULT_MAX_IN_FLIGHT, DEFAULT_REPLY_TIMEOUT,
+    OtelCommandHandlerBuilder,
+};
+pub use otel_rpc::text::QueryTextMode;

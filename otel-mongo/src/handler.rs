@@ -1,0 +1,262 @@
+//! [`OtelCommandHandler`]: turns the driver's command events into client spans.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use mongodb::bson::Document;
+use mongodb::event::EventHandler;
+use mongodb::event::command::CommandEvent;
+use mongodb::options::ClientOptions;
+use opentelemetry::StringValue;
+use opentelemetry::trace::TraceContextExt;
+use otel_rpc::{DbOperation, Failure, Outcome, QueryText, SpanRecorder};
+
+use crate::chain;
+use crate::command;
+use crate::event::{FailedCommand, StartedCommand, SucceededCommand};
+use crate::failure::CommandFailure;
+use crate::in_flight::{Entry, InFlight, LostReason};
+use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, OtelCommandHandlerBuilder, Options};
+use crate::sanitize;
+
+/// `db.system.name` of every span.
+pub const DB_SYSTEM: &str = "mongodb";
+
+/// `error.type` of a command whose reply never came (timed out or evicted).
+pub const REPLY_LOST_ERROR_TYPE: &str = "reply_lost";
+
+/// Records one `CLIENT` span (and one `db.client.operation.duration` measurement) per MongoDB
+/// command, from the driver's command monitoring events.
+///
+/// Cheap to clone (an `Arc`). Register it once on the client options:
+///
+/// ```
+/// # fn main() -> mongodb::error::Result<()> {
+/// use mongodb::options::ClientOptions;
+/// use otel_mongo::OtelCommandHandler;
+///
+/// let mut options = ClientOptions::default();
+/// OtelCommandHandler::new().install(&mut options);
+/// let client = mongodb::Client::with_options(options)?;
+/// # let _ = client; Ok(()) }
+/// ```
+///
+/// The parent of each span is the context current in the task that runs the operation
+/// ([`otel_rpc::current_context`]): the driver calls a synchronous event callback inline, in
+/// the task awaiting the operation (for `getMore`, the task iterating the cursor).
+#[derive(Clone)]
+pub struct OtelCommandHandler {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    recorder: SpanRecorder,
+    options: Options,
+    in_flight: InFlight,
+}
+
+impl fmt::Debug for OtelCommandHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtelCommandHandler")
+            .field("in_flight", &self.in_flight())
+            .field("lost_replies", &self.lost_replies())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for OtelCommandHandler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OtelCommandHandler {
+    /// A handler with the default options, recording to the global tracer and meter providers.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder to change the options; see [`OtelCommandHandlerBuilder`].
+    pub fn builder() -> OtelCommandHandlerBuilder {
+        OtelCommandHandlerBuilder::new()
+    }
+
+    pub(crate) fn from_parts(
+        recorder: SpanRecorder,
+        options: Options,
+        max_in_flight: usize,
+        reply_timeout: Duration,
+    ) -> Self {
+        OtelCommandHandler {
+            inner: Arc::new(Inner {
+                recorder,
+                options,
+                in_flight: InFlight::new(max_in_flight, reply_timeout),
+            }),
+        }
+    }
+
+    /// Sets `options.command_event_handler` to this handler. A handler already set there keeps
+    /// receiving every event (synchronous callbacks are called first, async ones and channels
+    /// are fed from a spawned task as the driver would). Install once per client options.
+    pub fn install(&self, options: &mut ClientOptions) {
+        let previous = options.command_event_handler.take();
+        options.command_event_handler = Some(chain::event_handler(self.clone(), previous));
+    }
+
+    /// The driver event handler for this handler (a synchronous callback), for composing it
+    /// yourself; [`install`](Self::install) is the one-line form.
+    pub fn event_handler(&self) -> EventHandler<CommandEvent> {
+        chain::event_handler(self.clone(), None)
+    }
+
+    /// Handles one driver event.
+    pub fn handle(&self, event: CommandEvent) {
+        match event {
+            CommandEvent::Started(ev) => self.on_started(ev.into()),
+            CommandEvent::Succeeded(ev) => self.on_succeeded(ev.into()),
+            CommandEvent::Failed(ev) => self.on_failed(ev.into()),
+            _ => {}
+        }
+    }
+
+    /// A command is about to be sent: starts its span now, under the current context.
+    pub fn on_started(&self, mut ev: StartedCommand) {
+        let inner = &*self.inner;
+        let parent = otel_rpc::current_context();
+        if inner.options.background == BackgroundCommands::Skip
+            && !parent.span().span_context().is_valid()
+            && BACKGROUND_COMMANDS.contains(&ev.command_name.as_str())
+        {
+            return;
+        }
+        let sensitive = sanitize::is_sensitive_command(&ev.command_name, &ev.command);
+        if sensitive {
+            // Never kept, never shown to a hook.
+            ev.command = Document::new();
+        }
+        if let Some(filter) = &inner.options.filter {
+            if !filter(&ev) {
+                return;
+            }
+        }
+        let start_time = SystemTime::now();
+        let recording = {
+            let collection = command::collection(&ev.command_name, &ev.command);
+            let mut op = DbOperation::new(DB_SYSTEM)
+                .namespace(ev.db.clone())
+                .operation(ev.command_name.clone())
+                .summary(command::summary(&ev.command_name, collection));
+            if let Some(c) = collection {
+                op = op.collection(c.to_owned());
+            }
+            if let Some(n) = command::batch_size(&ev.command_name, &ev.command) {
+                op = op.batch_size(n);
+            }
+            if let Some(address) = &ev.server_address {
+                op = op.server(address.clone(), ev.server_port);
+            }
+            let text = || {
+                sanitize::query_text(
+                    &ev.command_name,
+                    &ev.command,
+                    inner.options.query_text,
+                    inner.options.max_query_text_len,
+                )
+                .map(StringValue::from)
+            };
+            op = op.query_text(QueryText::Lazy(&text));
+            let name = match &inner.options.span_name {
+                Some(namer) => namer(&ev, &op).into(),
+                None => op.span_name(),
+            };
+            inner.recorder.start_with(
+                &parent,
+                Some(start_time),
+                name,
+                op.attributes(),
+                |out| {
+                    op.detail_attributes(out);
+                    if let Some(hook) = &inner.options.attributes {
+                        hook(&ev, out);
+                    }
+                },
+            )
+        };
+        let entry = Entry {
+            recording,
+            start_time,
+            inserted: Instant::now(),
+        };
+        let lost = inner.in_flight.insert(ev.key, entry);
+        self.end_lost(lost);
+    }
+
+    /// The server answered: ends the span at start + the driver-measured duration. Write
+    /// errors carried by the reply (e.g. a duplicate key) mark it as failed.
+    pub fn on_succeeded(&self, ev: SucceededCommand) {
+        let Some(entry) = self.inner.in_flight.remove(&ev.key) else {
+            return;
+        };
+        let end = entry.start_time + ev.duration;
+        match CommandFailure::from_reply(&ev.reply) {
+            None => entry.recording.end_at(end, Outcome::Success),
+            Some(failure) => entry.recording.end_at(end, outcome(&failure)),
+        }
+    }
+
+    /// The command failed: ends the span with the failure.
+    pub fn on_failed(&self, ev: FailedCommand) {
+        let Some(entry) = self.inner.in_flight.remove(&ev.key) else {
+            return;
+        };
+        let end = entry.start_time + ev.duration;
+        entry.recording.end_at(end, outcome(&ev.failure));
+    }
+
+    /// Ends, as lost, every command that waited longer than the reply timeout; returns how
+    /// many. Also done lazily as new commands start, so calling it is optional.
+    pub fn sweep(&self) -> usize {
+        let lost = self.inner.in_flight.sweep(Instant::now());
+        let n = lost.len();
+        self.end_lost(lost);
+        n
+    }
+
+    /// Commands started and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.len()
+    }
+
+    /// Commands ended as lost so far (no reply within the timeout, or evicted because too
+    /// many were in flight). Each is also counted by [`otel_rpc::health`].
+    pub fn lost_replies(&self) -> u64 {
+        self.inner.in_flight.lost()
+    }
+
+    fn end_lost(&self, lost: Vec<(Entry, LostReason)>) {
+        for (entry, reason) in lost {
+            let message = match reason {
+                LostReason::TimedOut => format!(
+                    "no reply event within {:?}: the operation was cancelled or its connection lost",
+                    self.inner.in_flight.timeout()
+                ),
+                LostReason::Evicted => {
+                    String::from("evicted: too many commands awaiting a reply")
+                }
+            };
+            entry.recording.end(Outcome::Failure(
+                Failure::new(REPLY_LOST_ERROR_TYPE).with_message(message),
+            ));
+        }
+    }
+}
+
+fn outcome(failure: &CommandFailure) -> Outcome<'_> {
+    let mut f = Failure::new(failure.error_type.as_str()).with_message(failure.message.as_str());
+    if let Some(code) = &failure.status_code {
+        f = f.with_status_code(code.as_str());
+    }
+    Outcome::Failure(f)
+}

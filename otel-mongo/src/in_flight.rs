@@ -1,0 +1,165 @@
+//! Commands started but not yet answered: a sharded, bounded map from [`CommandKey`] to the
+//! open span.
+//!
+//! Memory is bounded twice: entries older than the reply timeout are ended (checked lazily
+//! while inserting, at most every quarter timeout per shard, or on demand with
+//! [`InFlight::sweep`]), and a full shard evicts its oldest entry. Spans are never ended while
+//! a lock is held: the functions return what must be ended and the caller ends it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use otel_rpc::Recording;
+
+use crate::event::CommandKey;
+
+const MAX_SHARDS: usize = 16;
+
+/// One open command span.
+pub(crate) struct Entry {
+    pub(crate) recording: Recording,
+    /// The span's start time (the started event), the base for `start + duration`.
+    pub(crate) start_time: SystemTime,
+    /// Monotonic time of insertion, for the timeout.
+    pub(crate) inserted: Instant,
+}
+
+/// Why an entry was dropped without a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LostReason {
+    /// No reply within the timeout.
+    TimedOut,
+    /// The map was full and this was the oldest entry.
+    Evicted,
+}
+
+struct Shard {
+    entries: HashMap<CommandKey, Entry>,
+    next_sweep: Instant,
+}
+
+pub(crate) struct InFlight {
+    shards: Box<[Mutex<Shard>]>,
+    per_shard: usize,
+    timeout: Duration,
+    sweep_every: Duration,
+    lost: AtomicU64,
+}
+
+impl InFlight {
+    /// Room for about `capacity` entries (never more), expiring after `timeout`.
+    pub(crate) fn new(capacity: usize, timeout: Duration) -> Self {
+        let capacity = capacity.max(1);
+        let shard_count = capacity.min(MAX_SHARDS);
+        let now = Instant::now();
+        let sweep_every = timeout / 4;
+        let shards = (0..shard_count)
+            .map(|_| {
+                Mutex::new(Shard {
+                    entries: HashMap::new(),
+                    next_sweep: now + sweep_every,
+                })
+            })
+            .collect();
+        InFlight {
+            shards,
+            per_shard: capacity / shard_count,
+            timeout,
+            sweep_every,
+            lost: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn shard(&self, key: &CommandKey) -> MutexGuard<'_, Shard> {
+        let mixed = (key.request_id as u32) ^ key.connection_id.rotate_left(16);
+        let index = mixed as usize % self.shards.len();
+        lock(&self.shards[index])
+    }
+
+    /// Stores `entry`; returns the entries that had to go (expired, evicted or displaced).
+    pub(crate) fn insert(&self, key: CommandKey, entry: Entry) -> Vec<(Entry, LostReason)> {
+        let now = entry.inserted;
+        let mut lost = Vec::new();
+        {
+            let mut shard = self.shard(&key);
+            if now >= shard.next_sweep {
+                shard.next_sweep = now + self.sweep_every;
+                expire(&mut shard.entries, now, self.timeout, &mut lost);
+            }
+            if shard.entries.len() >= self.per_shard && !shard.entries.contains_key(&key) {
+                let oldest = shard
+                    .entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.inserted)
+                    .map(|(k, _)| *k);
+                if let Some(e) = oldest.and_then(|k| shard.entries.remove(&k)) {
+                    lost.push((e, LostReason::Evicted));
+                }
+            }
+            if let Some(displaced) = shard.entries.insert(key, entry) {
+                lost.push((displaced, LostReason::Evicted));
+            }
+        }
+        self.count_lost(lost.len());
+        lost
+    }
+
+    /// Takes the entry for `key`, if it is still there.
+    pub(crate) fn remove(&self, key: &CommandKey) -> Option<Entry> {
+        self.shard(key).entries.remove(key)
+    }
+
+    /// Takes every entry older than the timeout.
+    pub(crate) fn sweep(&self, now: Instant) -> Vec<(Entry, LostReason)> {
+        let mut lost = Vec::new();
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            shard.next_sweep = now + self.sweep_every;
+            expire(&mut shard.entries, now, self.timeout, &mut lost);
+        }
+        self.count_lost(lost.len());
+        lost
+    }
+
+    /// Entries currently held.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).entries.len()).sum()
+    }
+
+    /// Entries ended without a reply so far.
+    pub(crate) fn lost(&self) -> u64 {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    fn count_lost(&self, n: usize) {
+        for _ in 0..n {
+            otel_rpc::health::count_swallowed_error();
+        }
+        self.lost.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+fn expire(
+    entries: &mut HashMap<CommandKey, Entry>,
+    now: Instant,
+    timeout: Duration,
+    out: &mut Vec<(Entry, LostReason)>,
+) {
+    let expired = entries.extract_if(|_, e| now.saturating_duration_since(e.inserted) >= timeout);
+    out.extend(expired.map(|(_, e)| (e, LostReason::TimedOut)));
+}
+
+/// A poisoned shard still holds consistent data (nothing panics while holding it): recover it
+/// and count the event.
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    shard.lock().unwrap_or_else(|poisoned: PoisonError<_>| {
+        otel_rpc::health::count_swallowed_error();
+        poisoned.into_inner()
+    })
+}

@@ -1,1 +1,50 @@
-//! placeholder
+//! OpenTelemetry spans and `db.client.operation.duration` metrics for [sqlx] 0.9 on
+//! PostgreSQL, MySQL/MariaDB and SQLite, without touching query code.
+//!
+//! Wrap the pool once; every `sqlx::query(..)`, `query_as`, `query_scalar` and `query!` call
+//! through it, its connections and its transactions becomes a CLIENT span named by the
+//! statement's summary (`SELECT users`, `INSERT orders SELECT cart`) with
+//! `db.system.name`, `db.namespace`, `db.operation.name`, `db.collection.name`,
+//! `db.query.summary`, sanitized `db.query.text` (literals replaced by `?`),
+//! `server.address`/`server.port`, and on failure `db.response.status_code` (SQLSTATE, or the
+//! SQLite extended result code), `error.type`, an `exception` event and status Error.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sqlx::Error> {
+//! use otel_sqlx::TracedPool;
+//!
+//! let pool = TracedPool::new(sqlx::PgPool::connect("postgres://localhost/shop").await?);
+//! let rows = sqlx::query("SELECT id FROM users WHERE email = $1")
+//!     .bind("a@b.c")
+//!     .fetch_all(&pool)
+//!     .await?;
+//! let mut tx = pool.begin().await?;
+//! sqlx::query("UPDATE users SET seen = now()").execute(&mut tx).await?;
+//! tx.commit().await?;
+//! # let _ = rows; Ok(()) }
+//! ```
+//!
+//! Parents come from [`otel_rpc::current_context`] at the moment the query is issued. The SQL
+//! analysis (operation, table, summary) is cached per pool; the sanitized text is built only
+//! for sampled spans. Bound parameters are never recorded.
+#![warn(missing_docs)]
+
+mod backend;
+mod connection;
+mod error;
+mod instrumentation;
+mod options;
+mod parts;
+mod pool;
+pub mod sql;
+mod stream;
+mod transaction;
+
+pub use backend::{ConnectionInfo, TracedDatabase};
+pub use connection::TracedConnection;
+pub use error::error_kind;
+pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED};
+pub use options::{QueryFilter, SpanNamer, TracingOptions};
+pub use otel_rpc::text::QueryTextMode;
+pub use pool::{SCOPE, TracedPool, TracedPoolBuilder};
+pub use transaction::TracedTransaction;

@@ -1,0 +1,217 @@
+//! [`Instrumentation`]: what every traced pool, connection and transaction of one pool shares:
+//! the recorder, options, query cache and connection facts. Starts query and transaction spans.
+
+use std::sync::{Arc, OnceLock};
+
+use opentelemetry::{Context, KeyValue, StringValue};
+use opentelemetry_semantic_conventions::attribute;
+use otel_rpc::text::{QueryTextMode, truncate};
+use otel_rpc::{DbOperation, Outcome, QueryText, Recording, SpanRecorder};
+
+use crate::backend::{ConnectionInfo, TracedDatabase};
+use crate::error::failure;
+use crate::options::TracingOptions;
+use crate::sql::QueryCache;
+
+/// Custom span attribute: rows affected by an `INSERT`/`UPDATE`/`DELETE` (the semantic
+/// conventions define only `db.response.returned_rows`). Recorded when row counts are on.
+pub const DB_RESPONSE_AFFECTED_ROWS: &str = "db.response.affected_rows";
+
+/// Custom span attribute on the `ROLLBACK` span recorded when a transaction is dropped
+/// without `commit` or `rollback` (sqlx then rolls it back on the connection's next use).
+pub const DB_TRANSACTION_DROPPED: &str = "db.sqlx.transaction.dropped";
+
+pub(crate) struct Instrumentation {
+    pub(crate) recorder: SpanRecorder,
+    pub(crate) options: TracingOptions,
+    pub(crate) cache: QueryCache,
+    info: ConnectionInfo,
+    detected: OnceLock<&'static str>,
+    needs_detection: bool,
+}
+
+impl std::fmt::Debug for Instrumentation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instrumentation")
+            .field("system", &self.system())
+            .field("namespace", &self.info.namespace)
+            .field("address", &self.info.address)
+            .field("port", &self.info.port)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl Instrumentation {
+    pub(crate) fn new<DB: TracedDatabase>(
+        recorder: SpanRecorder,
+        options: TracingOptions,
+        info: ConnectionInfo,
+    ) -> Self {
+        Instrumentation {
+            cache: QueryCache::new(
+                DB::DIALECT,
+                options.cache_capacity,
+                options.max_query_text_len,
+            ),
+            recorder,
+            options,
+            info,
+            detected: OnceLock::new(),
+            needs_detection: DB::DETECTS_SYSTEM,
+        }
+    }
+
+    /// `db.system.name`: the detected one when detection ran, else the configured one.
+    pub(crate) fn system(&self) -> &'static str {
+        self.detected.get().copied().unwrap_or(self.info.system)
+    }
+
+    /// `true` while the server still has to be asked what it is.
+    pub(crate) fn needs_detection(&self) -> bool {
+        self.needs_detection && self.detected.get().is_none()
+    }
+
+    pub(crate) async fn detect<DB: TracedDatabase>(&self, conn: &mut DB::Connection) {
+        if !self.needs_detection() {
+            return;
+        }
+        if let Some(system) = DB::detect_system(conn).await {
+            let _ = self.detected.set(system);
+        }
+    }
+
+    fn base_operation(&self) -> DbOperation<'static> {
+        let mut op = DbOperation::new(self.system());
+        if let Some(ns) = &self.info.namespace {
+            op = op.namespace(StringValue::from(Arc::clone(ns)));
+        }
+        if let Some(addr) = &self.info.address {
+            op = op.server(StringValue::from(Arc::clone(addr)), self.info.port);
+        }
+        op
+    }
+
+    /// Starts the span of one query, or `None` when the filter excludes it.
+    pub(crate) fn start_query(self: &Arc<Self>, parent: &Context, sql: &str) -> Option<QuerySpan> {
+        if let Some(filter) = &self.options.filter {
+            if !filter(sql) {
+                return None;
+            }
+        }
+        let info = self.cache.info(sql);
+        let mut op = self.base_operation();
+        if let Some(v) = info.operation() {
+            op = op.operation(StringValue::from(Arc::clone(v)));
+        }
+        if let Some(v) = info.collection() {
+            op = op.collection(StringValue::from(Arc::clone(v)));
+        }
+        if let Some(v) = info.summary() {
+            op = op.summary(StringValue::from(Arc::clone(v)));
+        }
+        let max = self.options.max_query_text_len;
+        let mode = self.options.query_text;
+        let text = || -> Option<StringValue> {
+            match mode {
+                QueryTextMode::Sanitized => Some(StringValue::from(self.cache.sanitized(sql, &info))),
+                QueryTextMode::Raw => Some(StringValue::from(truncate(sql, max).into_owned())),
+                _ => None,
+            }
+        };
+        let op = op.query_text(QueryText::Lazy(&text));
+        let custom = self.options.span_name.as_ref().and_then(|f| f(&info));
+        let recording = match custom {
+            Some(name) => self.recorder.start_with(parent, None, name, op.attributes(), |out| {
+                op.detail_attributes(out)
+            }),
+            None => self.recorder.start_db(parent, &op),
+        };
+        Some(QuerySpan {
+            recording: Some(recording),
+            shared: Arc::clone(self),
+            returned: 0,
+            affected: 0,
+            answered: false,
+        })
+    }
+
+    /// Starts a transaction control span (`BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`, ...).
+    pub(crate) fn start_control(&self, parent: &Context, operation: &'static str) -> Recording {
+        let op = self.base_operation().operation(operation).summary(operation);
+        self.recorder.start_db(parent, &op)
+    }
+
+    /// Ends a control span with the result of its statement.
+    pub(crate) fn end_control<T>(&self, recording: Recording, result: &Result<T, sqlx::Error>) {
+        match result {
+            Ok(_) => recording.end(Outcome::Success),
+            Err(e) => recording.end(Outcome::Failure(failure(e, self.raw_messages()))),
+        }
+    }
+
+    fn raw_messages(&self) -> bool {
+        self.options.query_text == QueryTextMode::Raw
+    }
+}
+
+/// The span of one query while its results arrive.
+///
+/// Ends with `Success` when the result stream is exhausted, with the failure on the first
+/// error. Dropped before the end: `Success` (with the rows seen so far) when the server had
+/// already answered (the caller just stopped reading, e.g. `fetch(..).next()`), `Cancelled`
+/// when nothing had arrived yet (a timeout or a dropped future).
+pub(crate) struct QuerySpan {
+    recording: Option<Recording>,
+    shared: Arc<Instrumentation>,
+    returned: u64,
+    affected: u64,
+    answered: bool,
+}
+
+impl QuerySpan {
+    pub(crate) fn row(&mut self) {
+        self.answered = true;
+        self.returned += 1;
+    }
+
+    pub(crate) fn result(&mut self, affected: u64) {
+        self.answered = true;
+        self.affected += affected;
+    }
+
+    pub(crate) fn answered(&mut self) {
+        self.answered = true;
+    }
+
+    pub(crate) fn succeed(&mut self) {
+        if let Some(recording) = self.recording.take() {
+            if self.shared.options.record_row_counts {
+                recording.set_attribute(KeyValue::new(
+                    attribute::DB_RESPONSE_RETURNED_ROWS,
+                    i64::try_from(self.returned).unwrap_or(i64::MAX),
+                ));
+                recording.set_attribute(KeyValue::new(
+                    DB_RESPONSE_AFFECTED_ROWS,
+                    i64::try_from(self.affected).unwrap_or(i64::MAX),
+                ));
+            }
+            recording.end(Outcome::Success);
+        }
+    }
+
+    pub(crate) fn fail(&mut self, err: &sqlx::Error) {
+        if let Some(recording) = self.recording.take() {
+            recording.end(Outcome::Failure(failure(err, self.shared.raw_messages())));
+        }
+    }
+}
+
+impl Drop for QuerySpan {
+    fn drop(&mut self) {
+        if self.answered {
+            self.succeed();
+        }
+        // Otherwise the Recording's own Drop ends the span as Cancelled.
+    }
+}

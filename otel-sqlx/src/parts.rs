@@ -1,0 +1,46 @@
+//! [`QueryParts`]: a user's query taken apart (SQL, arguments, cached statement, persistence)
+//! so the SQL is known before execution, then handed to sqlx unchanged.
+
+use sqlx::database::Database;
+use sqlx::error::BoxDynError;
+use sqlx::{Execute, SqlStr};
+
+pub(crate) struct QueryParts<DB: Database> {
+    pub(crate) sql: SqlStr,
+    statement: Option<DB::Statement>,
+    arguments: Option<Result<Option<DB::Arguments>, BoxDynError>>,
+    persistent: bool,
+}
+
+impl<DB: Database> QueryParts<DB> {
+    pub(crate) fn new<'q, E: Execute<'q, DB>>(mut query: E) -> Self {
+        let statement = query.statement().cloned();
+        let persistent = query.persistent();
+        let arguments = Some(query.take_arguments());
+        let sql = query.sql();
+        QueryParts {
+            sql,
+            statement,
+            arguments,
+            persistent,
+        }
+    }
+}
+
+impl<'q, DB: Database> Execute<'q, DB> for QueryParts<DB> {
+    fn sql(self) -> SqlStr {
+        self.sql
+    }
+
+    fn statement(&self) -> Option<&DB::Statement> {
+        self.statement.as_ref()
+    }
+
+    fn take_arguments(&mut self) -> Result<Option<DB::Arguments>, BoxDynError> {
+        self.arguments.take().unwrap_or(Ok(None))
+    }
+
+    fn persistent(&self) -> bool {
+        self.persistent
+    }
+}

@@ -1,0 +1,438 @@
+//! A small SQL lexer: splits text into tokens without ever failing, so the sanitizer and the
+//! summary never see a literal they cannot classify. Unterminated strings, comments and
+//! dollar quotes run to the end of the input (and are then treated as one literal or comment).
+
+/// The SQL dialect: decides which quotes are strings, which are identifiers, whether backslash
+/// escapes exist, which comment forms and placeholders are recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// PostgreSQL: `"ident"`, `'str'` (no backslash escapes), `E'str'` (backslash escapes),
+    /// `$$..$$` / `$tag$..$tag$` dollar quotes, `$1` placeholders, nested `/* */` comments.
+    Postgres,
+    /// MySQL and MariaDB: `` `ident` ``, `'str'` and `"str"` with backslash escapes, `#` and
+    /// `-- ` line comments, `?` placeholders.
+    MySql,
+    /// SQLite: `"ident"`, `` `ident` ``, `[ident]`, `'str'`, `?`, `?NNN`, `:name`, `@name`,
+    /// `$name` placeholders.
+    Sqlite,
+}
+
+/// What a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Spaces, tabs, newlines.
+    Space,
+    /// `-- ...`, `# ...` (MySQL), `/* ... */`.
+    Comment,
+    /// A bare word: keyword or unquoted identifier (may contain digits, `_`, `$`).
+    Word,
+    /// A quoted identifier (`"x"`, `` `x` ``, `[x]`).
+    QuotedIdent,
+    /// A string literal of any form (`'x'`, `E'x'`, `X'1F'`, `$$x$$`, MySQL `"x"`).
+    Str,
+    /// A numeric literal (`1`, `1.5e3`, `.5`, `0x1F`, `0b101`).
+    Number,
+    /// A bind placeholder (`$1`, `?`, `?1`, `:name`, `@name`, `$name`).
+    Placeholder,
+    /// A single punctuation or operator character.
+    Punct,
+}
+
+/// One token: its kind and byte range in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub(crate) kind: Kind,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+impl Token {
+    pub(crate) fn text<'a>(&self, sql: &'a str) -> &'a str {
+        sql.get(self.start..self.end).unwrap_or("")
+    }
+}
+
+/// Iterator over the tokens of `sql`.
+pub(crate) struct Lexer<'a> {
+    sql: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    dialect: Dialect,
+}
+
+impl<'a> Lexer<'a> {
+    pub(crate) fn new(sql: &'a str, dialect: Dialect) -> Self {
+        Lexer {
+            sql,
+            bytes: sql.as_bytes(),
+            pos: 0,
+            dialect,
+        }
+    }
+
+    fn peek(&self, offset: usize) -> Option<u8> {
+        self.bytes.get(self.pos + offset).copied()
+    }
+
+    /// Advances to the next char boundary at or after `pos`.
+    fn boundary(&self, mut pos: usize) -> usize {
+        while pos < self.bytes.len() && !self.sql.is_char_boundary(pos) {
+            pos += 1;
+        }
+        pos.min(self.bytes.len())
+    }
+
+    fn line_comment(&mut self) -> Kind {
+        while let Some(b) = self.peek(0) {
+            if b == b'\n' {
+                break;
+            }
+            self.pos += 1;
+        }
+        Kind::Comment
+    }
+
+    fn block_comment(&mut self) -> Kind {
+        // Past the opening `/*`.
+        self.pos += 2;
+        let nested = self.dialect == Dialect::Postgres;
+        let mut depth = 1usize;
+        while self.pos < self.bytes.len() {
+            match (self.bytes[self.pos], self.peek(1)) {
+                (b'*', Some(b'/')) => {
+                    self.pos += 2;
+                    depth -= 1;
+                    if depth == 0 {
+                        return Kind::Comment;
+                    }
+                }
+                (b'/', Some(b'*')) if nested => {
+                    self.pos += 2;
+                    depth += 1;
+                }
+                _ => self.pos += 1,
+            }
+        }
+        Kind::Comment
+    }
+
+    /// A quoted run starting at `self.pos` (the opening quote). A doubled quote is an escaped
+    /// quote; with `backslash`, `\x` escapes any byte.
+    fn quoted(&mut self, quote: u8, backslash: bool) {
+        self.pos += 1;
+        while self.pos < self.bytes.len() {
+            let b = self.bytes[self.pos];
+            if backslash && b == b'\\' {
+                self.pos += 2;
+                continue;
+            }
+            if b == quote {
+                if self.peek(1) == Some(quote) {
+                    self.pos += 2;
+                    continue;
+                }
+                self.pos += 1;
+                return;
+            }
+            self.pos += 1;
+        }
+        self.pos = self.bytes.len();
+    }
+
+    /// `$tag$...$tag$` (Postgres). Returns false (position unchanged) when the text at `pos` is
+    /// not a dollar-quote opener.
+    fn dollar_quote(&mut self) -> bool {
+        let start = self.pos;
+        let mut i = start + 1;
+        while i < self.bytes.len() {
+            let b = self.bytes[i];
+            if b == b'$' {
+                break;
+            }
+            if !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80) {
+                return false;
+            }
+            i += 1;
+        }
+        if i >= self.bytes.len() {
+            return false;
+        }
+        // A tag may not start with a digit (`$1` is a placeholder).
+        if self
+            .bytes
+            .get(start + 1)
+            .is_some_and(|b| b.is_ascii_digit())
+        {
+            return false;
+        }
+        let tag = &self.bytes[start..=i];
+        let body = i + 1;
+        let close = self.bytes[body..]
+            .windows(tag.len())
+            .position(|w| w == tag)
+            .map(|p| body + p + tag.len());
+        self.pos = close.unwrap_or(self.bytes.len());
+        true
+    }
+
+    fn word(&mut self) {
+        while let Some(b) = self.peek(0) {
+            if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn number(&mut self) {
+        let b0 = self.peek(0);
+        let b1 = self.peek(1).map(|b| b.to_ascii_lowercase());
+        if b0 == Some(b'0') && matches!(b1, Some(b'x') | Some(b'b') | Some(b'o')) {
+            self.pos += 2;
+            while self
+                .peek(0)
+                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                self.pos += 1;
+            }
+            return;
+        }
+        while self
+            .peek(0)
+            .is_some_and(|b| b.is_ascii_digit() || b == b'_')
+        {
+            self.pos += 1;
+        }
+        if self.peek(0) == Some(b'.') {
+            self.pos += 1;
+            while self.peek(0).is_some_and(|b| b.is_ascii_digit()) {
+                self.pos += 1;
+            }
+        }
+        if matches!(self.peek(0), Some(b'e') | Some(b'E')) {
+            let sign = matches!(self.peek(1), Some(b'+') | Some(b'-'));
+            let digit_at = if sign { 2 } else { 1 };
+            if self.peek(digit_at).is_some_and(|b| b.is_ascii_digit()) {
+                self.pos += digit_at;
+                while self.peek(0).is_some_and(|b| b.is_ascii_digit()) {
+                    self.pos += 1;
+                }
+            }
+        }
+        // Trailing letters glued to a number (`1abc`): part of the literal, never leaked.
+        while self
+            .peek(0)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
+        {
+            self.pos += 1;
+        }
+    }
+
+    fn next_kind(&mut self) -> Kind {
+        let b = self.bytes[self.pos];
+        let next = self.peek(1);
+        let d = self.dialect;
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
+                while self
+                    .peek(0)
+                    .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+                {
+                    self.pos += 1;
+                }
+                Kind::Space
+            }
+            b'-' if next == Some(b'-') => {
+                // MySQL needs whitespace (or the end) after `--`; elsewhere `--` always comments.
+                let is_comment = d != Dialect::MySql
+                    || self
+                        .peek(2)
+                        .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control());
+                if is_comment {
+                    self.line_comment()
+                } else {
+                    self.pos += 1;
+                    Kind::Punct
+                }
+            }
+            b'#' if d == Dialect::MySql => self.line_comment(),
+            b'/' if next == Some(b'*') => self.block_comment(),
+            b'\'' => {
+                self.quoted(b'\'', d == Dialect::MySql);
+                Kind::Str
+            }
+            b'"' => {
+                if d == Dialect::MySql {
+                    self.quoted(b'"', true);
+                    Kind::Str
+                } else {
+                    self.quoted(b'"', false);
+                    Kind::QuotedIdent
+                }
+            }
+            b'`' => {
+                self.quoted(b'`', false);
+                Kind::QuotedIdent
+            }
+            b'[' if d == Dialect::Sqlite => {
+                match self.bytes[self.pos..].iter().position(|&c| c == b']') {
+                    Some(p) => self.pos += p + 1,
+                    None => self.pos = self.bytes.len(),
+                }
+                Kind::QuotedIdent
+            }
+            // Prefixed strings: E'..' (escapes), X'..' / B'..' (hex, bit), N'..', U&'..'.
+            b'e' | b'E' if next == Some(b'\'') => {
+                self.pos += 1;
+                self.quoted(b'\'', true);
+                Kind::Str
+            }
+            b'x' | b'X' | b'b' | b'B' | b'n' | b'N' if next == Some(b'\'') => {
+                self.pos += 1;
+                self.quoted(b'\'', d == Dialect::MySql);
+                Kind::Str
+            }
+            b'u' | b'U' if next == Some(b'&') && self.peek(2) == Some(b'\'') => {
+                self.pos += 2;
+                self.quoted(b'\'', false);
+                Kind::Str
+            }
+            b'$' => {
+                if d == Dialect::Postgres && self.dollar_quote() {
+                    return Kind::Str;
+                }
+                if next.is_some_and(|c| c.is_ascii_digit()) {
+                    self.pos += 1;
+                    while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
+                        self.pos += 1;
+                    }
+                    Kind::Placeholder
+                } else if d == Dialect::Sqlite
+                    && next.is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+                {
+                    self.pos += 1;
+                    self.word();
+                    Kind::Placeholder
+                } else {
+                    self.pos += 1;
+                    Kind::Punct
+                }
+            }
+            b'?' => {
+                self.pos += 1;
+                if d == Dialect::Sqlite {
+                    while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
+                        self.pos += 1;
+                    }
+                }
+                Kind::Placeholder
+            }
+            b':' | b'@'
+                if d == Dialect::Sqlite
+                    && next.is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') =>
+            {
+                self.pos += 1;
+                self.word();
+                Kind::Placeholder
+            }
+            b'0'..=b'9' => {
+                self.number();
+                Kind::Number
+            }
+            b'.' if next.is_some_and(|c| c.is_ascii_digit()) => {
+                self.number();
+                Kind::Number
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+                self.word();
+                Kind::Word
+            }
+            _ => {
+                self.pos += 1;
+                Kind::Punct
+            }
+        }
+    }
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        if self.pos >= self.bytes.len() {
+            return None;
+        }
+        let start = self.pos;
+        let kind = self.next_kind();
+        // Always make progress, and always stop on a char boundary.
+        self.pos = self.boundary(self.pos.max(start + 1));
+        Some(Token {
+            kind,
+            start,
+            end: self.pos,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(sql: &str, d: Dialect) -> Vec<(Kind, &str)> {
+        Lexer::new(sql, d)
+            .filter(|t| t.kind != Kind::Space)
+            .map(|t| (t.kind, t.text(sql)))
+            .collect()
+    }
+
+    #[test]
+    fn postgres_dollar_quotes_and_placeholders() {
+        let sql = "SELECT $1, $$a'b$$, $x$ $$ $x$, E'\\'', 'it''s'";
+        let k = kinds(sql, Dialect::Postgres);
+        assert_eq!(
+            k,
+            vec![
+                (Kind::Word, "SELECT"),
+                (Kind::Placeholder, "$1"),
+                (Kind::Punct, ","),
+                (Kind::Str, "$$a'b$$"),
+                (Kind::Punct, ","),
+                (Kind::Str, "$x$ $$ $x$"),
+                (Kind::Punct, ","),
+                (Kind::Str, "E'\\''"),
+                (Kind::Punct, ","),
+                (Kind::Str, "'it''s'"),
+            ]
+        );
+    }
+
+    #[test]
+    fn mysql_quotes_and_comments() {
+        let sql = "SELECT \"a\\\"b\", `c` # x\n-- y\n/* z */ 1";
+        let k = kinds(sql, Dialect::MySql);
+        assert_eq!(
+            k,
+            vec![
+                (Kind::Word, "SELECT"),
+                (Kind::Str, "\"a\\\"b\""),
+                (Kind::Punct, ","),
+                (Kind::QuotedIdent, "`c`"),
+                (Kind::Comment, "# x"),
+                (Kind::Comment, "-- y"),
+                (Kind::Comment, "/* z */"),
+                (Kind::Number, "1"),
+            ]
+        );
+    }
+
+    #[test]
+    fn never_stalls_on_multibyte_text() {
+        let sql = "SÉLECT 'é' ü \u{1F600} $é$x$é$";
+        let total: usize = Lexer::new(sql, Dialect::Postgres)
+            .map(|t| t.end - t.start)
+            .sum();
+        assert_eq!(total, sql.len());
+    }
+}

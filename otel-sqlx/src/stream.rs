@@ -1,0 +1,114 @@
+//! [`TracedStream`]: a sqlx result stream that counts rows and ends its query span when the
+//! stream ends, fails or is dropped; and [`traced_optional`] for `fetch_optional`.
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use either::Either;
+use futures_core::Stream;
+use futures_core::future::BoxFuture;
+use futures_core::stream::BoxStream;
+use futures_util::{FutureExt, StreamExt};
+use sqlx::Database;
+
+use crate::backend::TracedDatabase;
+use crate::instrumentation::QuerySpan;
+
+/// One item of `Executor::fetch_many`.
+pub(crate) type Item<DB> =
+    Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, sqlx::Error>;
+
+type Started<'e, DB> = (BoxStream<'e, Item<DB>>, Option<QuerySpan>);
+
+pub(crate) struct TracedStream<'e, DB: Database> {
+    state: State<'e, DB>,
+    _db: PhantomData<fn() -> DB>,
+}
+
+enum State<'e, DB: Database> {
+    /// Waiting for a preliminary step (server detection) before the span starts.
+    Starting(BoxFuture<'e, Started<'e, DB>>),
+    Running(BoxStream<'e, Item<DB>>, Option<QuerySpan>),
+    Done,
+}
+
+impl<'e, DB: TracedDatabase> TracedStream<'e, DB> {
+    pub(crate) fn running(inner: BoxStream<'e, Item<DB>>, span: Option<QuerySpan>) -> Self {
+        TracedStream {
+            state: State::Running(inner, span),
+            _db: PhantomData,
+        }
+    }
+
+    pub(crate) fn starting(fut: BoxFuture<'e, Started<'e, DB>>) -> Self {
+        TracedStream {
+            state: State::Starting(fut),
+            _db: PhantomData,
+        }
+    }
+}
+
+impl<DB: TracedDatabase> Stream for TracedStream<'_, DB> {
+    type Item = Item<DB>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Item<DB>>> {
+        loop {
+            match &mut self.state {
+                State::Starting(fut) => match fut.poll_unpin(cx) {
+                    Poll::Ready((inner, span)) => self.state = State::Running(inner, span),
+                    Poll::Pending => return Poll::Pending,
+                },
+                State::Running(inner, span) => {
+                    return match inner.poll_next_unpin(cx) {
+                        Poll::Ready(Some(item)) => {
+                            if let Some(s) = span {
+                                match &item {
+                                    Ok(Either::Left(result)) => s.result(DB::rows_affected(result)),
+                                    Ok(Either::Right(_)) => s.row(),
+                                    Err(e) => {
+                                        s.fail(e);
+                                        *span = None;
+                                    }
+                                }
+                            }
+                            Poll::Ready(Some(item))
+                        }
+                        Poll::Ready(None) => {
+                            if let Some(mut s) = span.take() {
+                                s.succeed();
+                            }
+                            self.state = State::Done;
+                            Poll::Ready(None)
+                        }
+                        Poll::Pending => Poll::Pending,
+                    };
+                }
+                State::Done => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+/// Runs a `fetch_optional` future under `span`.
+pub(crate) async fn traced_optional<R>(
+    span: Option<QuerySpan>,
+    fut: impl Future<Output = Result<Option<R>, sqlx::Error>>,
+) -> Result<Option<R>, sqlx::Error> {
+    let mut span = span;
+    let result = fut.await;
+    if let Some(s) = &mut span {
+        match &result {
+            Ok(Some(_)) => {
+                s.row();
+                s.succeed();
+            }
+            Ok(None) => {
+                s.answered();
+                s.succeed();
+            }
+            Err(e) => s.fail(e),
+        }
+    }
+    result
+}

@@ -26,7 +26,13 @@
 #![warn(missing_docs)]
 
 mod db;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 pub mod health;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "http")]
+pub mod layer;
 mod metric;
 mod outcome;
 mod parent;

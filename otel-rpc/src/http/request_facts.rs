@@ -1,0 +1,200 @@
+//! Facts about an HTTP request in semantic-convention form: normalised method, server
+//! address and port, protocol version, and URLs with credentials and query values redacted.
+
+use std::borrow::Cow;
+
+use http::{HeaderMap, Method, Uri, Version, header};
+
+/// The `http.request.method` value and, for methods outside the known set, the original
+/// method (for `http.request.method_original`); unknown methods become `_OTHER` so span names
+/// and metrics stay low-cardinality.
+pub(crate) fn method(method: &Method) -> (&'static str, Option<&str>) {
+    let known = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => return ("_OTHER", Some(method.as_str())),
+    };
+    (known, None)
+}
+
+/// `network.protocol.version` for an HTTP version.
+pub(crate) fn protocol_version(version: Version) -> Option<&'static str> {
+    match version {
+        Version::HTTP_09 => Some("0.9"),
+        Version::HTTP_10 => Some("1.0"),
+        Version::HTTP_11 => Some("1.1"),
+        Version::HTTP_2 => Some("2"),
+        Version::HTTP_3 => Some("3"),
+        _ => None,
+    }
+}
+
+/// The server's host and, when explicit, port as the client addressed it: the URI authority
+/// (HTTP/2, absolute-form) or else the `Host` header.
+pub(crate) fn server_host_port<'a>(
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+) -> Option<(&'a str, Option<u16>)> {
+    if let Some(host) = uri.host() {
+        return Some((trim_brackets(host), uri.port_u16()));
+    }
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    split_host_port(host)
+}
+
+/// Splits `host[:port]` / `[v6][:port]`.
+pub(crate) fn split_host_port(value: &str) -> Option<(&str, Option<u16>)> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    if let Some(rest) = value.strip_prefix('[') {
+        let end = rest.find(']')?;
+        let host = &rest[..end];
+        let port = rest[end + 1..]
+            .strip_prefix(':')
+            .and_then(|p| p.parse().ok());
+        return Some((host, port));
+    }
+    match value.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => Some((host, port.parse().ok())),
+        _ => Some((value, None)),
+    }
+}
+
+fn trim_brackets(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+/// The default port of a scheme.
+pub(crate) fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    }
+}
+
+/// The replacement of every redacted part of a URL.
+pub const REDACTED: &str = "REDACTED";
+
+/// A URL fit for `url.full`: user name and password replaced by `REDACTED` and every query
+/// value replaced by `REDACTED` (keys are kept), the fragment dropped.
+///
+/// ```
+/// use otel_rpc::http::redact_url;
+/// assert_eq!(
+///     redact_url("https://bob:secret@example.com:8443/a?token=abc&x"),
+///     "https://REDACTED:REDACTED@example.com:8443/a?token=REDACTED&x"
+/// );
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let url = url.split('#').next().unwrap_or(url);
+    let (before_query, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = String::with_capacity(url.len() + 16);
+    match before_query.split_once("://") {
+        Some((scheme, rest)) => {
+            out.push_str(scheme);
+            out.push_str("://");
+            let (authority, path) = match rest.find('/') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    out.push_str(REDACTED);
+                    if userinfo.contains(':') {
+                        out.push(':');
+                        out.push_str(REDACTED);
+                    }
+                    out.push('@');
+                    out.push_str(host);
+                }
+                None => out.push_str(authority),
+            }
+            out.push_str(path);
+        }
+        None => out.push_str(before_query),
+    }
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(&redact_query(query));
+    }
+    out
+}
+
+/// Every value of a query string replaced by `REDACTED`.
+pub(crate) fn redact_query(query: &str) -> Cow<'_, str> {
+    if !query.contains('=') {
+        return Cow::Borrowed(query);
+    }
+    let mut out = String::with_capacity(query.len());
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) => {
+                out.push_str(key);
+                out.push('=');
+                out.push_str(REDACTED);
+            }
+            None => out.push_str(pair),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods() {
+        assert_eq!(method(&Method::GET), ("GET", None));
+        let custom = Method::from_bytes(b"PURGE").expect("valid method");
+        assert_eq!(method(&custom), ("_OTHER", Some("PURGE")));
+    }
+
+    #[test]
+    fn host_and_port() {
+        assert_eq!(
+            split_host_port("a.example:81"),
+            Some(("a.example", Some(81)))
+        );
+        assert_eq!(split_host_port("a.example"), Some(("a.example", None)));
+        assert_eq!(split_host_port("[::1]:8080"), Some(("::1", Some(8080))));
+        assert_eq!(split_host_port("[::1]"), Some(("::1", None)));
+        assert_eq!(split_host_port(""), None);
+        let uri: Uri = "http://[::1]:9/x".parse().expect("uri");
+        assert_eq!(
+            server_host_port(&uri, &HeaderMap::new()),
+            Some(("::1", Some(9)))
+        );
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("http://h/p"), "http://h/p");
+        assert_eq!(
+            redact_url("http://u@h/p?a=1&b=2#frag"),
+            "http://REDACTED@h/p?a=REDACTED&b=REDACTED"
+        );
+        assert_eq!(redact_url("http://u:p@h"), "http://REDACTED:REDACTED@h");
+        assert_eq!(redact_url("/rel?x=1"), "/rel?x=REDACTED");
+        assert_eq!(redact_url("http://h/p?flag"), "http://h/p?flag");
+        assert!(!redact_url("https://user:hunter2@h/?pw=hunter2").contains("hunter2"));
+    }
+}

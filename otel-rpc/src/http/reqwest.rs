@@ -1,0 +1,151 @@
+//! [`OtelMiddleware`]: the HTTP client span for `reqwest` through `reqwest-middleware`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ::reqwest::{Request, Response, header};
+use opentelemetry::context::FutureExt as _;
+use reqwest_middleware::{Error, Middleware, Next, Result};
+
+use super::client::{
+    ClientRequest, HttpClientLayer, HttpClientOptions, end_with_status, start_client_span,
+};
+use super::peer::send_service_name;
+use crate::layer::{HeaderInjector, Shared};
+use crate::{Failure, Outcome, current_context};
+
+/// `reqwest-middleware` middleware tracing each request like
+/// [`HttpClientLayer`](super::HttpClientLayer): a `CLIENT` span `{method}`, child of
+/// [`current_context`], context injected into the request headers, 4xx/5xx and transport
+/// errors are errors, `http.client.request.duration`. Configure it through the layer's
+/// builder.
+///
+/// ```
+/// use otel_rpc::http::{HttpClientLayer, OtelMiddleware};
+///
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(OtelMiddleware::from(HttpClientLayer::builder().service_name("checkout").build()))
+///     .build();
+/// # let _ = client;
+/// ```
+#[derive(Clone)]
+pub struct OtelMiddleware {
+    shared: Arc<Shared<HttpClientOptions>>,
+}
+
+impl fmt::Debug for OtelMiddleware {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtelMiddleware")
+            .field("recorder", &self.shared.recorder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for OtelMiddleware {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OtelMiddleware {
+    /// A middleware with default options and the global providers.
+    pub fn new() -> Self {
+        Self::from(HttpClientLayer::new())
+    }
+}
+
+impl From<HttpClientLayer> for OtelMiddleware {
+    fn from(layer: HttpClientLayer) -> Self {
+        OtelMiddleware {
+            shared: layer.shared(),
+        }
+    }
+}
+
+/// The request as `http` parts, for the layer's callbacks (only built when one is set).
+fn parts_of(req: &Request) -> Option<http::request::Parts> {
+    let request = http::Request::builder()
+        .method(req.method().clone())
+        .uri(req.url().as_str())
+        .version(req.version())
+        .body(())
+        .ok()?;
+    let (mut parts, ()) = request.into_parts();
+    parts.headers = req.headers().clone();
+    Some(parts)
+}
+
+#[async_trait::async_trait]
+impl Middleware for OtelMiddleware {
+    async fn handle(
+        &self,
+        mut req: Request,
+        extensions: &mut http::Extensions,
+        next: Next<'_>,
+    ) -> Result<Response> {
+        let shared = &self.shared;
+        let parent = current_context();
+        send_service_name(req.headers_mut(), shared.options.service_name.as_ref());
+        let parts = if shared.hooks.any() {
+            parts_of(&req)
+        } else {
+            None
+        };
+        if parts.as_ref().is_some_and(|p| !shared.hooks.traces(p)) {
+            shared
+                .recorder
+                .inject(&parent, &mut HeaderInjector(req.headers_mut()));
+            return next.run(req, extensions).await;
+        }
+        let recording = {
+            let url = req.url();
+            let full = || url.as_str().to_owned();
+            let request = ClientRequest {
+                method: req.method(),
+                scheme: Some(url.scheme()),
+                host: url.host_str(),
+                port: url.port(),
+                url: &full,
+                user_agent: req
+                    .headers()
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok()),
+            };
+            let mut extra = Vec::new();
+            let mut name = None;
+            if let Some(parts) = &parts {
+                name = shared.hooks.span_name(parts);
+                shared.hooks.add_attributes(parts, &mut extra);
+            }
+            start_client_span(&shared.recorder, &parent, &request, name, extra)
+        };
+        shared
+            .recorder
+            .inject(recording.context(), &mut HeaderInjector(req.headers_mut()));
+        let result = next
+            .run(req, extensions)
+            .with_context(recording.context().clone())
+            .await;
+        match &result {
+            Ok(response) => end_with_status(recording, response.status()),
+            Err(error) => recording.end(Outcome::Failure(failure(error))),
+        }
+        result
+    }
+}
+
+/// The failure of a request that got no response. reqwest's own message names the URL
+/// (query included), so only its cause is kept.
+fn failure(error: &Error) -> Failure<'static> {
+    match error {
+        Error::Reqwest(e) => {
+            let message = std::error::Error::source(e)
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "the request failed".to_owned());
+            Failure::new("reqwest::Error").with_message(message)
+        }
+        Error::Middleware(_) => {
+            Failure::new("reqwest_middleware::Error").with_message("a middleware failed")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! gRPC status codes: names, where to find them in a response, and which are errors.
+
+use http::HeaderMap;
+use opentelemetry::KeyValue;
+use opentelemetry_semantic_conventions::attribute;
+
+use crate::{Failure, Outcome, Recording};
+
+/// Which end of a call a span describes; decides which status codes are errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GrpcSide {
+    /// Errors are the codes that indicate a server fault.
+    Server,
+    /// Every code but `OK` is an error.
+    Client,
+}
+
+/// Longest `grpc-message` kept as the span status description.
+const MAX_MESSAGE_LEN: usize = 256;
+
+/// The canonical name of a gRPC status code, e.g. `NOT_FOUND` for 5.
+pub fn code_name(code: u32) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "CANCELLED",
+        2 => "UNKNOWN",
+        3 => "INVALID_ARGUMENT",
+        4 => "DEADLINE_EXCEEDED",
+        5 => "NOT_FOUND",
+        6 => "ALREADY_EXISTS",
+        7 => "PERMISSION_DENIED",
+        8 => "RESOURCE_EXHAUSTED",
+        9 => "FAILED_PRECONDITION",
+        10 => "ABORTED",
+        11 => "OUT_OF_RANGE",
+        12 => "UNIMPLEMENTED",
+        13 => "INTERNAL",
+        14 => "UNAVAILABLE",
+        15 => "DATA_LOSS",
+        16 => "UNAUTHENTICATED",
+        _ => "UNKNOWN",
+    }
+}
+
+/// `true` when a server span ends in error for `code`: UNKNOWN, DEADLINE_EXCEEDED,
+/// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS (the codes that mean the server failed).
+pub fn is_server_error(code: u32) -> bool {
+    matches!(code, 2 | 4 | 12 | 13 | 14 | 15) || code > 16
+}
+
+/// The `grpc-status` in a header map (response head of a trailers-only response, or trailers).
+pub(crate) fn status_in(headers: &HeaderMap) -> Option<u32> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The code a client infers from a non-200 HTTP status without `grpc-status`, per the gRPC
+/// HTTP/2 protocol mapping.
+pub(crate) fn code_from_http_status(status: http::StatusCode) -> u32 {
+    match status.as_u16() {
+        200 => 2,
+        400 => 13,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        429 | 502..=504 => 14,
+        _ => 2,
+    }
+}
+
+/// Records `rpc.response.status_code` and returns the outcome of `code` for `side`.
+pub(crate) fn outcome_for(
+    side: GrpcSide,
+    recording: &mut Recording,
+    code: u32,
+    headers: Option<&HeaderMap>,
+) -> Outcome<'static> {
+    let name = code_name(code);
+    recording.set_metric_attribute(KeyValue::new(attribute::RPC_RESPONSE_STATUS_CODE, name));
+    let error = match side {
+        GrpcSide::Server => is_server_error(code),
+        GrpcSide::Client => code != 0,
+    };
+    if !error {
+        return Outcome::Success;
+    }
+    let mut failure = Failure::new(name);
+    if let Some(message) = headers
+        .and_then(|h| h.get("grpc-message"))
+        .and_then(|v| v.to_str().ok())
+        .filter(|m| !m.is_empty())
+    {
+        failure =
+            failure.with_message(crate::text::truncate(message, MAX_MESSAGE_LEN).into_owned());
+    }
+    Outcome::Failure(failure)
+}
+
+/// The outcome of a streamed response from its trailers; a stream that ended without a
+/// `grpc-status` is `UNKNOWN`.
+pub(crate) fn outcome_from_trailers(
+    side: GrpcSide,
+    recording: &mut Recording,
+    trailers: Option<&HeaderMap>,
+) -> Outcome<'static> {
+    let code = trailers.and_then(status_in).unwrap_or(2);
+    outcome_for(side, recording, code, trailers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_classes() {
+        assert_eq!(code_name(0), "OK");
+        assert_eq!(code_name(5), "NOT_FOUND");
+        assert_eq!(code_name(99), "UNKNOWN");
+        assert!(!is_server_error(5));
+        assert!(is_server_error(13));
+        assert!(!is_server_error(0));
+        assert_eq!(code_from_http_status(http::StatusCode::NOT_FOUND), 12);
+    }
+}

@@ -1,1 +1,76 @@
-//! placeholder
+//! OpenTelemetry tracing for [redis-rs](https://docs.rs/redis): wrap a connection once and
+//! every command, pipeline and `MULTI`/`EXEC` transaction sent through it gets a client span
+//! following the database semantic conventions, plus the `db.client.operation.duration`
+//! histogram. Argument values are never recorded: `db.query.text` keeps command names and keys
+//! and turns every value into `?` (`SET user:1 ?`, `HSET user:1 ? ?`, `EVAL ? 1 key ?`), and
+//! authentication commands (`AUTH`, `HELLO .. AUTH`, `CONFIG SET`, `ACL SETUSER`,
+//! `MIGRATE .. AUTH`) are recorded by name only, in every mode.
+//!
+//! ```no_run
+//! # async fn demo() -> redis::RedisResult<()> {
+//! use redis::AsyncCommands;
+//! use otel_redis::TracedConnection;
+//!
+//! let client = redis::Client::open("redis://127.0.0.1:6379/0")?;
+//! let mut conn = TracedConnection::new(&client, client.get_multiplexed_async_connection().await?);
+//!
+//! let _: () = conn.set("user:1", "alice").await?;     // span "SET": db.query.text "SET user:1 ?"
+//! let name: Option<String> = conn.get("user:1").await?; // span "GET": db.query.text "GET user:1"
+//!
+//! let (a, b): (i64, i64) = redis::pipe()
+//!     .atomic()
+//!     .incr("hits", 1)
+//!     .incr("visits", 1)
+//!     .query_async(&mut conn)
+//!     .await?; // span "MULTI INCR": db.operation.name "MULTI", db.operation.batch.size 2
+//! # let _ = (name, a, b);
+//! # Ok(()) }
+//! ```
+//!
+//! Spans:
+//!
+//! | attribute | value |
+//! |---|---|
+//! | span name | the command (`GET`, `CONFIG GET`), or the pipeline summary (`PIPELINE GET SET`) |
+//! | `db.system.name` | `redis` |
+//! | `db.operation.name` | the command; `PIPELINE`, or `MULTI` for an atomic pipeline |
+//! | `db.query.summary` | the command; `PIPELINE GET SET`: distinct names in order, at most 10 |
+//! | `db.query.text` | sanitized commands (pipelines joined with `; `), capped at 2 KiB |
+//! | `db.namespace` | the db index, `"0"` |
+//! | `db.operation.batch.size` | number of commands of a pipeline (2 or more) |
+//! | `server.address`, `server.port` | from the client's connection info |
+//! | `db.response.status_code`, `error.type` | the error code (`WRONGTYPE`, `ERR`, `EXECABORT`) or, for errors that never reached the server, the error kind (`io`, `timeout`) |
+//! | [`PIPELINE_FAILED_COMMANDS`] | how many commands of a pipeline failed |
+//!
+//! A nil reply is not an error. The parent of each span is [`otel_rpc::current_context`] at
+//! the moment the command is issued; the inner connection runs with the command's span as
+//! the current context. A command whose future is dropped before it completes ends its span
+//! as cancelled.
+//!
+//! Unsampled operations pay for no query text: it is built only when the span records (see
+//! [`stats::query_texts_built`]).
+#![warn(missing_docs)]
+
+mod builder;
+mod command;
+mod commands;
+mod connection;
+mod description;
+mod operation;
+mod outcome;
+#[cfg(feature = "sync")]
+mod packed;
+mod sanitize;
+pub mod stats;
+#[cfg(feature = "sync")]
+mod sync;
+
+pub use builder::{SCOPE_NAME, TracedConnectionBuilder};
+pub use command::OTHER_COMMAND;
+pub use connection::TracedConnection;
+pub use description::{OperationDescription, OperationKind};
+pub use operation::{DB_SYSTEM, MAX_SUMMARY_COMMANDS, PIPELINE_OPERATION, TRANSACTION_OPERATION};
+pub use outcome::{OTHER_ERROR, PIPELINE_FAILED_COMMANDS};
+
+/// Re-exported: the query text modes of [`TracedConnectionBuilder::query_text_mode`].
+pub use otel_rpc::text::QueryTextMode;

@@ -160,6 +160,6 @@ impl DurationMetric {
 
     /// `true` when `key` may be copied onto the metric.
     pub(crate) fn allows(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| *k == key)
+        self.keys.contains(&key)
     }
 }

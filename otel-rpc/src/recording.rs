@@ -181,10 +181,10 @@ impl Recording {
                 .map(|(key, code)| KeyValue::new(key.clone(), code.to_string()));
             if active.recorder.duration.is_some() {
                 active.metric_attrs.push(error_type.clone());
-                if let Some(code) = &status_code {
-                    if active.recorder.metric.allows(code.key.as_str()) {
-                        active.metric_attrs.push(code.clone());
-                    }
+                if let Some(code) = &status_code
+                    && active.recorder.metric.allows(code.key.as_str())
+                {
+                    active.metric_attrs.push(code.clone());
                 }
             }
             if active.recording {

@@ -2,8 +2,8 @@
 //! open span.
 //!
 //! Memory is bounded twice: entries older than the reply timeout are ended (checked lazily
-//! while inserting, at most every quarter timeout per shard, or on demand with
-//! [`InFlight::sweep`]), and a full shard evicts its oldest entry. Spans are never ended while
+//! while inserting, at most once per quarter timeout, or on demand with [`InFlight::sweep`]),
+//! and a full shard evicts its oldest entry (each of the shards holds `capacity / shards`). Spans are never ended while
 //! a lock is held: the functions return what must be ended and the caller ends it.
 
 use std::collections::HashMap;
@@ -37,7 +37,6 @@ pub(crate) enum LostReason {
 
 struct Shard {
     entries: HashMap<CommandKey, Entry>,
-    next_sweep: Instant,
 }
 
 pub(crate) struct InFlight {
@@ -45,6 +44,10 @@ pub(crate) struct InFlight {
     per_shard: usize,
     timeout: Duration,
     sweep_every: Duration,
+    /// Origin of `next_sweep`.
+    base: Instant,
+    /// Nanoseconds after `base` when the next lazy sweep is due.
+    next_sweep: AtomicU64,
     lost: AtomicU64,
 }
 
@@ -53,13 +56,11 @@ impl InFlight {
     pub(crate) fn new(capacity: usize, timeout: Duration) -> Self {
         let capacity = capacity.max(1);
         let shard_count = capacity.min(MAX_SHARDS);
-        let now = Instant::now();
         let sweep_every = timeout / 4;
         let shards = (0..shard_count)
             .map(|_| {
                 Mutex::new(Shard {
                     entries: HashMap::new(),
-                    next_sweep: now + sweep_every,
                 })
             })
             .collect();
@@ -68,6 +69,8 @@ impl InFlight {
             per_shard: capacity / shard_count,
             timeout,
             sweep_every,
+            base: Instant::now(),
+            next_sweep: AtomicU64::new(nanos(sweep_every)),
             lost: AtomicU64::new(0),
         }
     }
@@ -85,13 +88,13 @@ impl InFlight {
     /// Stores `entry`; returns the entries that had to go (expired, evicted or displaced).
     pub(crate) fn insert(&self, key: CommandKey, entry: Entry) -> Vec<(Entry, LostReason)> {
         let now = entry.inserted;
-        let mut lost = Vec::new();
+        let mut lost = if self.claim_sweep(now) {
+            self.expire_all(now)
+        } else {
+            Vec::new()
+        };
         {
             let mut shard = self.shard(&key);
-            if now >= shard.next_sweep {
-                shard.next_sweep = now + self.sweep_every;
-                expire(&mut shard.entries, now, self.timeout, &mut lost);
-            }
             if shard.entries.len() >= self.per_shard && !shard.entries.contains_key(&key) {
                 let oldest = shard
                     .entries
@@ -117,13 +120,37 @@ impl InFlight {
 
     /// Takes every entry older than the timeout.
     pub(crate) fn sweep(&self, now: Instant) -> Vec<(Entry, LostReason)> {
+        self.next_sweep.store(
+            nanos(now.saturating_duration_since(self.base) + self.sweep_every),
+            Ordering::Relaxed,
+        );
+        let lost = self.expire_all(now);
+        self.count_lost(lost.len());
+        lost
+    }
+
+    /// `true` for the one caller that should run the lazy sweep due at `now`.
+    fn claim_sweep(&self, now: Instant) -> bool {
+        let now_nanos = nanos(now.saturating_duration_since(self.base));
+        let due = self.next_sweep.load(Ordering::Relaxed);
+        now_nanos >= due
+            && self
+                .next_sweep
+                .compare_exchange(
+                    due,
+                    now_nanos.saturating_add(nanos(self.sweep_every)),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+    }
+
+    /// Expired entries of every shard, one shard lock at a time.
+    fn expire_all(&self, now: Instant) -> Vec<(Entry, LostReason)> {
         let mut lost = Vec::new();
         for shard in self.shards.iter() {
-            let mut shard = lock(shard);
-            shard.next_sweep = now + self.sweep_every;
-            expire(&mut shard.entries, now, self.timeout, &mut lost);
+            expire(&mut lock(shard).entries, now, self.timeout, &mut lost);
         }
-        self.count_lost(lost.len());
         lost
     }
 
@@ -143,6 +170,10 @@ impl InFlight {
         }
         self.lost.fetch_add(n as u64, Ordering::Relaxed);
     }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 fn expire(

@@ -7,8 +7,16 @@
 //! generalised so that database adapters (`otel-mongo`, `otel-sqlx`, `otel-redis`) and the
 //! HTTP / gRPC tower layers share one implementation of naming, status and metric rules.
 //!
-//! The core has no HTTP or gRPC dependency; the layers live behind the `http` and `grpc`
-//! features. With the `tracing` feature, [`current_context`] falls back to the current
+//! The core has no HTTP or gRPC dependency; the layers live behind features:
+//!
+//! * `http`: [`http::HttpServerLayer`] and [`http::HttpClientLayer`], tower layers for HTTP
+//!   servers (axum, hyper) and clients (hyper-util), configured with a
+//!   [`layer::LayerBuilder`];
+//! * `axum`: route templates (`MatchedPath`) and client addresses (`ConnectInfo`) from axum;
+//! * `grpc`: [`grpc::GrpcServerLayer`] and [`grpc::GrpcClientLayer`] for tonic;
+//! * `reqwest`: `http::OtelMiddleware` for `reqwest-middleware`.
+//!
+//! Each layer type documents a copy-paste example. With the `tracing` feature, [`current_context`] falls back to the current
 //! `tracing` span (via `tracing-opentelemetry`) when no OpenTelemetry span is active.
 //!
 //! ```

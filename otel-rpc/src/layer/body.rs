@@ -82,7 +82,7 @@ impl<B: Body> TracedBody<B> {
 
 fn finish(pending: &mut Option<Pending>, trailers: Option<&HeaderMap>) {
     let Some(Pending {
-        mut recording,
+        recording,
         completion,
     }) = pending.take()
     else {
@@ -92,6 +92,7 @@ fn finish(pending: &mut Option<Pending>, trailers: Option<&HeaderMap>) {
         Completion::Known(outcome) => recording.end(outcome),
         #[cfg(feature = "grpc")]
         Completion::Grpc(side) => {
+            let mut recording = recording;
             let outcome = crate::grpc::outcome_from_trailers(side, &mut recording, trailers);
             recording.end(outcome);
         }

@@ -17,7 +17,7 @@ use crate::command;
 use crate::event::{FailedCommand, StartedCommand, SucceededCommand};
 use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, InFlight, LostReason};
-use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, OtelCommandHandlerBuilder, Options};
+use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
 use crate::sanitize;
 
 /// `db.system.name` of every span.
@@ -136,10 +136,10 @@ impl OtelCommandHandler {
             // Never kept, never shown to a hook.
             ev.command = Document::new();
         }
-        if let Some(filter) = &inner.options.filter {
-            if !filter(&ev) {
-                return;
-            }
+        if let Some(filter) = &inner.options.filter
+            && !filter(&ev)
+        {
+            return;
         }
         let start_time = SystemTime::now();
         let recording = {
@@ -171,18 +171,14 @@ impl OtelCommandHandler {
                 Some(namer) => namer(&ev, &op).into(),
                 None => op.span_name(),
             };
-            inner.recorder.start_with(
-                &parent,
-                Some(start_time),
-                name,
-                op.attributes(),
-                |out| {
+            inner
+                .recorder
+                .start_with(&parent, Some(start_time), name, op.attributes(), |out| {
                     op.detail_attributes(out);
                     if let Some(hook) = &inner.options.attributes {
                         hook(&ev, out);
                     }
-                },
-            )
+                })
         };
         let entry = Entry {
             recording,
@@ -242,9 +238,7 @@ impl OtelCommandHandler {
                     "no reply event within {:?}: the operation was cancelled or its connection lost",
                     self.inner.in_flight.timeout()
                 ),
-                LostReason::Evicted => {
-                    String::from("evicted: too many commands awaiting a reply")
-                }
+                LostReason::Evicted => String::from("evicted: too many commands awaiting a reply"),
             };
             entry.recording.end(Outcome::Failure(
                 Failure::new(REPLY_LOST_ERROR_TYPE).with_message(message),

@@ -166,7 +166,10 @@ impl OtelCommandHandlerBuilder {
     /// Records only the commands for which `filter` returns `true` (called on every started
     /// command; the others cost nothing more). Authentication commands reach it with an empty
     /// document.
-    pub fn filter(mut self, filter: impl Fn(&StartedCommand) -> bool + Send + Sync + 'static) -> Self {
+    pub fn filter(
+        mut self,
+        filter: impl Fn(&StartedCommand) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.options.filter = Some(Arc::new(filter));
         self
     }

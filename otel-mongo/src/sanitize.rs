@@ -61,7 +61,8 @@ const ENVELOPE_FIELDS: &[&str] = &[
 /// ```
 pub fn is_sensitive_command(command_name: &str, command: &Document) -> bool {
     let is = |list: &[&str]| list.iter().any(|c| c.eq_ignore_ascii_case(command_name));
-    is(SENSITIVE_COMMANDS) || (is(HELLO_COMMANDS) && command.contains_key("speculativeAuthenticate"))
+    is(SENSITIVE_COMMANDS)
+        || (is(HELLO_COMMANDS) && command.contains_key("speculativeAuthenticate"))
 }
 
 /// The `db.query.text` for a command in `mode`, at most `max_len` bytes; `None` for sensitive
@@ -124,7 +125,9 @@ impl Bounded {
         if !self.overflowed && self.out.len() <= max_len {
             return self.out;
         }
-        let mut cut = max_len.saturating_sub(TRUNCATION_MARKER.len()).min(self.out.len());
+        let mut cut = max_len
+            .saturating_sub(TRUNCATION_MARKER.len())
+            .min(self.out.len());
         while cut > 0 && !self.out.is_char_boundary(cut) {
             cut -= 1;
         }

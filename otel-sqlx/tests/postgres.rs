@@ -280,3 +280,26 @@ async fn transactions_commit_rollback_drop_and_savepoint() {
         s.assert_child_of(&p).assert_unset();
     }
 }
+
+#[tokio::test]
+async fn query_abandoned_before_any_answer_is_cancelled() {
+    let t = TestTelemetry::new();
+    let pool = pool(&t).await;
+    let cx = parent(&t, "parent");
+    async {
+        let r = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            sqlx::query("SELECT pg_sleep(1)").execute(&pool),
+        )
+        .await;
+        assert!(r.is_err(), "the timeout fires first");
+    }
+    .with_context(cx.clone())
+    .await;
+    let p = end_parent(&t, &cx, "parent");
+    t.span("SELECT")
+        .assert_child_of(&p)
+        .assert_error()
+        .assert_attr("error.type", "cancelled")
+        .assert_no_attr("db.response.status_code");
+}

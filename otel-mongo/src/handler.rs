@@ -32,7 +32,8 @@ pub const REPLY_LOST_ERROR_TYPE: &str = "reply_lost";
 /// Cheap to clone (an `Arc`). Register it once on the client options:
 ///
 /// ```
-/// # fn main() -> mongodb::error::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> mongodb::error::Result<()> {
 /// use mongodb::options::ClientOptions;
 /// use otel_mongo::OtelCommandHandler;
 ///

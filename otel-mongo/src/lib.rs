@@ -3,7 +3,8 @@
 //! go-kratos qmgo tracer and of Go's `otelmongo`, with sanitized query text.
 //!
 //! ```
-//! # fn main() -> mongodb::error::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> mongodb::error::Result<()> {
 //! use mongodb::options::ClientOptions;
 //! use otel_mongo::OtelCommandHandler;
 //!

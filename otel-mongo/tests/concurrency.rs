@@ -71,7 +71,10 @@ async fn fifty_tasks_never_cross_parents() {
         *per_parent.entry(parent.name.to_string()).or_default() += 1;
     }
     assert_eq!(per_parent.len(), TASKS);
-    assert!(per_parent.values().all(|n| *n == OPS_PER_TASK), "{per_parent:?}");
+    assert!(
+        per_parent.values().all(|n| *n == OPS_PER_TASK),
+        "{per_parent:?}"
+    );
     assert_eq!(f.handler.in_flight(), 0);
     assert_eq!(f.handler.lost_replies(), 0);
     f.cleanup().await;

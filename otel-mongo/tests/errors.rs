@@ -41,7 +41,9 @@ async fn duplicate_id_on_insert_one_is_an_error_with_code_11000() {
     let secret = "dup-key-hunter2";
     let result = f
         .in_span("caller", async {
-            coll.insert_one(doc! { "_id": secret }).await.expect("first");
+            coll.insert_one(doc! { "_id": secret })
+                .await
+                .expect("first");
             coll.insert_one(doc! { "_id": secret }).await
         })
         .await;
@@ -74,12 +76,11 @@ async fn duplicate_id_on_insert_one_is_an_error_with_code_11000() {
     for span in f.t.spans() {
         assert!(!span.all_text().contains(secret), "{}", span.all_text());
     }
-    let failed_metric = f
-        .t
-        .histogram("db.client.operation.duration")
-        .into_iter()
-        .find(|p| p.attr(a::ERROR_TYPE).as_deref() == Some("11000"))
-        .expect("failure measured with its error.type");
+    let failed_metric =
+        f.t.histogram("db.client.operation.duration")
+            .into_iter()
+            .find(|p| p.attr(a::ERROR_TYPE).as_deref() == Some("11000"))
+            .expect("failure measured with its error.type");
     assert_eq!(failed_metric.count, 1);
     f.cleanup().await;
 }

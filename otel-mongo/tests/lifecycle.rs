@@ -232,7 +232,11 @@ async fn unsampled_commands_build_no_details_but_are_measured() {
     })
     .await;
     assert!(f.t.spans().is_empty());
-    assert_eq!(details.load(Ordering::Relaxed), 0, "no details for unsampled spans");
+    assert_eq!(
+        details.load(Ordering::Relaxed),
+        0,
+        "no details for unsampled spans"
+    );
     assert_eq!(f.handler.in_flight(), 0);
     let points = f.t.histogram("db.client.operation.duration");
     let inserts: u64 = points
@@ -311,7 +315,11 @@ async fn background_kill_cursors_are_skipped_by_default() {
 async fn background_kill_cursors_can_be_root_spans() {
     let (t, db_name) = drop_an_open_cursor(BackgroundCommands::Root).await;
     let kill = t.span("killCursors items");
-    assert_eq!(kill.parent_span_id, SpanId::INVALID, "no caller: a root span");
+    assert_eq!(
+        kill.parent_span_id,
+        SpanId::INVALID,
+        "no caller: a root span"
+    );
     kill.assert_kind(SpanKind::Client)
         .assert_attr(a::DB_NAMESPACE, db_name)
         .assert_attr(

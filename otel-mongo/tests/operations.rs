@@ -37,7 +37,10 @@ async fn insert_one_is_a_child_span_with_sanitized_text() {
             &f,
             "insert",
             Some("orders"),
-            &[(TEXT, r#"{"insert": "orders", "ordered": ?, "documents": [?]}"#.into())],
+            &[(
+                TEXT,
+                r#"{"insert": "orders", "ordered": ?, "documents": [?]}"#.into(),
+            )],
         ),
     );
     assert_eq!(f.handler.in_flight(), 0);
@@ -48,7 +51,10 @@ async fn insert_one_is_a_child_span_with_sanitized_text() {
         .find(|p| p.attr(a::DB_OPERATION_NAME).as_deref() == Some("insert"))
         .expect("insert measured");
     assert_eq!(insert.count, 1);
-    assert_eq!(insert.attr(a::DB_COLLECTION_NAME).as_deref(), Some("orders"));
+    assert_eq!(
+        insert.attr(a::DB_COLLECTION_NAME).as_deref(),
+        Some("orders")
+    );
     assert_eq!(insert.attr(a::DB_QUERY_TEXT), None);
     f.cleanup().await;
 }
@@ -72,7 +78,10 @@ async fn span_times_are_the_event_times() {
         .duration_since(span.start_time)
         .expect("ordered")
         .as_secs_f64();
-    assert!((recorded - exported).abs() < 1e-6, "{recorded} vs {exported}");
+    assert!(
+        (recorded - exported).abs() < 1e-6,
+        "{recorded} vs {exported}"
+    );
     f.cleanup().await;
 }
 
@@ -101,7 +110,10 @@ async fn insert_many_records_the_batch_size() {
             &f,
             "insert",
             Some("orders"),
-            &[(TEXT, text.into()), (a::DB_OPERATION_BATCH_SIZE, 3_i64.into())],
+            &[
+                (TEXT, text.into()),
+                (a::DB_OPERATION_BATCH_SIZE, 3_i64.into()),
+            ],
         ),
     );
     // A batch of one is no batch.

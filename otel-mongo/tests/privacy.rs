@@ -44,7 +44,11 @@ async fn run_workload(f: &common::Fixture) {
 }
 
 fn all_text(t: &TestTelemetry) -> String {
-    t.spans().iter().map(|s| s.all_text()).collect::<Vec<_>>().join("\n")
+    t.spans()
+        .iter()
+        .map(|s| s.all_text())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test]

@@ -17,7 +17,8 @@ use tonic::{Code, Request, Response, Status};
 use tower::ServiceBuilder;
 
 mod proto {
-    tonic::include_proto!("echo");
+    // Generated from tests/proto/echo.proto by scripts/gen-protos.sh.
+    include!("gen/echo.rs");
 }
 
 use proto::echo_client::EchoClient;

@@ -7,6 +7,9 @@ fn main() {
     let db = std::path::Path::new(&dir).join("tests/fixtures/macros_schema.db");
     println!("cargo:rerun-if-changed=tests/fixtures/macros_schema.db");
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rustc-env=DATABASE_URL=sqlite://{}?mode=ro", db.display());
+    println!(
+        "cargo:rustc-env=DATABASE_URL=sqlite://{}?mode=ro",
+        db.display()
+    );
     println!("cargo:rustc-env=SQLX_OFFLINE=false");
 }

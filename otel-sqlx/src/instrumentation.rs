@@ -94,10 +94,10 @@ impl Instrumentation {
 
     /// Starts the span of one query, or `None` when the filter excludes it.
     pub(crate) fn start_query(self: &Arc<Self>, parent: &Context, sql: &str) -> Option<QuerySpan> {
-        if let Some(filter) = &self.options.filter {
-            if !filter(sql) {
-                return None;
-            }
+        if let Some(filter) = &self.options.filter
+            && !filter(sql)
+        {
+            return None;
         }
         let info = self.cache.info(sql);
         let mut op = self.base_operation();
@@ -114,7 +114,9 @@ impl Instrumentation {
         let mode = self.options.query_text;
         let text = || -> Option<StringValue> {
             match mode {
-                QueryTextMode::Sanitized => Some(StringValue::from(self.cache.sanitized(sql, &info))),
+                QueryTextMode::Sanitized => {
+                    Some(StringValue::from(self.cache.sanitized(sql, &info)))
+                }
                 QueryTextMode::Raw => Some(StringValue::from(truncate(sql, max).into_owned())),
                 _ => None,
             }
@@ -122,9 +124,11 @@ impl Instrumentation {
         let op = op.query_text(QueryText::Lazy(&text));
         let custom = self.options.span_name.as_ref().and_then(|f| f(&info));
         let recording = match custom {
-            Some(name) => self.recorder.start_with(parent, None, name, op.attributes(), |out| {
-                op.detail_attributes(out)
-            }),
+            Some(name) => self
+                .recorder
+                .start_with(parent, None, name, op.attributes(), |out| {
+                    op.detail_attributes(out)
+                }),
             None => self.recorder.start_db(parent, &op),
         };
         Some(QuerySpan {
@@ -138,7 +142,10 @@ impl Instrumentation {
 
     /// Starts a transaction control span (`BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`, ...).
     pub(crate) fn start_control(&self, parent: &Context, operation: &'static str) -> Recording {
-        let op = self.base_operation().operation(operation).summary(operation);
+        let op = self
+            .base_operation()
+            .operation(operation)
+            .summary(operation);
         self.recorder.start_db(parent, &op)
     }
 

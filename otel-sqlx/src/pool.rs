@@ -112,10 +112,10 @@ impl<DB: TracedDatabase> TracedPool<DB> {
     /// waiting for the connection).
     pub async fn begin(&self) -> Result<TracedTransaction<'static, DB>, sqlx::Error> {
         let parent = current_context();
-        if self.shared.needs_detection() {
-            if let Ok(mut conn) = self.pool.acquire().await {
-                self.shared.detect::<DB>(&mut conn).await;
-            }
+        if self.shared.needs_detection()
+            && let Ok(mut conn) = self.pool.acquire().await
+        {
+            self.shared.detect::<DB>(&mut conn).await;
         }
         let recording = self.shared.start_control(&parent, "BEGIN");
         let result = self.pool.begin().await;
@@ -303,10 +303,7 @@ where
         async move { (&pool).prepare_with(sql, parameters).await }.boxed()
     }
 
-    fn describe<'e>(
-        self,
-        sql: SqlStr,
-    ) -> BoxFuture<'e, Result<sqlx::Describe<DB>, sqlx::Error>>
+    fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<sqlx::Describe<DB>, sqlx::Error>>
     where
         'p: 'e,
     {
@@ -321,4 +318,3 @@ pub(crate) fn begin_on<'c, DB: TracedDatabase>(
 ) -> BoxFuture<'c, Result<Transaction<'c, DB>, sqlx::Error>> {
     Transaction::begin(conn, None)
 }
-

@@ -78,7 +78,8 @@ impl<'c, DB: TracedDatabase> TracedTransaction<'c, DB> {
         let recording = self.shared.start_control(&parent, names(depth).0);
         let Some(tx) = self.tx.as_mut() else {
             let err = sqlx::Error::WorkerCrashed;
-            self.shared.end_control::<()>(recording, &Err(sqlx::Error::WorkerCrashed));
+            self.shared
+                .end_control::<()>(recording, &Err(sqlx::Error::WorkerCrashed));
             return Err(err);
         };
         let result = begin_on::<DB>(&mut **tx).await;
@@ -115,9 +116,7 @@ impl<'c, DB: TracedDatabase> TracedTransaction<'c, DB> {
 
     fn conn(&mut self) -> Result<&mut DB::Connection, sqlx::Error> {
         // `tx` is only `None` after commit/rollback, which consume `self`.
-        self.tx
-            .as_deref_mut()
-            .ok_or(sqlx::Error::WorkerCrashed)
+        self.tx.as_deref_mut().ok_or(sqlx::Error::WorkerCrashed)
     }
 }
 

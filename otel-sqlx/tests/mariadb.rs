@@ -39,59 +39,76 @@ async fn crud_and_mariadb_detection() {
         .await
         .expect("create");
         assert_eq!(pool.system_name(), "mariadb");
-        sqlx::query(AssertSqlSafe(format!("INSERT INTO {table} (id, name) VALUES (?, ?), (2, 'bob-secret')")))
-            .bind(1i64)
-            .bind("alice-secret")
-            .execute(&pool)
-            .await
-            .expect("insert");
-        let rows = sqlx::query(AssertSqlSafe(format!("SELECT id, name FROM {table} ORDER BY id")))
-            .fetch_all(&pool)
-            .await
-            .expect("select");
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {table} (id, name) VALUES (?, ?), (2, 'bob-secret')"
+        )))
+        .bind(1i64)
+        .bind("alice-secret")
+        .execute(&pool)
+        .await
+        .expect("insert");
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, name FROM {table} ORDER BY id"
+        )))
+        .fetch_all(&pool)
+        .await
+        .expect("select");
         assert_eq!(rows.len(), 2);
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT id FROM {table} WHERE name = \"bob-secret\"")))
-            .fetch_one(&pool)
-            .await
-            .expect("fetch_one");
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT id FROM {table} WHERE name = \"bob-secret\""
+        )))
+        .fetch_one(&pool)
+        .await
+        .expect("fetch_one");
         assert_eq!(n, 2);
         {
-            let mut s = sqlx::query(AssertSqlSafe(format!("SELECT id FROM `{table}` ORDER BY id DESC"))).fetch(&pool);
+            let mut s = sqlx::query(AssertSqlSafe(format!(
+                "SELECT id FROM `{table}` ORDER BY id DESC"
+            )))
+            .fetch(&pool);
             s.try_next().await.expect("row").expect("some");
         }
-        sqlx::query(AssertSqlSafe(format!("UPDATE {table} SET name = 'x-secret' WHERE id = ?")))
-            .bind(1i64)
-            .execute(&pool)
-            .await
-            .expect("update");
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE {table} SET name = 'x-secret' WHERE id = ?"
+        )))
+        .bind(1i64)
+        .execute(&pool)
+        .await
+        .expect("update");
         sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE id = ?")))
             .bind(1i64)
             .execute(&pool)
             .await
             .expect("delete");
-        let dup = sqlx::query(AssertSqlSafe(format!("INSERT INTO {table} (id, name) VALUES (3, 'bob-secret')")))
-            .execute(&pool)
-            .await;
+        let dup = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {table} (id, name) VALUES (3, 'bob-secret')"
+        )))
+        .execute(&pool)
+        .await;
         assert!(dup.is_err());
         let syntax = sqlx::query("SELEC 1").execute(&pool).await;
         assert!(syntax.is_err());
         let mut tx = pool.begin().await.expect("begin");
-        sqlx::query(AssertSqlSafe(format!("INSERT INTO {table} (id, name) VALUES (?, ?)")))
-            .bind(10i64)
-            .bind("in-tx")
-            .execute(&mut tx)
-            .await
-            .expect("insert in tx");
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {table} (id, name) VALUES (?, ?)"
+        )))
+        .bind(10i64)
+        .bind("in-tx")
+        .execute(&mut tx)
+        .await
+        .expect("insert in tx");
         tx.rollback().await.expect("rollback");
         let mut tx = pool.begin().await.expect("begin 2");
         {
             let mut sp = tx.begin().await.expect("savepoint");
-            sqlx::query(AssertSqlSafe(format!("INSERT INTO {table} (id, name) VALUES (?, ?)")))
-                .bind(11i64)
-                .bind("in-sp")
-                .execute(&mut sp)
-                .await
-                .expect("insert in sp");
+            sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO {table} (id, name) VALUES (?, ?)"
+            )))
+            .bind(11i64)
+            .bind("in-sp")
+            .execute(&mut sp)
+            .await
+            .expect("insert in sp");
             sp.commit().await.expect("release");
         }
         tx.commit().await.expect("commit");
@@ -118,18 +135,69 @@ async fn crud_and_mariadb_detection() {
         assert!(!s.all_text().contains("secret"), "leak: {}", s.all_text());
     }
 
-    let insert = span_with_text(&t, &format!("INSERT INTO {table} (id, name) VALUES (?, ?), (?, ?)"));
-    assert_query(&insert, &p, "INSERT", Some(&table), &summary("INSERT"), 0, Some(2));
+    let insert = span_with_text(
+        &t,
+        &format!("INSERT INTO {table} (id, name) VALUES (?, ?), (?, ?)"),
+    );
+    assert_query(
+        &insert,
+        &p,
+        "INSERT",
+        Some(&table),
+        &summary("INSERT"),
+        0,
+        Some(2),
+    );
     let all = span_with_text(&t, &format!("SELECT id, name FROM {table} ORDER BY id"));
-    assert_query(&all, &p, "SELECT", Some(&table), &summary("SELECT"), 2, None);
+    assert_query(
+        &all,
+        &p,
+        "SELECT",
+        Some(&table),
+        &summary("SELECT"),
+        2,
+        None,
+    );
     let one = span_with_text(&t, &format!("SELECT id FROM {table} WHERE name = ?"));
-    assert_query(&one, &p, "SELECT", Some(&table), &summary("SELECT"), 1, None);
+    assert_query(
+        &one,
+        &p,
+        "SELECT",
+        Some(&table),
+        &summary("SELECT"),
+        1,
+        None,
+    );
     let early = span_with_text(&t, &format!("SELECT id FROM `{table}` ORDER BY id DESC"));
-    assert_query(&early, &p, "SELECT", Some(&table), &summary("SELECT"), 1, None);
+    assert_query(
+        &early,
+        &p,
+        "SELECT",
+        Some(&table),
+        &summary("SELECT"),
+        1,
+        None,
+    );
     let update = span_with_text(&t, &format!("UPDATE {table} SET name = ? WHERE id = ?"));
-    assert_query(&update, &p, "UPDATE", Some(&table), &summary("UPDATE"), 0, Some(1));
+    assert_query(
+        &update,
+        &p,
+        "UPDATE",
+        Some(&table),
+        &summary("UPDATE"),
+        0,
+        Some(1),
+    );
     let delete = span_with_text(&t, &format!("DELETE FROM {table} WHERE id = ?"));
-    assert_query(&delete, &p, "DELETE", Some(&table), &summary("DELETE"), 0, Some(1));
+    assert_query(
+        &delete,
+        &p,
+        "DELETE",
+        Some(&table),
+        &summary("DELETE"),
+        0,
+        Some(1),
+    );
 
     let failed: Vec<_> = t
         .spans_named(&summary("INSERT"))

@@ -94,13 +94,20 @@ async fn unsampled_parent_exports_nothing_and_never_sanitizes() {
                 .expect("query");
         }
         let mut tx = pool.begin().await.expect("begin");
-        sqlx::query("SELECT 1").execute(&mut tx).await.expect("in tx");
+        sqlx::query("SELECT 1")
+            .execute(&mut tx)
+            .await
+            .expect("in tx");
         tx.commit().await.expect("commit");
     }
     .with_context(unsampled)
     .await;
     assert!(t.spans().is_empty(), "{}", describe(&t.spans()));
-    assert_eq!(pool.query_cache().sanitizations(), 0, "sanitizer ran for unsampled spans");
+    assert_eq!(
+        pool.query_cache().sanitizations(),
+        0,
+        "sanitizer ran for unsampled spans"
+    );
     // The metric still gets operation and collection (computed from the cache).
     let points = t.histogram("db.client.operation.duration");
     let select = points
@@ -148,9 +155,18 @@ async fn options_filter_names_and_text_modes() {
         .build();
     let cx = parent(&t, "parent");
     async {
-        sqlx::query("SELECT 'health'").execute(&pool).await.expect("filtered");
-        sqlx::query("SHOW server_version").execute(&pool).await.expect("show");
-        sqlx::query("SELECT 'v' AS x").execute(&pool).await.expect("select");
+        sqlx::query("SELECT 'health'")
+            .execute(&pool)
+            .await
+            .expect("filtered");
+        sqlx::query("SHOW server_version")
+            .execute(&pool)
+            .await
+            .expect("show");
+        sqlx::query("SELECT 'v' AS x")
+            .execute(&pool)
+            .await
+            .expect("select");
     }
     .with_context(cx.clone())
     .await;
@@ -172,7 +188,10 @@ async fn options_filter_names_and_text_modes() {
             .tracer_provider(t.tracer_provider.clone())
             .query_text(mode)
             .build();
-        sqlx::query("SELECT 'v' AS x").execute(&pool).await.expect("select");
+        sqlx::query("SELECT 'v' AS x")
+            .execute(&pool)
+            .await
+            .expect("select");
         let s = t.span("SELECT");
         match expected {
             Some(text) => s.assert_attr("db.query.text", text),
@@ -186,6 +205,10 @@ async fn options_filter_names_and_text_modes() {
         .tracer_provider(t.tracer_provider.clone())
         .max_query_text_len(16)
         .build();
-    sqlx::query("SELECT 1 AS aaaaaaaaaaaaaaaaaaaa").execute(&pool).await.expect("select");
-    t.span("SELECT").assert_attr("db.query.text", "SELECT ? AS a…");
+    sqlx::query("SELECT 1 AS aaaaaaaaaaaaaaaaaaaa")
+        .execute(&pool)
+        .await
+        .expect("select");
+    t.span("SELECT")
+        .assert_attr("db.query.text", "SELECT ? AS a…");
 }

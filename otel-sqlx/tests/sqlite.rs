@@ -26,7 +26,9 @@ impl Drop for TempDb {
 async fn pool(t: &TestTelemetry) -> (TracedPool<Sqlite>, TempDb, String) {
     let file = format!("{}.db", unique_name("otel_sqlx"));
     let path = std::env::temp_dir().join(&file);
-    let options = SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)
@@ -81,7 +83,10 @@ async fn crud_constraints_and_transactions() {
         assert!(pk.is_err());
 
         let mut tx = pool.begin().await.expect("begin");
-        sqlx::query("DELETE FROM items WHERE id = 2").execute(&mut tx).await.expect("delete");
+        sqlx::query("DELETE FROM items WHERE id = 2")
+            .execute(&mut tx)
+            .await
+            .expect("delete");
         {
             let sp = tx.begin().await.expect("savepoint");
             drop(sp);
@@ -105,7 +110,15 @@ async fn crud_constraints_and_transactions() {
         assert!(!s.all_text().contains("secret"), "leak: {}", s.all_text());
     }
     let insert = span_with_text(&t, "INSERT INTO items (id, sku) VALUES (?1, ?2), (?, ?)");
-    assert_query(&insert, &p, "INSERT", Some("items"), "INSERT items", 0, Some(2));
+    assert_query(
+        &insert,
+        &p,
+        "INSERT",
+        Some("items"),
+        "INSERT items",
+        0,
+        Some(2),
+    );
     let all = span_with_text(&t, "SELECT id, sku FROM items ORDER BY id");
     assert_query(&all, &p, "SELECT", Some("items"), "SELECT items", 2, None);
     let one = span_with_text(&t, "SELECT sku FROM items WHERE id = $1");
@@ -113,9 +126,25 @@ async fn crud_constraints_and_transactions() {
     let early = span_with_text(&t, "SELECT id FROM items");
     assert_query(&early, &p, "SELECT", Some("items"), "SELECT items", 1, None);
     let update = span_with_text(&t, "UPDATE items SET sku = ? WHERE id = ?");
-    assert_query(&update, &p, "UPDATE", Some("items"), "UPDATE items", 0, Some(1));
+    assert_query(
+        &update,
+        &p,
+        "UPDATE",
+        Some("items"),
+        "UPDATE items",
+        0,
+        Some(1),
+    );
     let delete = span_with_text(&t, "DELETE FROM items WHERE id = ?");
-    assert_query(&delete, &p, "DELETE", Some("items"), "DELETE items", 0, Some(1));
+    assert_query(
+        &delete,
+        &p,
+        "DELETE",
+        Some("items"),
+        "DELETE items",
+        0,
+        Some(1),
+    );
 
     let failed: Vec<_> = t
         .spans_named("INSERT items")
@@ -125,12 +154,19 @@ async fn crud_constraints_and_transactions() {
     assert_eq!(failed.len(), 2);
     let mut codes: Vec<String> = failed
         .iter()
-        .map(|s| s.attr("error.type").map(|v| v.to_string()).unwrap_or_default())
+        .map(|s| {
+            s.attr("error.type")
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        })
         .collect();
     codes.sort();
     assert_eq!(codes, vec!["1555".to_string(), "2067".to_string()]);
     for f in &failed {
-        let code = f.attr("error.type").map(|v| v.to_string()).unwrap_or_default();
+        let code = f
+            .attr("error.type")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         assert_failed(f, &p, &code);
     }
 
@@ -161,10 +197,14 @@ async fn query_macros_work_unchanged() {
     t.reset();
     let cx = parent(&t, "parent");
     async {
-        let done = sqlx::query!("INSERT INTO notes (id, body) VALUES (?1, ?2)", 1i64, "hello")
-            .execute(&pool)
-            .await
-            .expect("query!");
+        let done = sqlx::query!(
+            "INSERT INTO notes (id, body) VALUES (?1, ?2)",
+            1i64,
+            "hello"
+        )
+        .execute(&pool)
+        .await
+        .expect("query!");
         assert_eq!(done.rows_affected(), 1);
         let note = sqlx::query_as!(Note, "SELECT id, body FROM notes WHERE id = ?1", 1i64)
             .fetch_one(&pool)
@@ -186,8 +226,19 @@ async fn query_macros_work_unchanged() {
     .await;
     let p = end_parent(&t, &cx, "parent");
     let insert = t.span("INSERT notes");
-    assert_query(&insert, &p, "INSERT", Some("notes"), "INSERT notes", 0, Some(1));
-    insert.assert_attr("db.query.text", "INSERT INTO notes (id, body) VALUES (?1, ?2)");
+    assert_query(
+        &insert,
+        &p,
+        "INSERT",
+        Some("notes"),
+        "INSERT notes",
+        0,
+        Some(1),
+    );
+    insert.assert_attr(
+        "db.query.text",
+        "INSERT INTO notes (id, body) VALUES (?1, ?2)",
+    );
     let selects = t.spans_named("SELECT notes");
     assert_eq!(selects.len(), 3);
     for s in &selects {

@@ -67,16 +67,17 @@ pub fn sanitize(sql: &str, dialect: Dialect, max_len: usize) -> String {
             out.push(' ');
         }
         let tok = sig.tok;
-        if tok.kind == Kind::Word && tok.text(sql).eq_ignore_ascii_case("in") {
-            if let Some(end) = in_list_end(sql, &toks, i + 1) {
-                out.push_str(tok.text(sql));
-                if toks[i + 1].gap_before {
-                    out.push(' ');
-                }
-                out.push_str("(?)");
-                i = end + 1;
-                continue;
+        if tok.kind == Kind::Word
+            && tok.text(sql).eq_ignore_ascii_case("in")
+            && let Some(end) = in_list_end(sql, &toks, i + 1)
+        {
+            out.push_str(tok.text(sql));
+            if toks.get(i + 1).is_some_and(|s| s.gap_before) {
+                out.push(' ');
             }
+            out.push_str("(?)");
+            i = end + 1;
+            continue;
         }
         if is_literal(sql, &tok) {
             out.push('?');

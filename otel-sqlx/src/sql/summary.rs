@@ -15,20 +15,96 @@ const OPS_ANYWHERE: &[&str] = &["SELECT"];
 /// Operations recognised at the start of a statement, of a parenthesised subquery, or of the
 /// main statement after a `WITH` list.
 const OPS_START: &[&str] = &[
-    "SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "UPSERT", "VALUES", "CREATE",
-    "DROP", "ALTER", "TRUNCATE", "CALL", "EXEC", "EXECUTE", "BEGIN", "START", "COMMIT",
-    "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "SHOW", "EXPLAIN", "PRAGMA", "COPY", "GRANT",
-    "REVOKE", "LOCK", "ANALYZE", "VACUUM", "DESCRIBE", "USE",
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "MERGE",
+    "REPLACE",
+    "UPSERT",
+    "VALUES",
+    "CREATE",
+    "DROP",
+    "ALTER",
+    "TRUNCATE",
+    "CALL",
+    "EXEC",
+    "EXECUTE",
+    "BEGIN",
+    "START",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "RELEASE",
+    "SET",
+    "SHOW",
+    "EXPLAIN",
+    "PRAGMA",
+    "COPY",
+    "GRANT",
+    "REVOKE",
+    "LOCK",
+    "ANALYZE",
+    "VACUUM",
+    "DESCRIBE",
+    "USE",
 ];
 
 /// Words that end a table reference (so they are never taken for a table or an alias).
 const RESERVED: &[&str] = &[
-    "WHERE", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "OUTER", "CROSS", "NATURAL", "ON",
-    "USING", "GROUP", "ORDER", "LIMIT", "OFFSET", "HAVING", "UNION", "EXCEPT", "INTERSECT",
-    "WINDOW", "FOR", "SET", "VALUES", "SELECT", "RETURNING", "AS", "LATERAL", "FETCH", "DEFAULT",
-    "FROM", "INTO", "ONLY", "STRAIGHT_JOIN", "WITH", "PARTITION", "IGNORE", "LOW_PRIORITY",
-    "DELAYED", "HIGH_PRIORITY", "QUICK", "ON", "DUPLICATE", "CONFLICT", "DO", "TABLESAMPLE",
-    "INDEXED", "NOT", "IF", "EXISTS", "USE", "FORCE", "OVERRIDING", "OR",
+    "WHERE",
+    "JOIN",
+    "INNER",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "OUTER",
+    "CROSS",
+    "NATURAL",
+    "ON",
+    "USING",
+    "GROUP",
+    "ORDER",
+    "LIMIT",
+    "OFFSET",
+    "HAVING",
+    "UNION",
+    "EXCEPT",
+    "INTERSECT",
+    "WINDOW",
+    "FOR",
+    "SET",
+    "VALUES",
+    "SELECT",
+    "RETURNING",
+    "AS",
+    "LATERAL",
+    "FETCH",
+    "DEFAULT",
+    "FROM",
+    "INTO",
+    "ONLY",
+    "STRAIGHT_JOIN",
+    "WITH",
+    "PARTITION",
+    "IGNORE",
+    "LOW_PRIORITY",
+    "DELAYED",
+    "HIGH_PRIORITY",
+    "QUICK",
+    "ON",
+    "DUPLICATE",
+    "CONFLICT",
+    "DO",
+    "TABLESAMPLE",
+    "INDEXED",
+    "NOT",
+    "IF",
+    "EXISTS",
+    "USE",
+    "FORCE",
+    "OVERRIDING",
+    "OR",
 ];
 
 /// The facts extracted from one SQL text.
@@ -198,12 +274,19 @@ fn statement(sql: &str, toks: &[Sig]) -> Statement {
                 "UPDATE" => {
                     let j = skip_words(sql, toks, i + 1, &["ONLY", "LOW_PRIORITY", "IGNORE", "OR"]);
                     // SQLite: UPDATE OR REPLACE t
-                    let j = skip_words(sql, toks, j, &["ROLLBACK", "ABORT", "REPLACE", "FAIL", "IGNORE"]);
+                    let j = skip_words(
+                        sql,
+                        toks,
+                        j,
+                        &["ROLLBACK", "ABORT", "REPLACE", "FAIL", "IGNORE"],
+                    );
                     if let Some((name, _)) = table_at(sql, toks, j) {
                         add_table(&mut st, name);
                     }
                 }
-                "CREATE" | "DROP" | "ALTER" | "TRUNCATE" => ddl_target(sql, toks, i, &word, &mut st),
+                "CREATE" | "DROP" | "ALTER" | "TRUNCATE" => {
+                    ddl_target(sql, toks, i, &word, &mut st)
+                }
                 _ => {}
             }
         } else if matches!(word.as_str(), "FROM" | "JOIN" | "INTO" | "STRAIGHT_JOIN")
@@ -211,8 +294,8 @@ fn statement(sql: &str, toks: &[Sig]) -> Statement {
         {
             let j = skip_words(sql, toks, i + 1, &["ONLY", "LATERAL"]);
             if let Some((name, next)) = table_at(sql, toks, j) {
-                let is_function = word != "INTO"
-                    && toks.get(next).is_some_and(|s| is_punct(sql, &s.tok, "("));
+                let is_function =
+                    word != "INTO" && toks.get(next).is_some_and(|s| is_punct(sql, &s.tok, "("));
                 if !is_function {
                     add_table(&mut st, name);
                     if word == "FROM" {
@@ -311,7 +394,15 @@ fn ddl_target(sql: &str, toks: &[Sig], i: usize, word: &str, st: &mut Statement)
         sql,
         toks,
         i + 1,
-        &["TEMPORARY", "TEMP", "UNLOGGED", "GLOBAL", "LOCAL", "OR", "REPLACE"],
+        &[
+            "TEMPORARY",
+            "TEMP",
+            "UNLOGGED",
+            "GLOBAL",
+            "LOCAL",
+            "OR",
+            "REPLACE",
+        ],
     );
     let j = match upper_word(sql, toks.get(j)).as_deref() {
         Some("TABLE") => j + 1,

@@ -60,7 +60,8 @@ pub fn assert_common(
                 .assert_attr("server.port", port);
         }
         None => {
-            span.assert_no_attr("server.address").assert_no_attr("server.port");
+            span.assert_no_attr("server.address")
+                .assert_no_attr("server.port");
         }
     }
     assert!(

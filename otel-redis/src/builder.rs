@@ -38,7 +38,10 @@ pub(crate) struct Shared {
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TracedConnectionConfig")
-            .field("server_address", &self.server_address.as_ref().map(StringValue::as_str))
+            .field(
+                "server_address",
+                &self.server_address.as_ref().map(StringValue::as_str),
+            )
             .field("server_port", &self.server_port)
             .field("db", &self.db)
             .field("query_text_mode", &self.text.mode)
@@ -93,7 +96,10 @@ pub struct TracedConnectionBuilder {
 impl fmt::Debug for TracedConnectionBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TracedConnectionBuilder")
-            .field("server_address", &self.server_address.as_ref().map(StringValue::as_str))
+            .field(
+                "server_address",
+                &self.server_address.as_ref().map(StringValue::as_str),
+            )
             .field("server_port", &self.server_port)
             .field("db", &self.db)
             .field("query_text_mode", &self.text.mode)
@@ -236,5 +242,8 @@ fn db_namespace(db: i64) -> StringValue {
     usize::try_from(db)
         .ok()
         .and_then(|i| SMALL.get(i))
-        .map_or_else(|| StringValue::from(db.to_string()), |s| StringValue::from(*s))
+        .map_or_else(
+            || StringValue::from(db.to_string()),
+            |s| StringValue::from(*s),
+        )
 }

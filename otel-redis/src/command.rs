@@ -123,9 +123,18 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(name(&[b"get", b"k"]).as_deref(), Some("GET"));
-        assert_eq!(name(&[b"Client", b"setname", b"x"]).as_deref(), Some("CLIENT SETNAME"));
-        assert_eq!(name(&[b"CONFIG", b"get", b"x"]).as_deref(), Some("CONFIG GET"));
-        assert_eq!(name(&[b"xinfo", b"stream", b"s"]).as_deref(), Some("XINFO STREAM"));
+        assert_eq!(
+            name(&[b"Client", b"setname", b"x"]).as_deref(),
+            Some("CLIENT SETNAME")
+        );
+        assert_eq!(
+            name(&[b"CONFIG", b"get", b"x"]).as_deref(),
+            Some("CONFIG GET")
+        );
+        assert_eq!(
+            name(&[b"xinfo", b"stream", b"s"]).as_deref(),
+            Some("XINFO STREAM")
+        );
         assert_eq!(name(&[b"config", b"newthing"]).as_deref(), Some("CONFIG"));
         assert_eq!(name(&[b"config", b"p@ss w"]).as_deref(), Some("CONFIG"));
         assert_eq!(name(&[b"config"]).as_deref(), Some("CONFIG"));
@@ -137,7 +146,10 @@ mod tests {
 
     #[test]
     fn known_names_do_not_allocate() {
-        assert!(matches!(name_of([&b"hset"[..]].into_iter()), Some(CommandName::Static("HSET"))));
+        assert!(matches!(
+            name_of([&b"hset"[..]].into_iter()),
+            Some(CommandName::Static("HSET"))
+        ));
         assert!(matches!(
             name_of([&b"object"[..], b"encoding"].into_iter()),
             Some(CommandName::Static("OBJECT ENCODING"))

@@ -50,18 +50,20 @@ impl<C> fmt::Debug for TracedConnection<C> {
     }
 }
 
+impl TracedConnection<()> {
+    /// Options for connections made from `client`; finish with
+    /// [`TracedConnectionBuilder::build`], which takes the connection to wrap.
+    pub fn builder(client: &redis::Client) -> TracedConnectionBuilder {
+        TracedConnectionBuilder::new(client)
+    }
+}
+
 impl<C> TracedConnection<C> {
     /// Wraps `inner`, a connection made from `client`, with the default options: global
     /// tracer and meter providers, sanitized query text capped at 2 KiB. `server.address`,
     /// `server.port` and `db.namespace` (the db index) come from the client's connection info.
     pub fn new(client: &redis::Client, inner: C) -> Self {
-        Self::builder(client).build(inner)
-    }
-
-    /// Options for connections made from `client`; finish with
-    /// [`TracedConnectionBuilder::build`].
-    pub fn builder(client: &redis::Client) -> TracedConnectionBuilder {
-        TracedConnectionBuilder::new(client)
+        TracedConnectionBuilder::new(client).build(inner)
     }
 
     pub(crate) fn from_parts(inner: C, shared: Arc<Shared>) -> Self {
@@ -142,9 +144,11 @@ mod aio {
             let parent = otel_rpc::current_context();
             let db = self.inner.get_db();
             let atomic = pipeline.is_transaction();
-            let recording = self.shared.start_pipeline(&parent, db, atomic, pipeline.len(), || {
-                pipeline.cmd_iter().map(cmd_args)
-            });
+            let recording = self
+                .shared
+                .start_pipeline(&parent, db, atomic, pipeline.len(), || {
+                    pipeline.cmd_iter().map(cmd_args)
+                });
             let fut = self.inner.req_packed_commands(pipeline, offset, count);
             let Some(recording) = recording else {
                 return fut;

@@ -25,7 +25,12 @@ pub const MAX_SUMMARY_COMMANDS: usize = 10;
 
 impl Shared {
     /// Starts the span of one command, or returns `None` when the filter skips it.
-    pub(crate) fn start_command<'a, I>(&self, parent: &Context, db: i64, args: I) -> Option<Recording>
+    pub(crate) fn start_command<'a, I>(
+        &self,
+        parent: &Context,
+        db: i64,
+        args: I,
+    ) -> Option<Recording>
     where
         I: Iterator<Item = &'a [u8]> + Clone,
     {
@@ -170,7 +175,13 @@ mod tests {
         ];
         let s = summary(PIPELINE_OPERATION, cmds.iter().map(|c| c.iter().copied()));
         assert_eq!(s, "PIPELINE GET SET CONFIG GET");
-        assert_eq!(summary(TRANSACTION_OPERATION, std::iter::empty::<std::iter::Empty<&[u8]>>()), "MULTI");
+        assert_eq!(
+            summary(
+                TRANSACTION_OPERATION,
+                std::iter::empty::<std::iter::Empty<&[u8]>>()
+            ),
+            "MULTI"
+        );
     }
 
     #[test]

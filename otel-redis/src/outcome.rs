@@ -100,11 +100,13 @@ fn error(e: &RedisError) -> (Failure<'_>, Option<usize>) {
         let errors = e.clone().into_server_errors();
         let failed = errors.as_ref().map(|errs| errs.len());
         let message = match (e.kind(), errors.as_ref().and_then(|errs| errs.first())) {
-            (ErrorKind::Server(redis::ServerErrorKind::ExecAbort), Some((index, first))) => format!(
-                "transaction aborted: {} queued command(s) rejected, the first (index {index}) with {}",
-                failed.unwrap_or(0),
-                checked_code(first.code()),
-            ),
+            (ErrorKind::Server(redis::ServerErrorKind::ExecAbort), Some((index, first))) => {
+                format!(
+                    "transaction aborted: {} queued command(s) rejected, the first (index {index}) with {}",
+                    failed.unwrap_or(0),
+                    checked_code(first.code()),
+                )
+            }
             _ => format!("redis server replied with error {code}"),
         };
         let failure = Failure::new(code)
@@ -186,7 +188,10 @@ mod tests {
 
     #[test]
     fn io_errors_are_named_by_kind() {
-        let e = RedisError::from(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"));
+        let e = RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "refused",
+        ));
         let result = Err(e);
         let Outcome::Failure(f) = command(&result) else {
             panic!("failure expected");

@@ -99,7 +99,12 @@ mod tests {
     #[test]
     fn reads_packed_pipelines() {
         let mut pipe = redis::pipe();
-        pipe.cmd("SET").arg("k").arg(b"v\r\n\xff").cmd("GET").arg("k").cmd("PING");
+        pipe.cmd("SET")
+            .arg("k")
+            .arg(b"v\r\n\xff")
+            .cmd("GET")
+            .arg("k")
+            .cmd("PING");
         let packed = pipe.get_packed_pipeline();
         assert_eq!(
             parse(&packed),
@@ -116,7 +121,10 @@ mod tests {
         assert!(parse(b"").is_empty());
         assert!(parse(b"garbage").is_empty());
         assert!(parse(b"*99999999999999999999\r\n").is_empty());
-        assert_eq!(parse(b"*2\r\n$3\r\nGET\r\n$100\r\nk\r\n"), vec![vec![&b"GET"[..]]]);
+        assert_eq!(
+            parse(b"*2\r\n$3\r\nGET\r\n$100\r\nk\r\n"),
+            vec![vec![&b"GET"[..]]]
+        );
         assert_eq!(parse(b"*1\r\n$3\r\nGE"), vec![Vec::<&[u8]>::new()]);
         for cut in 0..40 {
             let full = b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n*1\r\n$4\r\nPING\r\n";

@@ -190,7 +190,7 @@ impl Layout {
                     ..Layout::default()
                 }
             }
-            Keys::NumKeys { at, dest } => {
+            Keys::Counted { at, dest } => {
                 let at = usize::from(at);
                 let extra_key = dest.then_some(1);
                 match args.clone().nth(at - 1).and_then(parse_count) {
@@ -234,7 +234,10 @@ impl Layout {
     fn shows(&self, pos: usize) -> bool {
         self.structural == Some(pos)
             || self.extra_key == Some(pos)
-            || (self.lo > 0 && pos >= self.lo && pos <= self.hi && (pos - self.lo) % self.step == 0)
+            || (self.lo > 0
+                && pos >= self.lo
+                && pos <= self.hi
+                && (pos - self.lo).is_multiple_of(self.step))
     }
 }
 

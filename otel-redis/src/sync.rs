@@ -16,7 +16,10 @@ where
     fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
         let parent = otel_rpc::current_context();
         let args = PackedCommands::new(cmd).next().into_iter().flatten();
-        let Some(recording) = self.shared.start_command(&parent, self.inner.get_db(), args) else {
+        let Some(recording) = self
+            .shared
+            .start_command(&parent, self.inner.get_db(), args)
+        else {
             return self.inner.req_packed_command(cmd);
         };
         let result = {
@@ -43,13 +46,11 @@ where
                 .and_then(|mut args| args.next())
                 .is_some_and(|name| name.eq_ignore_ascii_case(b"MULTI"));
         let (skip, user_commands) = if atomic { (1, total - 2) } else { (0, total) };
-        let recording = self.shared.start_pipeline(
-            &parent,
-            self.inner.get_db(),
-            atomic,
-            user_commands,
-            || PackedCommands::new(cmd).skip(skip).take(user_commands),
-        );
+        let recording =
+            self.shared
+                .start_pipeline(&parent, self.inner.get_db(), atomic, user_commands, || {
+                    PackedCommands::new(cmd).skip(skip).take(user_commands)
+                });
         let Some(recording) = recording else {
             return self.inner.req_packed_commands(cmd, offset, count);
         };
@@ -63,7 +64,9 @@ where
 
     fn req_command(&mut self, cmd: &Cmd) -> RedisResult<Value> {
         let parent = otel_rpc::current_context();
-        let Some(recording) = self.shared.start_command(&parent, self.inner.get_db(), cmd_args(cmd))
+        let Some(recording) =
+            self.shared
+                .start_command(&parent, self.inner.get_db(), cmd_args(cmd))
         else {
             return self.inner.req_command(cmd);
         };

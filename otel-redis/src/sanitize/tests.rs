@@ -45,34 +45,79 @@ fn table() {
         (&["EXPIRE", "key", "60"], "EXPIRE key ?"),
         (&["RENAME", "from", "to"], "RENAME from to"),
         (&["BLPOP", "q1", "q2", "5"], "BLPOP q1 q2 ?"),
-        (&["LMOVE", "src", "dst", "LEFT", "RIGHT"], "LMOVE src dst ? ?"),
+        (
+            &["LMOVE", "src", "dst", "LEFT", "RIGHT"],
+            "LMOVE src dst ? ?",
+        ),
         (&["BITOP", "AND", "dest", "s1", "s2"], "BITOP ? dest s1 s2"),
-        (&["EVAL", "return redis.call('GET', KEYS[1])", "1", "key", "arg"], "EVAL ? 1 key ?"),
+        (
+            &[
+                "EVAL",
+                "return redis.call('GET', KEYS[1])",
+                "1",
+                "key",
+                "arg",
+            ],
+            "EVAL ? 1 key ?",
+        ),
         (&["EVAL", "return 1", "0"], "EVAL ? 0"),
-        (&["EVAL", "return 1", "2", "k1", "k2", "a1", "a2"], "EVAL ? 2 k1 k2 ? ?"),
+        (
+            &["EVAL", "return 1", "2", "k1", "k2", "a1", "a2"],
+            "EVAL ? 2 k1 k2 ? ?",
+        ),
         (&["EVAL", "script", "notanumber", "k"], "EVAL ? ? ?"),
         (&["EVAL", "script", "99", "k"], "EVAL ? 99 k"),
-        (&["EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "1", "k", "v"], "EVALSHA ? 1 k ?"),
+        (
+            &[
+                "EVALSHA",
+                "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+                "1",
+                "k",
+                "v",
+            ],
+            "EVALSHA ? 1 k ?",
+        ),
         (&["FCALL", "myfunc", "1", "k", "v"], "FCALL ? 1 k ?"),
-        (&["ZUNIONSTORE", "dest", "2", "a", "b", "WEIGHTS", "1", "2"], "ZUNIONSTORE dest 2 a b ? ? ?"),
+        (
+            &["ZUNIONSTORE", "dest", "2", "a", "b", "WEIGHTS", "1", "2"],
+            "ZUNIONSTORE dest 2 a b ? ? ?",
+        ),
         (&["ZUNION", "2", "a", "b"], "ZUNION 2 a b"),
         (&["BLMPOP", "5", "2", "a", "b", "LEFT"], "BLMPOP ? 2 a b ?"),
-        (&["XREAD", "COUNT", "2", "STREAMS", "s1", "s2", "0", "0"], "XREAD ? ? STREAMS s1 s2 ? ?"),
-        (&["XREADGROUP", "GROUP", "g", "c", "streams", "s1", ">"], "XREADGROUP ? ? ? streams s1 ?"),
-        (&["XADD", "stream", "*", "field", "value"], "XADD stream ? ? ?"),
+        (
+            &["XREAD", "COUNT", "2", "STREAMS", "s1", "s2", "0", "0"],
+            "XREAD ? ? STREAMS s1 s2 ? ?",
+        ),
+        (
+            &["XREADGROUP", "GROUP", "g", "c", "streams", "s1", ">"],
+            "XREADGROUP ? ? ? streams s1 ?",
+        ),
+        (
+            &["XADD", "stream", "*", "field", "value"],
+            "XADD stream ? ? ?",
+        ),
         (&["CLIENT", "SETNAME", "myname"], "CLIENT SETNAME ?"),
         (&["config", "get", "maxmemory"], "CONFIG GET ?"),
         (&["XINFO", "STREAM", "s"], "XINFO STREAM s"),
         (&["OBJECT", "ENCODING", "k"], "OBJECT ENCODING k"),
-        (&["MEMORY", "USAGE", "k", "SAMPLES", "5"], "MEMORY USAGE k ? ?"),
+        (
+            &["MEMORY", "USAGE", "k", "SAMPLES", "5"],
+            "MEMORY USAGE k ? ?",
+        ),
         (&["XGROUP", "CREATE", "s", "g", "$"], "XGROUP CREATE s ? ?"),
         (&["PING"], "PING"),
         (&["PING", "hello"], "PING ?"),
         (&["SELECT", "2"], "SELECT ?"),
         (&["KEYS", "user:*"], "KEYS ?"),
         (&["PUBLISH", "chan", "message"], "PUBLISH chan ?"),
-        (&["MIGRATE", "host", "6379", "key", "0", "5000"], "MIGRATE ? ? key ? ?"),
-        (&["MIGRATE", "host", "6379", "", "0", "5000", "KEYS", "a", "b"], "MIGRATE ? ? \"\" ? ? KEYS a b"),
+        (
+            &["MIGRATE", "host", "6379", "key", "0", "5000"],
+            "MIGRATE ? ? key ? ?",
+        ),
+        (
+            &["MIGRATE", "host", "6379", "", "0", "5000", "KEYS", "a", "b"],
+            "MIGRATE ? ? \"\" ? ? KEYS a b",
+        ),
         // Unknown commands: name kept, every argument a value.
         (&["JSON.SET", "doc", "$", "{\"a\":1}"], "JSON.SET ? ? ?"),
         (&["NOSUCHCOMMAND", "a", "b"], "NOSUCHCOMMAND ? ?"),
@@ -82,16 +127,36 @@ fn table() {
         (&["AUTH", "password"], "AUTH"),
         (&["auth", "user", "password"], "AUTH"),
         (&["HELLO", "3", "AUTH", "user", "password"], "HELLO"),
-        (&["hello", "3", "auth", "user", "password", "SETNAME", "n"], "HELLO"),
+        (
+            &["hello", "3", "auth", "user", "password", "SETNAME", "n"],
+            "HELLO",
+        ),
         (&["HELLO", "3"], "HELLO ?"),
         (&["CONFIG", "SET", "requirepass", "password"], "CONFIG SET"),
         (&["CONFIG", "SET", "masterauth", "password"], "CONFIG SET"),
         (&["config", "set", "maxmemory", "100mb"], "CONFIG SET"),
-        (&["ACL", "SETUSER", "alice", "on", ">password", "~*", "+@all"], "ACL SETUSER"),
-        (&["MIGRATE", "h", "6379", "k", "0", "5000", "AUTH", "password"], "MIGRATE"),
-        (&["MIGRATE", "h", "6379", "", "0", "5000", "AUTH2", "user", "password", "KEYS", "a"], "MIGRATE"),
-        (&["SENTINEL", "SET", "master", "auth-pass", "password"], "SENTINEL SET"),
-        (&["SENTINEL", "CONFIG", "SET", "sentinel-pass", "password"], "SENTINEL CONFIG"),
+        (
+            &["ACL", "SETUSER", "alice", "on", ">password", "~*", "+@all"],
+            "ACL SETUSER",
+        ),
+        (
+            &["MIGRATE", "h", "6379", "k", "0", "5000", "AUTH", "password"],
+            "MIGRATE",
+        ),
+        (
+            &[
+                "MIGRATE", "h", "6379", "", "0", "5000", "AUTH2", "user", "password", "KEYS", "a",
+            ],
+            "MIGRATE",
+        ),
+        (
+            &["SENTINEL", "SET", "master", "auth-pass", "password"],
+            "SENTINEL SET",
+        ),
+        (
+            &["SENTINEL", "CONFIG", "SET", "sentinel-pass", "password"],
+            "SENTINEL CONFIG",
+        ),
     ];
     for (args, expected) in cases {
         assert_eq!(sanitized(args), *expected, "{args:?}");
@@ -102,9 +167,18 @@ fn table() {
 fn secrets_stay_hidden_in_raw_mode() {
     assert_eq!(raw(&["AUTH", "password"]), "AUTH");
     assert_eq!(raw(&["HELLO", "3", "AUTH", "u", "password"]), "HELLO");
-    assert_eq!(raw(&["CONFIG", "SET", "requirepass", "password"]), "CONFIG SET");
-    assert_eq!(raw(&["ACL", "SETUSER", "alice", ">password"]), "ACL SETUSER");
-    assert_eq!(raw(&["MIGRATE", "h", "1", "k", "0", "1", "AUTH", "password"]), "MIGRATE");
+    assert_eq!(
+        raw(&["CONFIG", "SET", "requirepass", "password"]),
+        "CONFIG SET"
+    );
+    assert_eq!(
+        raw(&["ACL", "SETUSER", "alice", ">password"]),
+        "ACL SETUSER"
+    );
+    assert_eq!(
+        raw(&["MIGRATE", "h", "1", "k", "0", "1", "AUTH", "password"]),
+        "MIGRATE"
+    );
     // Everything else verbatim.
     assert_eq!(raw(&["set", "key", "value"]), "SET key value");
     assert_eq!(raw(&["HELLO", "3"]), "HELLO 3");
@@ -124,11 +198,18 @@ fn empty_and_binary_commands() {
     assert_eq!(text(&[], SANITIZED), None);
     // Invalid UTF-8 keys are shown with replacement characters, values never.
     assert_eq!(
-        text(&[b"SET", &[0xff, b'k', 0xfe], &[0xff, 0x00, 0x01]], SANITIZED).as_deref(),
+        text(
+            &[b"SET", &[0xff, b'k', 0xfe], &[0xff, 0x00, 0x01]],
+            SANITIZED
+        )
+        .as_deref(),
         Some("SET \u{fffd}k\u{fffd} ?")
     );
     // A binary command name is not recorded as is.
-    assert_eq!(text(&[&[0xff, 0xfe], b"secret"], SANITIZED).as_deref(), Some("_OTHER ?"));
+    assert_eq!(
+        text(&[&[0xff, 0xfe], b"secret"], SANITIZED).as_deref(),
+        Some("_OTHER ?")
+    );
     assert_eq!(text(&[b"GET", b""], SANITIZED).as_deref(), Some("GET \"\""));
 }
 
@@ -141,7 +222,10 @@ fn long_text_is_capped() {
     let key = "k".repeat(10_000);
     let t = text(&[b"GET", key.as_bytes()], opts).unwrap_or_default();
     assert!(t.len() <= 64, "{}", t.len());
-    assert!(t.starts_with("GET kkk") && t.ends_with(otel_rpc::text::TRUNCATION_MARKER), "{t}");
+    assert!(
+        t.starts_with("GET kkk") && t.ends_with(otel_rpc::text::TRUNCATION_MARKER),
+        "{t}"
+    );
 
     let keys: Vec<String> = (0..10_000).map(|i| format!("key{i}")).collect();
     let mut args: Vec<&[u8]> = vec![b"DEL"];
@@ -157,7 +241,10 @@ fn long_text_is_capped() {
             max_len: max,
         };
         let t = text(&[b"GET", key.as_bytes()], opts).unwrap_or_default();
-        assert!(t.len() <= max.max(otel_rpc::text::TRUNCATION_MARKER.len()), "{max}: {t}");
+        assert!(
+            t.len() <= max.max(otel_rpc::text::TRUNCATION_MARKER.len()),
+            "{max}: {t}"
+        );
     }
 }
 

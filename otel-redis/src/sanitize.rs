@@ -101,7 +101,7 @@ impl Writer {
             self.out.push_str("\"\"");
             return;
         }
-        let room = (self.limit + 1).saturating_sub(self.out.len());
+        let room = self.limit.saturating_add(1).saturating_sub(self.out.len());
         let bytes = &bytes[..bytes.len().min(room)];
         self.out.push_str(&String::from_utf8_lossy(bytes));
     }
@@ -193,7 +193,11 @@ impl Layout {
             Keys::Counted { at, dest } => {
                 let at = usize::from(at);
                 let extra_key = dest.then_some(1);
-                match args.clone().nth(at - 1).and_then(parse_count) {
+                match at
+                    .checked_sub(1)
+                    .and_then(|i| args.clone().nth(i))
+                    .and_then(parse_count)
+                {
                     Some(count) => Layout {
                         lo: at + 1,
                         hi: at + count,

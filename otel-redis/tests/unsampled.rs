@@ -54,7 +54,7 @@ async fn unsampled_parent_builds_no_query_text() {
     assert_eq!(points.iter().map(|p| p.count).sum::<u64>(), 21);
 
     // Control: a sampled root builds exactly one text.
-    let () = conn.del(&key).await.unwrap_or(());
+    let _: i64 = conn.del(&key).await.unwrap();
     assert_eq!(query_texts_built(), before + 1);
     t.span("DEL")
         .assert_attr(attribute::DB_QUERY_TEXT, format!("DEL {key}"));

@@ -366,3 +366,18 @@ proptest! {
         prop_assert_eq!(t, expected);
     }
 }
+
+#[test]
+fn extreme_caps_do_not_overflow() {
+    let opts = TextOptions {
+        mode: QueryTextMode::Sanitized,
+        max_len: usize::MAX,
+    };
+    assert_eq!(text(&[b"GET", b"k"], opts).as_deref(), Some("GET k"));
+    let opts = TextOptions {
+        mode: QueryTextMode::Raw,
+        max_len: 0,
+    };
+    let t = text(&[b"GET", b"k"], opts).unwrap_or_default();
+    assert!(t.len() <= otel_rpc::text::TRUNCATION_MARKER.len(), "{t}");
+}

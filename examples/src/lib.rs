@@ -2,5 +2,9 @@
 //! service, with SQL, Redis and MongoDB behind them, every hop traced.
 #![warn(missing_docs)]
 
+pub mod demo;
+pub mod message;
+pub mod proto;
 pub mod telemetry;
+pub mod user;
 pub mod waterfall;

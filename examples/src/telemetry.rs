@@ -66,13 +66,13 @@ impl ServiceTelemetry {
 
 fn resource(service: &str) -> Resource {
     let mut builder = Resource::builder().with_service_name(service.to_string());
-    if let Ok(ns) = std::env::var("OTEL_SERVICE_NAME") {
-        if !ns.trim().is_empty() {
-            builder = builder.with_attribute(opentelemetry::KeyValue::new(
-                opentelemetry_semantic_conventions::attribute::SERVICE_NAMESPACE,
-                ns,
-            ));
-        }
+    if let Ok(ns) = std::env::var("OTEL_SERVICE_NAME")
+        && !ns.trim().is_empty()
+    {
+        builder = builder.with_attribute(opentelemetry::KeyValue::new(
+            opentelemetry_semantic_conventions::attribute::SERVICE_NAMESPACE,
+            ns,
+        ));
     }
     builder.build()
 }

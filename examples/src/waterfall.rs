@@ -172,7 +172,7 @@ fn line(out: &mut String, s: &WaterfallSpan, depth: usize, t0: SystemTime, total
         out,
         "{} {} {} {:>9.3} ms |{}| {:<5}",
         fit(&s.service, 8),
-        fit(kind_label(&s.kind), 6),
+        fit(kind_label(&s.kind), 8),
         fit(&name, NAME_WIDTH),
         dur.as_secs_f64() * 1e3,
         bar,
@@ -224,6 +224,31 @@ impl WaterfallSink {
         }
     }
 
+    /// Prints the traces whose local root never arrived (e.g. a span that ended after its
+    /// root), so nothing is lost at exit.
+    pub fn flush_pending(&self) {
+        let leftovers: Vec<Vec<WaterfallSpan>> = match self.pending.lock() {
+            Ok(mut p) => {
+                p.order.clear();
+                p.traces.drain().map(|(_, v)| v).collect()
+            }
+            Err(_) => return,
+        };
+        self.print(leftovers);
+    }
+
+    fn print(&self, traces: Vec<Vec<WaterfallSpan>>) {
+        if traces.is_empty() {
+            return;
+        }
+        if let Ok(mut out) = self.out.lock() {
+            for t in traces {
+                let _ = writeln!(out, "{}", render(&t));
+            }
+            let _ = out.flush();
+        }
+    }
+
     fn accept(&self, spans: Vec<WaterfallSpan>) {
         let mut done = Vec::new();
         if let Ok(mut p) = self.pending.lock() {
@@ -247,15 +272,7 @@ impl WaterfallSink {
                 }
             }
         }
-        if done.is_empty() {
-            return;
-        }
-        if let Ok(mut out) = self.out.lock() {
-            for t in done {
-                let _ = writeln!(out, "{}", render(&t));
-            }
-            let _ = out.flush();
-        }
+        self.print(done);
     }
 }
 
@@ -387,11 +404,11 @@ mod tests {
         ];
         let expected = "\
 trace 4bf92f3577b34da6a3ce929d0e0e4736 · 5 spans · 24.000 ms
-user     server POST /users/{id}/messages             24.000 ms |████████████████████████| -     http.route=/users/{id}/messages http.response.status_code=201
-user     client   SELECT users                         3.000 ms | ███                    | -     db.query.text=SELECT id, name FROM users WHERE id = ?
-user     client   message.v1.Message/Post             18.000 ms |     ██████████████████ | -    
-message  server     message.v1.Message/Post           16.000 ms |      ████████████████  | -     rpc.method=message.v1.Message/Post rpc.response.status_code=OK
-message  client       insert messages                 12.000 ms |        ████████████    | ERROR db.query.text={\"insert\":\"messages\",\"documents\":[?]} error.type=11000
+user     server   POST /users/{id}/messages             24.000 ms |████████████████████████| -     http.route=/users/{id}/messages http.response.status_code=201
+user     client     SELECT users                         3.000 ms | ███                    | -     db.query.text=SELECT id, name FROM users WHERE id = ?
+user     client     message.v1.Message/Post             18.000 ms |     ██████████████████ | -    
+message  server       message.v1.Message/Post           16.000 ms |      ████████████████  | -     rpc.method=message.v1.Message/Post rpc.response.status_code=OK
+message  client         insert messages                 12.000 ms |        ████████████    | ERROR db.query.text={\"insert\":\"messages\",\"documents\":[?]} error.type=11000
 ";
         assert_eq!(render(&spans), expected);
     }

@@ -165,7 +165,7 @@ impl Messages for MessageService {
                     .filter(|x| x.user_id == req.user_id)
                     .cloned()
                     .collect();
-                mine.sort_by(|a, b| b.created_unix_ms.cmp(&a.created_unix_ms));
+                mine.sort_by_key(|m| std::cmp::Reverse(m.created_unix_ms));
                 mine.truncate(limit as usize);
                 mine
             }

@@ -300,12 +300,10 @@ mod tests {
 
     fn span(
         service: &str,
-        id: u64,
-        parent: u64,
+        (id, parent): (u64, u64),
         kind: SpanKind,
         name: &str,
-        start_ms: u64,
-        end_ms: u64,
+        (start_ms, end_ms): (u64, u64),
         status: Status,
         attrs: &[(&str, &str)],
     ) -> WaterfallSpan {
@@ -336,12 +334,10 @@ mod tests {
         let spans = vec![
             span(
                 "message",
-                4,
-                3,
+                (4, 3),
                 SpanKind::Server,
                 "message.v1.Message/Post",
-                6,
-                22,
+                (6, 22),
                 Status::Unset,
                 &[
                     ("rpc.method", "message.v1.Message/Post"),
@@ -350,12 +346,10 @@ mod tests {
             ),
             span(
                 "user",
-                1,
-                0,
+                (1, 0),
                 SpanKind::Server,
                 "POST /users/{id}/messages",
-                0,
-                24,
+                (0, 24),
                 Status::Unset,
                 &[
                     ("http.route", "/users/{id}/messages"),
@@ -364,34 +358,28 @@ mod tests {
             ),
             span(
                 "user",
-                2,
-                1,
+                (2, 1),
                 SpanKind::Client,
                 "SELECT users",
-                1,
-                4,
+                (1, 4),
                 Status::Unset,
                 &[("db.query.text", "SELECT id, name FROM users WHERE id = ?")],
             ),
             span(
                 "user",
-                3,
-                1,
+                (3, 1),
                 SpanKind::Client,
                 "message.v1.Message/Post",
-                5,
-                23,
+                (5, 23),
                 Status::Unset,
                 &[],
             ),
             span(
                 "message",
-                5,
-                4,
+                (5, 4),
                 SpanKind::Client,
                 "insert messages",
-                8,
-                20,
+                (8, 20),
                 Status::error("E11000"),
                 &[
                     (
@@ -418,12 +406,10 @@ message  client         insert messages                 12.000 ms |        â–ˆâ–
         let long = "x".repeat(60);
         let spans = vec![span(
             "svc",
-            7,
-            99,
+            (7, 99),
             SpanKind::Internal,
             &long,
-            0,
-            1,
+            (0, 1),
             Status::Unset,
             &[],
         )];
@@ -452,24 +438,20 @@ message  client         insert messages                 12.000 ms |        â–ˆâ–
         let sink = WaterfallSink::new(Box::new(buf.clone()));
         sink.accept(vec![span(
             "a",
-            2,
-            1,
+            (2, 1),
             SpanKind::Client,
             "child",
-            1,
-            2,
+            (1, 2),
             Status::Unset,
             &[],
         )]);
         assert!(buf.0.lock().unwrap().is_empty());
         sink.accept(vec![span(
             "a",
-            1,
-            0,
+            (1, 0),
             SpanKind::Server,
             "root",
-            0,
-            3,
+            (0, 3),
             Status::Unset,
             &[],
         )]);

@@ -14,7 +14,7 @@ use redis::{ErrorKind, RedisError, RedisResult, Value};
 
 /// Span attribute: how many commands of a pipeline failed (set only when some did). A custom
 /// attribute of this crate: the semantic conventions have none for it.
-pub const PIPELINE_FAILED_COMMANDS: &str = "otel.redis.pipeline.failed_commands";
+pub const PIPELINE_FAILED_COMMANDS: &str = "redis.pipeline.failed_commands";
 
 /// `error.type` for an error code that does not look like one (a Lua `error_reply` with an
 /// arbitrary first word, say): never a free-form string.

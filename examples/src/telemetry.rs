@@ -8,6 +8,10 @@
 //! `service.name` is the demo service's own name (`user`, `message`); `OTEL_SERVICE_NAME`, when
 //! set, is recorded as `service.namespace` so several demo runs can be told apart, and
 //! `OTEL_RESOURCE_ATTRIBUTES` is honoured.
+//!
+//! [`otlp_traces_to`] builds the same OTLP span pipeline for an explicit endpoint and service
+//! namespace instead, ignoring the `OTEL_*` variables (tests running in parallel each use their
+//! own).
 
 use std::sync::Arc;
 
@@ -65,16 +69,58 @@ impl ServiceTelemetry {
 }
 
 fn resource(service: &str) -> Resource {
+    let namespace = std::env::var("OTEL_SERVICE_NAME")
+        .ok()
+        .filter(|ns| !ns.trim().is_empty());
+    resource_in(service, namespace)
+}
+
+fn resource_in(service: &str, namespace: Option<String>) -> Resource {
     let mut builder = Resource::builder().with_service_name(service.to_string());
-    if let Ok(ns) = std::env::var("OTEL_SERVICE_NAME")
-        && !ns.trim().is_empty()
-    {
+    if let Some(ns) = namespace {
         builder = builder.with_attribute(opentelemetry::KeyValue::new(
             opentelemetry_semantic_conventions::attribute::SERVICE_NAMESPACE,
             ns,
         ));
     }
     builder.build()
+}
+
+/// Builds the span pipeline of `service` exporting over OTLP to `endpoint`, through the batch
+/// span processor, with `service.namespace` = `namespace`. The `OTEL_*` variables are not read
+/// (the resource still honours `OTEL_RESOURCE_ATTRIBUTES`).
+///
+/// `endpoint` is the collector's base URL: `http://127.0.0.1:4318` for
+/// [`Destination::OtlpHttp`] (spans go to `{endpoint}/v1/traces`), `http://127.0.0.1:4317`
+/// for [`Destination::OtlpGrpc`]. Metrics are not exported (Jaeger stores traces only): the
+/// meter provider has no reader. [`Destination::Waterfall`] is an error.
+pub fn otlp_traces_to(
+    service: &str,
+    destination: &Destination,
+    endpoint: &str,
+    namespace: &str,
+) -> Result<ServiceTelemetry, Box<dyn std::error::Error + Send + Sync>> {
+    use opentelemetry_otlp::WithExportConfig as _;
+    let endpoint = endpoint.trim_end_matches('/');
+    let spans = match destination {
+        Destination::OtlpHttp => opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(format!("{endpoint}/v1/traces"))
+            .build()?,
+        Destination::OtlpGrpc => opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()?,
+        Destination::Waterfall => return Err("otlp_traces_to needs an OTLP destination".into()),
+    };
+    let resource = resource_in(service, Some(namespace.to_string()));
+    Ok(ServiceTelemetry {
+        tracer_provider: SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_batch_exporter(spans)
+            .build(),
+        meter_provider: SdkMeterProvider::builder().with_resource(resource).build(),
+    })
 }
 
 /// Builds the pipelines of `service` for `destination`; waterfall output goes to `sink`.

@@ -35,7 +35,12 @@ impl Service {
             .filter(|s| s.span_context.trace_id() == trace)
             .collect();
         let mut found: Vec<ExportedSpan> = all.iter().filter(|s| s.name == name).cloned().collect();
-        assert_eq!(found.len(), 1, "{name:?} in trace {trace}: {}", describe(&all));
+        assert_eq!(
+            found.len(),
+            1,
+            "{name:?} in trace {trace}: {}",
+            describe(&all)
+        );
         found.remove(0)
     }
 
@@ -84,7 +89,11 @@ async fn fixture() -> Fixture {
     let running = demo::start(&config, &user.telemetry, &message.telemetry)
         .await
         .expect("demo services start");
-    assert!(running.redis && running.mongo, "stores missing: {:?}", running.missing);
+    assert!(
+        running.redis && running.mongo,
+        "stores missing: {:?}",
+        running.missing
+    );
     let base = format!("http://{}", running.user_addr);
     Fixture {
         client,
@@ -96,7 +105,11 @@ async fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    async fn step(&self, title: &str, req: reqwest_middleware::RequestBuilder) -> (StepResult, TraceId) {
+    async fn step(
+        &self,
+        title: &str,
+        req: reqwest_middleware::RequestBuilder,
+    ) -> (StepResult, TraceId) {
         let result = demo::step(&self.client.telemetry, title, req).await;
         let root = self.client.t.span(title);
         (result, root.span_context.trace_id())
@@ -191,13 +204,25 @@ async fn the_whole_trace_of_each_request() {
         .assert_attr(attribute::DB_SYSTEM_NAME, "mongodb")
         .assert_attr(attribute::DB_COLLECTION_NAME, "messages")
         .assert_attr(attribute::DB_OPERATION_NAME, "insert");
-    assert!(!insert.all_text().contains("secret plans"), "{}", insert.all_text());
-    assert_eq!(f.user.in_trace(trace).len(), 3, "{}", describe(&f.user.in_trace(trace)));
+    assert!(
+        !insert.all_text().contains("secret plans"),
+        "{}",
+        insert.all_text()
+    );
+    assert_eq!(
+        f.user.in_trace(trace).len(),
+        3,
+        "{}",
+        describe(&f.user.in_trace(trace))
+    );
     assert_eq!(f.message.in_trace(trace).len(), 2);
 
     // List: gRPC server -> MongoDB find.
     let (listed, trace) = f
-        .step("list messages", http.get(format!("{base}/users/{id}/messages")))
+        .step(
+            "list messages",
+            http.get(format!("{base}/users/{id}/messages")),
+        )
         .await;
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert!(listed.body.contains("secret plans"));
@@ -229,7 +254,10 @@ async fn the_whole_trace_of_each_request() {
         .assert_child_of(&client_post)
         .assert_unset()
         .assert_attr(attribute::HTTP_RESPONSE_STATUS_CODE, 404i64);
-    f.user.span(trace, "SELECT users").assert_child_of(&server).assert_unset();
+    f.user
+        .span(trace, "SELECT users")
+        .assert_child_of(&server)
+        .assert_unset();
     assert!(f.message.in_trace(trace).is_empty());
     assert!(
         f.user
@@ -261,7 +289,12 @@ async fn the_whole_trace_of_each_request() {
         .assert_attr(attribute::RPC_RESPONSE_STATUS_CODE, "INVALID_ARGUMENT")
         .assert_attr(attribute::ERROR_TYPE, "INVALID_ARGUMENT");
     grpc_server.assert_child_of(&grpc_client);
-    assert!(f.message.in_trace(trace).iter().all(|s| s.span_kind == SpanKind::Server));
+    assert!(
+        f.message
+            .in_trace(trace)
+            .iter()
+            .all(|s| s.span_kind == SpanKind::Server)
+    );
     f.user
         .span(trace, "POST /users/{id}/messages")
         .assert_unset()

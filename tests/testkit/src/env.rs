@@ -34,6 +34,21 @@ fn var(name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
+/// The panic message for a service that could not be used: names the service, the URL, the
+/// error, and how to start the services.
+///
+/// ```should_panic
+/// let url = otel_testkit::env::redis_url();
+/// panic!("{}", otel_testkit::env::unreachable("Redis", &url, &"connection refused"));
+/// ```
+pub fn unreachable(service: &str, url: &str, error: &dyn std::fmt::Display) -> String {
+    format!(
+        "{service} is not reachable at {url}: {error}\n\
+         Start the test services with `{START_COMMAND}` (or run the tests through \
+         `scripts/test.sh`), or point the URL variable at a running server."
+    )
+}
+
 /// Panics with the start command unless something accepts TCP connections at `host:port`
 /// taken from `url` (`scheme://[user@]host:port/...`).
 pub fn require(service: &str, url: &str) {
@@ -47,7 +62,12 @@ pub fn require(service: &str, url: &str) {
         .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok());
     assert!(
         reachable,
-        "{service} is not reachable at {hostport} (from {url:?}). Start the test servers with `{START_COMMAND}`."
+        "{}",
+        unreachable(
+            service,
+            url,
+            &format!("nothing accepts connections at {hostport}")
+        )
     );
 }
 

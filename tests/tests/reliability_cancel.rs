@@ -17,7 +17,12 @@ use reliability_common as common;
 const TINY: Duration = Duration::from_millis(100);
 
 fn assert_cancelled(span: &ExportedSpan) {
-    assert!(common::is_error(span), "{:?} should be Error: {:?}", span.name, span.status);
+    assert!(
+        common::is_error(span),
+        "{:?} should be Error: {:?}",
+        span.name,
+        span.status
+    );
     span.assert_attr(attribute::ERROR_TYPE, CANCELLED_ERROR_TYPE);
 }
 
@@ -43,7 +48,10 @@ async fn redis_blpop_dropped_by_a_timeout_ends_cancelled_and_the_connection_keep
         .assert_attr(attribute::DB_OPERATION_NAME, "BLPOP");
 
     // The connection still answers (after the abandoned BLPOP's own reply).
-    let pong: String = redis::cmd("PING").query_async(&mut conn).await.expect("PING");
+    let pong: String = redis::cmd("PING")
+        .query_async(&mut conn)
+        .await
+        .expect("PING");
     assert_eq!(pong, "PONG");
     let ping = t.span("PING");
     ping.assert_unset();
@@ -56,7 +64,10 @@ async fn postgres_pg_sleep_dropped_by_a_timeout_ends_cancelled_and_the_pool_keep
     let pool = common::postgres(&t, 2).await;
 
     let res = tokio::time::timeout(TINY, sqlx::query("SELECT pg_sleep(1)").execute(&pool)).await;
-    assert!(res.is_err(), "pg_sleep(1) should have been cut by the timeout");
+    assert!(
+        res.is_err(),
+        "pg_sleep(1) should have been cut by the timeout"
+    );
     let spans = t.spans();
     assert_eq!(spans.len(), 1, "{}", otel_testkit::describe(&spans));
     assert_cancelled(&spans[0]);
@@ -64,7 +75,10 @@ async fn postgres_pg_sleep_dropped_by_a_timeout_ends_cancelled_and_the_pool_keep
         .assert_attr(attribute::DB_SYSTEM_NAME, "postgresql")
         .assert_attr(attribute::DB_OPERATION_NAME, "SELECT");
 
-    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await.expect("SELECT 1");
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .expect("SELECT 1");
     assert_eq!(one, 1);
     let spans = t.spans();
     assert_eq!(spans.len(), 2, "{}", otel_testkit::describe(&spans));
@@ -107,7 +121,10 @@ async fn mongo_command_abandoned_mid_flight_is_ended_and_in_flight_returns_to_ze
     {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    assert!(!task.is_finished(), "the insert finished before it could be abandoned");
+    assert!(
+        !task.is_finished(),
+        "the insert finished before it could be abandoned"
+    );
     task.abort();
     let _ = task.await;
 
@@ -119,7 +136,11 @@ async fn mongo_command_abandoned_mid_flight_is_ended_and_in_flight_returns_to_ze
     }
     assert_eq!(handler.in_flight(), 0, "in-flight state leaked");
     let inserts = t.spans_named("insert slow");
-    assert!(!inserts.is_empty(), "{}", otel_testkit::describe(&t.spans()));
+    assert!(
+        !inserts.is_empty(),
+        "{}",
+        otel_testkit::describe(&t.spans())
+    );
     let last = inserts.last().expect("one insert span");
     assert!(common::is_error(last), "{last:?}");
     let et = common::error_type(last);
@@ -130,7 +151,9 @@ async fn mongo_command_abandoned_mid_flight_is_ended_and_in_flight_returns_to_ze
     );
 
     // A later operation succeeds and leaves nothing in flight.
-    coll.insert_one(doc! { "after": 1 }).await.expect("insert after abort");
+    coll.insert_one(doc! { "after": 1 })
+        .await
+        .expect("insert after abort");
     assert_eq!(handler.in_flight(), 0);
     common::drop_mongo_db(&db).await;
 }
@@ -145,12 +168,21 @@ async fn http_request_dropped_by_a_timeout_ends_client_and_server_spans_cancelle
         common::http_get(&client, &format!("http://{addr}/slow"), &[]),
     )
     .await;
-    assert!(res.is_err(), "GET /slow should have been cut by the timeout");
+    assert!(
+        res.is_err(),
+        "GET /slow should have been cut by the timeout"
+    );
 
     let spans = common::wait_for_spans(&t, Duration::from_secs(3), |s| s.len() >= 2).await;
     assert_eq!(spans.len(), 2, "{}", otel_testkit::describe(&spans));
-    let client_span = spans.iter().find(|s| s.span_kind == SpanKind::Client).expect("client");
-    let server_span = spans.iter().find(|s| s.span_kind == SpanKind::Server).expect("server");
+    let client_span = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Client)
+        .expect("client");
+    let server_span = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .expect("server");
     assert_cancelled(client_span);
     server_span.assert_child_of(client_span);
     assert_eq!(server_span.name, "GET /slow");
@@ -160,7 +192,10 @@ async fn http_request_dropped_by_a_timeout_ends_client_and_server_spans_cancelle
         .end_time
         .duration_since(server_span.start_time)
         .expect("end after start");
-    assert!(server_duration < common::SLOW, "server span lasted {server_duration:?}");
+    assert!(
+        server_duration < common::SLOW,
+        "server span lasted {server_duration:?}"
+    );
 }
 
 #[tokio::test]
@@ -169,12 +204,21 @@ async fn grpc_call_dropped_by_a_timeout_ends_client_and_server_spans_cancelled()
     let addr = common::grpc_server(&t).await;
     let mut client = common::grpc_client(&t, addr).await;
     let res = tokio::time::timeout(TINY, client.say(common::echo("slow"))).await;
-    assert!(res.is_err(), "the slow call should have been cut by the timeout");
+    assert!(
+        res.is_err(),
+        "the slow call should have been cut by the timeout"
+    );
 
     let spans = common::wait_for_spans(&t, Duration::from_secs(3), |s| s.len() >= 2).await;
     assert_eq!(spans.len(), 2, "{}", otel_testkit::describe(&spans));
-    let client_span = spans.iter().find(|s| s.span_kind == SpanKind::Client).expect("client");
-    let server_span = spans.iter().find(|s| s.span_kind == SpanKind::Server).expect("server");
+    let client_span = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Client)
+        .expect("client");
+    let server_span = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .expect("server");
     assert_eq!(client_span.name, "echo.Echo/Say");
     assert_cancelled(client_span);
     server_span.assert_child_of(client_span);
@@ -183,7 +227,10 @@ async fn grpc_call_dropped_by_a_timeout_ends_client_and_server_spans_cancelled()
         .end_time
         .duration_since(server_span.start_time)
         .expect("end after start");
-    assert!(server_duration < common::SLOW, "server span lasted {server_duration:?}");
+    assert!(
+        server_duration < common::SLOW,
+        "server span lasted {server_duration:?}"
+    );
 
     // The channel is still usable.
     let reply = client.say(common::echo("after")).await.expect("reply");

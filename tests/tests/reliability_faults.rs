@@ -117,9 +117,15 @@ async fn redis_connection_killed_mid_stream_errors_once_then_reconnects() {
             blpop.query_async::<Option<(String, String)>>(&mut conn),
             killer
         );
-        assert_eq!(killed, 1, "round {round}: CLIENT KILL ID {id} killed nothing");
+        assert_eq!(
+            killed, 1,
+            "round {round}: CLIENT KILL ID {id} killed nothing"
+        );
         kills += 1;
-        assert!(r.is_err(), "round {round}: BLPOP on a killed connection returned {r:?}");
+        assert!(
+            r.is_err(),
+            "round {round}: BLPOP on a killed connection returned {r:?}"
+        );
         ledger.record("BLPOP", &r);
     }
     // After the last kill: the manager reconnects and commands succeed again.
@@ -133,7 +139,10 @@ async fn redis_connection_killed_mid_stream_errors_once_then_reconnects() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    assert!(succeeded_after >= 45, "only {succeeded_after}/50 INCR succeeded after reconnect");
+    assert!(
+        succeeded_after >= 45,
+        "only {succeeded_after}/50 INCR succeeded after reconnect"
+    );
     let r: redis::RedisResult<i64> = redis::cmd("DEL").arg(&key).query_async(&mut conn).await;
     ledger.record("DEL", &r);
 
@@ -170,7 +179,9 @@ async fn postgres_backend_terminated_mid_stream_errors_then_the_pool_reconnects(
 
     for round in 0..3 {
         for _ in 0..30 {
-            let r = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&pool).await;
+            let r = sqlx::query_scalar::<_, i32>("SELECT 1")
+                .fetch_one(&pool)
+                .await;
             ledger.record("SELECT", &r);
         }
         let pid = loop {
@@ -191,22 +202,31 @@ async fn postgres_backend_terminated_mid_stream_errors_then_the_pool_reconnects(
                 .await
                 .expect("pg_terminate_backend")
         };
-        let (r, terminated) = tokio::join!(
-            sqlx::query("SELECT pg_sleep(3)").execute(&pool),
-            killer
+        let (r, terminated) =
+            tokio::join!(sqlx::query("SELECT pg_sleep(3)").execute(&pool), killer);
+        assert!(
+            terminated,
+            "round {round}: backend {pid} was not terminated"
         );
-        assert!(terminated, "round {round}: backend {pid} was not terminated");
         kills += 1;
-        assert!(r.is_err(), "round {round}: pg_sleep on a terminated backend returned {r:?}");
+        assert!(
+            r.is_err(),
+            "round {round}: pg_sleep on a terminated backend returned {r:?}"
+        );
         ledger.record("SELECT", &r);
     }
     let mut succeeded_after = 0;
     for _ in 0..30 {
-        let r = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&pool).await;
+        let r = sqlx::query_scalar::<_, i32>("SELECT 1")
+            .fetch_one(&pool)
+            .await;
         ledger.record("SELECT", &r);
         succeeded_after += usize::from(r.is_ok());
     }
-    assert!(succeeded_after >= 29, "only {succeeded_after}/30 queries succeeded after the kills");
+    assert!(
+        succeeded_after >= 29,
+        "only {succeeded_after}/30 queries succeeded after the kills"
+    );
 
     let spans = t.spans();
     ledger.check(&spans);
@@ -214,7 +234,9 @@ async fn postgres_backend_terminated_mid_stream_errors_then_the_pool_reconnects(
     let terminated: Vec<_> = spans
         .iter()
         .filter(|s| {
-            s.attr(attribute::DB_QUERY_TEXT).map(|v| v.to_string()).as_deref()
+            s.attr(attribute::DB_QUERY_TEXT)
+                .map(|v| v.to_string())
+                .as_deref()
                 == Some("SELECT pg_sleep(?)")
         })
         .collect();

@@ -47,8 +47,8 @@ pub async fn redis(
     env::require("Redis", &url);
     let client = redis::Client::open(url).expect("redis client");
     // Generous response timeout: a reply can queue behind a blocking command.
-    let config = redis::AsyncConnectionConfig::new()
-        .set_response_timeout(Some(Duration::from_secs(10)));
+    let config =
+        redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(10)));
     let conn = client
         .get_multiplexed_async_connection_with_config(&config)
         .await

@@ -4,12 +4,15 @@
 #   scripts/services.sh up      install what is missing, start everything, print status
 #   scripts/services.sh status  print status, exit non-zero if any service is down
 #   scripts/services.sh down    stop the services this script started
+#   scripts/services.sh up|status|down SERVICE...   only those services (e.g. `up jaeger`)
 #
 # Services, all on loopback:
 #   postgres  127.0.0.1:5432   postgres://postgres@127.0.0.1:5432/test   (trust auth)
 #   mariadb   127.0.0.1:3306   mysql://root@127.0.0.1:3306/test          (empty root password)
 #   redis     127.0.0.1:6379   redis://127.0.0.1:6379/                   (no persistence)
 #   ferretdb  127.0.0.1:27017  mongodb://127.0.0.1:27017/                (MongoDB protocol, SQLite handler)
+#   jaeger    127.0.0.1:16686  Jaeger v2 query API + UI; OTLP in on 127.0.0.1:4317 (gRPC) and
+#                              127.0.0.1:4318 (HTTP); in-memory storage (scripts/jaeger/config.yaml)
 #
 # State, data and logs live under ${OTEL_SERVICES_DIR:-$HOME/.cache/otel-adapters/services}.
 # PostgreSQL refuses to run as root, so as root it runs as the `postgres` OS user; if that user
@@ -17,8 +20,9 @@
 # postgres user's home and the state dir holds a symlink `postgres` to it.
 #
 # Every step is idempotent: `up` on running services only checks them. Missing Debian packages
-# are installed with apt-get (root or sudo needed); FerretDB is built from the Go tools module in
-# scripts/ferretdb/ into $HOME/.cache/otel-adapters/bin.
+# are installed with apt-get (root or sudo needed); FerretDB and Jaeger are built from the Go
+# tools modules in scripts/ferretdb/ and scripts/jaeger/ into $HOME/.cache/otel-adapters/bin,
+# only when missing (Jaeger's cold build takes several minutes on 2 cores).
 #
 # Knobs: OTEL_SERVICES_DIR (state dir), OTEL_SERVICES_WAIT (seconds to wait per service, 30).
 set -Eeuo pipefail
@@ -45,8 +49,14 @@ MY_PORT=3306
 REDIS_PORT=6379
 MONGO_PORT=27017
 
-SERVICES=(postgres mariadb redis ferretdb)
-declare -A PORTS=([postgres]=$PG_PORT [mariadb]=$MY_PORT [redis]=$REDIS_PORT [ferretdb]=$MONGO_PORT)
+JAEGER_QUERY_PORT=16686
+JAEGER_OTLP_GRPC_PORT=4317
+JAEGER_OTLP_HTTP_PORT=4318
+JAEGER_HEALTH_PORT=13133
+
+ALL_SERVICES=(postgres mariadb redis ferretdb jaeger)
+SERVICES=("${ALL_SERVICES[@]}")
+declare -A PORTS=([postgres]=$PG_PORT [mariadb]=$MY_PORT [redis]=$REDIS_PORT [ferretdb]=$MONGO_PORT [jaeger]=$JAEGER_QUERY_PORT)
 
 for d in /usr/local/go/bin "$HOME/go/bin" /usr/local/sbin /usr/sbin /sbin; do
     if [[ -d $d && ":$PATH:" != *":$d:"* ]]; then PATH="$PATH:$d"; fi
@@ -627,6 +637,98 @@ reset_ferretdb() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Jaeger v2 (OTLP in, in-memory storage, query API/UI), for the end-to-end trace test
+
+JAEGER_MOD="$SCRIPT_DIR/jaeger"
+JAEGER_CONFIG="$JAEGER_MOD/config.yaml"
+JAEGER_BIN="$BIN_DIR/jaeger"
+JAEGER_STAMP="$BIN_DIR/jaeger.stamp"
+JAEGER_DIR="$STATE_DIR/jaeger"
+JAEGER_PID="$JAEGER_DIR/jaeger.pid"
+JAEGER_LOG="$JAEGER_DIR/jaeger.log"
+
+jaeger_stamp() { cat "$JAEGER_MOD/go.mod" "$JAEGER_MOD/go.sum" | sha256sum | cut -d' ' -f1; }
+
+# Build Jaeger (cmd/jaeger, the v2 binary) from the tools module when the binary is missing or
+# was built from another go.mod/go.sum. Jaeger tags each release twice (v1.N and v2.M on one
+# commit); the Go module path has no /v2, so go.mod requires the v1.N tag: v1.76.0 = v2.13.0.
+# The UI's static assets are not part of the Go module: the binary serves the query API and a
+# placeholder page (see README.md, "Sending traces to a backend").
+build_jaeger() {
+    if [[ -x $JAEGER_BIN && -f $JAEGER_STAMP && $(cat "$JAEGER_STAMP") == "$(jaeger_stamp)" ]]; then
+        return 0
+    fi
+    command -v go >/dev/null 2>&1 || die "go not found (needed to build Jaeger)"
+    local version build started=$SECONDS
+    version=$(awk '$1 == "github.com/jaegertracing/jaeger" { print $2; exit }' "$JAEGER_MOD/go.mod")
+    [[ -n $version ]] || die "no github.com/jaegertracing/jaeger requirement in $JAEGER_MOD/go.mod"
+    log "jaeger: building Jaeger (module $version) with go install tool into $BIN_DIR; a cold build takes minutes"
+    mkdir -p "$BIN_DIR" "$CACHE_DIR"
+    build="$CACHE_DIR/jaeger-build"
+    rm -rf "$build"
+    local rc=0
+    (
+        cd "$JAEGER_MOD" &&
+            GOBIN="$build/bin" GOFLAGS="-mod=readonly -buildvcs=false" go install \
+                -ldflags "-X github.com/jaegertracing/jaeger/internal/version.latestVersion=$version" tool &&
+            mv -f "$build/bin/jaeger" "$JAEGER_BIN" # a rename: fine even while the old one runs
+    ) || rc=$?
+    rm -rf "$build"
+    [[ $rc -eq 0 ]] || die "building Jaeger failed (exit $rc)"
+    "$JAEGER_BIN" version >/dev/null 2>&1 || die "the built $JAEGER_BIN does not run"
+    jaeger_stamp >"$JAEGER_STAMP"
+    log "jaeger: built in $((SECONDS - started))s"
+}
+
+# http_ok PORT PATH: an HTTP/1.0 GET on $HOST:PORT answers 200 (bash only, no curl needed).
+http_ok() {
+    timeout 5 bash -c '
+        exec 3<>"/dev/tcp/$0/$1" || exit 1
+        printf "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n" "$2" "$0" "$1" >&3
+        IFS= read -r status <&3 && [[ $status == "HTTP/1."[01]" 200"* ]]
+    ' "$HOST" "$1" "$2" 2>/dev/null
+}
+
+# Jaeger is usable: the query API answers and both OTLP receivers accept connections.
+jaeger_check() {
+    http_ok "$JAEGER_QUERY_PORT" /api/services && tcp_open "$JAEGER_OTLP_GRPC_PORT" && tcp_open "$JAEGER_OTLP_HTTP_PORT"
+}
+
+start_jaeger() {
+    build_jaeger
+    mkdir -p "$JAEGER_DIR"
+    if pid_alive "$JAEGER_PID" jaeger >/dev/null 2>&1; then
+        wait_for jaeger jaeger_check "$JAEGER_PID" jaeger
+        return
+    fi
+    local port
+    for port in "$JAEGER_QUERY_PORT" "$JAEGER_OTLP_GRPC_PORT" "$JAEGER_OTLP_HTTP_PORT" "$JAEGER_HEALTH_PORT"; do
+        if tcp_open "$port"; then
+            if jaeger_check; then
+                log "jaeger: reusing the Jaeger already listening on $HOST:$JAEGER_QUERY_PORT"
+                return 0
+            fi
+            log "jaeger: port $port is taken by something that is not a Jaeger with OTLP receivers"
+            return 1
+        fi
+    done
+    rm -f "$JAEGER_PID"
+    keep_log_small "$JAEGER_LOG"
+    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$JAEGER_PID" "$JAEGER_BIN" \
+        --config "file:$JAEGER_CONFIG" </dev/null >>"$JAEGER_LOG" 2>&1 9>&- &
+    wait_for jaeger jaeger_check "$JAEGER_PID" jaeger
+}
+
+stop_jaeger() {
+    local pid
+    if pid=$(pid_alive "$JAEGER_PID" jaeger); then
+        stop_pid "$pid" jaeger
+    fi
+}
+
+reset_jaeger() { stop_jaeger; } # storage is in memory: nothing to wipe
+
+# ---------------------------------------------------------------------------------------------
 # commands
 
 addr_of() { echo "$HOST:${PORTS[$1]}"; }
@@ -640,6 +742,7 @@ log_of() {
     mariadb) echo "$MY_LOG" ;;
     redis) echo "$REDIS_LOG" ;;
     ferretdb) echo "$FERRET_LOG" ;;
+    jaeger) echo "$JAEGER_LOG" ;;
     esac
 }
 
@@ -652,6 +755,7 @@ check_service() {
     mariadb) my_check ;;
     redis) redis_check ;;
     ferretdb) mongo_ping ;;
+    jaeger) jaeger_check ;;
     esac
 }
 
@@ -692,7 +796,8 @@ cmd_up() {
         set -e
         # Test data is disposable: if a server of ours failed to start (and no other server
         # holds its port), wipe its data dir and try once more, e.g. after an unclean kill.
-        if [[ $rc -ne 0 ]] && ! tcp_open "${PORTS[$s]}" && [[ $s != ferretdb || -x $FERRET_BIN ]]; then
+        if [[ $rc -ne 0 ]] && ! tcp_open "${PORTS[$s]}" && [[ $s != ferretdb || -x $FERRET_BIN ]] &&
+            [[ $s != jaeger || -x $JAEGER_BIN ]]; then
             log "$s: failed to start; wiping its data and trying once more"
             set +e
             (
@@ -742,6 +847,20 @@ cmd_down() {
 usage() {
     sed -n '2,/^set -/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
 }
+
+# select_services NAME...: restrict the command to these services (default: all).
+select_services() {
+    (($#)) || return 0
+    local s
+    for s in "$@"; do
+        [[ " ${ALL_SERVICES[*]} " == *" $s "* ]] || die "unknown service $s (known: ${ALL_SERVICES[*]})"
+    done
+    SERVICES=("$@")
+}
+
+case "${1:-}" in
+up | status | down) select_services "${@:2}" ;;
+esac
 
 case "${1:-}" in
 up) cmd_up ;;

@@ -17,6 +17,8 @@ done
 export PATH
 
 scripts/services.sh up
+# the OpenTelemetry Python SDK venv of tests/tests/python_propagation.rs (OTEL_PYTHON_VENV)
+scripts/python-env.sh >/dev/null
 
 export POSTGRES_URL="${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export MYSQL_URL="${MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"

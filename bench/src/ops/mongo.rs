@@ -1,0 +1,114 @@
+//! MongoDB (FerretDB on loopback): `find_one` by `_id` and `insert_one`, raw on a plain client
+//! and on a client with `otel_mongo::OtelCommandHandler` installed (two clients, same server).
+
+use std::future::IntoFuture;
+
+use mongodb::bson::{Document, doc};
+use mongodb::options::ClientOptions;
+use tracing::Instrument;
+
+use super::{Plan, check, with_parent};
+use crate::measure::{Comparison, Variant, compare};
+use crate::pipeline::Pipeline;
+
+/// Documents inserted before the `find_one` loop.
+const SEED_DOCS: i64 = 200;
+
+/// `find_one` and `insert_one` comparisons, plus the handler's in-flight count after them.
+pub async fn bench(
+    p: &Pipeline,
+    plan: Plan,
+) -> mongodb::error::Result<(Vec<Comparison>, usize, otel_mongo::OtelCommandHandler)> {
+    let uri = otel_testkit::env::mongodb_uri();
+    let raw_client = mongodb::Client::with_options(ClientOptions::parse(&uri).await?)?;
+    let mut options = ClientOptions::parse(&uri).await?;
+    let handler = otel_mongo::OtelCommandHandler::builder()
+        .tracer_provider(p.tracer_provider.clone())
+        .meter_provider(p.meter_provider.clone())
+        .build();
+    handler.install(&mut options);
+    let traced_client = mongodb::Client::with_options(options)?;
+
+    let name = format!("otel_bench_{}", std::process::id());
+    let raw = raw_client.database("test").collection::<Document>(&name);
+    let traced = traced_client.database("test").collection::<Document>(&name);
+    raw.drop().await?;
+    let seed: Vec<Document> = (0..SEED_DOCS)
+        .map(|i| doc! { "_id": i, "name": format!("name-{i}"), "qty": i })
+        .collect();
+    raw.insert_many(seed).await?;
+    // Connection setup and handshakes out of the measured rounds.
+    raw.find_one(doc! { "_id": 0_i64 }).await?;
+    traced.find_one(doc! { "_id": 0_i64 }).await?;
+
+    let find = compare(
+        "MongoDB find_one by _id",
+        plan.rounds,
+        plan.ops(300),
+        async |v, n| {
+            with_parent(v, async {
+                for i in 0..n as i64 {
+                    let filter = doc! { "_id": i % SEED_DOCS };
+                    let found = match v {
+                        Variant::Raw => raw.find_one(filter).await,
+                        Variant::Sampled | Variant::Unsampled => traced.find_one(filter).await,
+                        Variant::Tracing => {
+                            let span = tracing::info_span!(
+                                "find bench",
+                                otel.kind = "client",
+                                db.system.name = "mongodb",
+                                db.namespace = "test",
+                                db.collection.name = "bench",
+                                db.operation.name = "find",
+                                db.query.summary = "find bench",
+                                server.address = "127.0.0.1",
+                                server.port = 27017,
+                            );
+                            raw.find_one(filter).into_future().instrument(span).await
+                        }
+                    };
+                    std::hint::black_box(check(found));
+                }
+            })
+            .await
+        },
+    )
+    .await;
+
+    let insert = compare(
+        "MongoDB insert_one",
+        plan.rounds,
+        plan.ops(200),
+        async |v, n| {
+            with_parent(v, async {
+                for i in 0..n as i64 {
+                    let d = doc! { "name": "inserted", "qty": i };
+                    let done = match v {
+                        Variant::Raw => raw.insert_one(d).await,
+                        Variant::Sampled | Variant::Unsampled => traced.insert_one(d).await,
+                        Variant::Tracing => {
+                            let span = tracing::info_span!(
+                                "insert bench",
+                                otel.kind = "client",
+                                db.system.name = "mongodb",
+                                db.namespace = "test",
+                                db.collection.name = "bench",
+                                db.operation.name = "insert",
+                                db.query.summary = "insert bench",
+                                server.address = "127.0.0.1",
+                                server.port = 27017,
+                            );
+                            raw.insert_one(d).into_future().instrument(span).await
+                        }
+                    };
+                    std::hint::black_box(check(done));
+                }
+            })
+            .await
+        },
+    )
+    .await;
+    let in_flight = handler.in_flight();
+    raw.drop().await?;
+    Ok((vec![find, insert], in_flight, handler))
+}

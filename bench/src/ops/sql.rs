@@ -1,0 +1,167 @@
+//! PostgreSQL and SQLite through sqlx: a prepared `SELECT` by primary key and an `INSERT`, raw
+//! on the `Pool` and through `otel_sqlx::TracedPool` wrapping the same pool (one connection,
+//! so both variants use the same prepared-statement cache).
+
+use sqlx::Row as _;
+use tracing::Instrument;
+
+use super::{Plan, check, with_parent};
+use crate::measure::{Comparison, Variant, compare};
+use crate::pipeline::Pipeline;
+
+/// Rows inserted before the `SELECT` loop.
+const SEED_ROWS: i64 = 1000;
+
+/// The statements of one backend.
+struct Statements {
+    create: &'static str,
+    seed: &'static str,
+    select: &'static str,
+    insert: &'static str,
+    drop: &'static str,
+}
+
+fn statements(table: &str, sqlite: bool) -> Statements {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let (p1, p2, key) = if sqlite {
+        ("?", "?", "INTEGER PRIMARY KEY")
+    } else {
+        ("$1", "$2", "BIGSERIAL PRIMARY KEY")
+    };
+    Statements {
+        create: leak(format!(
+            "CREATE TABLE {table} (id {key}, name TEXT NOT NULL, qty BIGINT NOT NULL)"
+        )),
+        seed: leak(format!(
+            "INSERT INTO {table} (name, qty) VALUES ({p1}, {p2})"
+        )),
+        select: leak(format!("SELECT id, name, qty FROM {table} WHERE id = {p1}")),
+        insert: leak(format!(
+            "INSERT INTO {table} (name, qty) VALUES ({p1}, {p2})"
+        )),
+        drop: leak(format!("DROP TABLE IF EXISTS {table}")),
+    }
+}
+
+/// Expands to the SELECT and INSERT comparisons for one backend (the sqlx executor traits
+/// differ per database, a macro keeps the two loops identical).
+macro_rules! sql_bench {
+    ($p:expr, $plan:expr, $label:expr, $system:expr, $pool:expr, $st:expr) => {{
+        let (p, plan, st, pool) = ($p, $plan, $st, $pool);
+        sqlx::query(st.drop).execute(&pool).await?;
+        sqlx::query(st.create).execute(&pool).await?;
+        for i in 0..SEED_ROWS {
+            sqlx::query(st.seed)
+                .bind(format!("name-{i}"))
+                .bind(i)
+                .execute(&pool)
+                .await?;
+        }
+        let traced = otel_sqlx::TracedPool::builder(pool.clone())
+            .tracer_provider(p.tracer_provider.clone())
+            .meter_provider(p.meter_provider.clone())
+            .build();
+        let select = compare(
+            concat!($label, " SELECT by id"),
+            plan.rounds,
+            plan.ops(1000),
+            async |v, n| {
+                with_parent(v, async {
+                    for i in 0..n as i64 {
+                        let id = i % SEED_ROWS + 1;
+                        let q = sqlx::query(st.select).bind(id);
+                        let row = match v {
+                            Variant::Raw => q.fetch_one(&pool).await,
+                            Variant::Sampled | Variant::Unsampled => q.fetch_one(&traced).await,
+                            Variant::Tracing => {
+                                let span = tracing::info_span!(
+                                    "SELECT bench",
+                                    otel.kind = "client",
+                                    db.system.name = $system,
+                                    db.namespace = "test",
+                                    db.collection.name = "bench",
+                                    db.operation.name = "SELECT",
+                                    db.query.summary = "SELECT bench",
+                                    db.query.text = st.select,
+                                    server.address = "127.0.0.1",
+                                    server.port = 5432,
+                                );
+                                q.fetch_one(&pool).instrument(span).await
+                            }
+                        };
+                        let got: i64 = check(check(row).try_get(0));
+                        std::hint::black_box(got);
+                    }
+                })
+                .await
+            },
+        )
+        .await;
+        let insert = compare(
+            concat!($label, " INSERT"),
+            plan.rounds,
+            plan.ops(500),
+            async |v, n| {
+                with_parent(v, async {
+                    for i in 0..n as i64 {
+                        let q = sqlx::query(st.insert).bind("inserted").bind(i);
+                        let done = match v {
+                            Variant::Raw => q.execute(&pool).await,
+                            Variant::Sampled | Variant::Unsampled => q.execute(&traced).await,
+                            Variant::Tracing => {
+                                let span = tracing::info_span!(
+                                    "INSERT bench",
+                                    otel.kind = "client",
+                                    db.system.name = $system,
+                                    db.namespace = "test",
+                                    db.collection.name = "bench",
+                                    db.operation.name = "INSERT",
+                                    db.query.summary = "INSERT bench",
+                                    db.query.text = st.insert,
+                                    server.address = "127.0.0.1",
+                                    server.port = 5432,
+                                );
+                                q.execute(&pool).instrument(span).await
+                            }
+                        };
+                        std::hint::black_box(check(done).rows_affected());
+                    }
+                })
+                .await
+            },
+        )
+        .await;
+        let cached = traced.query_cache().len();
+        sqlx::query(st.drop).execute(&pool).await?;
+        (vec![select, insert], cached)
+    }};
+}
+
+/// PostgreSQL comparisons, plus the number of SQL strings the traced pool's cache holds.
+pub async fn bench_postgres(
+    p: &Pipeline,
+    plan: Plan,
+) -> Result<(Vec<Comparison>, usize), sqlx::Error> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&otel_testkit::env::postgres_url())
+        .await?;
+    let st = statements(&format!("otel_bench_{}", std::process::id()), false);
+    Ok(sql_bench!(p, plan, "PostgreSQL", "postgresql", pool, st))
+}
+
+/// SQLite (in memory, one connection) comparisons, plus the traced pool's cache size.
+pub async fn bench_sqlite(
+    p: &Pipeline,
+    plan: Plan,
+) -> Result<(Vec<Comparison>, usize), sqlx::Error> {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect("sqlite::memory:")
+        .await?;
+    let st = statements("otel_bench", true);
+    Ok(sql_bench!(p, plan, "SQLite", "sqlite", pool, st))
+}

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 
+use crate::metric::DurationMetric;
 use crate::recorder::SpanRecorder;
 use crate::recording::Recording;
 
@@ -171,28 +172,51 @@ impl<'a> DbOperation<'a> {
     /// The attributes visible to the sampler and the metric (everything but the query text
     /// and `extra`).
     pub fn attributes(&self) -> Vec<KeyValue> {
-        let mut attrs = Vec::with_capacity(8);
-        attrs.push(KeyValue::new(
-            attribute::DB_SYSTEM_NAME,
-            self.system.clone(),
-        ));
-        let mut push = |key: &'static str, v: &Option<StringValue>| {
-            if let Some(v) = v {
-                attrs.push(KeyValue::new(key, v.clone()));
+        let mut attrs = Vec::with_capacity(DB_ATTRIBUTE_KEYS.len());
+        self.for_each_attribute(|_, kv| attrs.push(kv));
+        attrs
+    }
+
+    /// The span attributes, and those of them whose bit is set in `metric_mask` (indexes into
+    /// [`DB_ATTRIBUTE_KEYS`]): selecting metric attributes by position needs no key comparison.
+    fn attributes_with_metric(&self, metric_mask: u16) -> (Vec<KeyValue>, Vec<KeyValue>) {
+        let mut attrs = Vec::with_capacity(DB_ATTRIBUTE_KEYS.len());
+        let mut metric = Vec::with_capacity(if metric_mask == 0 {
+            0
+        } else {
+            DB_ATTRIBUTE_KEYS.len()
+        });
+        self.for_each_attribute(|i, kv| {
+            if metric_mask & (1 << i) != 0 {
+                metric.push(kv.clone());
             }
-        };
-        push(attribute::DB_NAMESPACE, &self.namespace);
-        push(attribute::DB_COLLECTION_NAME, &self.collection);
-        push(attribute::DB_OPERATION_NAME, &self.operation);
-        push(attribute::DB_QUERY_SUMMARY, &self.summary);
-        push(attribute::SERVER_ADDRESS, &self.server_address);
+            attrs.push(kv);
+        });
+        (attrs, metric)
+    }
+
+    /// Calls `f(index into DB_ATTRIBUTE_KEYS, attribute)` for every attribute that is set.
+    fn for_each_attribute(&self, mut f: impl FnMut(usize, KeyValue)) {
+        let keys = &DB_ATTRIBUTE_KEYS;
+        f(0, KeyValue::new(keys[0], self.system.clone()));
+        let strings = [
+            (1, &self.namespace),
+            (2, &self.collection),
+            (3, &self.operation),
+            (4, &self.summary),
+            (5, &self.server_address),
+        ];
+        for (i, v) in strings {
+            if let Some(v) = v {
+                f(i, KeyValue::new(keys[i], v.clone()));
+            }
+        }
         if let Some(port) = self.server_port {
-            attrs.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
+            f(6, KeyValue::new(keys[6], i64::from(port)));
         }
         if let Some(n) = self.batch_size.filter(|n| *n >= 2) {
-            attrs.push(KeyValue::new(attribute::DB_OPERATION_BATCH_SIZE, n));
+            f(7, KeyValue::new(keys[7], n));
         }
-        attrs
     }
 
     /// The attributes built only for recorded spans: query text and `extra`.
@@ -207,6 +231,27 @@ impl<'a> DbOperation<'a> {
         }
         out.extend(self.extra.iter().cloned());
     }
+}
+
+/// The keys [`DbOperation::attributes`] may produce, in order.
+pub(crate) const DB_ATTRIBUTE_KEYS: [&str; 8] = [
+    attribute::DB_SYSTEM_NAME,
+    attribute::DB_NAMESPACE,
+    attribute::DB_COLLECTION_NAME,
+    attribute::DB_OPERATION_NAME,
+    attribute::DB_QUERY_SUMMARY,
+    attribute::SERVER_ADDRESS,
+    attribute::SERVER_PORT,
+    attribute::DB_OPERATION_BATCH_SIZE,
+];
+
+/// Bit i set when `metric` allows `DB_ATTRIBUTE_KEYS[i]`.
+pub(crate) fn metric_mask(metric: &DurationMetric) -> u16 {
+    DB_ATTRIBUTE_KEYS
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| metric.allows(k))
+        .fold(0, |mask, (i, _)| mask | (1 << i))
 }
 
 fn string_value_cow(v: &StringValue) -> Cow<'static, str> {
@@ -236,8 +281,19 @@ impl SpanRecorder {
         start: Option<SystemTime>,
         op: &DbOperation<'_>,
     ) -> Recording {
-        self.start_with(parent, start, op.span_name(), op.attributes(), |out| {
-            op.detail_attributes(out)
-        })
+        let mask = if self.inner.duration.is_some() {
+            self.inner.db_metric_mask
+        } else {
+            0
+        };
+        let (attributes, metric_attrs) = op.attributes_with_metric(mask);
+        self.start_prepared(
+            parent,
+            start,
+            op.span_name(),
+            attributes,
+            metric_attrs,
+            |out| op.detail_attributes(out),
+        )
     }
 }

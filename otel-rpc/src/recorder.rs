@@ -48,6 +48,8 @@ pub(crate) struct Inner {
     pub(crate) duration: Option<Histogram<f64>>,
     pub(crate) metric: DurationMetric,
     pub(crate) status_code_key: Option<Key>,
+    /// Which of [`crate::db::DB_ATTRIBUTE_KEYS`] the metric allows (bit i = key i).
+    pub(crate) db_metric_mask: u16,
 }
 
 impl fmt::Debug for SpanRecorder {
@@ -147,19 +149,38 @@ impl SpanRecorder {
         attributes: Vec<KeyValue>,
         details: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Recording {
+        let inner = &self.inner;
+        let metric_attrs = if inner.duration.is_some() {
+            // Sized up front: a `filter().collect()` starts at 4 and reallocates on the way.
+            let mut allowed = Vec::with_capacity(attributes.len());
+            allowed.extend(
+                attributes
+                    .iter()
+                    .filter(|kv| inner.metric.allows(kv.key.as_str()))
+                    .cloned(),
+            );
+            allowed
+        } else {
+            Vec::new()
+        };
+        self.start_prepared(parent, start, name, attributes, metric_attrs, details)
+    }
+
+    /// [`start_with`](Self::start_with) with the metric attributes already selected (the
+    /// database path selects them while building the span attributes, without comparing keys).
+    pub(crate) fn start_prepared(
+        &self,
+        parent: &Context,
+        start: Option<SystemTime>,
+        name: Cow<'static, str>,
+        attributes: Vec<KeyValue>,
+        metric_attrs: Vec<KeyValue>,
+        details: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Recording {
         if parent.is_telemetry_suppressed() {
             return Recording::suppressed(parent.clone());
         }
         let inner = &self.inner;
-        let metric_attrs = if inner.duration.is_some() {
-            attributes
-                .iter()
-                .filter(|kv| inner.metric.allows(kv.key.as_str()))
-                .cloned()
-                .collect()
-        } else {
-            Vec::new()
-        };
         let mut builder = inner
             .tracer
             .span_builder(name)
@@ -291,6 +312,7 @@ impl SpanRecorderBuilder {
                 tracer,
                 propagator: self.propagator.unwrap_or_else(default_propagator),
                 duration,
+                db_metric_mask: crate::db::metric_mask(&self.metric),
                 metric: self.metric,
                 status_code_key: self.status_code_key,
             }),

@@ -110,10 +110,12 @@ impl Writer {
         if self.out.is_empty() {
             return None;
         }
-        match truncate(&self.out, max_len) {
-            Cow::Borrowed(_) => Some(self.out),
-            Cow::Owned(cut) => Some(cut),
-        }
+        let cut = match truncate(&self.out, max_len) {
+            Cow::Borrowed(kept) if kept.len() == self.out.len() => None,
+            other => Some(other.into_owned()),
+        };
+        let text = cut.unwrap_or(self.out);
+        (!text.is_empty()).then_some(text)
     }
 }
 

@@ -24,7 +24,7 @@ pub enum QueryTextMode {
 }
 
 /// Cuts `text` to at most `max` bytes on a char boundary, appending [`TRUNCATION_MARKER`]
-/// when it cut (the marker is counted in `max` when it fits).
+/// when it cut (the marker counts in `max`; below the marker's length the result is empty).
 ///
 /// ```
 /// use otel_rpc::text::truncate;
@@ -35,7 +35,10 @@ pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
     if text.len() <= max {
         return Cow::Borrowed(text);
     }
-    let budget = max.saturating_sub(TRUNCATION_MARKER.len());
+    if max < TRUNCATION_MARKER.len() {
+        return Cow::Borrowed("");
+    }
+    let budget = max - TRUNCATION_MARKER.len();
     let mut cut = budget.min(text.len());
     while cut > 0 && !text.is_char_boundary(cut) {
         cut -= 1;
@@ -55,10 +58,12 @@ mod tests {
         for max in 0..40 {
             let s = "日本語のテキスト and ascii";
             let t = truncate(s, max);
-            assert!(t.len() <= max.max(TRUNCATION_MARKER.len()), "{max}: {t}");
+            assert!(t.len() <= max, "{max}: {t}");
         }
         assert_eq!(truncate("abc", 3), "abc");
         assert_eq!(truncate("abcdef", 4), "a…");
+        assert_eq!(truncate("abcdef", 2), "");
+        assert_eq!(truncate("abcdef", 0), "");
     }
 
     #[test]

@@ -174,8 +174,7 @@ impl OtelCommandHandler {
             };
             inner
                 .recorder
-                .start_with(&parent, Some(start_time), name, op.attributes(), |out| {
-                    op.detail_attributes(out);
+                .start_db_with(&parent, Some(start_time), name, &op, |out| {
                     if let Some(hook) = &inner.options.attributes {
                         hook(&ev, out);
                     }

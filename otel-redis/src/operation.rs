@@ -124,10 +124,7 @@ impl Shared {
     }
 
     fn start(&self, parent: &Context, name: Cow<'static, str>, op: &DbOperation<'_>) -> Recording {
-        self.recorder
-            .start_with(parent, None, name, op.attributes(), |out| {
-                op.detail_attributes(out)
-            })
+        self.recorder.start_db_with(parent, None, name, op, |_| {})
     }
 }
 

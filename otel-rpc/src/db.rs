@@ -281,19 +281,32 @@ impl SpanRecorder {
         start: Option<SystemTime>,
         op: &DbOperation<'_>,
     ) -> Recording {
+        self.start_db_with(parent, start, op.span_name(), op, |_| {})
+    }
+
+    /// The general database form: `op` under `parent`, named `name` (an adapter's own naming,
+    /// e.g. a user hook), at `start` (`None`: now); `details` adds span-only attributes after
+    /// the query text and `op.extra`, and is called only when the span is recording.
+    ///
+    /// Prefer it to [`start_with`](Self::start_with)`(.., op.attributes(), ..)`: the metric
+    /// attributes are selected while the span attributes are built, without comparing keys.
+    pub fn start_db_with(
+        &self,
+        parent: &Context,
+        start: Option<SystemTime>,
+        name: Cow<'static, str>,
+        op: &DbOperation<'_>,
+        details: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Recording {
         let mask = if self.inner.duration.is_some() {
             self.inner.db_metric_mask
         } else {
             0
         };
         let (attributes, metric_attrs) = op.attributes_with_metric(mask);
-        self.start_prepared(
-            parent,
-            start,
-            op.span_name(),
-            attributes,
-            metric_attrs,
-            |out| op.detail_attributes(out),
-        )
+        self.start_prepared(parent, start, name, attributes, metric_attrs, |out| {
+            op.detail_attributes(out);
+            details(out);
+        })
     }
 }

@@ -124,11 +124,7 @@ impl Instrumentation {
         let op = op.query_text(QueryText::Lazy(&text));
         let custom = self.options.span_name.as_ref().and_then(|f| f(&info));
         let recording = match custom {
-            Some(name) => self
-                .recorder
-                .start_with(parent, None, name, op.attributes(), |out| {
-                    op.detail_attributes(out)
-                }),
+            Some(name) => self.recorder.start_db_with(parent, None, name, &op, |_| {}),
             None => self.recorder.start_db(parent, &op),
         };
         Some(QuerySpan {

@@ -28,6 +28,7 @@ struct Args {
     plan: Plan,
     quick: bool,
     only: Option<Vec<String>>,
+    profile: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,6 +40,7 @@ fn parse_args() -> Result<Args, String> {
         },
         quick: false,
         only: None,
+        profile: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -58,9 +60,11 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--rounds: {e}"))?
             }
             "--only" => args.only = Some(value("--only")?.split(',').map(str::to_owned).collect()),
+            "--profile" => args.profile = Some(value("--profile")?),
             "-h" | "--help" => {
                 return Err("usage: otel-bench [--quick] [--ops N] [--rounds R] \
-                            [--only micro,redis,postgres,sqlite,mongo,http,grpc,memory]"
+                            [--only micro,redis,postgres,sqlite,mongo,http,grpc,memory] \
+                            [--profile sampled|unsampled|mongo|redis-unsampled]"
                     .to_owned());
             }
             other => return Err(format!("unknown argument {other}")),
@@ -99,6 +103,16 @@ fn main() -> ExitCode {
         let _enter = rt.enter();
         Pipeline::install()
     };
+    if let Some(name) = &args.profile {
+        // A single hot loop, for `valgrind --tool=callgrind`.
+        return match micro::profile(&p, name, args.plan.ops.unwrap_or(100_000)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     report::header(&args.plan, args.quick);
 
     if args.wants("micro") {

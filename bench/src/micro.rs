@@ -109,6 +109,25 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
     out.push(time("recorder start+end, unsampled parent", n, || {
         start_end(&rec, &unsampled)
     }));
+    let no_metrics = SpanRecorder::builder(SpanKind::Client, "otel-bench")
+        .tracer_provider(p.tracer_provider.clone())
+        .disable_metrics()
+        .build();
+    out.push(time(
+        "recorder start+end, unsampled parent, metrics disabled",
+        n,
+        || start_end(&no_metrics, &unsampled),
+    ));
+    let histogram = opentelemetry::metrics::MeterProvider::meter(&p.meter_provider, "otel-bench")
+        .f64_histogram("bench.floor")
+        .build();
+    let text = || None;
+    let metric_attrs = redis_get_op(&text).attributes();
+    out.push(time(
+        "floor: SDK histogram.record with the 6 DB metric attributes",
+        n,
+        || histogram.record(black_box(0.001), black_box(&metric_attrs)),
+    ));
     out.push(time(
         "tracing route: info_span! (same fields) enter+exit+close",
         n,
@@ -217,4 +236,28 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
         },
     ));
     out
+}
+
+/// Runs one hot loop `n` times (for a profiler): `sampled` / `unsampled` recorder start+end,
+/// `mongo` handler events (sampled), `redis-unsampled` / `redis-sampled` null-connection SETs.
+pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
+    let rec = db_recorder(p);
+    match name {
+        "sampled" => (0..n).for_each(|_| start_end(&rec, &Context::new())),
+        "unsampled" => {
+            let parent = unsampled_parent();
+            (0..n).for_each(|_| start_end(&rec, &parent));
+        }
+        "mongo" => {
+            let handler = OtelCommandHandler::builder()
+                .tracer_provider(p.tracer_provider.clone())
+                .meter_provider(p.meter_provider.clone())
+                .build();
+            (0..n).for_each(|i| mongo_events(&handler, i as i32));
+        }
+        "redis-sampled" => crate::null_redis::profile(p, n, false),
+        "redis-unsampled" => crate::null_redis::profile(p, n, true),
+        other => return Err(format!("unknown profile {other}")),
+    }
+    Ok(())
 }

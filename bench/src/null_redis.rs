@@ -79,3 +79,21 @@ pub fn micro(p: &Pipeline, n: usize) -> Vec<Micro> {
     ));
     out
 }
+
+/// `n` traced SETs over the null connection, under an unsampled parent when `unsampled`.
+pub fn profile(p: &Pipeline, n: usize, unsampled: bool) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().build() else {
+        return;
+    };
+    let Ok(client) = redis::Client::open(otel_testkit::env::redis_url()) else {
+        return;
+    };
+    let mut traced = otel_redis::TracedConnection::builder(&client)
+        .tracer_provider(p.tracer_provider.clone())
+        .meter_provider(p.meter_provider.clone())
+        .build(NullConnection);
+    let _guard = unsampled.then(|| unsampled_parent().attach());
+    for _ in 0..n {
+        set(&rt, &mut traced);
+    }
+}

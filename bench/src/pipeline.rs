@@ -3,8 +3,8 @@
 //! exporter drops: metrics are aggregated exactly as in production, just never sent.
 
 use std::sync::Arc;
-use std::time::Duration;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use opentelemetry::Context;
 use opentelemetry::trace::{
@@ -87,7 +87,11 @@ impl Pipeline {
         let meter_provider = SdkMeterProvider::builder().with_reader(reader).build();
         let layer = tracing_opentelemetry::layer()
             .with_tracer(tracer_provider.tracer("tracing-opentelemetry-route"));
-        let subscriber = tracing_subscriber::registry().with(layer);
+        // As any real deployment: INFO and above. Without a level filter the trace-level spans
+        // of h2, hyper and tower would all be exported too, slowing down every variant.
+        let subscriber = tracing_subscriber::registry()
+            .with(layer)
+            .with(tracing_subscriber::filter::LevelFilter::INFO);
         if tracing::subscriber::set_global_default(subscriber).is_err() {
             eprintln!("warning: a global tracing subscriber was already set");
         }

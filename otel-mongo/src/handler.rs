@@ -146,17 +146,17 @@ impl OtelCommandHandler {
         let recording = {
             let collection = command::collection(&ev.command_name, &ev.command);
             let mut op = DbOperation::new(DB_SYSTEM)
-                .namespace(ev.db.clone())
-                .operation(ev.command_name.clone())
-                .summary(command::summary(&ev.command_name, collection));
+                .namespace(shared(&ev.db))
+                .operation(shared(&ev.command_name))
+                .summary(shared(&command::summary(&ev.command_name, collection)));
             if let Some(c) = collection {
-                op = op.collection(c.to_owned());
+                op = op.collection(shared(c));
             }
             if let Some(n) = command::batch_size(&ev.command_name, &ev.command) {
                 op = op.batch_size(n);
             }
             if let Some(address) = &ev.server_address {
-                op = op.server(address.clone(), ev.server_port);
+                op = op.server(shared(address), ev.server_port);
             }
             let text = || {
                 sanitize::query_text(
@@ -253,4 +253,10 @@ fn outcome(failure: &CommandFailure) -> Outcome<'_> {
         f = f.with_status_code(code.as_str());
     }
     Outcome::Failure(f)
+}
+
+/// A reference-counted attribute value: cloned for the span and again for the metric, an
+/// owned `String` value would be copied each time.
+fn shared(s: &str) -> Arc<str> {
+    Arc::from(s)
 }

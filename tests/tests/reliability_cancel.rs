@@ -144,7 +144,10 @@ async fn mongo_command_abandoned_mid_flight_is_ended_and_in_flight_returns_to_ze
     let last = inserts.last().expect("one insert span");
     assert!(common::is_error(last), "{last:?}");
     let et = common::error_type(last);
-    eprintln!("mongo abandoned insert: span {:?} error.type {et:?}, in_flight 0", last.name);
+    eprintln!(
+        "mongo abandoned insert: span {:?} error.type {et:?}, in_flight 0",
+        last.name
+    );
     assert!(
         et.as_deref() == Some(otel_mongo::REPLY_LOST_ERROR_TYPE)
             || et.as_deref() == Some(CANCELLED_ERROR_TYPE),

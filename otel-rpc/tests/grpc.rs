@@ -308,3 +308,78 @@ async fn garbage_metadata_starts_a_new_trace() {
         server.assert_no_attr(attribute::SERVICE_PEER_NAME);
     }
 }
+
+#[tokio::test]
+async fn filtered_methods_get_no_span_and_no_metric_on_either_side() {
+    let f = start().await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", f.addr))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    // The same filter as the server's (`start`): health checks are not traced.
+    let channel = ServiceBuilder::new()
+        .layer(
+            GrpcClientLayer::builder()
+                .tracer_provider(f.t.tracer_provider.clone())
+                .meter_provider(f.t.meter_provider.clone())
+                .filter(|req| !req.uri.path().starts_with("/grpc.health"))
+                .build(),
+        )
+        .service(channel);
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    // The server hosts no such services; tonic's router answers UNIMPLEMENTED from inside the
+    // server layer, so both calls go through both layers.
+    for path in ["/grpc.health.v1.Health/Check", "/other.Health/Check"] {
+        grpc.ready().await.expect("ready");
+        let status = grpc
+            .unary::<EchoRequest, EchoReply, _>(
+                Request::new(request("ping")),
+                http::uri::PathAndQuery::from_static(path),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .expect_err("no such service");
+        assert_eq!(status.code(), Code::Unimplemented, "{path}");
+        if path.starts_with("/grpc.health") {
+            let spans = f.t.spans();
+            assert!(spans.is_empty(), "filtered call traced: {spans:?}");
+            for metric in ["rpc.server.call.duration", "rpc.client.call.duration"] {
+                let points = f.t.histogram(metric);
+                assert!(points.is_empty(), "{metric}: {points:?}");
+            }
+        }
+    }
+    let (client_span, server) = pair(&f.t, "other.Health/Check");
+    server
+        .assert_child_of(&client_span)
+        .assert_error()
+        .assert_attr(attribute::RPC_RESPONSE_STATUS_CODE, "UNIMPLEMENTED");
+    client_span
+        .assert_error()
+        .assert_attr(attribute::RPC_RESPONSE_STATUS_CODE, "UNIMPLEMENTED");
+
+    // An ordinary method through the filtering client is still traced.
+    EchoClient::new(channel)
+        .say(request("hi"))
+        .await
+        .expect("reply");
+    pair(&f.t, "echo.Echo/Say").1.assert_unset();
+    assert_eq!(f.t.spans_named("lookup").len(), 1);
+    for metric in ["rpc.server.call.duration", "rpc.client.call.duration"] {
+        let mut methods: Vec<_> =
+            f.t.histogram(metric)
+                .iter()
+                .map(|p| (p.attr(attribute::RPC_METHOD), p.count))
+                .collect();
+        methods.sort();
+        assert_eq!(
+            methods,
+            [
+                (Some("echo.Echo/Say".to_owned()), 1),
+                (Some("other.Health/Check".to_owned()), 1)
+            ],
+            "{metric}"
+        );
+    }
+}

@@ -518,3 +518,185 @@ async fn reqwest_middleware_traces_requests() {
         .assert_attr(attribute::SERVER_PORT, 1);
     assert_eq!(total_count(&t, "http.client.request.duration"), 3);
 }
+
+/// Polls the exported spans until one named `name` appears, for at most `limit`.
+async fn wait_for_span(t: &TestTelemetry, name: &str, limit: Duration) -> Option<ExportedSpan> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(span) = t.spans_named(name).into_iter().next() {
+            return Some(span);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn body_dropped_by_the_client_ends_the_server_span_as_cancelled() {
+    let t = TestTelemetry::new();
+    // A body that would take a minute to finish: only the client going away can end it in
+    // time.
+    let app = Router::new()
+        .route(
+            "/endless",
+            get(|| async {
+                let chunks = futures_util::stream::unfold(0u32, |i| async move {
+                    if i > 0 {
+                        tokio::time::sleep(Duration::from_millis(60)).await;
+                    }
+                    (i < 1000).then(|| {
+                        (
+                            Ok::<_, std::io::Error>(Bytes::from(format!("chunk{i};"))),
+                            i + 1,
+                        )
+                    })
+                });
+                Body::from_stream(chunks)
+            }),
+        )
+        .layer(server_layer(&t));
+    let addr = serve(app).await;
+
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    let connection = tokio::spawn(connection);
+    let response = sender
+        .send_request(request(addr, "/endless"))
+        .await
+        .expect("response head");
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let first = body
+        .frame()
+        .await
+        .expect("a first frame")
+        .expect("frame")
+        .into_data()
+        .expect("data frame");
+    assert_eq!(&first[..], b"chunk0;");
+    // The client goes away mid-stream: body, sender and connection dropped, socket closed.
+    drop(body);
+    drop(sender);
+    connection.abort();
+
+    let server = wait_for_span(&t, "GET /endless", Duration::from_secs(10))
+        .await
+        .expect("the server span must end once the client is gone");
+    server
+        .assert_kind(SpanKind::Server)
+        .assert_error()
+        .assert_attr(attribute::ERROR_TYPE, "cancelled")
+        .assert_attr(attribute::HTTP_RESPONSE_STATUS_CODE, 200)
+        .assert_attr(attribute::HTTP_ROUTE, "/endless");
+    assert!(
+        server
+            .end_time
+            .duration_since(server.start_time)
+            .unwrap_or_default()
+            < Duration::from_secs(30),
+        "ended long before the body could have finished"
+    );
+    let points = t.histogram("http.server.request.duration");
+    assert_eq!(points.len(), 1, "{points:?}");
+    assert_eq!(points[0].count, 1);
+    assert_eq!(
+        points[0].attr(attribute::ERROR_TYPE).as_deref(),
+        Some("cancelled")
+    );
+    assert_eq!(
+        points[0]
+            .attr(attribute::HTTP_RESPONSE_STATUS_CODE)
+            .as_deref(),
+        Some("200")
+    );
+}
+
+#[tokio::test]
+async fn plain_hyper_service_names_spans_with_the_route_function() {
+    use std::borrow::Cow;
+    use std::convert::Infallible;
+
+    use tower::Service;
+
+    let t = TestTelemetry::new();
+    let handler = tower::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+        let body = Full::new(Bytes::from(req.uri().path().to_owned()));
+        Ok::<_, Infallible>(http::Response::new(body))
+    });
+    let service = ServiceBuilder::new()
+        .layer(
+            HttpServerLayer::builder()
+                .tracer_provider(t.tracer_provider.clone())
+                .meter_provider(t.meter_provider.clone())
+                .route(|req| {
+                    req.uri
+                        .path()
+                        .starts_with("/items/")
+                        .then_some(Cow::Borrowed("/items/{id}"))
+                })
+                .build(),
+        )
+        .service(handler);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let service = service.clone();
+            let hyper_service = hyper::service::service_fn(move |req| {
+                let mut service = service.clone();
+                async move { service.ready().await?.call(req).await }
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), hyper_service),
+            );
+        }
+    });
+
+    let client = raw_client();
+    for path in ["/items/17", "/other/17"] {
+        let response = client.request(request(addr, path)).await.expect("response");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        assert_eq!(&body[..], path.as_bytes());
+    }
+
+    t.span("GET /items/{id}")
+        .assert_kind(SpanKind::Server)
+        .assert_unset()
+        .assert_attr(attribute::HTTP_ROUTE, "/items/{id}")
+        .assert_attr(attribute::URL_PATH, "/items/17")
+        .assert_attr(attribute::HTTP_RESPONSE_STATUS_CODE, 200)
+        .assert_attr(attribute::SERVER_ADDRESS, "127.0.0.1")
+        .assert_attr(attribute::SERVER_PORT, i64::from(addr.port()))
+        // No axum `ConnectInfo` here, so the socket peer is unknown.
+        .assert_no_attr(attribute::CLIENT_ADDRESS);
+    t.span("GET")
+        .assert_kind(SpanKind::Server)
+        .assert_no_attr(attribute::HTTP_ROUTE)
+        .assert_attr(attribute::URL_PATH, "/other/17");
+    assert_eq!(t.spans().len(), 2);
+    let mut routes: Vec<_> = t
+        .histogram("http.server.request.duration")
+        .iter()
+        .map(|p| (p.attr(attribute::HTTP_ROUTE), p.count))
+        .collect();
+    routes.sort();
+    assert_eq!(routes, [(None, 1), (Some("/items/{id}".to_owned()), 1)]);
+}

@@ -29,7 +29,8 @@ use crate::{DurationMetric, Failure, Outcome, Recording, current_context};
 #[non_exhaustive]
 pub struct GrpcClientOptions {
     service_name: Option<HeaderValue>,
-    server: Option<(String, Option<u16>)>,
+    /// `server.address` and `server.port` of the channel, built once.
+    server: Vec<KeyValue>,
 }
 
 impl LayerBuilder<GrpcClientOptions> {
@@ -45,7 +46,16 @@ impl LayerBuilder<GrpcClientOptions> {
     /// sees only the request path, so tell it where the channel points (requests whose URI
     /// has a host use that instead).
     pub fn server(mut self, address: impl Into<String>, port: Option<u16>) -> Self {
-        self.options.server = Some((address.into(), port));
+        let address: String = address.into();
+        self.options.server = vec![KeyValue::new(
+            attribute::SERVER_ADDRESS,
+            crate::http::shared_str(&address),
+        )];
+        if let Some(port) = port {
+            self.options
+                .server
+                .push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
+        }
         self
     }
 
@@ -168,15 +178,18 @@ where
             };
         }
         let (default_name, mut attributes) = call_attributes(parts.uri.path());
-        let server = match parts.uri.host() {
-            Some(host) => Some((host.to_owned(), parts.uri.port_u16())),
-            None => shared.options.server.clone(),
-        };
-        if let Some((address, port)) = server {
-            attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, address));
-            if let Some(port) = port {
-                attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
+        match parts.uri.host() {
+            Some(host) => {
+                attributes.push(KeyValue::new(
+                    attribute::SERVER_ADDRESS,
+                    crate::http::shared_str(host),
+                ));
+                if let Some(port) = parts.uri.port_u16() {
+                    attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
+                }
             }
+            // Shared strings: cloning them only bumps a count.
+            None => attributes.extend(shared.options.server.iter().cloned()),
         }
         let name = shared.hooks.span_name(&parts).unwrap_or(default_name);
         shared.hooks.add_attributes(&parts, &mut attributes);

@@ -26,7 +26,11 @@ pub(crate) fn call_attributes(path: &str) -> (Cow<'static, str>, Vec<KeyValue>) 
     attributes.push(KeyValue::new(attribute::RPC_SYSTEM_NAME, "grpc"));
     match rpc_method(path) {
         Some(method) => {
-            attributes.push(KeyValue::new(attribute::RPC_METHOD, method.to_owned()));
+            // Shared with the metric's copy of the attribute.
+            attributes.push(KeyValue::new(
+                attribute::RPC_METHOD,
+                crate::http::shared_str(method),
+            ));
             (Cow::Owned(method.to_owned()), attributes)
         }
         None => {

@@ -1,6 +1,7 @@
 //! gRPC status codes: names, where to find them in a response, and which are errors.
 
 use http::HeaderMap;
+use http::header::HeaderName;
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute;
 
@@ -14,6 +15,9 @@ pub(crate) enum GrpcSide {
     /// Every code but `OK` is an error.
     Client,
 }
+
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 
 /// Longest `grpc-message` kept as the span status description.
 const MAX_MESSAGE_LEN: usize = 256;
@@ -51,7 +55,7 @@ pub fn is_server_error(code: u32) -> bool {
 /// The `grpc-status` in a header map (response head of a trailers-only response, or trailers).
 pub(crate) fn status_in(headers: &HeaderMap) -> Option<u32> {
     headers
-        .get("grpc-status")
+        .get(GRPC_STATUS)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
 }
@@ -88,7 +92,7 @@ pub(crate) fn outcome_for(
     }
     let mut failure = Failure::new(name);
     if let Some(message) = headers
-        .and_then(|h| h.get("grpc-message"))
+        .and_then(|h| h.get(GRPC_MESSAGE))
         .and_then(|v| v.to_str().ok())
         .filter(|m| !m.is_empty())
     {

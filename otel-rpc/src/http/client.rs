@@ -20,7 +20,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::peer::{send_service_name, service_header_value};
-use super::request_facts::{default_port, method, redact_url};
+use super::request_facts::{default_port, method, redact_url, scheme_value, shared_str};
 use crate::layer::{HeaderInjector, LayerBuilder, Shared, error_type_of};
 use crate::{DurationMetric, Failure, Outcome, Recording, current_context};
 
@@ -233,7 +233,7 @@ pub(crate) fn start_client_span(
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
-        attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, host.to_owned()));
+        attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, shared_str(host)));
     }
     if let Some(port) = request
         .port
@@ -242,7 +242,7 @@ pub(crate) fn start_client_span(
         attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
     }
     if let Some(scheme) = request.scheme {
-        attributes.push(KeyValue::new(attribute::URL_SCHEME, scheme.to_owned()));
+        attributes.push(KeyValue::new(attribute::URL_SCHEME, scheme_value(scheme)));
     }
     attributes.extend(extra);
     let name = name.unwrap_or(Cow::Borrowed(method));

@@ -30,4 +30,6 @@ pub use server::{
 #[cfg(feature = "grpc")]
 pub(crate) use peer::{peer_service, send_service_name, service_header_value};
 #[cfg(feature = "grpc")]
+pub(crate) use request_facts::shared_str;
+#[cfg(feature = "grpc")]
 pub(crate) use server::panic_message;

@@ -9,13 +9,16 @@ use http::header::{HeaderName, HeaderValue};
 /// Go services see each other's names.
 pub const PEER_SERVICE_HEADER: &str = "x-md-service-name";
 
+/// [`PEER_SERVICE_HEADER`] as a header name, so lookups and inserts skip parsing it.
+const PEER_SERVICE: HeaderName = HeaderName::from_static(PEER_SERVICE_HEADER);
+
 /// Longest service name accepted from a peer; longer values are ignored.
 pub const MAX_PEER_SERVICE_LEN: usize = 128;
 
 /// The calling service's name sent by the client, if present and sane.
 pub(crate) fn peer_service(headers: &HeaderMap) -> Option<&str> {
     headers
-        .get(PEER_SERVICE_HEADER)
+        .get(PEER_SERVICE)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty() && v.len() <= MAX_PEER_SERVICE_LEN)
@@ -33,6 +36,6 @@ pub(crate) fn service_header_value(name: &str) -> Option<HeaderValue> {
 /// Inserts the service name header.
 pub(crate) fn send_service_name(headers: &mut HeaderMap, value: Option<&HeaderValue>) {
     if let Some(value) = value {
-        headers.insert(HeaderName::from_static(PEER_SERVICE_HEADER), value.clone());
+        headers.insert(PEER_SERVICE, value.clone());
     }
 }

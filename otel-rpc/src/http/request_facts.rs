@@ -75,6 +75,22 @@ fn trim_brackets(host: &str) -> &str {
         .unwrap_or(host)
 }
 
+/// `url.scheme` of a URI scheme, without allocating for `http` and `https`.
+pub(crate) fn scheme_value(scheme: &str) -> opentelemetry::Value {
+    match scheme {
+        "http" => opentelemetry::Value::from("http"),
+        "https" => opentelemetry::Value::from("https"),
+        other => opentelemetry::Value::from(other.to_owned()),
+    }
+}
+
+/// A string attribute value that span and metric share (cloning it only bumps a count).
+pub(crate) fn shared_str(value: &str) -> opentelemetry::Value {
+    opentelemetry::Value::from(opentelemetry::StringValue::from(
+        std::sync::Arc::<str>::from(value),
+    ))
+}
+
 /// The default port of a scheme.
 pub(crate) fn default_port(scheme: &str) -> Option<u16> {
     match scheme {

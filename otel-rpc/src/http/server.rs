@@ -19,7 +19,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::peer::peer_service;
-use super::request_facts::{method, protocol_version, server_host_port};
+use super::request_facts::{method, protocol_version, scheme_value, server_host_port, shared_str};
 use crate::layer::{Completion, HeaderExtractor, LayerBuilder, Shared, TracedBody, error_type_of};
 use crate::{DurationMetric, Failure, Outcome, Recording};
 
@@ -195,18 +195,28 @@ fn start(shared: &Shared<HttpServerOptions>, parts: &Parts) -> Recording {
         .or_else(|| shared.options.route.as_ref().and_then(|route| route(parts)));
     let name = match (shared.hooks.span_name(parts), &route) {
         (Some(name), _) => name,
-        (None, Some(route)) => Cow::Owned(format!("{method} {route}")),
+        (None, Some(route)) => {
+            let mut name = String::with_capacity(method.len() + 1 + route.len());
+            name.push_str(method);
+            name.push(' ');
+            name.push_str(route);
+            Cow::Owned(name)
+        }
         (None, None) => Cow::Borrowed(method),
     };
     let scheme = parts.uri.scheme_str().unwrap_or("http");
     let mut attributes = Vec::with_capacity(10);
     attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method));
-    attributes.push(KeyValue::new(attribute::URL_SCHEME, scheme.to_owned()));
+    attributes.push(KeyValue::new(attribute::URL_SCHEME, scheme_value(scheme)));
     if let Some(route) = route {
+        let route = match route {
+            Cow::Borrowed(route) => opentelemetry::Value::from(route),
+            Cow::Owned(route) => shared_str(&route),
+        };
         attributes.push(KeyValue::new(attribute::HTTP_ROUTE, route));
     }
     if let Some((host, port)) = server_host_port(&parts.uri, &parts.headers) {
-        attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, host.to_owned()));
+        attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, shared_str(host)));
         if let Some(port) = port {
             attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
         }
@@ -257,6 +267,8 @@ fn matched_path(_parts: &Parts) -> Option<Cow<'static, str>> {
     None
 }
 
+const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+
 fn client_address(parts: &Parts, trust_forwarded_for: bool, details: &mut Vec<KeyValue>) {
     #[cfg(feature = "axum")]
     let peer = parts
@@ -269,7 +281,7 @@ fn client_address(parts: &Parts, trust_forwarded_for: bool, details: &mut Vec<Ke
         .then(|| {
             parts
                 .headers
-                .get("x-forwarded-for")
+                .get(X_FORWARDED_FOR)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.split(',').next())
                 .map(str::trim)

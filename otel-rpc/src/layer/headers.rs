@@ -9,9 +9,27 @@ use opentelemetry::propagation::{Extractor, Injector};
 #[derive(Debug)]
 pub struct HeaderExtractor<'a>(pub &'a HeaderMap);
 
+/// The header names the default propagators use, so they need no parsing per request.
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
+fn known_name(key: &str) -> Option<HeaderName> {
+    match key {
+        "traceparent" => Some(TRACEPARENT),
+        "tracestate" => Some(TRACESTATE),
+        "baggage" => Some(BAGGAGE),
+        _ => None,
+    }
+}
+
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        let value = match known_name(key) {
+            Some(name) => self.0.get(name),
+            None => self.0.get(key),
+        };
+        value.and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -26,10 +44,11 @@ pub struct HeaderInjector<'a>(pub &'a mut HeaderMap);
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        match (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        let name = match known_name(key) {
+            Some(name) => Ok(name),
+            None => HeaderName::from_bytes(key.as_bytes()),
+        };
+        match (name, HeaderValue::from_str(&value)) {
             (Ok(name), Ok(value)) => {
                 self.0.insert(name, value);
             }
@@ -48,6 +67,9 @@ mod tests {
         HeaderInjector(&mut map).set("traceparent", "00-abc".into());
         HeaderInjector(&mut map).set("bad header", "x".into());
         HeaderInjector(&mut map).set("k", "bad\nvalue".into());
+        HeaderInjector(&mut map).set("x-custom", "1".into());
+        assert_eq!(HeaderExtractor(&map).get("x-custom"), Some("1"));
+        map.remove("x-custom");
         assert_eq!(HeaderExtractor(&map).get("traceparent"), Some("00-abc"));
         assert_eq!(HeaderExtractor(&map).keys(), vec!["traceparent"]);
     }

@@ -224,12 +224,15 @@ impl TracedConnectionBuilder {
     }
 }
 
-/// `server.address` / `server.port` of a connection address.
+/// `server.address` / `server.port` of a connection address. The address is reference
+/// counted, so the copies each command makes (operation, span and metric attributes) do not
+/// allocate.
 fn server_of(addr: &ConnectionAddr) -> (Option<StringValue>, Option<u16>) {
+    let shared = |s: &str| Some(StringValue::from(Arc::<str>::from(s)));
     match addr {
-        ConnectionAddr::Tcp(host, port) => (Some(host.clone().into()), Some(*port)),
-        ConnectionAddr::TcpTls { host, port, .. } => (Some(host.clone().into()), Some(*port)),
-        ConnectionAddr::Unix(path) => (Some(path.display().to_string().into()), None),
+        ConnectionAddr::Tcp(host, port) => (shared(host), Some(*port)),
+        ConnectionAddr::TcpTls { host, port, .. } => (shared(host), Some(*port)),
+        ConnectionAddr::Unix(path) => (shared(&path.display().to_string()), None),
         _ => (None, None),
     }
 }
@@ -243,7 +246,7 @@ fn db_namespace(db: i64) -> StringValue {
         .ok()
         .and_then(|i| SMALL.get(i))
         .map_or_else(
-            || StringValue::from(db.to_string()),
+            || StringValue::from(Arc::<str>::from(db.to_string())),
             |s| StringValue::from(*s),
         )
 }

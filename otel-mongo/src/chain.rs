@@ -1,6 +1,7 @@
-//! The driver callback: our handler first in line, then whatever handler was installed before.
+//! The driver callbacks: our handler first in line, then whatever handler was installed before.
 
 use mongodb::event::EventHandler;
+use mongodb::event::cmap::CmapEvent;
 use mongodb::event::command::CommandEvent;
 
 use crate::handler::OtelCommandHandler;
@@ -20,8 +21,23 @@ pub(crate) fn event_handler(
     }
 }
 
+/// A synchronous callback for connection pool events (handled inline, in the pool's task,
+/// in the order the pool emits them) that feeds `handler`, then forwards to `previous`.
+pub(crate) fn cmap_event_handler(
+    handler: OtelCommandHandler,
+    previous: Option<EventHandler<CmapEvent>>,
+) -> EventHandler<CmapEvent> {
+    match previous {
+        None => EventHandler::callback(move |ev| handler.handle_cmap(&ev)),
+        Some(previous) => EventHandler::callback(move |ev: CmapEvent| {
+            handler.handle_cmap(&ev);
+            forward(&previous, ev);
+        }),
+    }
+}
+
 /// Delivers `ev` the way the driver would have.
-fn forward(previous: &EventHandler<CommandEvent>, ev: CommandEvent) {
+fn forward<T: Send + Sync + 'static>(previous: &EventHandler<T>, ev: T) {
     match previous {
         EventHandler::Callback(cb) => cb(ev),
         EventHandler::AsyncCallback(cb) => spawn(cb(ev)),

@@ -130,11 +130,24 @@ fn key_of(connection: &ConnectionInfo, request_id: i32) -> CommandKey {
     CommandKey::new(connection.id, request_id)
 }
 
+/// The port the driver uses when an address has none.
+const DEFAULT_PORT: u16 = 27017;
+
 fn split_address(address: ServerAddress) -> (Option<String>, Option<u16>) {
     match address {
-        ServerAddress::Tcp { host, port } => (Some(host), Some(port.unwrap_or(27017))),
+        ServerAddress::Tcp { host, port } => (Some(host), Some(port.unwrap_or(DEFAULT_PORT))),
         // Unix sockets and future variants: the display form, no port.
         other => (Some(other.to_string()), None),
+    }
+}
+
+/// Whether `address` is the one [`split_address`] turned into `host` and `port`.
+pub(crate) fn is_server(address: &ServerAddress, host: &str, port: Option<u16>) -> bool {
+    match address {
+        ServerAddress::Tcp { host: h, port: p } => {
+            h == host && port == Some(p.unwrap_or(DEFAULT_PORT))
+        }
+        other => port.is_none() && other.to_string() == host,
     }
 }
 

@@ -6,15 +6,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mongodb::bson::Document;
 use mongodb::event::EventHandler;
+use mongodb::event::cmap::CmapEvent;
 use mongodb::event::command::CommandEvent;
-use mongodb::options::ClientOptions;
+use mongodb::options::{ClientOptions, ServerAddress};
 use opentelemetry::StringValue;
 use opentelemetry::trace::TraceContextExt;
 use otel_rpc::{DbOperation, Failure, Outcome, QueryText, SpanRecorder};
 
 use crate::chain;
 use crate::command;
-use crate::event::{FailedCommand, StartedCommand, SucceededCommand};
+use crate::event::{self, FailedCommand, StartedCommand, SucceededCommand};
 use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, InFlight, LostReason};
 use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
@@ -98,12 +99,23 @@ impl OtelCommandHandler {
         }
     }
 
-    /// Sets `options.command_event_handler` to this handler. A handler already set there keeps
-    /// receiving every event (synchronous callbacks are called first, async ones and channels
-    /// are fed from a spawned task as the driver would). Install once per client options.
+    /// Sets `options.command_event_handler` and `options.cmap_event_handler` to this handler
+    /// (the pool's check-in events end abandoned commands as `cancelled`, see
+    /// [`on_connection_checked_in`](Self::on_connection_checked_in)). A handler already set
+    /// there keeps receiving every event (synchronous callbacks are called first, async ones
+    /// and channels are fed from a spawned task as the driver would). Install once per client
+    /// options.
     pub fn install(&self, options: &mut ClientOptions) {
         let previous = options.command_event_handler.take();
         options.command_event_handler = Some(chain::event_handler(self.clone(), previous));
+        let previous = options.cmap_event_handler.take();
+        options.cmap_event_handler = Some(chain::cmap_event_handler(self.clone(), previous));
+    }
+
+    /// The connection pool event handler for this handler (a synchronous callback), for
+    /// composing it yourself; [`install`](Self::install) sets it.
+    pub fn cmap_event_handler(&self) -> EventHandler<CmapEvent> {
+        chain::cmap_event_handler(self.clone(), None)
     }
 
     /// The driver event handler for this handler (a synchronous callback), for composing it
@@ -120,6 +132,37 @@ impl OtelCommandHandler {
             CommandEvent::Failed(ev) => self.on_failed(ev.into()),
             _ => {}
         }
+    }
+
+    /// Handles one connection pool event: only check-ins matter, see
+    /// [`on_connection_checked_in`](Self::on_connection_checked_in).
+    pub fn handle_cmap(&self, event: &CmapEvent) {
+        if let CmapEvent::ConnectionCheckedIn(ev) = event {
+            self.on_connection_checked_in(&ev.address, ev.connection_id);
+        }
+    }
+
+    /// Connection `connection_id` to `address` went back to its pool: ends every command still
+    /// in flight on it as `cancelled` (`error.type` [`otel_rpc::CANCELLED_ERROR_TYPE`]) and
+    /// returns how many.
+    ///
+    /// The driver emits a command's succeeded or failed event in the operation's task before
+    /// it lets go of the connection, and checks it in (emitting this event) in the pool's task
+    /// after that, before anyone can check it out again. So a command still in flight at
+    /// check-in never got a reply event: its operation future was dropped mid-flight (e.g. by
+    /// `tokio::time::timeout`). The driver then closes the connection (reason `Dropped`).
+    pub fn on_connection_checked_in(&self, address: &ServerAddress, connection_id: u32) -> usize {
+        let orphans = self
+            .inner
+            .in_flight
+            .take_connection(connection_id, |server| {
+                server.is_some_and(|(host, port)| event::is_server(address, host, *port))
+            });
+        let n = orphans.len();
+        for entry in orphans {
+            entry.recording.end(Outcome::Cancelled);
+        }
+        n
     }
 
     /// A command is about to be sent: starts its span now, under the current context.
@@ -143,6 +186,10 @@ impl OtelCommandHandler {
             return;
         }
         let start_time = SystemTime::now();
+        let server = ev
+            .server_address
+            .as_deref()
+            .map(|address| (shared(address), ev.server_port));
         let recording = {
             let collection = command::collection(&ev.command_name, &ev.command);
             let mut op = DbOperation::new(DB_SYSTEM)
@@ -155,8 +202,8 @@ impl OtelCommandHandler {
             if let Some(n) = command::batch_size(&ev.command_name, &ev.command) {
                 op = op.batch_size(n);
             }
-            if let Some(address) = &ev.server_address {
-                op = op.server(shared(address), ev.server_port);
+            if let Some((address, port)) = &server {
+                op = op.server(Arc::clone(address), *port);
             }
             let text = || {
                 sanitize::query_text(
@@ -184,6 +231,7 @@ impl OtelCommandHandler {
             recording,
             start_time,
             inserted: Instant::now(),
+            server,
         };
         let lost = inner.in_flight.insert(ev.key, entry);
         self.end_lost(lost);

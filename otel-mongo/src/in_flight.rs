@@ -3,10 +3,14 @@
 //!
 //! Memory is bounded twice: entries older than the reply timeout are ended (checked lazily
 //! while inserting, at most once per quarter timeout, or on demand with [`InFlight::sweep`]),
-//! and a full shard evicts its oldest entry (each of the shards holds `capacity / shards`). Spans are never ended while
-//! a lock is held: the functions return what must be ended and the caller ends it.
+//! and a full shard evicts its oldest entry (each of the shards holds `capacity / shards`).
+//! Entries are sharded by connection id, so the commands of one connection (at most one
+//! answered at a time, plus any abandoned ones) sit in one shard and are found under one lock
+//! when the connection is checked back in. Spans are never ended while a lock is held: the
+//! functions return what must be ended and the caller ends it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -24,6 +28,8 @@ pub(crate) struct Entry {
     pub(crate) start_time: SystemTime,
     /// Monotonic time of insertion, for the timeout.
     pub(crate) inserted: Instant,
+    /// Host and port of the connection, to match the pool's check-in events.
+    pub(crate) server: Option<(Arc<str>, Option<u16>)>,
 }
 
 /// Why an entry was dropped without a reply.
@@ -80,8 +86,11 @@ impl InFlight {
     }
 
     fn shard(&self, key: &CommandKey) -> MutexGuard<'_, Shard> {
-        let mixed = (key.request_id as u32) ^ key.connection_id.rotate_left(16);
-        let index = mixed as usize % self.shards.len();
+        self.connection_shard(key.connection_id)
+    }
+
+    fn connection_shard(&self, connection_id: u32) -> MutexGuard<'_, Shard> {
+        let index = connection_id as usize % self.shards.len();
         lock(&self.shards[index])
     }
 
@@ -116,6 +125,24 @@ impl InFlight {
     /// Takes the entry for `key`, if it is still there.
     pub(crate) fn remove(&self, key: &CommandKey) -> Option<Entry> {
         self.shard(key).entries.remove(key)
+    }
+
+    /// Takes every entry of connection `connection_id` whose server `is_server` accepts: the
+    /// connection went back to its pool, so none of them will get a reply.
+    pub(crate) fn take_connection(
+        &self,
+        connection_id: u32,
+        is_server: impl Fn(Option<&(Arc<str>, Option<u16>)>) -> bool,
+    ) -> Vec<Entry> {
+        let mut shard = self.connection_shard(connection_id);
+        if shard.entries.is_empty() {
+            return Vec::new();
+        }
+        shard
+            .entries
+            .extract_if(|k, e| k.connection_id == connection_id && is_server(e.server.as_ref()))
+            .map(|(_, e)| e)
+            .collect()
     }
 
     /// Takes every entry older than the timeout.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use mongodb::bson::{Document, doc};
 use mongodb::event::EventHandler;
 use mongodb::event::command::CommandEvent;
-use mongodb::options::ClientOptions;
+use mongodb::options::{ClientOptions, ServerAddress};
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt, Tracer};
@@ -30,6 +30,16 @@ fn started(request_id: i32) -> StartedCommand {
         "shop",
         "find",
         doc! { "find": "orders", "filter": { "user": "alice" } },
+    )
+    .with_server("db.internal", Some(27017))
+}
+
+fn on_connection(connection_id: u32, request_id: i32) -> StartedCommand {
+    StartedCommand::new(
+        CommandKey::new(connection_id, request_id),
+        "shop",
+        "find",
+        doc! { "find": "orders" },
     )
     .with_server("db.internal", Some(27017))
 }
@@ -130,7 +140,7 @@ fn expired_entries_are_ended_lazily_by_later_commands() {
         .build();
     handler.on_started(started(4));
     std::thread::sleep(Duration::from_millis(40));
-    // Any later command (here one on another shard) triggers the sweep.
+    // Any later command triggers the sweep.
     handler.on_started(started(5));
     assert_eq!(handler.lost_replies(), 1);
     assert_eq!(handler.in_flight(), 1);
@@ -140,11 +150,74 @@ fn expired_entries_are_ended_lazily_by_later_commands() {
 }
 
 #[test]
+fn check_in_ends_only_that_connections_unanswered_commands_as_cancelled() {
+    let t = TestTelemetry::new();
+    let handler = common::builder(&t).build();
+    let db = ServerAddress::Tcp {
+        host: "db.internal".into(),
+        port: None,
+    };
+    // Answered before the check-in: untouched by it.
+    handler.on_started(on_connection(7, 1));
+    handler.on_succeeded(SucceededCommand::new(
+        CommandKey::new(7, 1),
+        Duration::from_millis(1),
+        doc! { "ok": 1 },
+    ));
+    handler.on_started(on_connection(7, 2)); // abandoned
+    handler.on_started(on_connection(8, 3)); // another connection, same server
+    handler.on_started(on_connection(23, 4)); // same shard (23 % 16 == 7), other connection
+    handler.on_started(
+        StartedCommand::new(
+            CommandKey::new(7, 5),
+            "shop",
+            "find",
+            doc! { "find": "orders" },
+        )
+        .with_server("other.internal", Some(27017)),
+    ); // same connection id, other server
+    let other_port = ServerAddress::Tcp {
+        host: "db.internal".into(),
+        port: Some(27018),
+    };
+    assert_eq!(handler.on_connection_checked_in(&other_port, 7), 0);
+    assert_eq!(handler.on_connection_checked_in(&db, 7), 1);
+    assert_eq!(handler.on_connection_checked_in(&db, 7), 0);
+    assert_eq!(handler.in_flight(), 3);
+    assert_eq!(handler.lost_replies(), 0);
+    let spans = t.spans_named("find orders");
+    assert_eq!(spans.len(), 2);
+    spans[0].assert_unset();
+    spans[1]
+        .assert_error()
+        .assert_attr(a::ERROR_TYPE, otel_rpc::CANCELLED_ERROR_TYPE);
+    // The survivors still end normally.
+    for (connection_id, request_id) in [(8, 3), (23, 4), (7, 5)] {
+        handler.on_succeeded(SucceededCommand::new(
+            CommandKey::new(connection_id, request_id),
+            Duration::from_millis(1),
+            doc! { "ok": 1 },
+        ));
+    }
+    assert_eq!(handler.in_flight(), 0);
+    let spans = t.spans_named("find orders");
+    assert_eq!(spans.len(), 5);
+    assert_eq!(
+        spans
+            .iter()
+            .filter(|s| s.attr(a::ERROR_TYPE).is_some())
+            .count(),
+        1
+    );
+}
+
+#[test]
 fn capacity_evicts_the_oldest_and_memory_stays_bounded() {
     let t = TestTelemetry::new();
+    // Two shards of one entry; entries are sharded by connection, so spread them over ten.
     let handler = common::builder(&t).max_in_flight(2).build();
     for request_id in 0..10 {
-        handler.on_started(started(request_id));
+        handler.on_started(on_connection(request_id as u32, request_id));
         assert!(handler.in_flight() <= 2);
     }
     assert_eq!(handler.in_flight(), 2);
@@ -158,7 +231,7 @@ fn capacity_evicts_the_oldest_and_memory_stays_bounded() {
     // The survivors are the two newest.
     for request_id in [8, 9] {
         handler.on_succeeded(SucceededCommand::new(
-            CommandKey::new(7, request_id),
+            CommandKey::new(request_id as u32, request_id),
             Duration::from_millis(1),
             doc! { "ok": 1 },
         ));

@@ -2,8 +2,6 @@
 //! and replaces every other argument by `?`. Lookups compare names ASCII-case-insensitively
 //! without allocating.
 
-use std::cmp::Ordering;
-
 /// Where the keys of a command are. Positions count the arguments after the command name
 /// word(s), starting at 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,26 +53,77 @@ impl Sub {
     }
 }
 
-/// The spec of the command named `name` (any case).
+/// The spec of the command named `name` (any case): one hash of the name, upper-cased on the
+/// fly, then (nearly always) one case-insensitive comparison.
 pub(crate) fn lookup(name: &[u8]) -> Option<&'static Spec> {
-    COMMANDS
-        .binary_search_by(|spec| cmp_upper(spec.name.as_bytes(), name))
-        .ok()
-        .map(|i| &COMMANDS[i])
+    if name.len() > MAX_NAME_LEN {
+        return None;
+    }
+    let mut slot = slot_of(name);
+    // Ends: fewer than half the slots are used, and an empty slot indexes past the table.
+    loop {
+        let spec = COMMANDS.get(usize::from(*INDEX.get(slot)?))?;
+        if spec.name.as_bytes().eq_ignore_ascii_case(name) {
+            return Some(spec);
+        }
+        slot = (slot + 1) % INDEX_SLOTS;
+    }
+}
+
+/// Length of the longest command name in [`COMMANDS`].
+const MAX_NAME_LEN: usize = max_name_len();
+
+/// Slots of [`INDEX`], a power of two over twice the number of commands.
+const INDEX_SLOTS: usize = 1024;
+
+/// An open-addressing hash index of [`COMMANDS`] (linear probing), built at compile time:
+/// each slot holds a position in the table, or `u16::MAX` when empty.
+static INDEX: [u16; INDEX_SLOTS] = build_index();
+
+/// The first slot of `name` (any case): FNV-1a over its upper-cased bytes, then a
+/// multiplicative mix whose top bits pick the slot.
+const fn slot_of(name: &[u8]) -> usize {
+    let mut hash: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < name.len() {
+        hash ^= name[i].to_ascii_uppercase() as u32;
+        hash = hash.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    (hash.wrapping_mul(0x9e37_79b1) >> (32 - INDEX_SLOTS.trailing_zeros())) as usize
+}
+
+const fn max_name_len() -> usize {
+    let mut max = 0;
+    let mut i = 0;
+    while i < COMMANDS.len() {
+        if COMMANDS[i].name.len() > max {
+            max = COMMANDS[i].name.len();
+        }
+        i += 1;
+    }
+    max
+}
+
+const fn build_index() -> [u16; INDEX_SLOTS] {
+    assert!(INDEX_SLOTS.is_power_of_two() && COMMANDS.len() * 2 <= INDEX_SLOTS);
+    let mut index = [u16::MAX; INDEX_SLOTS];
+    let mut i = 0;
+    while i < COMMANDS.len() {
+        let mut slot = slot_of(COMMANDS[i].name.as_bytes());
+        while index[slot] != u16::MAX {
+            slot = (slot + 1) % INDEX_SLOTS;
+        }
+        index[slot] = i as u16;
+        i += 1;
+    }
+    index
 }
 
 /// The known subcommand `word` (any case) of a container.
 pub(crate) fn lookup_sub(subs: &'static [Sub], word: &[u8]) -> Option<&'static Sub> {
     subs.iter()
         .find(|sub| sub.word().as_bytes().eq_ignore_ascii_case(word))
-}
-
-/// Compares an upper-case table name with `name` upper-cased on the fly.
-fn cmp_upper(table: &[u8], name: &[u8]) -> Ordering {
-    table
-        .iter()
-        .copied()
-        .cmp(name.iter().map(u8::to_ascii_uppercase))
 }
 
 const SUBS_ACL: &[Sub] = &[
@@ -2392,6 +2441,11 @@ mod tests {
         }
         for spec in COMMANDS {
             assert_eq!(spec.name, spec.name.to_ascii_uppercase());
+            assert!(
+                spec.name.as_bytes()[0].is_ascii_uppercase(),
+                "{}",
+                spec.name
+            );
             if let Keys::Container(subs) = spec.keys {
                 for sub in subs {
                     assert!(sub.name.starts_with(spec.name), "{}", sub.name);
@@ -2410,6 +2464,10 @@ mod tests {
         assert!(lookup(b"GETX").is_none());
         assert!(lookup(b"").is_none());
         assert!(lookup(&[0xff, 0xfe]).is_none());
+        assert!(lookup(b"1GET").is_none());
+        assert!(lookup(b"_GET").is_none());
+        assert!(lookup(b"ZZZZZ").is_none());
+        assert!(lookup(&[b'S'; MAX_NAME_LEN + 1]).is_none());
         for spec in COMMANDS {
             assert_eq!(
                 lookup(spec.name.to_ascii_lowercase().as_bytes()).map(|s| s.name),

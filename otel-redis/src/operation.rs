@@ -44,7 +44,8 @@ impl Shared {
         let namespace = self.namespace(db);
         let mut op = self.db_operation(namespace.clone(), &text);
         if let Some(name) = &cmd.name {
-            op = op.operation(name.value()).summary(name.value());
+            op.operation = Some(name.value());
+            op.summary = Some(name.value());
         }
         let span_name = match &self.span_name {
             Some(f) => f(&OperationDescription {
@@ -90,11 +91,10 @@ impl Shared {
         let text_options = self.text;
         let text = || sanitize::pipeline_text(commands(), text_options).map(StringValue::from);
         let namespace = self.namespace(db);
-        let op = self
-            .db_operation(namespace.clone(), &text)
-            .operation(operation)
-            .summary(Arc::clone(&summary))
-            .batch_size(i64::try_from(batch_size).unwrap_or(i64::MAX));
+        let mut op = self.db_operation(namespace.clone(), &text);
+        op.operation = Some(StringValue::from(operation));
+        op.summary = Some(StringValue::from(Arc::clone(&summary)));
+        op.batch_size = Some(i64::try_from(batch_size).unwrap_or(i64::MAX));
         let span_name = match &self.span_name {
             Some(f) => f(&OperationDescription {
                 operation,
@@ -113,12 +113,15 @@ impl Shared {
         namespace: StringValue,
         text: &'t dyn Fn() -> Option<StringValue>,
     ) -> DbOperation<'t> {
-        let mut op = DbOperation::new(DB_SYSTEM).namespace(namespace);
+        // Fields are set in place: the operation is large, and every builder call moves it.
+        let mut op = DbOperation::new(DB_SYSTEM);
+        op.namespace = Some(namespace);
         if let Some(address) = &self.server_address {
-            op = op.server(address.clone(), self.server_port);
+            op.server_address = Some(address.clone());
+            op.server_port = self.server_port;
         }
         if self.text.mode != otel_rpc::text::QueryTextMode::Off {
-            op = op.query_text(QueryText::Lazy(text));
+            op.query_text = Some(QueryText::Lazy(text));
         }
         op
     }

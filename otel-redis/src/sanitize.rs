@@ -3,7 +3,7 @@
 //!
 //! Only called for sampled spans (through [`otel_rpc::QueryText::Lazy`]).
 
-use std::borrow::Cow;
+use std::cell::Cell;
 
 use otel_rpc::text::{QueryTextMode, TRUNCATION_MARKER, truncate};
 
@@ -64,6 +64,15 @@ fn raw_mode(mode: QueryTextMode) -> Option<bool> {
     }
 }
 
+thread_local! {
+    /// The buffer texts are built in, kept per thread so that building a text allocates only
+    /// the final, exactly sized string. Taken out while in use (a nested use starts empty).
+    static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// A scratch buffer grown past this capacity is freed rather than kept for the next text.
+const MAX_SCRATCH_CAPACITY: usize = 4096;
+
 /// A bounded string builder: stops growing shortly past the cap, the final text is then cut
 /// by [`truncate`].
 struct Writer {
@@ -74,10 +83,10 @@ struct Writer {
 impl Writer {
     fn new(max_len: usize) -> Self {
         let limit = max_len.saturating_add(TRUNCATION_MARKER.len());
-        Writer {
-            out: String::with_capacity(limit.min(256)),
-            limit,
-        }
+        let mut out = SCRATCH.try_with(Cell::take).unwrap_or_default();
+        out.clear();
+        out.reserve(limit.min(256));
+        Writer { out, limit }
     }
 
     fn full(&self) -> bool {
@@ -103,19 +112,26 @@ impl Writer {
         }
         let room = self.limit.saturating_add(1).saturating_sub(self.out.len());
         let bytes = &bytes[..bytes.len().min(room)];
-        self.out.push_str(&String::from_utf8_lossy(bytes));
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.out.push_str(text),
+            Err(_) => self.out.push_str(&String::from_utf8_lossy(bytes)),
+        }
     }
 
+    /// The text, cut to `max_len`, as an exactly sized string; `None` when empty.
     fn finish(self, max_len: usize) -> Option<String> {
-        if self.out.is_empty() {
-            return None;
-        }
-        let cut = match truncate(&self.out, max_len) {
-            Cow::Borrowed(kept) if kept.len() == self.out.len() => None,
-            other => Some(other.into_owned()),
+        let mut out = self.out;
+        let text = if out.is_empty() {
+            None
+        } else {
+            Some(String::from(truncate(&out, max_len).as_ref())).filter(|t| !t.is_empty())
         };
-        let text = cut.unwrap_or(self.out);
-        (!text.is_empty()).then_some(text)
+        if out.capacity() <= MAX_SCRATCH_CAPACITY {
+            out.clear();
+            // Fails only while the thread exits: the buffer is then just freed.
+            let _ = SCRATCH.try_with(|scratch| scratch.set(out));
+        }
+        text
     }
 }
 

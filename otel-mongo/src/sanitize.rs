@@ -15,6 +15,8 @@
 //!
 //! Rendering stops as soon as the cap is reached, so a 16 MB insert costs no more than the cap.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt::{self, Write as _};
 
 use mongodb::bson::{Bson, Document};
@@ -88,14 +90,34 @@ pub fn query_text(
     if command.is_empty() || is_sensitive_command(command_name, command) {
         return None;
     }
-    let mut out = Bounded::new(max_len);
+    if mode == QueryTextMode::Off {
+        return None;
+    }
+    // (After the thread's locals are gone, a fresh buffer.)
+    let buffer = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    let mut out = Bounded::new(max_len, buffer);
     // An `Err` only means the cap was reached; what was written so far is kept.
     let _ = match mode {
-        QueryTextMode::Off => return None,
         QueryTextMode::Raw => write!(out, "{command}"),
         _ => render_command(&mut out, command_name, command),
     };
-    Some(out.finish(max_len))
+    out.finish(max_len);
+    // One exactly sized copy: no growth reallocations, no shrink when it becomes a value.
+    let text = String::from(out.out.as_str());
+    let mut scratch = out.out;
+    if scratch.capacity() <= MAX_SCRATCH {
+        scratch.clear();
+        let _ = SCRATCH.try_with(|cell| cell.set(scratch));
+    }
+    Some(text)
+}
+
+/// Largest rendering buffer kept per thread between commands.
+const MAX_SCRATCH: usize = 4096;
+
+thread_local! {
+    /// The rendering buffer, reused by the commands of this thread.
+    static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
 }
 
 /// A string sink that refuses to grow past `limit` bytes (stopping the renderer early).
@@ -106,11 +128,13 @@ struct Bounded {
 }
 
 impl Bounded {
-    fn new(max_len: usize) -> Self {
+    fn new(max_len: usize, mut buffer: String) -> Self {
         // One byte more than allowed, so `truncate` can tell that text was cut.
         let limit = max_len.saturating_add(1);
+        buffer.clear();
+        buffer.reserve(limit.min(256));
         Bounded {
-            out: String::with_capacity(limit.min(256)),
+            out: buffer,
             limit,
             overflowed: false,
         }
@@ -121,9 +145,9 @@ impl Bounded {
     }
 
     /// The text, cut to `max_len` with the truncation marker when anything was left out.
-    fn finish(mut self, max_len: usize) -> String {
+    fn finish(&mut self, max_len: usize) {
         if !self.overflowed && self.out.len() <= max_len {
-            return self.out;
+            return;
         }
         let mut cut = max_len
             .saturating_sub(TRUNCATION_MARKER.len())
@@ -133,7 +157,6 @@ impl Bounded {
         }
         self.out.truncate(cut);
         self.out.push_str(TRUNCATION_MARKER);
-        self.out
     }
 }
 
@@ -151,6 +174,16 @@ impl fmt::Write for Bounded {
         self.out.push_str(&s[..cut]);
         self.overflowed = true;
         Err(fmt::Error)
+    }
+
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        if c.len_utf8() <= self.room() {
+            self.out.push(c);
+            Ok(())
+        } else {
+            self.overflowed = true;
+            Err(fmt::Error)
+        }
     }
 }
 
@@ -202,7 +235,7 @@ fn write_document(w: &mut Bounded, doc: &Document) -> fmt::Result {
 /// Elements rendered one by one; a run of elements with the same rendering is written once.
 fn write_array(w: &mut Bounded, items: &[Bson]) -> fmt::Result {
     w.write_char('[')?;
-    let mut previous: Option<String> = None;
+    let mut previous: Option<Cow<'static, str>> = None;
     for item in items {
         let rendered = match item {
             Bson::Document(_) | Bson::Array(_) => {
@@ -221,11 +254,11 @@ fn write_array(w: &mut Bounded, items: &[Bson]) -> fmt::Result {
                     w.overflowed = true;
                     return Err(fmt::Error);
                 }
-                element.out
+                Cow::Owned(element.out)
             }
-            _ => String::from("?"),
+            _ => Cow::Borrowed("?"),
         };
-        if previous.as_deref() == Some(rendered.as_str()) {
+        if previous.as_deref() == Some(&*rendered) {
             continue;
         }
         if previous.is_some() {
@@ -244,6 +277,13 @@ fn write_key(w: &mut Bounded, key: &str) -> fmt::Result {
 
 fn write_quoted(w: &mut Bounded, s: &str) -> fmt::Result {
     w.write_char('"')?;
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        // Printable ASCII, nothing to escape: one copy.
+        w.write_str(s)?;
+        return w.write_char('"');
+    }
     for c in s.chars() {
         match c {
             '"' => w.write_str("\\\"")?,

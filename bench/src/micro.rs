@@ -3,9 +3,11 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use mongodb::bson::doc;
+use mongodb::options::ServerAddress;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, StringValue};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
@@ -79,7 +81,8 @@ pub fn start_end(rec: &SpanRecorder, parent: &Context) {
     rec.start_db(parent, black_box(&op)).end(Outcome::Success);
 }
 
-/// A synthetic Mongo `find` started + succeeded through the handler.
+/// A synthetic Mongo `find` started + succeeded through the handler, then its connection
+/// checked in.
 pub fn mongo_events(handler: &OtelCommandHandler, request_id: i32) {
     let key = CommandKey::new(1, request_id);
     let cmd = doc! { "find": "orders", "filter": { "_id": 42_i64 }, "limit": 1_i64, "$db": "shop" };
@@ -91,7 +94,15 @@ pub fn mongo_events(handler: &OtelCommandHandler, request_id: i32) {
         Duration::from_micros(100),
         doc! { "ok": 1 },
     ));
+    // The pool's check-in of the connection after the operation (CMAP handler).
+    handler.on_connection_checked_in(&MONGO_SERVER, key.connection_id);
 }
+
+/// The server of the synthetic Mongo events, as the pool's check-in events name it.
+static MONGO_SERVER: LazyLock<ServerAddress> = LazyLock::new(|| ServerAddress::Tcp {
+    host: "127.0.0.1".to_owned(),
+    port: Some(27017),
+});
 
 /// Every microbenchmark.
 pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
@@ -188,7 +199,7 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
         .build();
     let mut id = 0_i32;
     out.push(time(
-        "Mongo handler started+succeeded events, sampled",
+        "Mongo handler started+succeeded+checked-in events, sampled",
         n,
         || {
             id = id.wrapping_add(1);
@@ -198,7 +209,7 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
     {
         let _guard = unsampled.clone().attach();
         out.push(time(
-            "Mongo handler started+succeeded events, unsampled",
+            "Mongo handler started+succeeded+checked-in events, unsampled",
             n,
             || {
                 id = id.wrapping_add(1);

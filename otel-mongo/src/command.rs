@@ -1,4 +1,4 @@
-//! Facts read from a command document: its collection, batch size and query summary.
+//! Facts read from a command document: its collection and batch size.
 
 use mongodb::bson::{Bson, Document};
 
@@ -25,14 +25,6 @@ pub(crate) fn batch_size(command_name: &str, command: &Document) -> Option<i64> 
     };
     let n = command.get_array(field).ok()?.len();
     i64::try_from(n).ok()
-}
-
-/// `db.query.summary`: `{command} {collection}`, or the command name alone.
-pub(crate) fn summary(command_name: &str, collection: Option<&str>) -> String {
-    match collection {
-        Some(c) => format!("{command_name} {c}"),
-        None => command_name.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -76,11 +68,5 @@ mod tests {
             Some(2)
         );
         assert_eq!(batch_size("find", &doc! { "find": "c" }), None);
-    }
-
-    #[test]
-    fn summaries() {
-        assert_eq!(summary("find", Some("orders")), "find orders");
-        assert_eq!(summary("ping", None), "ping");
     }
 }

@@ -18,6 +18,7 @@ use crate::command;
 use crate::event::{self, FailedCommand, StartedCommand, SucceededCommand};
 use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, InFlight, LostReason};
+use crate::intern;
 use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
 use crate::sanitize;
 
@@ -189,21 +190,19 @@ impl OtelCommandHandler {
         let server = ev
             .server_address
             .as_deref()
-            .map(|address| (shared(address), ev.server_port));
+            .map(|address| (intern::server(address), ev.server_port));
         let recording = {
             let collection = command::collection(&ev.command_name, &ev.command);
-            let mut op = DbOperation::new(DB_SYSTEM)
-                .namespace(shared(&ev.db))
-                .operation(shared(&ev.command_name))
-                .summary(shared(&command::summary(&ev.command_name, collection)));
-            if let Some(c) = collection {
-                op = op.collection(shared(c));
-            }
-            if let Some(n) = command::batch_size(&ev.command_name, &ev.command) {
-                op = op.batch_size(n);
-            }
+            // Fields set in place (the builder calls would move the struct each time).
+            let mut op = DbOperation::new(DB_SYSTEM);
+            op.namespace = Some(intern::database(&ev.db).into());
+            op.operation = Some(intern::operation(&ev.command_name));
+            op.summary = Some(intern::summary(&ev.command_name, collection).into());
+            op.collection = collection.map(|c| intern::collection(c).into());
+            op.batch_size = command::batch_size(&ev.command_name, &ev.command);
             if let Some((address, port)) = &server {
-                op = op.server(Arc::clone(address), *port);
+                op.server_address = Some(Arc::clone(address).into());
+                op.server_port = *port;
             }
             let text = || {
                 sanitize::query_text(
@@ -214,7 +213,7 @@ impl OtelCommandHandler {
                 )
                 .map(StringValue::from)
             };
-            op = op.query_text(QueryText::Lazy(&text));
+            op.query_text = Some(QueryText::Lazy(&text));
             let name = match &inner.options.span_name {
                 Some(namer) => namer(&ev, &op).into(),
                 None => op.span_name(),
@@ -301,10 +300,4 @@ fn outcome(failure: &CommandFailure) -> Outcome<'_> {
         f = f.with_status_code(code.as_str());
     }
     Outcome::Failure(f)
-}
-
-/// A reference-counted attribute value: cloned for the span and again for the metric, an
-/// owned `String` value would be copied each time.
-fn shared(s: &str) -> Arc<str> {
-    Arc::from(s)
 }

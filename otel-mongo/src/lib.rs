@@ -28,6 +28,7 @@ pub mod event;
 mod failure;
 mod handler;
 mod in_flight;
+mod intern;
 mod options;
 pub mod sanitize;
 

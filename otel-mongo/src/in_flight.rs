@@ -10,6 +10,7 @@
 //! functions return what must be ended and the caller ends it.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -20,6 +21,44 @@ use otel_rpc::Recording;
 use crate::event::CommandKey;
 
 const MAX_SHARDS: usize = 16;
+
+/// Initial room of each shard, so the first commands do not grow the table step by step.
+const INITIAL_SHARD_CAPACITY: usize = 8;
+
+/// A multiply-rotate hasher (as in rustc's `FxHasher`) for [`CommandKey`]s. Both parts are
+/// driver-generated counters, never chosen by a remote party, so a keyed hash (SipHash) buys
+/// nothing here and costs a few hundred instructions per insert and remove.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|b| self.add(u64::from(*b)));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_i32(&mut self, n: i32) {
+        self.add(u64::from(n.cast_unsigned()));
+    }
+
+    fn finish(&self) -> u64 {
+        // The product's best-mixed bits are the high ones; the table indexes by the low ones.
+        self.0.rotate_left(26)
+    }
+}
+
+type Entries = HashMap<CommandKey, Entry, BuildHasherDefault<KeyHasher>>;
 
 /// One open command span.
 pub(crate) struct Entry {
@@ -42,7 +81,7 @@ pub(crate) enum LostReason {
 }
 
 struct Shard {
-    entries: HashMap<CommandKey, Entry>,
+    entries: Entries,
 }
 
 pub(crate) struct InFlight {
@@ -63,16 +102,20 @@ impl InFlight {
         let capacity = capacity.max(1);
         let shard_count = capacity.min(MAX_SHARDS);
         let sweep_every = timeout / 4;
+        let per_shard = capacity / shard_count;
         let shards = (0..shard_count)
             .map(|_| {
                 Mutex::new(Shard {
-                    entries: HashMap::new(),
+                    entries: Entries::with_capacity_and_hasher(
+                        per_shard.min(INITIAL_SHARD_CAPACITY),
+                        BuildHasherDefault::default(),
+                    ),
                 })
             })
             .collect();
         InFlight {
             shards,
-            per_shard: capacity / shard_count,
+            per_shard,
             timeout,
             sweep_every,
             base: Instant::now(),
@@ -204,7 +247,7 @@ fn nanos(d: Duration) -> u64 {
 }
 
 fn expire(
-    entries: &mut HashMap<CommandKey, Entry>,
+    entries: &mut Entries,
     now: Instant,
     timeout: Duration,
     out: &mut Vec<(Entry, LostReason)>,

@@ -64,7 +64,7 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 return Err("usage: otel-bench [--quick] [--ops N] [--rounds R] \
                             [--only micro,redis,postgres,sqlite,mongo,http,grpc,memory] \
-                            [--profile sampled|unsampled|mongo|redis-unsampled]"
+                            [--profile sampled|unsampled|mongo|mongo-unsampled|redis-sampled|redis-unsampled]"
                     .to_owned());
             }
             other => return Err(format!("unknown argument {other}")),

@@ -250,7 +250,7 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
 }
 
 /// Runs one hot loop `n` times (for a profiler): `sampled` / `unsampled` recorder start+end,
-/// `mongo` handler events (sampled), `redis-unsampled` / `redis-sampled` null-connection SETs.
+/// `mongo` / `mongo-unsampled` handler events, `redis-unsampled` / `redis-sampled` null-connection SETs.
 pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
     let rec = db_recorder(p);
     match name {
@@ -264,6 +264,14 @@ pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
                 .tracer_provider(p.tracer_provider.clone())
                 .meter_provider(p.meter_provider.clone())
                 .build();
+            (0..n).for_each(|i| mongo_events(&handler, i as i32));
+        }
+        "mongo-unsampled" => {
+            let handler = OtelCommandHandler::builder()
+                .tracer_provider(p.tracer_provider.clone())
+                .meter_provider(p.meter_provider.clone())
+                .build();
+            let _guard = unsampled_parent().attach();
             (0..n).for_each(|i| mongo_events(&handler, i as i32));
         }
         "redis-sampled" => crate::null_redis::profile(p, n, false),

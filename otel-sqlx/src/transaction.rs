@@ -89,25 +89,29 @@ impl<'c, DB: TracedDatabase> TracedTransaction<'c, DB> {
     }
 
     /// Commits; records a `COMMIT` (or `RELEASE SAVEPOINT`) span.
-    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        let recording = self
-            .shared
-            .start_control(&current_context(), names(self.depth).1);
-        let result = match self.tx.take() {
-            Some(tx) => tx.commit().await,
-            None => Ok(()),
-        };
-        self.shared.end_control(recording, &result);
-        result
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        let name = names(self.depth).1;
+        self.finish(name, Transaction::commit).await
     }
 
     /// Rolls back; records a `ROLLBACK` (or `ROLLBACK TO SAVEPOINT`) span.
-    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        let recording = self
-            .shared
-            .start_control(&current_context(), names(self.depth).2);
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        let name = names(self.depth).2;
+        self.finish(name, Transaction::rollback).await
+    }
+
+    /// Ends the transaction with `end` (sqlx's commit or rollback) inside a span named `name`.
+    async fn finish<F>(
+        mut self,
+        name: &'static str,
+        end: impl FnOnce(Transaction<'c, DB>) -> F,
+    ) -> Result<(), sqlx::Error>
+    where
+        F: std::future::Future<Output = Result<(), sqlx::Error>>,
+    {
+        let recording = self.shared.start_control(&current_context(), name);
         let result = match self.tx.take() {
-            Some(tx) => tx.rollback().await,
+            Some(tx) => end(tx).await,
             None => Ok(()),
         };
         self.shared.end_control(recording, &result);

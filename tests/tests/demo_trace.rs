@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
-use examples::demo::{self, DemoConfig, StepResult};
+mod demo_common;
+
+use examples::demo::{self, StepResult};
 use examples::telemetry::ServiceTelemetry;
 use opentelemetry::trace::{SpanKind, TraceId};
 use opentelemetry_semantic_conventions::attribute;
-use otel_testkit::env::{mongodb_uri, redis_url, require, unique_name};
+use otel_testkit::env::unique_name;
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry, describe};
 
 struct Service {
@@ -77,23 +79,8 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    require("Redis", &redis_url());
-    require("MongoDB (FerretDB)", &mongodb_uri());
     let (client, user, message) = (Service::new(), Service::new(), Service::new());
-    let config = DemoConfig {
-        sql_url: "sqlite::memory:".into(),
-        redis_url: Some(redis_url()),
-        mongo_uri: Some(mongodb_uri()),
-        mongo_database: unique_name("demo_e2e"),
-    };
-    let running = demo::start(&config, &user.telemetry, &message.telemetry)
-        .await
-        .expect("demo services start");
-    assert!(
-        running.redis && running.mongo,
-        "stores missing: {:?}",
-        running.missing
-    );
+    let running = demo_common::start_demo("demo_e2e", &user.telemetry, &message.telemetry).await;
     let base = format!("http://{}", running.user_addr);
     Fixture {
         client,

@@ -9,10 +9,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use examples::demo::{self, DemoConfig};
+mod demo_common;
+
+use examples::demo;
 use examples::telemetry::{Destination, ServiceTelemetry, otlp_traces_to};
 use opentelemetry_semantic_conventions::attribute;
-use otel_testkit::env::{START_COMMAND, mongodb_uri, redis_url, require, unique_name};
+use otel_testkit::env::{START_COMMAND, require, unique_name};
 use serde_json::{Value, json};
 
 fn env_or(name: &str, default: &str) -> String {
@@ -286,8 +288,6 @@ async fn the_demo_traces_arrive_whole_in_jaeger() {
     ] {
         require(what, &url);
     }
-    require("Redis", &redis_url());
-    require("MongoDB (FerretDB)", &mongodb_uri());
 
     let namespace = unique_name("jaeger_e2e");
     let telemetry = |service: &str, destination: Destination, endpoint: String| {
@@ -296,20 +296,7 @@ async fn the_demo_traces_arrive_whole_in_jaeger() {
     let client = telemetry("client", Destination::OtlpHttp, otlp_http());
     let user = telemetry("user", Destination::OtlpHttp, otlp_http());
     let message = telemetry("message", Destination::OtlpGrpc, otlp_grpc());
-    let config = DemoConfig {
-        sql_url: "sqlite::memory:".into(),
-        redis_url: Some(redis_url()),
-        mongo_uri: Some(mongodb_uri()),
-        mongo_database: unique_name("jaeger_e2e"),
-    };
-    let running = demo::start(&config, &user, &message)
-        .await
-        .expect("demo services start");
-    assert!(
-        running.redis && running.mongo,
-        "stores missing: {:?}",
-        running.missing
-    );
+    let running = demo_common::start_demo("jaeger_e2e", &user, &message).await;
     let base = format!("http://{}", running.user_addr);
     let http = demo::http_client(&client);
 

@@ -158,17 +158,6 @@ fn percentile(latencies: &[Duration], p: f64) -> Duration {
     sorted[idx]
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
 struct Phase {
     name: &'static str,
     p50: Duration,
@@ -226,11 +215,11 @@ fn an_unreachable_or_hanging_exporter_never_blocks_fails_or_grows_the_applicatio
     });
     // Memory: 8,000 spans of ~2.5 KiB each would be ~20 MiB if buffered.
     rt.block_on(run_fat(&w, 500));
-    let rss_before = rss_kib();
+    let rss_before = reliability_common::rss_kib();
     let fat_start = Instant::now();
     rt.block_on(run_fat(&w, MEMORY_OPS));
     let fat_took = fat_start.elapsed();
-    let rss_after = rss_kib();
+    let rss_after = reliability_common::rss_kib();
     let start = Instant::now();
     let _ = black_hole.shutdown_with_timeout(Duration::from_secs(2));
     let hole_shutdown = start.elapsed();
@@ -249,9 +238,9 @@ fn an_unreachable_or_hanging_exporter_never_blocks_fails_or_grows_the_applicatio
     };
     let w = rt.block_on(workload(&control));
     rt.block_on(run_fat(&w, 500));
-    let control_before = rss_kib();
+    let control_before = reliability_common::rss_kib();
     rt.block_on(run_fat(&w, MEMORY_OPS));
-    let control_after = rss_kib();
+    let control_after = reliability_common::rss_kib();
     drop(w);
     // Not shut down: its export hangs for 30 s; the provider's thread ends with the process.
     std::mem::forget(control);

@@ -132,17 +132,6 @@ impl Targets {
     }
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
 /// Checks one chunk's spans: parents `op-{i}`, each with exactly the expected children.
 fn verify(spans: &[ExportedSpan], parents: &HashMap<SpanId, (usize, Kind)>) {
     let children = common::children_by_parent(spans);
@@ -220,7 +209,7 @@ async fn ten_thousand_mixed_operations_under_distinct_parents() {
     let semaphore = Arc::new(Semaphore::new(CONCURRENCY));
     let mut counts: HashMap<Kind, u64> = HashMap::new();
     let started = Instant::now();
-    let rss_start = rss_kib();
+    let rss_start = common::rss_kib();
     let mut done = 0;
 
     while done < total {
@@ -259,7 +248,7 @@ async fn ten_thousand_mixed_operations_under_distinct_parents() {
         eprintln!(
             "load: ops {done}..{chunk_end} in {elapsed:?} ({:.0} ops/s), RSS {} MiB",
             (chunk_end - done) as f64 / elapsed.as_secs_f64(),
-            rss_kib() / 1024
+            common::rss_kib() / 1024
         );
         done = chunk_end;
     }
@@ -292,7 +281,7 @@ async fn ten_thousand_mixed_operations_under_distinct_parents() {
         "load: {total} operations ({counts:?}) in {:?}, RSS {} -> {} MiB",
         started.elapsed(),
         rss_start / 1024,
-        rss_kib() / 1024
+        common::rss_kib() / 1024
     );
     common::drop_mongo_db(&mongo_db).await;
 }

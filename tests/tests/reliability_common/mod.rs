@@ -299,3 +299,15 @@ pub async fn wait_for_spans(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Resident set size of this process in KiB (`VmRSS` of /proc/self/status), 0 if unreadable.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}

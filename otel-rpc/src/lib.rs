@@ -44,6 +44,7 @@ pub mod layer;
 mod metric;
 mod outcome;
 mod parent;
+pub mod pool;
 pub mod propagation;
 mod recorder;
 mod recording;

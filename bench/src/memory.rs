@@ -19,6 +19,7 @@ pub fn rss_kib() -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     // SAFETY: sysconf with a valid name has no preconditions.
+    #[allow(unsafe_code)] // the one libc call of the page size
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     pages * u64::try_from(page).unwrap_or(4096) / 1024
 }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 
-use crate::metric::DurationMetric;
+use crate::metric::{DB_STRING_RULES, DurationMetric, bound_db_value};
 use crate::recorder::SpanRecorder;
 use crate::recording::Recording;
 
@@ -145,28 +145,51 @@ impl<'a> DbOperation<'a> {
     /// The span name: `{db.query.summary}`, else `{db.operation.name} {target}`, else
     /// `{db.operation.name}`, else `{target}`, else `{db.system.name}`, where target is the
     /// collection, else the namespace, else `server.address:server.port`.
+    ///
+    /// Names are bounded as on the attributes (see [`DB_METRIC_KEYS`](crate::DB_METRIC_KEYS)):
+    /// summary and namespace capped at [`MAX_NAME_LEN`](crate::untrusted::MAX_NAME_LEN) bytes,
+    /// a collection failing [`name_shape_ok`](crate::untrusted::name_shape_ok) is not a target.
+    ///
+    /// ```
+    /// use otel_rpc::DbOperation;
+    /// let op = DbOperation::new("postgresql").namespace("shop").operation("SELECT").collection("o'; DROP");
+    /// assert_eq!(op.span_name(), "SELECT shop");
+    /// ```
     pub fn span_name(&self) -> Cow<'static, str> {
-        if let Some(summary) = &self.summary {
-            return string_value_cow(summary);
+        if let Some(summary) = self.bounded(4) {
+            return string_value_cow(&summary);
         }
-        let target: Option<Cow<'static, str>> = if let Some(c) = &self.collection {
-            Some(string_value_cow(c))
-        } else if let Some(ns) = &self.namespace {
-            Some(string_value_cow(ns))
+        let target: Option<Cow<'static, str>> = if let Some(c) = self.bounded(2) {
+            Some(string_value_cow(&c))
+        } else if let Some(ns) = self.bounded(1) {
+            Some(string_value_cow(&ns))
         } else {
-            self.server_address
-                .as_ref()
-                .map(|a| match self.server_port {
-                    Some(p) => Cow::Owned(format!("{}:{}", a.as_str(), p)),
-                    None => string_value_cow(a),
-                })
+            self.bounded(5).map(|a| match self.server_port {
+                Some(p) => Cow::Owned(format!("{}:{}", a.as_str(), p)),
+                None => string_value_cow(&a),
+            })
         };
-        match (&self.operation, target) {
+        match (self.bounded(3), target) {
             (Some(op), Some(t)) => Cow::Owned(format!("{} {}", op.as_str(), t)),
-            (Some(op), None) => string_value_cow(op),
+            (Some(op), None) => string_value_cow(&op),
             (None, Some(t)) => t,
-            (None, None) => string_value_cow(&self.system),
+            (None, None) => {
+                string_value_cow(&self.bounded(0).unwrap_or_else(|| self.system.clone()))
+            }
         }
+    }
+
+    /// The string field at `DB_ATTRIBUTE_KEYS[i]` (i in 0..=5), bounded by its rule.
+    fn bounded(&self, i: usize) -> Option<StringValue> {
+        let field = match i {
+            0 => Some(&self.system),
+            1 => self.namespace.as_ref(),
+            2 => self.collection.as_ref(),
+            3 => self.operation.as_ref(),
+            4 => self.summary.as_ref(),
+            _ => self.server_address.as_ref(),
+        }?;
+        bound_db_value(DB_STRING_RULES[i].1, field)
     }
 
     /// The attributes visible to the sampler and the metric (everything but the query text
@@ -195,20 +218,13 @@ impl<'a> DbOperation<'a> {
         (attrs, metric)
     }
 
-    /// Calls `f(index into DB_ATTRIBUTE_KEYS, attribute)` for every attribute that is set.
+    /// Calls `f(index into DB_ATTRIBUTE_KEYS, attribute)` for every attribute that is set and
+    /// passes its bounding rule.
     fn for_each_attribute(&self, mut f: impl FnMut(usize, KeyValue)) {
         let keys = &DB_ATTRIBUTE_KEYS;
-        f(0, KeyValue::new(keys[0], self.system.clone()));
-        let strings = [
-            (1, &self.namespace),
-            (2, &self.collection),
-            (3, &self.operation),
-            (4, &self.summary),
-            (5, &self.server_address),
-        ];
-        for (i, v) in strings {
-            if let Some(v) = v {
-                f(i, KeyValue::new(keys[i], v.clone()));
+        for (i, key) in keys.iter().enumerate().take(DB_STRING_RULES.len()) {
+            if let Some(v) = self.bounded(i) {
+                f(i, KeyValue::new(*key, v));
             }
         }
         if let Some(port) = self.server_port {
@@ -308,5 +324,17 @@ impl SpanRecorder {
             op.detail_attributes(out);
             details(out);
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_follow_the_key_order() {
+        for (i, (key, _)) in DB_STRING_RULES.iter().enumerate() {
+            assert_eq!(*key, DB_ATTRIBUTE_KEYS[i]);
+        }
     }
 }

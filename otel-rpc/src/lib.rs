@@ -49,6 +49,7 @@ pub mod propagation;
 mod recorder;
 mod recording;
 pub mod text;
+pub mod untrusted;
 
 pub use db::{DbOperation, QueryText};
 pub use metric::{
@@ -59,6 +60,7 @@ pub use outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
 pub use parent::current_context;
 pub use recorder::{SpanRecorder, SpanRecorderBuilder};
 pub use recording::Recording;
+pub use untrusted::ErrorTextMode;
 
 /// Re-exported so adapters and users name the same versions.
 pub use opentelemetry;

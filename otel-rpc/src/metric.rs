@@ -16,7 +16,18 @@ pub const HTTP_DURATION_BOUNDARIES: &[f64] = &[
 ];
 
 /// Attribute keys that may go on `db.client.operation.duration`: low cardinality only (never
-/// query text, never a connection id).
+/// query text, never a connection id). Every value is bounded by the rule of its key, applied
+/// in one place for span and metric alike:
+///
+/// | key | rule |
+/// |---|---|
+/// | `db.system.name` | closed: the adapter's constant |
+/// | `db.namespace` | capped at [`MAX_NAME_LEN`](crate::untrusted::MAX_NAME_LEN) bytes |
+/// | `db.collection.name` | must pass [`name_shape_ok`](crate::untrusted::name_shape_ok), else omitted |
+/// | `db.operation.name` | closed per adapter (SQL keywords, command names), capped |
+/// | `db.query.summary` | capped at `MAX_NAME_LEN` bytes |
+/// | `db.response.status_code`, `error.type` | closed per adapter (SQLSTATE, code, `_OTHER`), capped |
+/// | `server.address` / `server.port` | from the connection configuration, capped |
 pub const DB_METRIC_KEYS: &[&str] = &[
     attribute::DB_SYSTEM_NAME,
     attribute::DB_NAMESPACE,
@@ -161,5 +172,40 @@ impl DurationMetric {
     /// `true` when `key` may be copied onto the metric.
     pub(crate) fn allows(&self, key: &str) -> bool {
         self.keys.contains(&key)
+    }
+}
+
+/// How a database attribute value is bounded before it reaches span and metric (see
+/// [`DB_METRIC_KEYS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DbValueRule {
+    /// Capped at `MAX_NAME_LEN` bytes (with the truncation marker).
+    Capped,
+    /// A name taken from a command: recorded only when it passes `name_shape_ok`.
+    Name,
+}
+
+/// The string-valued attributes `DbOperation` produces, in the order of
+/// `crate::db::DB_ATTRIBUTE_KEYS`, with their bounding rule.
+pub(crate) const DB_STRING_RULES: [(&str, DbValueRule); 6] = [
+    (attribute::DB_SYSTEM_NAME, DbValueRule::Capped),
+    (attribute::DB_NAMESPACE, DbValueRule::Capped),
+    (attribute::DB_COLLECTION_NAME, DbValueRule::Name),
+    (attribute::DB_OPERATION_NAME, DbValueRule::Capped),
+    (attribute::DB_QUERY_SUMMARY, DbValueRule::Capped),
+    (attribute::SERVER_ADDRESS, DbValueRule::Capped),
+];
+
+/// `value` bounded by `rule`: `None` when it must be omitted. Allocates only when it cuts.
+pub(crate) fn bound_db_value(
+    rule: DbValueRule,
+    value: &opentelemetry::StringValue,
+) -> Option<opentelemetry::StringValue> {
+    use crate::untrusted::{MAX_NAME_LEN, name_shape_ok};
+    let s = value.as_str();
+    match rule {
+        DbValueRule::Name if !name_shape_ok(s) => None,
+        _ if s.len() <= MAX_NAME_LEN => Some(value.clone()),
+        _ => Some(crate::text::truncate(s, MAX_NAME_LEN).into_owned().into()),
     }
 }

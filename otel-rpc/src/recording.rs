@@ -11,6 +11,8 @@ use opentelemetry_semantic_conventions::attribute;
 
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
 use crate::recorder::Inner;
+use crate::text::truncate;
+use crate::untrusted::MAX_NAME_LEN;
 
 /// A started span plus what is needed to end it and record its duration.
 ///
@@ -131,7 +133,7 @@ impl Recording {
     }
 
     /// Runs `fut` inside this recording's context and ends the recording with its result: an
-    /// `Err` becomes a failure of the error's type. Dropping the returned future before it
+    /// `Err` becomes [`Failure::from_error`] (`error.type` `_OTHER`, an exception, no message). Dropping the returned future before it
     /// completes ends the span as cancelled.
     ///
     /// ```
@@ -165,20 +167,23 @@ impl Recording {
         let failure = match outcome {
             Outcome::Success => None,
             Outcome::Failure(f) => Some(f),
-            Outcome::Cancelled => Some(
-                Failure::new(CANCELLED_ERROR_TYPE)
-                    .with_message("the operation was cancelled before it completed"),
-            ),
+            Outcome::Cancelled => Some(Failure::new(CANCELLED_ERROR_TYPE)),
         };
         let span = self.cx.span();
         if let Some(f) = &failure {
-            let error_type = KeyValue::new(attribute::ERROR_TYPE, f.error_type.to_string());
+            // Adapters give classes from closed sets; the cap is the last line of defence.
+            let error_type = KeyValue::new(
+                attribute::ERROR_TYPE,
+                truncate(&f.error_type, MAX_NAME_LEN).into_owned(),
+            );
             let status_code = active
                 .recorder
                 .status_code_key
                 .as_ref()
                 .zip(f.status_code.as_ref())
-                .map(|(key, code)| KeyValue::new(key.clone(), code.to_string()));
+                .map(|(key, code)| {
+                    KeyValue::new(key.clone(), truncate(code, MAX_NAME_LEN).into_owned())
+                });
             if active.recorder.duration.is_some() {
                 active.metric_attrs.push(error_type.clone());
                 if let Some(code) = &status_code
@@ -188,23 +193,28 @@ impl Recording {
                 }
             }
             if active.recording {
-                let message = f
-                    .message
-                    .as_deref()
-                    .unwrap_or(f.error_type.as_ref())
-                    .to_string();
-                span.add_event(
-                    "exception",
-                    vec![
-                        KeyValue::new(attribute::EXCEPTION_TYPE, f.error_type.to_string()),
-                        KeyValue::new(attribute::EXCEPTION_MESSAGE, message.clone()),
-                    ],
-                );
+                if f.exception {
+                    let mut attrs = Vec::with_capacity(2);
+                    attrs.push(KeyValue::new(
+                        attribute::EXCEPTION_TYPE,
+                        error_type.value.clone(),
+                    ));
+                    if let Some(message) = &f.message {
+                        attrs.push(KeyValue::new(
+                            attribute::EXCEPTION_MESSAGE,
+                            message.to_string(),
+                        ));
+                    }
+                    span.add_event("exception", attrs);
+                }
                 span.set_attribute(error_type);
                 if let Some(code) = status_code {
                     span.set_attribute(code);
                 }
-                span.set_status(Status::error(message));
+                span.set_status(match &f.message {
+                    Some(message) => Status::error(message.to_string()),
+                    None => Status::error(""),
+                });
             }
         }
         let elapsed = match (&active.started, end) {

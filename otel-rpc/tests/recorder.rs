@@ -10,8 +10,8 @@ use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::Sampler;
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::{
-    CANCELLED_ERROR_TYPE, DB_DURATION_BOUNDARIES, DbOperation, Failure, Outcome, QueryText,
-    SpanRecorder,
+    CANCELLED_ERROR_TYPE, DB_DURATION_BOUNDARIES, DbOperation, ErrorTextMode, Failure, Outcome,
+    QueryText, SpanRecorder,
 };
 use otel_testkit::{SpanAssert, TestTelemetry};
 
@@ -141,44 +141,114 @@ fn client_injects_what_a_server_extracts() {
     assert!(s.parent_span_is_remote);
 }
 
+fn has_exception(span: &opentelemetry_sdk::trace::SpanData) -> bool {
+    span.events.iter().any(|e| e.name == "exception")
+}
+
+fn event_attr(span: &opentelemetry_sdk::trace::SpanData, key: &str) -> Option<String> {
+    span.events
+        .iter()
+        .find(|e| e.name == "exception")?
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.to_string())
+}
+
 #[test]
-fn failure_sets_error_status_event_and_type() {
+fn classified_failure_sets_error_status_and_type_without_exception() {
     let t = TestTelemetry::new();
     let rec = recorder(&t, SpanKind::Client);
     rec.start(&Context::new(), "bad", vec![])
         .end(Outcome::Failure(
-            Failure::new("23505")
-                .with_status_code("23505")
-                .with_message("duplicate key value violates unique constraint"),
+            Failure::new("23505").with_status_code("23505"),
         ));
     rec.start(&Context::new(), "good", vec![])
         .end(Outcome::Success);
 
     let bad = t.span("bad");
-    bad.assert_error()
-        .assert_attr(attribute::ERROR_TYPE, "23505")
+    bad.assert_attr(attribute::ERROR_TYPE, "23505")
         .assert_attr(attribute::DB_RESPONSE_STATUS_CODE, "23505");
-    assert_eq!(
-        bad.status,
-        Status::error("duplicate key value violates unique constraint")
-    );
-    let event = bad.events.iter().find(|e| e.name == "exception").unwrap();
-    assert!(
-        event
-            .attributes
-            .iter()
-            .any(|kv| kv.key.as_str() == attribute::EXCEPTION_MESSAGE
-                && kv.value.as_str() == "duplicate key value violates unique constraint")
-    );
+    // No description repeating error.type, no exception for a response code.
+    assert_eq!(bad.status, Status::error(""));
+    assert!(!has_exception(&bad), "{:?}", bad.events);
 
-    t.span("good")
-        .assert_unset()
-        .assert_no_attr(attribute::ERROR_TYPE);
-    assert!(t.span("good").events.is_empty());
+    let good = t.span("good");
+    good.assert_unset().assert_no_attr(attribute::ERROR_TYPE);
+    assert!(good.events.is_empty());
 }
 
 #[test]
-fn run_classifies_a_rust_error() {
+fn fixed_message_is_the_description_and_exception_only_when_marked() {
+    let t = TestTelemetry::new();
+    let rec = recorder(&t, SpanKind::Client);
+    rec.start(&Context::new(), "io", vec![]).end(
+        Failure::new("io")
+            .with_message("connection reset")
+            .with_exception()
+            .into(),
+    );
+    let span = t.span("io");
+    assert_eq!(span.status, Status::error("connection reset"));
+    span.assert_attr(attribute::ERROR_TYPE, "io");
+    assert_eq!(
+        event_attr(&span, attribute::EXCEPTION_TYPE).as_deref(),
+        Some("io")
+    );
+    assert_eq!(
+        event_attr(&span, attribute::EXCEPTION_MESSAGE).as_deref(),
+        Some("connection reset")
+    );
+
+    // An exception without a message has no exception.message.
+    rec.start(&Context::new(), "bare", vec![])
+        .end(Failure::new("io").with_exception().into());
+    let bare = t.span("bare");
+    assert_eq!(bare.status, Status::error(""));
+    assert!(has_exception(&bare));
+    assert_eq!(event_attr(&bare, attribute::EXCEPTION_MESSAGE), None);
+}
+
+#[test]
+fn untrusted_text_stays_out_by_default_and_is_scrubbed_when_opted_in() {
+    let t = TestTelemetry::new();
+    let rec = recorder(&t, SpanKind::Client);
+    let server_text = "duplicate key value (email)=(PLANTED-SECRET@example.com) token 'hunter2'";
+    rec.start(&Context::new(), "off", vec![]).end(
+        Failure::new("23505")
+            .with_status_code("23505")
+            .with_exception()
+            .with_untrusted_message(server_text, ErrorTextMode::Off)
+            .into(),
+    );
+    rec.start(&Context::new(), "scrubbed", vec![]).end(
+        Failure::new("23505")
+            .with_exception()
+            .with_untrusted_message(server_text, ErrorTextMode::Scrubbed)
+            .into(),
+    );
+    let off = t.span("off");
+    assert_eq!(off.status, Status::error(""));
+    assert_eq!(event_attr(&off, attribute::EXCEPTION_MESSAGE), None);
+    let scrubbed = t.span("scrubbed");
+    assert_eq!(
+        scrubbed.status,
+        Status::error("duplicate key value (email)=(?) token ?")
+    );
+    for span in t.spans() {
+        let dump = format!("{span:?}");
+        assert!(
+            !dump.contains("PLANTED") && !dump.contains("hunter2"),
+            "{dump}"
+        );
+    }
+    let points = t.histogram("db.client.operation.duration");
+    assert!(!points.is_empty());
+    assert!(!format!("{points:?}").contains("PLANTED"));
+}
+
+#[test]
+fn run_classifies_a_rust_error_as_other() {
     let t = TestTelemetry::new();
     let rec = recorder(&t, SpanKind::Internal);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -189,9 +259,15 @@ fn run_classifies_a_rust_error() {
             .run(async { Err(std::io::Error::other("disk on fire")) }),
     );
     assert!(r.is_err());
-    t.span("io")
-        .assert_error()
-        .assert_attr(attribute::ERROR_TYPE, "std::io::error::Error");
+    let span = t.span("io");
+    span.assert_attr(attribute::ERROR_TYPE, "_OTHER");
+    assert_eq!(span.status, Status::error(""));
+    assert_eq!(
+        event_attr(&span, attribute::EXCEPTION_TYPE).as_deref(),
+        Some("_OTHER")
+    );
+    assert_eq!(event_attr(&span, attribute::EXCEPTION_MESSAGE), None);
+    assert!(!format!("{span:?}").contains("disk on fire"));
 }
 
 #[test]
@@ -199,9 +275,10 @@ fn dropped_recording_ends_as_cancelled() {
     let t = TestTelemetry::new();
     let rec = recorder(&t, SpanKind::Client);
     drop(rec.start(&Context::new(), "abandoned", vec![]));
-    t.span("abandoned")
-        .assert_error()
-        .assert_attr(attribute::ERROR_TYPE, CANCELLED_ERROR_TYPE);
+    let span = t.span("abandoned");
+    span.assert_attr(attribute::ERROR_TYPE, CANCELLED_ERROR_TYPE);
+    assert_eq!(span.status, Status::error(""));
+    assert!(!has_exception(&span));
     let points = t.histogram("db.client.operation.duration");
     assert_eq!(points.len(), 1);
     assert_eq!(
@@ -480,4 +557,66 @@ fn explicit_parent_is_used() {
     rec.start(&parent, "child", vec![]).end(Outcome::Success);
     parent.span().end();
     t.span("child").assert_child_of(&t.span("parent"));
+}
+
+#[test]
+fn db_names_are_capped_and_bad_collections_omitted_on_span_and_metric() {
+    let t = TestTelemetry::new();
+    let rec = recorder(&t, SpanKind::Client);
+    let long = "n".repeat(1 << 20);
+    let op = DbOperation::new("postgresql")
+        .namespace(long.clone())
+        .collection("orders WHERE id = 'PLANTED'")
+        .operation("SELECT");
+    let name = op.span_name();
+    assert!(name.len() <= "SELECT ".len() + 255, "{}", name.len());
+    assert!(name.starts_with("SELECT nnn"));
+    rec.start_db(&Context::new(), &op).end(Outcome::Success);
+    let summary = DbOperation::new("postgresql").summary(format!("SELECT {long}"));
+    assert!(summary.span_name().len() <= 255);
+    rec.start_db(&Context::new(), &summary)
+        .end(Outcome::Success);
+
+    let spans = t.spans();
+    assert_eq!(spans.len(), 2);
+    for span in &spans {
+        assert!(span.name.len() <= 262, "{}", span.name.len());
+        assert!(!span.name.contains("PLANTED"));
+        for kv in &span.attributes {
+            assert!(kv.value.as_str().len() <= 255, "{} too long", kv.key);
+            assert_ne!(kv.key.as_str(), attribute::DB_COLLECTION_NAME);
+        }
+    }
+    let ns = spans
+        .iter()
+        .flat_map(|s| s.attributes.iter())
+        .find(|kv| kv.key.as_str() == attribute::DB_NAMESPACE)
+        .expect("namespace recorded (capped)");
+    assert!(
+        ns.value
+            .as_str()
+            .ends_with(otel_rpc::text::TRUNCATION_MARKER)
+    );
+    let points = t.histogram("db.client.operation.duration");
+    assert_eq!(points.len(), 2);
+    for p in &points {
+        assert!(p.attr(attribute::DB_COLLECTION_NAME).is_none());
+        for kv in &p.attributes {
+            assert!(
+                kv.value.as_str().len() <= 255,
+                "{} too long on the metric",
+                kv.key
+            );
+        }
+    }
+    assert!(
+        points
+            .iter()
+            .any(|p| p.attr(attribute::DB_NAMESPACE).is_some())
+    );
+    assert!(
+        points
+            .iter()
+            .any(|p| p.attr(attribute::DB_QUERY_SUMMARY).is_some())
+    );
 }

@@ -1,0 +1,245 @@
+//! The one rule for untrusted text: what a server, a remote peer or an application error says.
+//!
+//! Server error messages, peer status messages and headers, panic payloads and the `Display`
+//! text of application errors can hold any value the application handled: passwords, personal
+//! data, keys. By default ([`ErrorTextMode::Off`]) none of it is recorded in any span name,
+//! attribute, event, status description or metric attribute; an adapter records a
+//! classification from a closed set instead ([`closed`], [`sqlstate`], a protocol code) and,
+//! at most, a fixed description of its own.
+//!
+//! The helpers here are the only place that rule is implemented; adapters call them:
+//!
+//! * [`scrub`]: the opt-in ([`ErrorTextMode::Scrubbed`]) rendering of a message;
+//! * [`name_shape_ok`]: the shape check every name taken from a command (table, collection,
+//!   key-as-name) must pass, or be omitted;
+//! * [`closed`] and [`OTHER`]: a value from a closed set, anything else one fixed value;
+//! * [`sqlstate`]: a well-formed SQLSTATE, else nothing.
+//!
+//! ```
+//! use otel_rpc::untrusted::{closed, name_shape_ok, scrub, sqlstate, OTHER};
+//!
+//! assert_eq!(scrub("duplicate key 'alice@example.com' id=42", 256), "duplicate key ? id=?");
+//! assert!(name_shape_ok("orders"));
+//! assert!(!name_shape_ok("orders WHERE 1=1"));
+//! assert_eq!(closed("WRONGTYPE", &["ERR", "WRONGTYPE"]), "WRONGTYPE");
+//! assert_eq!(closed("token-123", &["ERR", "WRONGTYPE"]), OTHER);
+//! assert_eq!(sqlstate("23505"), Some("23505"));
+//! assert_eq!(sqlstate("2350'"), None);
+//! ```
+
+use crate::text::truncate;
+
+/// How much untrusted error text (server, peer, application) an adapter records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ErrorTextMode {
+    /// No server, peer or application text is recorded anywhere (the default): failures carry
+    /// a classification from a closed set and, at most, a fixed description.
+    #[default]
+    Off,
+    /// Opt-in, **use with care**: the message becomes the span status description (and
+    /// `exception.message`) after [`scrub`] and capped at [`DEFAULT_MAX_ERROR_TEXT_LEN`]
+    /// bytes. Scrubbing removes quoted runs, numbers, digit-bearing and hex-like tokens and
+    /// `key=value` values, but a value written as a bare word (`token alice rejected`) cannot
+    /// be told from prose and stays: only enable it where error text is known not to carry
+    /// secrets. Never used for metric attributes.
+    Scrubbed,
+}
+
+/// Cap, in bytes, on a scrubbed error message.
+pub const DEFAULT_MAX_ERROR_TEXT_LEN: usize = 256;
+
+/// Cap, in bytes, on a name taken from a command or a connection (namespace, collection,
+/// query summary, key-as-name).
+pub const MAX_NAME_LEN: usize = 255;
+
+/// The fixed value recorded for anything outside a closed set (the semantic conventions'
+/// `_OTHER`).
+pub const OTHER: &str = "_OTHER";
+
+/// What replaces a redacted run.
+const MASK: char = '?';
+
+/// Scrubs untrusted text for the [`ErrorTextMode::Scrubbed`] opt-in and caps it at `max`
+/// bytes (with [`truncate`]).
+///
+/// * Quotes: everything from the first quote character (`'`, `"`, `` ` ``) to the last one is
+///   one redacted run, so a quoted value that itself holds a quote, or an apostrophe in the
+///   prose, cannot end the redaction early; a lone quote redacts everything after it.
+/// * Every token (a run between whitespace and `,;()[]{}<>=`) holding a digit, an `@`, a `/`
+///   or a `\`, and every hex-like token of 8 or more characters, becomes `?`.
+/// * The value after `=` (`key=value`, up to the next whitespace, `,` or `;`) becomes `?`.
+/// * Control characters are dropped (line breaks and tabs become a space).
+///
+/// Never panics; linear in the input.
+///
+/// ```
+/// use otel_rpc::untrusted::scrub;
+/// assert_eq!(scrub("Duplicate entry 'a'b' for key 'PRIMARY'", 256), "Duplicate entry ?");
+/// assert_eq!(scrub("unknown key 5f3a9c1e-77aa", 256), "unknown key ?");
+/// assert_eq!(scrub("connect failed: password=hunter2 host=db", 256), "connect failed: password=? host=?");
+/// assert_eq!(scrub("x".repeat(1000).as_str(), 8).len(), 8);
+/// ```
+pub fn scrub(text: &str, max: usize) -> String {
+    let is_quote = |c: char| matches!(c, '\'' | '"' | '`');
+    let (head, tail) = match (text.find(is_quote), text.rfind(is_quote)) {
+        (Some(first), Some(last)) => {
+            // Byte offsets of ASCII quote characters: always char boundaries.
+            (&text[..first], Some(&text[last + 1..]))
+        }
+        _ => (text, None),
+    };
+    let mut out = String::with_capacity(text.len().min(max.saturating_add(4)));
+    scrub_tokens(head, &mut out);
+    if let Some(tail) = tail {
+        out.push(MASK);
+        // A lone quote (first == last) redacts everything after it.
+        if text.find(is_quote) != text.rfind(is_quote) {
+            scrub_tokens(tail, &mut out);
+        }
+    }
+    if out.len() > max {
+        truncate(&out, max).into_owned()
+    } else {
+        out
+    }
+}
+
+/// Token-level scrubbing of text that holds no quote character.
+fn scrub_tokens(text: &str, out: &mut String) {
+    let is_sep = |c: char| c.is_whitespace() || c.is_control() || ",;()[]{}<>=".contains(c);
+    let mut after_eq = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if is_sep(c) {
+            if c == '=' {
+                after_eq = true;
+                out.push('=');
+            } else if c.is_whitespace() || c == ',' || c == ';' {
+                after_eq = false;
+                push_separator(c, out);
+            } else {
+                push_separator(c, out);
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let end = rest.find(is_sep).unwrap_or(rest.len());
+        let token = &rest[..end];
+        if after_eq || redacted_token(token) {
+            out.push(MASK);
+        } else {
+            out.push_str(token);
+        }
+        rest = &rest[end..];
+    }
+}
+
+fn push_separator(c: char, out: &mut String) {
+    if c.is_control() {
+        if c.is_whitespace() {
+            out.push(' ');
+        }
+    } else {
+        out.push(c);
+    }
+}
+
+fn redacted_token(token: &str) -> bool {
+    token
+        .chars()
+        .any(|c| c.is_numeric() || matches!(c, '@' | '/' | '\\' | '%' | '+'))
+        || (token.len() >= 8 && token.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+}
+
+/// `true` when `s` has the shape of a name (table, collection, namespace, key-as-name):
+/// 1 to [`MAX_NAME_LEN`] bytes, no whitespace, no quote characters (`'`, `"`, `` ` ``), no
+/// control characters and no `;`. A name that fails is omitted, never recorded.
+pub fn name_shape_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_NAME_LEN
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | '`' | ';'))
+}
+
+/// The member of `set` equal to `value`, else [`OTHER`]: the value of a metric or span
+/// attribute that must come from a closed set.
+pub fn closed(value: &str, set: &[&'static str]) -> &'static str {
+    set.iter().copied().find(|m| *m == value).unwrap_or(OTHER)
+}
+
+/// `code` when it is a well-formed SQLSTATE (exactly five characters of `0-9` / `A-Z`), else
+/// `None`.
+pub fn sqlstate(code: &str) -> Option<&str> {
+    (code.len() == 5
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()))
+    .then_some(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_table() {
+        let cases = [
+            ("no such table", "no such table"),
+            ("value 'secret' rejected", "value ? rejected"),
+            ("it's \"x\" and 'y'", "it?"),
+            ("lone ' quote then secret", "lone ?"),
+            ("id 12345 missing", "id ? missing"),
+            ("uuid 0b9d3b3c-4a7e-11ee-be56-0242ac120002.", "uuid ?"),
+            ("hash deadbeefcafe", "hash ?"),
+            ("mail bob@example.com now", "mail ? now"),
+            ("path /etc/passwd", "path ?"),
+            ("k=v, other=value;x", "k=?, other=?;x"),
+            ("line\nbreak\u{7}bell", "line breakbell"),
+            ("token%20secret", "?"),
+            ("(a1, b)", "(?, b)"),
+            ("", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(scrub(input, 256), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn scrub_never_panics_and_caps() {
+        let inputs = [
+            "é'ü\"`".repeat(100),
+            "\u{0}\u{1}".repeat(1000),
+            "=".repeat(5000),
+            "日本語 テキスト 123".repeat(50),
+        ];
+        for s in &inputs {
+            for max in [0, 1, 2, 3, 4, 10, 256] {
+                assert!(scrub(s, max).len() <= max, "{s:?} {max}");
+            }
+        }
+    }
+
+    #[test]
+    fn shapes() {
+        assert!(name_shape_ok("orders"));
+        assert!(name_shape_ok("shop.orders_2024"));
+        assert!(!name_shape_ok(""));
+        assert!(!name_shape_ok(&"a".repeat(256)));
+        assert!(name_shape_ok(&"a".repeat(255)));
+        for bad in ["a b", "a'b", "a\"b", "a`b", "a;b", "a\nb", "a\u{0}b"] {
+            assert!(!name_shape_ok(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn closed_and_sqlstate() {
+        assert_eq!(closed("ERR", &["ERR"]), "ERR");
+        assert_eq!(closed("err", &["ERR"]), OTHER);
+        assert_eq!(sqlstate("42P01"), Some("42P01"));
+        for bad in ["4250", "423456", "42p01", "42 01", "4250é"] {
+            assert_eq!(sqlstate(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,72 +1,275 @@
-//! Facts read from a command document: its collection and batch size.
+//! Facts read from a command document: which known command it is, its collection and batch
+//! size.
+//!
+//! A command's first key is its name and, for the commands that work on one collection, the
+//! first value is that collection. For every other command the first value is something else
+//! entirely (`eval` code, the user name of `usersInfo` / `dropUser`, `1`), so the collection is
+//! taken only from commands of [`KNOWN_COMMANDS`] marked as targeting one, and only when the
+//! value has the shape of a name ([`name_shape_ok`]). Command names outside the list are
+//! client-chosen text: they are recorded as [`otel_rpc::untrusted::OTHER`] (`_OTHER`).
 
 use mongodb::bson::{Bson, Document};
 
-/// `db.collection.name`: the value of the command's first key when it is a string (`find`,
-/// `insert`, `aggregate`, `createIndexes`, ...), or `getMore`'s `collection` field.
-pub(crate) fn collection<'d>(command_name: &str, command: &'d Document) -> Option<&'d str> {
-    if command_name.eq_ignore_ascii_case("getMore") {
-        return command.get_str("collection").ok();
-    }
-    match command.iter().next() {
-        Some((_, Bson::String(s))) if !s.is_empty() => Some(s.as_str()),
+/// Where a command names its collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// It works on no single collection (or names it in a form we do not read, such as the
+    /// `db.collection` namespace of `renameCollection`).
+    None,
+    /// The value of the command's first key (`{"find": "orders", ...}`).
+    FirstValue,
+    /// The `collection` field (`getMore`).
+    CollectionField,
+}
+
+/// A command of [`KNOWN_COMMANDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Known {
+    /// The name, as a static string (`db.operation.name`).
+    pub(crate) name: &'static str,
+    /// Where its collection is.
+    pub(crate) target: Target,
+}
+
+use Target::{CollectionField as Field, FirstValue as Coll, None as NoColl};
+
+/// The MongoDB commands recorded under their own name, sorted by name (byte order), each with
+/// where it names its collection. Any other command is recorded as `_OTHER`, with no
+/// collection.
+pub(crate) const KNOWN_COMMANDS: &[(&str, Target)] = &[
+    ("abortTransaction", NoColl),
+    ("aggregate", Coll),
+    ("authenticate", NoColl),
+    ("buildInfo", NoColl),
+    ("bulkWrite", NoColl),
+    ("cloneCollectionAsCapped", Coll),
+    ("collMod", Coll),
+    ("collStats", Coll),
+    ("commitTransaction", NoColl),
+    ("compact", Coll),
+    ("connectionStatus", NoColl),
+    ("convertToCapped", Coll),
+    ("count", Coll),
+    ("create", Coll),
+    ("createIndexes", Coll),
+    ("createRole", NoColl),
+    ("createSearchIndexes", Coll),
+    ("createUser", NoColl),
+    ("currentOp", NoColl),
+    ("dataSize", NoColl),
+    ("dbStats", NoColl),
+    ("delete", Coll),
+    ("distinct", Coll),
+    ("drop", Coll),
+    ("dropAllRolesFromDatabase", NoColl),
+    ("dropAllUsersFromDatabase", NoColl),
+    ("dropDatabase", NoColl),
+    ("dropIndexes", Coll),
+    ("dropRole", NoColl),
+    ("dropSearchIndex", Coll),
+    ("dropUser", NoColl),
+    ("endSessions", NoColl),
+    ("eval", NoColl),
+    ("explain", NoColl),
+    ("find", Coll),
+    ("findAndModify", Coll),
+    ("getCmdLineOpts", NoColl),
+    ("getDefaultRWConcern", NoColl),
+    ("getLog", NoColl),
+    ("getMore", Field),
+    ("getParameter", NoColl),
+    ("getnonce", NoColl),
+    ("grantPrivilegesToRole", NoColl),
+    ("grantRolesToRole", NoColl),
+    ("grantRolesToUser", NoColl),
+    ("hello", NoColl),
+    ("hostInfo", NoColl),
+    ("insert", Coll),
+    ("isMaster", NoColl),
+    ("ismaster", NoColl),
+    ("killAllSessions", NoColl),
+    ("killCursors", Coll),
+    ("killOp", NoColl),
+    ("killSessions", NoColl),
+    ("listCollections", NoColl),
+    ("listCommands", NoColl),
+    ("listDatabases", NoColl),
+    ("listIndexes", Coll),
+    ("listSearchIndexes", Coll),
+    ("logout", NoColl),
+    ("mapReduce", Coll),
+    ("ping", NoColl),
+    ("reIndex", Coll),
+    ("refreshSessions", NoColl),
+    ("renameCollection", NoColl),
+    ("replSetGetStatus", NoColl),
+    ("revokePrivilegesFromRole", NoColl),
+    ("revokeRolesFromRole", NoColl),
+    ("revokeRolesFromUser", NoColl),
+    ("rolesInfo", NoColl),
+    ("saslContinue", NoColl),
+    ("saslStart", NoColl),
+    ("serverStatus", NoColl),
+    ("setParameter", NoColl),
+    ("startSession", NoColl),
+    ("update", Coll),
+    ("updateRole", NoColl),
+    ("updateSearchIndex", Coll),
+    ("updateUser", NoColl),
+    ("usersInfo", NoColl),
+    ("validate", Coll),
+    ("whatsmyuri", NoColl),
+];
+
+/// The known command named exactly `name` (command names are case-sensitive).
+pub(crate) fn lookup(name: &str) -> Option<Known> {
+    KNOWN_COMMANDS
+        .binary_search_by(|(known, _)| (*known).cmp(name))
+        .ok()
+        .map(|i| {
+            let (name, target) = KNOWN_COMMANDS[i];
+            Known { name, target }
+        })
+}
+
+/// `db.collection.name`: the collection of a known command that targets one, when it has the
+/// shape of a name.
+pub(crate) fn collection(known: Option<Known>, command: &Document) -> Option<&str> {
+    let value = match known?.target {
+        Target::None => return None,
+        Target::FirstValue => command.iter().next().map(|(_, v)| v),
+        Target::CollectionField => command.get("collection"),
+    };
+    match value {
+        Some(Bson::String(s)) if name_shape_ok(s) => Some(s.as_str()),
         _ => None,
     }
 }
 
-/// `db.operation.batch.size`: the number of documents of an insert, of statements of an update
-/// or delete.
-pub(crate) fn batch_size(command_name: &str, command: &Document) -> Option<i64> {
-    let field = match command_name {
-        "insert" => "documents",
+/// `db.operation.batch.size`: the number of statements of an `update` or `delete` (each is an
+/// operation of its own, with its own filter) and of the operations of a `bulkWrite`. An
+/// `insert`'s documents are operands of one operation, not a batch (semantic conventions
+/// 1.43), so it has none. The recorder keeps sizes of 2 and more.
+pub(crate) fn batch_size(known: Option<Known>, command: &Document) -> Option<i64> {
+    let field = match known?.name {
         "update" => "updates",
         "delete" => "deletes",
+        "bulkWrite" => "ops",
         _ => return None,
     };
     let n = command.get_array(field).ok()?.len();
     i64::try_from(n).ok()
 }
 
+/// Whether `s` may be recorded as a name (collection, database): the core's one rule.
+pub(crate) use otel_rpc::untrusted::name_shape_ok;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use mongodb::bson::doc;
 
+    fn coll<'d>(name: &str, command: &'d Document) -> Option<&'d str> {
+        collection(lookup(name), command)
+    }
+
     #[test]
-    fn collections() {
+    fn the_table_is_sorted_and_unique() {
+        for pair in KNOWN_COMMANDS.windows(2) {
+            assert!(
+                pair[0].0 < pair[1].0,
+                "{:?} before {:?}",
+                pair[0].0,
+                pair[1].0
+            );
+        }
+        for (name, target) in KNOWN_COMMANDS {
+            assert_eq!(
+                lookup(name),
+                Some(Known {
+                    name,
+                    target: *target
+                })
+            );
+        }
+        assert_eq!(lookup("FIND"), None);
+        assert_eq!(lookup("noSuchCommand"), None);
+        assert_eq!(lookup(""), None);
+    }
+
+    #[test]
+    fn only_collection_commands_name_a_collection() {
         assert_eq!(
-            collection("find", &doc! { "find": "orders", "filter": {} }),
+            coll("find", &doc! { "find": "orders", "filter": {} }),
             Some("orders")
         );
         assert_eq!(
-            collection(
+            coll(
                 "getMore",
                 &doc! { "getMore": 42_i64, "collection": "orders" }
             ),
             Some("orders")
         );
-        assert_eq!(collection("ping", &doc! { "ping": 1 }), None);
+        assert_eq!(coll("ping", &doc! { "ping": 1 }), None);
         assert_eq!(
-            collection("aggregate", &doc! { "aggregate": 1, "pipeline": [] }),
+            coll("aggregate", &doc! { "aggregate": 1, "pipeline": [] }),
             None
         );
-        assert_eq!(collection("find", &Document::new()), None);
+        assert_eq!(coll("find", &Document::new()), None);
+        // First values that are not collections.
+        assert_eq!(coll("eval", &doc! { "eval": "return 'secret'" }), None);
+        assert_eq!(coll("usersInfo", &doc! { "usersInfo": "alice" }), None);
+        assert_eq!(coll("dropUser", &doc! { "dropUser": "alice" }), None);
+        assert_eq!(
+            coll(
+                "renameCollection",
+                &doc! { "renameCollection": "db.a", "to": "db.b" }
+            ),
+            None
+        );
+        assert_eq!(coll("myCommand", &doc! { "myCommand": "value" }), None);
+        // Value-shaped collection names are left out.
+        for bad in ["has space", "quo'te", "dq\"", "semi;colon", "tab\t", ""] {
+            assert_eq!(coll("find", &doc! { "find": bad }), None, "{bad:?}");
+        }
+        assert_eq!(coll("find", &doc! { "find": "x".repeat(256) }), None);
+        assert_eq!(
+            coll("find", &doc! { "find": "x".repeat(255) }).map(str::len),
+            Some(255)
+        );
     }
 
     #[test]
-    fn batch_sizes() {
+    fn batches_are_statements_not_documents() {
         assert_eq!(
-            batch_size("insert", &doc! { "insert": "c", "documents": [{}, {}, {}] }),
-            Some(3)
+            batch_size(
+                lookup("insert"),
+                &doc! { "insert": "c", "documents": [{}, {}, {}] }
+            ),
+            None
         );
         assert_eq!(
-            batch_size("update", &doc! { "update": "c", "updates": [{}] }),
+            batch_size(lookup("update"), &doc! { "update": "c", "updates": [{}] }),
             Some(1)
         );
         assert_eq!(
-            batch_size("delete", &doc! { "delete": "c", "deletes": [{}, {}] }),
+            batch_size(
+                lookup("delete"),
+                &doc! { "delete": "c", "deletes": [{}, {}] }
+            ),
             Some(2)
         );
-        assert_eq!(batch_size("find", &doc! { "find": "c" }), None);
+        assert_eq!(
+            batch_size(
+                lookup("bulkWrite"),
+                &doc! { "bulkWrite": 1, "ops": [{}, {}, {}] }
+            ),
+            Some(3)
+        );
+        assert_eq!(batch_size(lookup("find"), &doc! { "find": "c" }), None);
+        assert_eq!(
+            batch_size(None, &doc! { "update": "c", "updates": [{}, {}] }),
+            None
+        );
     }
 }

@@ -1,16 +1,23 @@
 //! Classifying a failed command: the server error code (`db.response.status_code` and
 //! `error.type`) or, for errors that never reached the server, the driver's error kind.
 //!
-//! Messages never include the server's `errmsg`: it can quote the offending value (a duplicate
-//! key error prints the key), so only the code name is kept.
+//! What a failure records by default comes from closed sets only: the numeric code, the name
+//! this crate's static table gives it (never the reply's `codeName`, which is server text),
+//! or the driver error kind. The server's `errmsg` (which quotes offending values: a
+//! duplicate key error prints the key) and the driver error's text are kept in
+//! [`CommandFailure::untrusted_message`] and recorded only when the application opts in to
+//! scrubbed error text.
 
 use mongodb::bson::{Bson, Document};
 use mongodb::error::{Error, ErrorKind, WriteFailure};
 
-/// Longest message kept for errors that are not server errors.
-const MAX_MESSAGE_LEN: usize = 256;
+use crate::codes;
 
-/// Why a command failed, reduced to low-cardinality facts safe to export.
+/// Longest untrusted message kept in memory (it is scrubbed and capped again when recorded).
+const MAX_UNTRUSTED_LEN: usize = 4096;
+
+/// Why a command failed, reduced to low-cardinality facts safe to export, plus the untrusted
+/// text that is recorded only on request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CommandFailure {
@@ -18,40 +25,70 @@ pub struct CommandFailure {
     pub error_type: String,
     /// `db.response.status_code`: the server error code, when the server sent one.
     pub status_code: Option<String>,
-    /// Status description and `exception.message`.
+    /// Fixed description (the status description): the code's name from a static table
+    /// (`DuplicateKey`); `None` for codes the table does not know and for driver errors.
+    pub description: Option<&'static str>,
+    /// The server's `errmsg` or the driver error's text. **Untrusted**: it can quote values.
+    /// Recorded only with [`ErrorTextMode::Scrubbed`](otel_rpc::ErrorTextMode), scrubbed and
+    /// capped.
+    pub untrusted_message: Option<String>,
+    /// `true` for errors that are not a server's answer (I/O, server selection, driver
+    /// errors): recorded as an exception. A server error code is a classified response, not
+    /// an exception.
+    pub is_exception: bool,
+    /// The old description: `DuplicateKey (11000)`, `server error 11000` or the error kind.
+    #[deprecated(note = "use `description` (and `untrusted_message` for opt-in text)")]
     pub message: String,
 }
 
 impl CommandFailure {
-    /// A server error with `code` and, when known, its code name (e.g. `DuplicateKey`).
+    /// A server error with `code`. Its name comes from this crate's table of known codes;
+    /// `code_name` (server text) is not recorded and only kept for compatibility.
     pub fn server(code: i32, code_name: Option<&str>) -> Self {
+        let _ = code_name;
+        Self::from_code(code, None)
+    }
+
+    /// A server error with `code` and the server's message (kept as untrusted text).
+    pub fn from_code(code: i32, server_message: Option<&str>) -> Self {
         let code_text = code.to_string();
-        let message = match code_name.filter(|n| !n.is_empty()) {
+        let description = codes::code_name(code);
+        let message = match description {
             Some(name) => format!("{name} ({code})"),
             None => format!("server error {code}"),
         };
+        #[allow(deprecated)]
         CommandFailure {
             error_type: code_text.clone(),
             status_code: Some(code_text),
+            description,
+            untrusted_message: server_message.map(capped),
+            is_exception: false,
             message,
         }
     }
 
-    /// A failure that is not a server error, of kind `kind` (`error.type`).
+    /// A failure that is not a server error, of kind `kind` (`error.type`, a fixed name);
+    /// `message` is kept as untrusted text.
     pub fn other(kind: impl Into<String>, message: impl Into<String>) -> Self {
-        let message = message.into();
+        let kind = kind.into();
+        let message: String = message.into();
+        #[allow(deprecated)]
         CommandFailure {
-            error_type: kind.into(),
+            message: kind.clone(),
+            error_type: kind,
             status_code: None,
-            message: otel_rpc::text::truncate(&message, MAX_MESSAGE_LEN).into_owned(),
+            description: None,
+            untrusted_message: Some(capped(&message)),
+            is_exception: true,
         }
     }
 
     /// Classifies a driver error: the server code when there is one (command error, write
     /// error, write concern error, first error of an insert-many), else the error kind.
     pub fn from_driver_error(err: &Error) -> Self {
-        if let Some((code, name)) = server_code(err) {
-            return CommandFailure::server(code, name.as_deref());
+        if let Some((code, message)) = server_code(err) {
+            return CommandFailure::from_code(code, Some(message));
         }
         CommandFailure::other(kind_name(&err.kind), err.kind.to_string())
     }
@@ -67,8 +104,15 @@ impl CommandFailure {
             .and_then(Bson::as_document);
         let error = first_write_error.or_else(|| reply.get_document("writeConcernError").ok())?;
         let code = int_field(error, "code")?;
-        Some(CommandFailure::server(code, error.get_str("codeName").ok()))
+        Some(CommandFailure::from_code(
+            code,
+            error.get_str("errmsg").ok(),
+        ))
     }
+}
+
+fn capped(text: &str) -> String {
+    otel_rpc::text::truncate(text, MAX_UNTRUSTED_LEN).into_owned()
 }
 
 fn int_field(doc: &Document, key: &str) -> Option<i32> {
@@ -80,22 +124,21 @@ fn int_field(doc: &Document, key: &str) -> Option<i32> {
     }
 }
 
-fn server_code(err: &Error) -> Option<(i32, Option<String>)> {
+/// The server code and message of a driver error, if the server sent one.
+fn server_code(err: &Error) -> Option<(i32, &str)> {
     let found = match err.kind.as_ref() {
-        ErrorKind::Command(e) => Some((e.code, Some(e.code_name.clone()))),
-        ErrorKind::Write(WriteFailure::WriteError(e)) => Some((e.code, e.code_name.clone())),
-        ErrorKind::Write(WriteFailure::WriteConcernError(e)) => {
-            Some((e.code, Some(e.code_name.clone())))
-        }
+        ErrorKind::Command(e) => Some((e.code, e.message.as_str())),
+        ErrorKind::Write(WriteFailure::WriteError(e)) => Some((e.code, e.message.as_str())),
+        ErrorKind::Write(WriteFailure::WriteConcernError(e)) => Some((e.code, e.message.as_str())),
         ErrorKind::InsertMany(e) => e
             .write_errors
             .as_ref()
             .and_then(|errors| errors.first())
-            .map(|e| (e.code, e.code_name.clone()))
+            .map(|e| (e.code, e.message.as_str()))
             .or_else(|| {
                 e.write_concern_error
                     .as_ref()
-                    .map(|e| (e.code, Some(e.code_name.clone())))
+                    .map(|e| (e.code, e.message.as_str()))
             }),
         _ => None,
     };
@@ -144,22 +187,30 @@ mod tests {
     fn write_errors_in_a_succeeded_reply_are_failures() {
         let reply = doc! {
             "n": 0,
-            "writeErrors": [{ "index": 0, "code": 11000, "errmsg": "E11000 dup key: { _id: \"hunter2\" }" }],
+            "writeErrors": [{ "index": 0, "code": 11000, "codeName": "hunter2", "errmsg": "E11000 dup key: { _id: \"hunter2\" }" }],
             "ok": 1.0,
         };
         let f = CommandFailure::from_reply(&reply).expect("write error");
         assert_eq!(f.error_type, "11000");
         assert_eq!(f.status_code.as_deref(), Some("11000"));
-        assert_eq!(f.message, "server error 11000");
-        assert!(!f.message.contains("hunter2"));
+        assert_eq!(f.description, Some("DuplicateKey"));
+        assert!(!f.is_exception);
+        assert!(
+            f.untrusted_message
+                .as_deref()
+                .is_some_and(|m| m.contains("hunter2"))
+        );
     }
 
     #[test]
-    fn write_concern_errors_count_and_clean_replies_do_not() {
-        let reply = doc! { "n": 1, "writeConcernError": { "code": 64, "codeName": "WriteConcernFailed" }, "ok": 1 };
+    fn unknown_codes_are_numbers_only_and_server_code_names_are_ignored() {
+        let reply = doc! { "n": 1, "writeConcernError": { "code": 987_654, "codeName": "s3cret" }, "ok": 1 };
         let f = CommandFailure::from_reply(&reply).expect("write concern error");
-        assert_eq!(f.status_code.as_deref(), Some("64"));
-        assert_eq!(f.message, "WriteConcernFailed (64)");
+        assert_eq!(f.status_code.as_deref(), Some("987654"));
+        assert_eq!(f.description, None);
+        assert_eq!(f.untrusted_message, None);
+        let f = CommandFailure::server(64, Some("s3cret"));
+        assert_eq!(f.description, Some("WriteConcernTimeout"));
         assert_eq!(CommandFailure::from_reply(&doc! { "n": 1, "ok": 1 }), None);
         assert_eq!(
             CommandFailure::from_reply(&doc! { "writeErrors": [], "ok": 1 }),
@@ -168,10 +219,12 @@ mod tests {
     }
 
     #[test]
-    fn non_server_errors_use_the_kind() {
+    fn non_server_errors_use_the_kind_and_are_exceptions() {
         let err = Error::custom("boom");
         let f = CommandFailure::from_driver_error(&err);
         assert_eq!(f.error_type, "Custom");
         assert_eq!(f.status_code, None);
+        assert_eq!(f.description, None);
+        assert!(f.is_exception);
     }
 }

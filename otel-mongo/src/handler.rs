@@ -11,7 +11,7 @@ use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, ServerAddress};
 use opentelemetry::StringValue;
 use opentelemetry::trace::TraceContextExt;
-use otel_rpc::{DbOperation, Failure, Outcome, QueryText, SpanRecorder};
+use otel_rpc::{DbOperation, ErrorTextMode, Failure, Outcome, QueryText, SpanRecorder};
 
 use crate::chain;
 use crate::command;
@@ -24,6 +24,9 @@ use crate::sanitize;
 
 /// `db.system.name` of every span.
 pub const DB_SYSTEM: &str = "mongodb";
+
+/// `db.operation.name` of a command outside the known set (its name is client-chosen text).
+pub const OTHER_COMMAND: &str = otel_rpc::untrusted::OTHER;
 
 /// `error.type` of a command whose reply never came (timed out or evicted).
 pub const REPLY_LOST_ERROR_TYPE: &str = "reply_lost";
@@ -192,14 +195,23 @@ impl OtelCommandHandler {
             .as_deref()
             .map(|address| (intern::server(address), ev.server_port));
         let recording = {
-            let collection = command::collection(&ev.command_name, &ev.command);
+            let known = command::lookup(&ev.command_name);
+            let collection = command::collection(known, &ev.command);
             // Fields set in place (the builder calls would move the struct each time).
             let mut op = DbOperation::new(DB_SYSTEM);
-            op.namespace = Some(intern::database(&ev.db).into());
-            op.operation = Some(intern::operation(&ev.command_name));
-            op.summary = Some(intern::summary(&ev.command_name, collection).into());
+            if command::name_shape_ok(&ev.db) {
+                op.namespace = Some(intern::database(&ev.db).into());
+            }
+            match known {
+                Some(known) => {
+                    op.operation = Some(known.name.into());
+                    op.summary = Some(intern::summary(known.name, collection).into());
+                }
+                // A name outside the closed set is client-chosen text.
+                None => op.operation = Some(OTHER_COMMAND.into()),
+            }
             op.collection = collection.map(|c| intern::collection(c).into());
-            op.batch_size = command::batch_size(&ev.command_name, &ev.command);
+            op.batch_size = command::batch_size(known, &ev.command);
             if let Some((address, port)) = &server {
                 op.server_address = Some(Arc::clone(address).into());
                 op.server_port = *port;
@@ -245,7 +257,9 @@ impl OtelCommandHandler {
         let end = entry.start_time + ev.duration;
         match CommandFailure::from_reply(&ev.reply) {
             None => entry.recording.end_at(end, Outcome::Success),
-            Some(failure) => entry.recording.end_at(end, outcome(&failure)),
+            Some(failure) => entry
+                .recording
+                .end_at(end, outcome(&failure, self.inner.options.error_text)),
         }
     }
 
@@ -255,7 +269,9 @@ impl OtelCommandHandler {
             return;
         };
         let end = entry.start_time + ev.duration;
-        entry.recording.end_at(end, outcome(&ev.failure));
+        entry
+            .recording
+            .end_at(end, outcome(&ev.failure, self.inner.options.error_text));
     }
 
     /// Ends, as lost, every command that waited longer than the reply timeout; returns how
@@ -294,10 +310,21 @@ impl OtelCommandHandler {
     }
 }
 
-fn outcome(failure: &CommandFailure) -> Outcome<'_> {
-    let mut f = Failure::new(failure.error_type.as_str()).with_message(failure.message.as_str());
+/// The recorded form of `failure`: code (or kind) and the code's fixed name; the untrusted
+/// message only under the [`ErrorTextMode::Scrubbed`] opt-in (scrubbed and capped).
+fn outcome(failure: &CommandFailure, error_text: ErrorTextMode) -> Outcome<'_> {
+    let mut f = Failure::new(failure.error_type.as_str());
+    if let Some(description) = failure.description {
+        f = f.with_message(description);
+    }
+    if let Some(text) = &failure.untrusted_message {
+        f = f.with_untrusted_message(text, error_text);
+    }
     if let Some(code) = &failure.status_code {
         f = f.with_status_code(code.as_str());
+    }
+    if failure.is_exception {
+        f = f.with_exception();
     }
     Outcome::Failure(f)
 }

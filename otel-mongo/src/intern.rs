@@ -1,6 +1,6 @@
 //! Attribute values reused from one command to the next, so the common case allocates nothing.
 //!
-//! Command names the driver sends are static strings. Database, collection, summary and server
+//! Command names are static strings (see `command::KNOWN_COMMANDS`). Database, collection, summary and server
 //! names are reference-counted (`Arc<str>`, shared by the span and the metric copies) and the
 //! last few of each kind are kept per thread: a command on the same collection as a recent one
 //! gets the same `Arc` instead of a new allocation (and its release at the end). Memory is
@@ -9,8 +9,6 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
-
-use opentelemetry::StringValue;
 
 /// Values kept per kind and thread.
 const SLOTS: usize = 8;
@@ -25,10 +23,9 @@ enum Kind {
     Collection = 1,
     Summary = 2,
     Server = 3,
-    Operation = 4,
 }
 
-const KINDS: usize = 5;
+const KINDS: usize = 4;
 
 /// The most recently used values of one kind, replaced round robin.
 struct Recent {
@@ -127,49 +124,6 @@ pub(crate) fn summary(command_name: &str, collection: Option<&str>) -> Arc<str> 
     }
 }
 
-/// `db.operation.name`: a static string for the commands the driver sends.
-pub(crate) fn operation(command_name: &str) -> StringValue {
-    match static_command_name(command_name) {
-        Some(name) => StringValue::from(name),
-        None => StringValue::from(shared(Kind::Operation, &[command_name])),
-    }
-}
-
-fn static_command_name(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "find" => "find",
-        "insert" => "insert",
-        "update" => "update",
-        "delete" => "delete",
-        "getMore" => "getMore",
-        "aggregate" => "aggregate",
-        "findAndModify" => "findAndModify",
-        "count" => "count",
-        "distinct" => "distinct",
-        "bulkWrite" => "bulkWrite",
-        "killCursors" => "killCursors",
-        "create" => "create",
-        "drop" => "drop",
-        "dropDatabase" => "dropDatabase",
-        "createIndexes" => "createIndexes",
-        "dropIndexes" => "dropIndexes",
-        "listIndexes" => "listIndexes",
-        "listCollections" => "listCollections",
-        "listDatabases" => "listDatabases",
-        "collMod" => "collMod",
-        "renameCollection" => "renameCollection",
-        "commitTransaction" => "commitTransaction",
-        "abortTransaction" => "abortTransaction",
-        "endSessions" => "endSessions",
-        "ping" => "ping",
-        "hello" => "hello",
-        "isMaster" => "isMaster",
-        "buildInfo" => "buildInfo",
-        "explain" => "explain",
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,8 +140,6 @@ mod tests {
         assert_eq!(&*summary("find", Some("order")), "find order");
         assert_eq!(&*summary("find", None), "find");
         assert_eq!(&*summary("fin", Some("d orders")), "fin d orders");
-        assert_eq!(operation("find").as_str(), "find");
-        assert_eq!(operation("myCustomCommand").as_str(), "myCustomCommand");
     }
 
     #[test]

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod chain;
+mod codes;
 mod command;
 pub mod event;
 mod failure;
@@ -34,9 +35,10 @@ pub mod sanitize;
 
 pub use event::{CommandKey, FailedCommand, StartedCommand, SucceededCommand};
 pub use failure::CommandFailure;
-pub use handler::{DB_SYSTEM, OtelCommandHandler, REPLY_LOST_ERROR_TYPE};
+pub use handler::{DB_SYSTEM, OTHER_COMMAND, OtelCommandHandler, REPLY_LOST_ERROR_TYPE};
 pub use options::{
     BACKGROUND_COMMANDS, BackgroundCommands, DEFAULT_MAX_IN_FLIGHT, DEFAULT_REPLY_TIMEOUT,
     OtelCommandHandlerBuilder,
 };
+pub use otel_rpc::ErrorTextMode;
 pub use otel_rpc::text::QueryTextMode;

@@ -10,7 +10,7 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
-use otel_rpc::{DbOperation, SpanRecorder, SpanRecorderBuilder};
+use otel_rpc::{DbOperation, ErrorTextMode, SpanRecorder, SpanRecorderBuilder};
 
 use crate::event::StartedCommand;
 use crate::handler::OtelCommandHandler;
@@ -51,6 +51,7 @@ pub(crate) type AttributesHook = Arc<dyn Fn(&StartedCommand, &mut Vec<KeyValue>)
 pub(crate) struct Options {
     pub(crate) query_text: QueryTextMode,
     pub(crate) max_query_text_len: usize,
+    pub(crate) error_text: ErrorTextMode,
     pub(crate) background: BackgroundCommands,
     pub(crate) filter: Option<Filter>,
     pub(crate) span_name: Option<SpanNamer>,
@@ -112,6 +113,7 @@ impl OtelCommandHandlerBuilder {
             options: Options {
                 query_text: QueryTextMode::default(),
                 max_query_text_len: DEFAULT_MAX_QUERY_TEXT_LEN,
+                error_text: ErrorTextMode::default(),
                 background: BackgroundCommands::default(),
                 filter: None,
                 span_name: None,
@@ -160,6 +162,17 @@ impl OtelCommandHandlerBuilder {
     /// Caps `db.query.text` at `max` bytes (cut on a char boundary, with a `…` marker).
     pub fn max_query_text_len(mut self, max: usize) -> Self {
         self.options.max_query_text_len = max;
+        self
+    }
+
+    /// What a failure records of the server's `errmsg` and of a driver error's text:
+    /// [`ErrorTextMode::Off`] (default, nothing: only the code, its name from a static table,
+    /// or the driver error kind), or [`ErrorTextMode::Scrubbed`] (**opt-in, unsafe-ish**: the
+    /// text as status description and `exception.message`, after
+    /// [`scrub`](otel_rpc::untrusted::scrub) replaced quoted runs, numbers and `key=value`
+    /// values with `?`, capped at 256 bytes; a value the server prints unquoted can remain).
+    pub fn error_text(mut self, mode: ErrorTextMode) -> Self {
+        self.options.error_text = mode;
         self
     }
 

@@ -3,8 +3,11 @@
 //!
 //! Sanitized text keeps the document's *shape* and drops every value:
 //!
-//! * the command name and its collection are kept (`{"find": "orders", ...}`); so is the
-//!   `collection` field of `getMore`;
+//! * the command name is kept when it is a known command, else written `_OTHER`; the
+//!   collection of a command that targets one (`{"find": "orders", ...}`, the `collection`
+//!   field of `getMore`) is kept when it has the shape of a name; any other first value
+//!   (`eval` code, `usersInfo` user names) is a value like the others;
+//! * keys are kept when they have the shape of a name, else written `"?"`;
 //! * every other value becomes `?`, nested documents keep their keys
 //!   (`"filter": {"status": ?, "qty": {"$gt": ?}}`);
 //! * arrays keep one rendering per run of identically shaped elements (`"$in": [?]`,
@@ -21,6 +24,10 @@ use std::fmt::{self, Write as _};
 
 use mongodb::bson::{Bson, Document};
 use otel_rpc::text::{QueryTextMode, TRUNCATION_MARKER};
+
+use otel_rpc::untrusted::OTHER;
+
+use crate::command::{self, Target};
 
 /// Commands whose documents carry credentials: recorded with no text at all, in every mode.
 /// Compared case-insensitively.
@@ -188,8 +195,10 @@ impl fmt::Write for Bounded {
 }
 
 fn render_command(w: &mut Bounded, command_name: &str, command: &Document) -> fmt::Result {
-    let is_get_more = command_name.eq_ignore_ascii_case("getMore");
-    let is_insert = command_name.eq_ignore_ascii_case("insert");
+    let known = command::lookup(command_name);
+    let collection = command::collection(known, command);
+    let target = known.map(|k| k.target);
+    let is_insert = known.is_some_and(|k| k.name == "insert");
     w.write_char('{')?;
     let mut first = true;
     for (i, (key, value)) in command.iter().enumerate() {
@@ -200,13 +209,24 @@ fn render_command(w: &mut Bounded, command_name: &str, command: &Document) -> fm
             w.write_str(", ")?;
         }
         first = false;
-        write_key(w, key)?;
-        match value {
-            // The command name's value is the collection when it is a string.
-            Bson::String(s) if i == 0 => write_quoted(w, s)?,
-            Bson::String(s) if is_get_more && key == "collection" => write_quoted(w, s)?,
-            Bson::Array(_) if is_insert && key == "documents" => w.write_str("[?]")?,
-            other => write_value(w, other)?,
+        if i == 0 {
+            // The command name, from the closed set.
+            write_quoted(w, known.map_or(OTHER, |k| k.name))?;
+            w.write_str(": ")?;
+        } else {
+            write_key(w, key)?;
+        }
+        match (value, collection) {
+            (Bson::String(_), Some(c)) if i == 0 && target == Some(Target::FirstValue) => {
+                write_quoted(w, c)?;
+            }
+            (Bson::String(_), Some(c))
+                if i > 0 && target == Some(Target::CollectionField) && key == "collection" =>
+            {
+                write_quoted(w, c)?;
+            }
+            (Bson::Array(_), _) if is_insert && key == "documents" => w.write_str("[?]")?,
+            (other, _) => write_value(w, other)?,
         }
     }
     w.write_char('}')
@@ -270,8 +290,13 @@ fn write_array(w: &mut Bounded, items: &[Bson]) -> fmt::Result {
     w.write_char(']')
 }
 
+/// A key, when it has the shape of a name (a key can be a value: `{"$set": {"a b c": 1}}`).
 fn write_key(w: &mut Bounded, key: &str) -> fmt::Result {
-    write_quoted(w, key)?;
+    if command::name_shape_ok(key) {
+        write_quoted(w, key)?;
+    } else {
+        w.write_str("\"?\"")?;
+    }
     w.write_str(": ")
 }
 
@@ -420,11 +445,53 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_escaped() {
-        let cmd = doc! { "find": "we\"ird", "filter": { "a\\b": 1 } };
+    fn keys_are_escaped_and_value_shaped_names_are_values() {
+        let cmd = doc! { "find": "we\"ird", "filter": { "a\\b": 1, "x y": 2, "q'": 3 } };
         assert_eq!(
             sanitized("find", &cmd),
-            r#"{"find": "we\"ird", "filter": {"a\\b": ?}}"#
+            r#"{"find": ?, "filter": {"a\\b": ?, "?": ?, "?": ?}}"#
+        );
+    }
+
+    #[test]
+    fn first_values_that_are_not_collections_are_values() {
+        let secret = "s3cret-Tr0ub4dor";
+        let cases = [
+            (
+                "eval",
+                doc! { "eval": format!("function() {{ return '{secret}' }}"), "args": [] },
+            ),
+            ("usersInfo", doc! { "usersInfo": secret }),
+            ("dropUser", doc! { "dropUser": secret }),
+            (
+                "grantRolesToUser",
+                doc! { "grantRolesToUser": secret, "roles": ["read"] },
+            ),
+            (
+                "renameCollection",
+                doc! { "renameCollection": secret, "to": "db.b" },
+            ),
+            (secret, doc! { secret: secret }),
+            ("myCommand", doc! { "myCommand": secret }),
+        ];
+        for (name, cmd) in &cases {
+            let text = sanitized(name, cmd);
+            assert!(!text.contains(secret), "{name}: {text}");
+            assert!(text.contains(": ?"), "{name}: {text}");
+        }
+        assert_eq!(
+            sanitized("usersInfo", &doc! { "usersInfo": secret }),
+            r#"{"usersInfo": ?}"#
+        );
+        assert_eq!(sanitized(secret, &doc! { secret: 1 }), r#"{"_OTHER": ?}"#);
+        let long = "c".repeat(300);
+        assert_eq!(
+            sanitized("find", &doc! { "find": long.as_str() }),
+            r#"{"find": ?}"#
+        );
+        assert_eq!(
+            sanitized("getMore", &doc! { "getMore": 1_i64, "collection": "a b" }),
+            r#"{"getMore": ?, "collection": ?}"#
         );
     }
 

@@ -13,25 +13,25 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as a;
 use otel_testkit::{SpanAssert, TestTelemetry, env};
 
-fn assert_server_error(span: &otel_testkit::ExportedSpan, code: &str, message: &str) {
-    span.assert_kind(SpanKind::Client).assert_error();
+/// A server error: status Error described by the code's name from the static table (never
+/// the server's text), the code as `error.type` and `db.response.status_code`.
+fn assert_server_error(span: &otel_testkit::ExportedSpan, code: &str, name: Option<&str>) {
+    // A response code, not an exception.
+    span.assert_kind(SpanKind::Client)
+        .assert_error()
+        .assert_no_exception();
     span.assert_attr(a::DB_RESPONSE_STATUS_CODE, code.to_string())
         .assert_attr(a::ERROR_TYPE, code.to_string());
-    assert_eq!(
-        span.status,
-        opentelemetry::trace::Status::error(message.to_string())
-    );
-    let exception = span
-        .events
-        .iter()
-        .find(|e| e.name == "exception")
-        .expect("exception event");
-    let ty = exception
-        .attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == a::EXCEPTION_TYPE)
-        .map(|kv| kv.value.to_string());
-    assert_eq!(ty.as_deref(), Some(code));
+    match name {
+        Some(name) => assert_eq!(
+            span.status,
+            opentelemetry::trace::Status::error(name.to_string())
+        ),
+        None => assert!(matches!(
+            span.status,
+            opentelemetry::trace::Status::Error { .. }
+        )),
+    }
 }
 
 #[tokio::test]
@@ -55,7 +55,7 @@ async fn duplicate_id_on_insert_one_is_an_error_with_code_11000() {
     spans[0].assert_child_of(&caller).assert_unset();
     let failed = &spans[1];
     failed.assert_child_of(&caller);
-    assert_server_error(failed, "11000", "server error 11000");
+    assert_server_error(failed, "11000", Some("DuplicateKey"));
     assert_attrs_exactly(
         failed,
         &db_attrs(
@@ -97,14 +97,16 @@ async fn duplicate_in_insert_many_marks_the_batch_failed() {
         .await;
     assert!(result.is_err());
     let span = f.span("insert users");
+    // Three documents are operands of one insert, not a batch.
     span.assert_child_of(&f.span("caller"))
-        .assert_attr(a::DB_OPERATION_BATCH_SIZE, 3_i64);
-    assert_server_error(&span, "11000", "server error 11000");
+        .assert_no_attr(a::DB_OPERATION_BATCH_SIZE);
+    assert_server_error(&span, "11000", Some("DuplicateKey"));
     f.cleanup().await;
 }
 
+/// An unknown command's name is client-chosen text: recorded as `_OTHER`, with no summary.
 #[tokio::test]
-async fn unknown_command_fails_with_its_code() {
+async fn unknown_command_fails_with_its_code_under_other() {
     let f = common::fixture().await;
     let result = f
         .in_span("caller", async {
@@ -112,21 +114,21 @@ async fn unknown_command_fails_with_its_code() {
         })
         .await;
     assert!(result.is_err());
-    let span = f.span("noSuchCommand");
+    let span = f.span(&format!("_OTHER {}", f.db_name));
     span.assert_child_of(&f.span("caller"));
-    assert_server_error(&span, "59", "CommandNotFound (59)");
+    assert_server_error(&span, "59", Some("CommandNotFound"));
     assert_attrs_exactly(
         &span,
-        &db_attrs(
-            &f,
-            "noSuchCommand",
-            None,
-            &[
-                (a::DB_QUERY_TEXT, r#"{"noSuchCommand": ?}"#.into()),
-                (a::DB_RESPONSE_STATUS_CODE, "59".into()),
-                (a::ERROR_TYPE, "59".into()),
-            ],
-        ),
+        &[
+            (a::DB_SYSTEM_NAME, "mongodb".into()),
+            (a::DB_NAMESPACE, f.db_name.clone().into()),
+            (a::DB_OPERATION_NAME, "_OTHER".into()),
+            (a::SERVER_ADDRESS, "127.0.0.1".into()),
+            (a::SERVER_PORT, 27017_i64.into()),
+            (a::DB_QUERY_TEXT, r#"{"_OTHER": ?}"#.into()),
+            (a::DB_RESPONSE_STATUS_CODE, "59".into()),
+            (a::ERROR_TYPE, "59".into()),
+        ],
     );
     assert_eq!(f.handler.in_flight(), 0);
 }
@@ -184,4 +186,29 @@ async fn duplicate_key_arrives_as_a_succeeded_event_and_previous_handlers_still_
         opentelemetry::trace::Status::Error { .. }
     ));
     let _ = client.database(&db_name).drop().await;
+}
+
+/// The server's `errmsg` is recorded only on request, scrubbed: the quoted key it prints is
+/// gone, the rest of the message stays.
+#[tokio::test]
+async fn scrubbed_error_text_is_opt_in_and_drops_quoted_values() {
+    let t = TestTelemetry::new();
+    let handler = common::builder(&t)
+        .error_text(otel_mongo::ErrorTextMode::Scrubbed)
+        .build();
+    let f = common::fixture_with(t, handler).await;
+    let coll = f.db.collection::<Document>("users");
+    let secret = "dup-key-Tr0ub4dor";
+    coll.insert_one(doc! { "_id": secret })
+        .await
+        .expect("first");
+    assert!(coll.insert_one(doc! { "_id": secret }).await.is_err());
+    let failed = &f.t.spans_named("insert users")[1];
+    failed.assert_attr(a::ERROR_TYPE, "11000");
+    let opentelemetry::trace::Status::Error { description } = &failed.status else {
+        panic!("{:?}", failed.status)
+    };
+    assert!(description.contains("duplicate key"), "{description}");
+    assert!(f.t.leaks(secret).is_empty(), "{:?}", f.t.leaks(secret));
+    f.cleanup().await;
 }

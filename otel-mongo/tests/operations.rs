@@ -85,39 +85,49 @@ async fn span_times_are_the_event_times() {
     f.cleanup().await;
 }
 
+/// Semantic conventions 1.43: documents are operands of one insert, not a batch; the
+/// statements of one `update` (or `delete`) command are a batch.
 #[tokio::test]
-async fn insert_many_records_the_batch_size() {
+async fn insert_many_is_no_batch_and_multi_statement_updates_are() {
     let f = common::fixture().await;
     let coll = f.db.collection::<Document>("orders");
     f.in_span("caller", async {
         coll.insert_many((0..3).map(|i| doc! { "_id": i }))
             .await
             .expect("insert many");
-        coll.insert_many([doc! { "_id": 10 }])
-            .await
-            .expect("insert many of one");
+        f.db.run_command(doc! {
+            "update": "orders",
+            "updates": [
+                { "q": { "_id": 0 }, "u": { "$set": { "a": 1 } } },
+                { "q": { "_id": 1 }, "u": { "$set": { "a": 2 } } },
+            ],
+        })
+        .await
+        .expect("two updates");
+        f.db.run_command(doc! {
+            "update": "orders",
+            "updates": [{ "q": { "_id": 2 }, "u": { "$set": { "a": 3 } } }],
+        })
+        .await
+        .expect("one update");
     })
     .await;
 
     let caller = f.span("caller");
-    let spans = f.t.spans_named("insert orders");
-    assert_eq!(spans.len(), 2);
+    let insert = f.span("insert orders");
+    insert.assert_child_of(&caller).assert_unset();
     let text = r#"{"insert": "orders", "ordered": ?, "documents": [?]}"#;
-    spans[0].assert_child_of(&caller).assert_unset();
     assert_attrs_exactly(
-        &spans[0],
-        &db_attrs(
-            &f,
-            "insert",
-            Some("orders"),
-            &[
-                (TEXT, text.into()),
-                (a::DB_OPERATION_BATCH_SIZE, 3_i64.into()),
-            ],
-        ),
+        &insert,
+        &db_attrs(&f, "insert", Some("orders"), &[(TEXT, text.into())]),
     );
+    let updates = f.t.spans_named("update orders");
+    assert_eq!(updates.len(), 2);
+    updates[0]
+        .assert_child_of(&caller)
+        .assert_attr(a::DB_OPERATION_BATCH_SIZE, 2_i64);
     // A batch of one is no batch.
-    spans[1].assert_no_attr(a::DB_OPERATION_BATCH_SIZE);
+    updates[1].assert_no_attr(a::DB_OPERATION_BATCH_SIZE);
     f.cleanup().await;
 }
 

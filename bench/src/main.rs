@@ -9,6 +9,7 @@
 //! `memory` (RSS and adapter state around a million cheap operations). See BENCHMARKS.md.
 #![warn(missing_docs)]
 
+mod floor;
 mod measure;
 mod memory;
 mod micro;

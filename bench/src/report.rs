@@ -41,6 +41,70 @@ pub fn micro(results: &[Micro]) {
     for m in results {
         println!("| {} | {:.0} |", m.name, m.ns);
     }
+    floor_ratios(results);
+}
+
+/// Each adapter's added CPU over the bare-SDK floor of the same work (same run).
+fn floor_ratios(results: &[Micro]) {
+    use crate::floor::{FLOOR_DB_SAMPLED, FLOOR_DB_UNSAMPLED};
+    let ns = |name: &str| results.iter().find(|m| m.name == name).map(|m| m.ns);
+    // (row, what it adds over, floor)
+    let rows: [(&str, &str, Option<f64>, Option<f64>, Option<f64>); 6] = [
+        (
+            "core recorder, sampled",
+            "-",
+            ns("recorder start+end, sampled (DB span, metric)"),
+            Some(0.0),
+            ns(FLOOR_DB_SAMPLED),
+        ),
+        (
+            "core recorder, unsampled",
+            "-",
+            ns("recorder start+end, unsampled parent"),
+            Some(0.0),
+            ns(FLOOR_DB_UNSAMPLED),
+        ),
+        (
+            "Mongo handler events, sampled",
+            "the synthetic events alone",
+            ns("Mongo handler started+succeeded+checked-in events, sampled"),
+            ns("Mongo: building the synthetic events alone (baseline)"),
+            ns(FLOOR_DB_SAMPLED),
+        ),
+        (
+            "Mongo handler events, unsampled",
+            "the synthetic events alone",
+            ns("Mongo handler started+succeeded+checked-in events, unsampled"),
+            ns("Mongo: building the synthetic events alone (baseline)"),
+            ns(FLOOR_DB_UNSAMPLED),
+        ),
+        (
+            "Redis SET (null connection), sampled",
+            "raw SET",
+            ns("Redis SET over a null connection: traced, sampled (incl. redaction)"),
+            ns("Redis SET over a null connection: raw"),
+            ns(FLOOR_DB_SAMPLED),
+        ),
+        (
+            "Redis SET (null connection), unsampled",
+            "raw SET",
+            ns("Redis SET over a null connection: traced, unsampled"),
+            ns("Redis SET over a null connection: raw"),
+            ns(FLOOR_DB_UNSAMPLED),
+        ),
+    ];
+    println!("\n### Added CPU over the SDK floor (same run)\n");
+    println!("| adapter | minus | added ns | floor ns | added / floor |");
+    println!("|---|---|---:|---:|---:|");
+    for (name, minus, total, base, floor) in rows {
+        if let (Some(total), Some(base), Some(floor)) = (total, base, floor) {
+            let added = total - base;
+            println!(
+                "| {name} | {minus} | {added:.0} | {floor:.0} | {:.2} |",
+                added / floor
+            );
+        }
+    }
 }
 
 /// Loopback comparisons.

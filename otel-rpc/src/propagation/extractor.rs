@@ -1,0 +1,188 @@
+//! [`BoundedExtractor`]: the carrier view every propagator gets on the server side.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+use opentelemetry::propagation::Extractor;
+
+use super::{MAX_PROPAGATION_HEADER_LEN, baggage, traceparent::valid_traceparent, tracestate};
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
+const BAGGAGE: &str = "baggage";
+
+/// Wraps an incoming carrier so that any propagator (W3C, B3, Jaeger, ...) reads it through
+/// the W3C rules and size limits:
+///
+/// * `traceparent`: handed on only when valid ([`valid_traceparent`](super::valid_traceparent));
+///   present more than once (several header lines) it is treated as absent, so the request
+///   starts a new trace;
+/// * `tracestate`: header lines combined in order, the whole value dropped when any member
+///   is invalid, truncated to 512 characters (see [`MAX_TRACESTATE_LEN`](super::MAX_TRACESTATE_LEN));
+/// * `baggage`: header lines combined, invalid or oversized members dropped, at most
+///   [`MAX_BAGGAGE_MEMBERS`](super::MAX_BAGGAGE_MEMBERS) members and
+///   [`MAX_BAGGAGE_LEN`](super::MAX_BAGGAGE_LEN) bytes;
+/// * any other field (B3, Jaeger, ...): values longer than [`MAX_PROPAGATION_HEADER_LEN`] are
+///   treated as absent, so a hostile peer cannot make a propagator parse megabytes.
+///
+/// [`SpanRecorder::extract`](crate::SpanRecorder::extract) applies it to every carrier, so a
+/// lenient propagator (the SDK's `TraceContextPropagator` continues `00-1-2-01`) never sees an
+/// invalid value. A valid `traceparent` costs byte comparisons and the carrier's `get_all`.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use opentelemetry::propagation::Extractor;
+/// use otel_rpc::propagation::BoundedExtractor;
+///
+/// let mut headers = HashMap::new();
+/// headers.insert("traceparent".to_string(), "00-1-2-01".to_string());
+/// headers.insert("baggage".to_string(), "user=alice,bad key=1".to_string());
+/// let strict = BoundedExtractor::new(&headers);
+/// assert_eq!(strict.get("traceparent"), None);
+/// assert_eq!(strict.get("baggage"), Some("user=alice"));
+/// ```
+pub struct BoundedExtractor<'a> {
+    inner: &'a dyn Extractor,
+    tracestate: OnceCell<Option<Cow<'a, str>>>,
+    baggage: OnceCell<Option<Cow<'a, str>>>,
+}
+
+impl<'a> BoundedExtractor<'a> {
+    /// Wraps `inner`.
+    pub fn new(inner: &'a dyn Extractor) -> Self {
+        Self {
+            inner,
+            tracestate: OnceCell::new(),
+            baggage: OnceCell::new(),
+        }
+    }
+
+    /// Every value of `key` in the carrier, as header lines.
+    fn lines(&self, key: &str) -> Vec<&'a str> {
+        let inner: &'a dyn Extractor = self.inner;
+        inner.get_all(key).unwrap_or_default()
+    }
+}
+
+/// Kept while `SpanRecorder::extract` still builds the extractor with the old tuple syntax.
+#[doc(hidden)]
+#[allow(non_snake_case)]
+pub fn BoundedExtractor(inner: &dyn Extractor) -> BoundedExtractor<'_> {
+    BoundedExtractor::new(inner)
+}
+
+impl std::fmt::Debug for BoundedExtractor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundedExtractor").finish_non_exhaustive()
+    }
+}
+
+impl Extractor for BoundedExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        if key.eq_ignore_ascii_case(TRACEPARENT) {
+            match self.lines(TRACEPARENT).as_slice() {
+                [only] => valid_traceparent(only),
+                _ => None,
+            }
+        } else if key.eq_ignore_ascii_case(TRACESTATE) {
+            self.tracestate
+                .get_or_init(|| tracestate::combine(&self.lines(TRACESTATE)))
+                .as_deref()
+        } else if key.eq_ignore_ascii_case(BAGGAGE) {
+            self.baggage
+                .get_or_init(|| baggage::clean(&self.lines(BAGGAGE)))
+                .as_deref()
+        } else {
+            self.inner
+                .get(key)
+                .filter(|v| v.len() <= MAX_PROPAGATION_HEADER_LEN)
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.inner.keys()
+    }
+
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let w3c = [TRACEPARENT, TRACESTATE, BAGGAGE];
+        if w3c.iter().any(|k| key.eq_ignore_ascii_case(k)) {
+            return self.get(key).map(|v| vec![v]);
+        }
+        let values: Vec<&str> = self
+            .inner
+            .get_all(key)?
+            .into_iter()
+            .filter(|v| v.len() <= MAX_PROPAGATION_HEADER_LEN)
+            .collect();
+        (!values.is_empty()).then_some(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A carrier with several lines per key, like an HTTP header map.
+    struct Lines(Vec<(&'static str, String)>);
+
+    impl Extractor for Lines {
+        fn get(&self, key: &str) -> Option<&str> {
+            self.0
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.as_str())
+        }
+        fn keys(&self) -> Vec<&str> {
+            self.0.iter().map(|(k, _)| *k).collect()
+        }
+        fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+            let all: Vec<&str> = self
+                .0
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            (!all.is_empty()).then_some(all)
+        }
+    }
+
+    const TP: &str = "00-12345678901234567890123456789012-1234567890123456-01";
+
+    #[test]
+    fn oversized_values_are_hidden() {
+        let mut map = HashMap::new();
+        map.insert("baggage".to_string(), "a=".to_string() + &"x".repeat(9000));
+        map.insert("x-b3-traceid".to_string(), "x".repeat(9000));
+        map.insert("x-b3-spanid".to_string(), "short".to_string());
+        let bounded = BoundedExtractor::new(&map);
+        assert_eq!(bounded.get("baggage"), None);
+        assert_eq!(bounded.get("x-b3-traceid"), None);
+        assert_eq!(bounded.get("x-b3-spanid"), Some("short"));
+    }
+
+    #[test]
+    fn a_duplicated_traceparent_is_absent() {
+        let one = Lines(vec![("traceparent", TP.into())]);
+        assert_eq!(BoundedExtractor::new(&one).get("traceparent"), Some(TP));
+        let two = Lines(vec![("traceparent", TP.into()), ("traceparent", TP.into())]);
+        assert_eq!(BoundedExtractor::new(&two).get("traceparent"), None);
+        assert_eq!(BoundedExtractor::new(&two).get_all("traceparent"), None);
+    }
+
+    #[test]
+    fn tracestate_and_baggage_lines_are_combined() {
+        let carrier = Lines(vec![
+            ("tracestate", "foo=1".into()),
+            ("tracestate", "bar=2".into()),
+            ("baggage", "a=1".into()),
+            ("baggage", "b=2,bad key=3".into()),
+        ]);
+        let strict = BoundedExtractor::new(&carrier);
+        assert_eq!(strict.get("tracestate"), Some("foo=1,bar=2"));
+        assert_eq!(strict.get("TraceState"), Some("foo=1,bar=2"));
+        assert_eq!(strict.get("baggage"), Some("a=1,b=2"));
+        assert_eq!(strict.get_all("baggage"), Some(vec!["a=1,b=2"]));
+        assert_eq!(strict.keys().len(), 4);
+    }
+}

@@ -20,6 +20,7 @@ use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, InFlight, LostReason};
 use crate::intern;
 use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
+use crate::pool::PoolEvents;
 use crate::sanitize;
 
 /// `db.system.name` of every span.
@@ -60,6 +61,7 @@ struct Inner {
     recorder: SpanRecorder,
     options: Options,
     in_flight: InFlight,
+    pool: Option<PoolEvents>,
 }
 
 impl fmt::Debug for OtelCommandHandler {
@@ -91,6 +93,7 @@ impl OtelCommandHandler {
     pub(crate) fn from_parts(
         recorder: SpanRecorder,
         options: Options,
+        pool: Option<PoolEvents>,
         max_in_flight: usize,
         reply_timeout: Duration,
     ) -> Self {
@@ -99,12 +102,14 @@ impl OtelCommandHandler {
                 recorder,
                 options,
                 in_flight: InFlight::new(max_in_flight, reply_timeout),
+                pool,
             }),
         }
     }
 
     /// Sets `options.command_event_handler` and `options.cmap_event_handler` to this handler
-    /// (the pool's check-in events end abandoned commands as `cancelled`, see
+    /// (the pool's events feed the `db.client.connection.*` metrics, and its check-in events
+    /// end abandoned commands as `cancelled`, see
     /// [`on_connection_checked_in`](Self::on_connection_checked_in)). A handler already set
     /// there keeps receiving every event (synchronous callbacks are called first, async ones
     /// and channels are fed from a spawned task as the driver would). Install once per client
@@ -138,9 +143,14 @@ impl OtelCommandHandler {
         }
     }
 
-    /// Handles one connection pool event: only check-ins matter, see
+    /// Handles one connection pool event: feeds the `db.client.connection.*` metrics (see
+    /// the crate's README for which event moves which count), and a check-in ends the
+    /// commands abandoned on that connection, see
     /// [`on_connection_checked_in`](Self::on_connection_checked_in).
     pub fn handle_cmap(&self, event: &CmapEvent) {
+        if let Some(pool) = &self.inner.pool {
+            pool.handle(event);
+        }
         if let CmapEvent::ConnectionCheckedIn(ev) = event {
             self.on_connection_checked_in(&ev.address, ev.connection_id);
         }

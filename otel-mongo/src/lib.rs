@@ -31,6 +31,7 @@ mod handler;
 mod in_flight;
 mod intern;
 mod options;
+mod pool;
 pub mod sanitize;
 
 pub use event::{CommandKey, FailedCommand, StartedCommand, SucceededCommand};
@@ -42,3 +43,4 @@ pub use options::{
 };
 pub use otel_rpc::ErrorTextMode;
 pub use otel_rpc::text::QueryTextMode;
+pub use pool::DEFAULT_ABANDONED_CHECKOUT_AFTER;

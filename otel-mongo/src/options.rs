@@ -5,15 +5,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::KeyValue;
-use opentelemetry::metrics::MeterProvider;
+use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
+use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
 use otel_rpc::{DbOperation, ErrorTextMode, SpanRecorder, SpanRecorderBuilder};
 
 use crate::event::StartedCommand;
 use crate::handler::OtelCommandHandler;
+use crate::pool::{DEFAULT_ABANDONED_CHECKOUT_AFTER, PoolEvents};
 
 /// Default for [`OtelCommandHandlerBuilder::max_in_flight`].
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
@@ -81,6 +82,23 @@ pub struct OtelCommandHandlerBuilder {
     options: Options,
     max_in_flight: usize,
     reply_timeout: Duration,
+    pool: PoolOptions,
+}
+
+/// How the connection pool metrics are built.
+struct PoolOptions {
+    enabled: bool,
+    /// From the injected meter provider (`None`: the global one).
+    meter: Option<Meter>,
+    abandoned_checkout_after: Duration,
+}
+
+/// The instrumentation scope of every span, measurement and pool metric.
+pub(crate) fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_schema_url(opentelemetry_semantic_conventions::SCHEMA_URL)
+        .build()
 }
 
 impl fmt::Debug for OtelCommandHandlerBuilder {
@@ -91,6 +109,7 @@ impl fmt::Debug for OtelCommandHandlerBuilder {
             .field("background", &self.options.background)
             .field("max_in_flight", &self.max_in_flight)
             .field("reply_timeout", &self.reply_timeout)
+            .field("pool_metrics", &self.pool.enabled)
             .finish_non_exhaustive()
     }
 }
@@ -121,6 +140,11 @@ impl OtelCommandHandlerBuilder {
             },
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            pool: PoolOptions {
+                enabled: true,
+                meter: None,
+                abandoned_checkout_after: DEFAULT_ABANDONED_CHECKOUT_AFTER,
+            },
         }
     }
 
@@ -140,13 +164,34 @@ impl OtelCommandHandlerBuilder {
     where
         P: MeterProvider + Send + 'static,
     {
+        self.pool.meter = Some(provider.meter_with_scope(scope()));
         self.recorder = self.recorder.meter_provider(provider);
         self
     }
 
-    /// Records spans only, no `db.client.operation.duration` histogram.
+    /// Records spans only: no `db.client.operation.duration` histogram and no connection pool
+    /// metrics.
     pub fn disable_metrics(mut self) -> Self {
         self.recorder = self.recorder.disable_metrics();
+        self.pool.enabled = false;
+        self
+    }
+
+    /// Turns the connection pool metrics (`db.client.connection.*`, fed by the pool events
+    /// [`install`](OtelCommandHandler::install) subscribes to) off or on (default on).
+    pub fn pool_metrics(mut self, enabled: bool) -> Self {
+        self.pool.enabled = enabled;
+        self
+    }
+
+    /// A connection check-out still pending when one that started `grace` later already got
+    /// its connection was abandoned by its caller (the driver emits no event when a waiting
+    /// operation is dropped): it leaves `db.client.connection.pending_requests` and counts as
+    /// one `db.client.connection.timeouts` (default [`DEFAULT_ABANDONED_CHECKOUT_AFTER`], the
+    /// driver's default connect timeout, since a check-out that opens a connection can wait
+    /// that long legitimately).
+    pub fn abandoned_checkout_after(mut self, grace: Duration) -> Self {
+        self.pool.abandoned_checkout_after = grace;
         self
     }
 
@@ -231,9 +276,17 @@ impl OtelCommandHandlerBuilder {
 
     /// Builds the handler.
     pub fn build(self) -> OtelCommandHandler {
+        let pool = self.pool.enabled.then(|| {
+            let meter = self
+                .pool
+                .meter
+                .unwrap_or_else(|| opentelemetry::global::meter_with_scope(scope()));
+            PoolEvents::new(&meter, self.pool.abandoned_checkout_after)
+        });
         OtelCommandHandler::from_parts(
             self.recorder.build(),
             self.options,
+            pool,
             self.max_in_flight,
             self.reply_timeout,
         )

@@ -33,7 +33,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod classify;
+pub mod conventions;
 mod db;
+pub mod exception;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod health;
@@ -42,6 +45,7 @@ pub mod http;
 #[cfg(feature = "http")]
 pub mod layer;
 mod metric;
+pub mod options;
 mod outcome;
 mod parent;
 pub mod pool;
@@ -56,6 +60,7 @@ pub use metric::{
     DB_DURATION_BOUNDARIES, DB_METRIC_KEYS, DurationMetric, HTTP_DURATION_BOUNDARIES,
     HTTP_METRIC_KEYS, RPC_METRIC_KEYS,
 };
+pub use options::{CommonOptions, InstrumentationOptions};
 pub use outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
 pub use parent::current_context;
 pub use recorder::{SpanRecorder, SpanRecorderBuilder};

@@ -12,9 +12,14 @@ use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue};
 
+use crate::classify::{Classifier, Observed, Verdict, default_verdict};
+use crate::conventions::Domain;
+use crate::exception::{ExceptionLogger, ExceptionSignal, SharedLoggerFactory};
 use crate::metric::DurationMetric;
+use crate::options::{SharedMeterFactory, SharedTracerFactory};
 use crate::propagation::{BoundedExtractor, SharedPropagator, default_propagator};
 use crate::recording::Recording;
+use crate::untrusted::ErrorTextMode;
 
 type TracerFactory = Box<dyn FnOnce(InstrumentationScope) -> BoxedTracer + Send>;
 type MeterFactory = Box<dyn FnOnce(InstrumentationScope) -> Meter + Send>;
@@ -50,6 +55,11 @@ pub(crate) struct Inner {
     pub(crate) status_code_key: Option<Key>,
     /// Which of [`crate::db::DB_ATTRIBUTE_KEYS`] the metric allows (bit i = key i).
     pub(crate) db_metric_mask: u16,
+    pub(crate) domain: Domain,
+    pub(crate) classifier: Option<Classifier>,
+    pub(crate) exception_signal: ExceptionSignal,
+    pub(crate) logger: Option<Arc<dyn ExceptionLogger>>,
+    pub(crate) error_text: ErrorTextMode,
 }
 
 impl fmt::Debug for SpanRecorder {
@@ -58,7 +68,9 @@ impl fmt::Debug for SpanRecorder {
             .field("kind", &self.inner.kind)
             .field("metric", &self.inner.metric.name)
             .field("metrics_enabled", &self.inner.duration.is_some())
-            .finish()
+            .field("domain", &self.inner.domain)
+            .field("exception_signal", &self.inner.exception_signal)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,6 +86,11 @@ pub struct SpanRecorderBuilder {
     metric: DurationMetric,
     metrics_enabled: bool,
     status_code_key: Option<Key>,
+    domain: Option<Domain>,
+    classifier: Option<Classifier>,
+    exception_signal: Option<ExceptionSignal>,
+    logger: Option<SharedLoggerFactory>,
+    error_text: ErrorTextMode,
 }
 
 impl fmt::Debug for SpanRecorderBuilder {
@@ -100,7 +117,41 @@ impl SpanRecorder {
             metric: DurationMetric::db_client(),
             metrics_enabled: true,
             status_code_key: None,
+            domain: None,
+            classifier: None,
+            exception_signal: None,
+            logger: None,
+            error_text: ErrorTextMode::Off,
         }
+    }
+
+    /// The domain this recorder records for.
+    pub fn domain(&self) -> Domain {
+        self.inner.domain
+    }
+
+    /// The user's classification of `observed`: `Some` decides, `None` means the default rule
+    /// applies (see [`verdict`](Self::verdict)). Layers call it for HTTP / gRPC outcomes;
+    /// [`Recording::end`] applies it to database outcomes itself.
+    pub fn classify(&self, observed: &Observed<'_>) -> Option<Verdict> {
+        self.inner.classifier.as_ref().and_then(|c| c(observed))
+    }
+
+    /// The verdict for `observed`: the user's rule, else the conventions' default for this
+    /// recorder's span kind ([`default_verdict`]).
+    pub fn verdict(&self, observed: &Observed<'_>) -> Verdict {
+        self.classify(observed)
+            .unwrap_or_else(|| default_verdict(&self.inner.kind, observed))
+    }
+
+    /// How much untrusted error text adapters using this recorder record.
+    pub fn error_text(&self) -> ErrorTextMode {
+        self.inner.error_text
+    }
+
+    /// Where exceptions go.
+    pub fn exception_signal(&self) -> ExceptionSignal {
+        self.inner.exception_signal
     }
 
     /// The span kind of this recorder.
@@ -272,6 +323,58 @@ impl SpanRecorderBuilder {
         self
     }
 
+    /// The domain recorded for (schema URL, exception event name, database classification).
+    /// Default: the domain of the duration metric's name, else [`Domain::Db`].
+    pub fn domain(mut self, domain: Domain) -> Self {
+        self.domain = Some(domain);
+        self
+    }
+
+    /// A classification rule (see [`crate::classify`]).
+    pub fn classifier(mut self, classifier: Classifier) -> Self {
+        self.classifier = Some(classifier);
+        self
+    }
+
+    /// Where exceptions go; default [`ExceptionSignal::from_env`], read by [`build`](Self::build).
+    pub fn exception_signal(mut self, signal: ExceptionSignal) -> Self {
+        self.exception_signal = Some(signal);
+        self
+    }
+
+    /// The logger provider for exception log records, instead of the one installed with
+    /// [`crate::exception::set_logger_provider`].
+    pub fn logger_provider<P>(mut self, provider: P) -> Self
+    where
+        P: opentelemetry::logs::LoggerProvider + Send + Sync + 'static,
+        P::Logger: Send + Sync + 'static,
+    {
+        self.logger = Some(crate::exception::logger_factory(provider));
+        self
+    }
+
+    /// How much untrusted error text adapters using this recorder record (read back with
+    /// [`SpanRecorder::error_text`]).
+    pub fn error_text(mut self, mode: ErrorTextMode) -> Self {
+        self.error_text = mode;
+        self
+    }
+
+    pub(crate) fn shared_tracer_factory(mut self, f: SharedTracerFactory) -> Self {
+        self.tracer = Some(Box::new(move |scope| f(scope)));
+        self
+    }
+
+    pub(crate) fn shared_meter_factory(mut self, f: SharedMeterFactory) -> Self {
+        self.meter = Some(Box::new(move |scope| f(scope)));
+        self
+    }
+
+    pub(crate) fn shared_logger_factory(mut self, f: SharedLoggerFactory) -> Self {
+        self.logger = Some(f);
+        self
+    }
+
     /// Turns the duration histogram off (spans only).
     pub fn disable_metrics(mut self) -> Self {
         self.metrics_enabled = false;
@@ -287,8 +390,15 @@ impl SpanRecorderBuilder {
 
     /// Builds the recorder.
     pub fn build(self) -> SpanRecorder {
-        let mut scope = InstrumentationScope::builder(self.scope_name)
-            .with_schema_url(opentelemetry_semantic_conventions::SCHEMA_URL);
+        let domain = self
+            .domain
+            .or_else(|| Domain::from_metric_name(&self.metric.name))
+            .unwrap_or(Domain::Db);
+        let exception_signal = self
+            .exception_signal
+            .unwrap_or_else(ExceptionSignal::from_env);
+        let mut scope =
+            InstrumentationScope::builder(self.scope_name).with_schema_url(domain.schema_url());
         if let Some(v) = self.scope_version {
             scope = scope.with_version(v);
         }
@@ -296,6 +406,13 @@ impl SpanRecorderBuilder {
         let tracer = match self.tracer {
             Some(factory) => factory(scope.clone()),
             None => global::tracer_provider().tracer_with_scope(scope.clone()),
+        };
+        let logger = if exception_signal.logs() {
+            self.logger
+                .or_else(crate::exception::global_logger_factory)
+                .map(|factory| factory(scope.clone()))
+        } else {
+            None
         };
         let duration = if self.metrics_enabled {
             let meter = match self.meter {
@@ -315,6 +432,11 @@ impl SpanRecorderBuilder {
                 db_metric_mask: crate::db::metric_mask(&self.metric),
                 metric: self.metric,
                 status_code_key: self.status_code_key,
+                domain,
+                classifier: self.classifier,
+                exception_signal,
+                logger,
+                error_text: self.error_text,
             }),
         }
     }

@@ -6,13 +6,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::context::{FutureExt, WithContext};
 use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute;
 
+use crate::classify::{Observed, Verdict};
+use crate::conventions::Domain;
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
 use crate::recorder::Inner;
 use crate::text::truncate;
-use crate::untrusted::MAX_NAME_LEN;
+use crate::untrusted::{MAX_NAME_LEN, OTHER};
 
 /// A started span plus what is needed to end it and record its duration.
 ///
@@ -164,11 +166,44 @@ impl Recording {
         let Some(mut active) = self.active.take() else {
             return;
         };
-        let failure = match outcome {
-            Outcome::Success => None,
-            Outcome::Failure(f) => Some(f),
-            Outcome::Cancelled => Some(Failure::new(CANCELLED_ERROR_TYPE)),
+        let Active {
+            recorder,
+            metric_attrs,
+            recording,
+            ..
+        } = &mut active;
+        let (mut failure, cancelled) = match outcome {
+            Outcome::Success => (None, false),
+            Outcome::Failure(f) => (Some(f), false),
+            Outcome::Cancelled => (Some(Failure::new(CANCELLED_ERROR_TYPE)), true),
         };
+        // Database outcomes go through the user's rule here; layers classify their own.
+        if recorder.domain == Domain::Db
+            && !cancelled
+            && let Some(classify) = &recorder.classifier
+        {
+            let observed = Observed::Db {
+                status_code: failure.as_ref().and_then(|f| f.status_code.as_deref()),
+                error_type: failure.as_ref().map(|f| f.error_type.as_ref()),
+            };
+            match (classify(&observed), failure.is_some()) {
+                (Some(Verdict::NotError), true) => {
+                    // Expected: no error, but the server's code is still worth keeping.
+                    if let Some(code) = failure
+                        .take()
+                        .and_then(|f| f.status_code)
+                        .and_then(|c| status_code_kv(recorder, &c))
+                    {
+                        push_metric_attr(recorder, metric_attrs, &code);
+                        if *recording {
+                            self.cx.span().set_attribute(code);
+                        }
+                    }
+                }
+                (Some(Verdict::Error), false) => failure = Some(Failure::new(OTHER)),
+                _ => {}
+            }
+        }
         let span = self.cx.span();
         if let Some(f) = &failure {
             // Adapters give classes from closed sets; the cap is the last line of defence.
@@ -176,24 +211,19 @@ impl Recording {
                 attribute::ERROR_TYPE,
                 truncate(&f.error_type, MAX_NAME_LEN).into_owned(),
             );
-            let status_code = active
-                .recorder
-                .status_code_key
+            let status_code = f
+                .status_code
                 .as_ref()
-                .zip(f.status_code.as_ref())
-                .map(|(key, code)| {
-                    KeyValue::new(key.clone(), truncate(code, MAX_NAME_LEN).into_owned())
-                });
-            if active.recorder.duration.is_some() {
-                active.metric_attrs.push(error_type.clone());
-                if let Some(code) = &status_code
-                    && active.recorder.metric.allows(code.key.as_str())
-                {
-                    active.metric_attrs.push(code.clone());
+                .and_then(|c| status_code_kv(recorder, c));
+            if recorder.duration.is_some() {
+                metric_attrs.push(error_type.clone());
+                if let Some(code) = &status_code {
+                    push_metric_attr(recorder, metric_attrs, code);
                 }
             }
-            if active.recording {
-                if f.exception {
+            if f.exception {
+                let signal = recorder.exception_signal;
+                if *recording && signal.span_event() {
                     let mut attrs = Vec::with_capacity(2);
                     attrs.push(KeyValue::new(
                         attribute::EXCEPTION_TYPE,
@@ -207,6 +237,35 @@ impl Recording {
                     }
                     span.add_event("exception", attrs);
                 }
+                if signal.logs()
+                    && let Some(logger) = &recorder.logger
+                {
+                    let message = f.message.as_ref().map(|m| {
+                        (
+                            Key::from_static_str(attribute::EXCEPTION_MESSAGE),
+                            Value::from(m.to_string()),
+                        )
+                    });
+                    let mut attrs = [
+                        (
+                            Key::from_static_str(attribute::EXCEPTION_TYPE),
+                            error_type.value.clone(),
+                        ),
+                        (
+                            Key::from_static_str(attribute::ERROR_TYPE),
+                            error_type.value.clone(),
+                        ),
+                    ]
+                    .into_iter()
+                    .chain(message);
+                    logger.emit(
+                        recorder.domain.exception_event_name(),
+                        span.span_context(),
+                        &mut attrs,
+                    );
+                }
+            }
+            if *recording {
                 span.set_attribute(error_type);
                 if let Some(code) = status_code {
                     span.set_attribute(code);
@@ -232,6 +291,22 @@ impl Recording {
             histogram.record(elapsed.as_secs_f64(), &active.metric_attrs);
         }
     }
+}
+
+/// Adds `kv` to the metric attributes when metrics are on and the allow-list has its key.
+fn push_metric_attr(recorder: &Inner, metric_attrs: &mut Vec<KeyValue>, kv: &KeyValue) {
+    if recorder.duration.is_some() && recorder.metric.allows(kv.key.as_str()) {
+        metric_attrs.push(kv.clone());
+    }
+}
+
+/// The recorder's status code attribute for `code` (capped), when it has one.
+fn status_code_kv(recorder: &Inner, code: &str) -> Option<KeyValue> {
+    let key = recorder.status_code_key.as_ref()?;
+    Some(KeyValue::new(
+        key.clone(),
+        truncate(code, MAX_NAME_LEN).into_owned(),
+    ))
 }
 
 impl Drop for Recording {

@@ -40,7 +40,35 @@ pub const DB_METRIC_KEYS: &[&str] = &[
     attribute::SERVER_PORT,
 ];
 
-/// Attribute keys that may go on the HTTP duration metrics.
+/// Attribute keys that may go on `http.server.request.duration` by default: every value from
+/// a closed set or the application's own route table. `server.address` / `server.port` are
+/// opt-in in the conventions (the client chooses them through `Host`), see
+/// [`HTTP_SERVER_METRIC_KEYS_WITH_SERVER_ADDRESS`].
+pub const HTTP_SERVER_METRIC_KEYS: &[&str] = &[
+    attribute::HTTP_REQUEST_METHOD,
+    attribute::HTTP_ROUTE,
+    attribute::HTTP_RESPONSE_STATUS_CODE,
+    attribute::URL_SCHEME,
+    attribute::ERROR_TYPE,
+    attribute::NETWORK_PROTOCOL_NAME,
+    attribute::NETWORK_PROTOCOL_VERSION,
+];
+
+/// [`HTTP_SERVER_METRIC_KEYS`] plus the opt-in `server.address` / `server.port`.
+pub const HTTP_SERVER_METRIC_KEYS_WITH_SERVER_ADDRESS: &[&str] = &[
+    attribute::HTTP_REQUEST_METHOD,
+    attribute::HTTP_ROUTE,
+    attribute::HTTP_RESPONSE_STATUS_CODE,
+    attribute::URL_SCHEME,
+    attribute::ERROR_TYPE,
+    attribute::NETWORK_PROTOCOL_NAME,
+    attribute::NETWORK_PROTOCOL_VERSION,
+    attribute::SERVER_ADDRESS,
+    attribute::SERVER_PORT,
+];
+
+/// Attribute keys that may go on `http.client.request.duration` (and, before the server set
+/// was split off, on both HTTP duration metrics).
 pub const HTTP_METRIC_KEYS: &[&str] = &[
     attribute::HTTP_REQUEST_METHOD,
     attribute::HTTP_ROUTE,
@@ -89,12 +117,13 @@ impl DurationMetric {
         }
     }
 
-    /// `http.server.request.duration`.
+    /// `http.server.request.duration` (without the opt-in `server.address` / `server.port`).
     pub fn http_server() -> Self {
         Self::http(
             metric::HTTP_SERVER_REQUEST_DURATION,
             "Duration of HTTP server requests.",
         )
+        .with_keys(HTTP_SERVER_METRIC_KEYS)
     }
 
     /// `http.client.request.duration`.

@@ -1,12 +1,24 @@
-//! The RPC method of a gRPC request, from its `:path`.
+//! The RPC method of a gRPC request, from its `:path`, and the set of methods a server is
+//! known to serve (so `rpc.method` on the metric never takes a value a client made up).
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute;
+
+use crate::layer::bounded::BoundedValues;
+use crate::layer::rules::OTHER;
 
 /// Longest method name recorded as is; longer paths count as unknown methods.
 const MAX_METHOD_LEN: usize = 256;
+
+/// Most distinct methods a [`GrpcServerLayer`](super::GrpcServerLayer) learns when it is not
+/// told which methods it serves; calls to further methods are recorded as `_OTHER`.
+pub const MAX_LEARNED_METHODS: usize = 256;
+
+/// The span name of a call whose method is unknown (the conventions' `{rpc.system.name}`).
+const UNKNOWN_METHOD_SPAN_NAME: &str = "grpc";
 
 /// `package.Service/Method` from a `/package.Service/Method` path, or `None` when the path
 /// does not have that shape.
@@ -16,12 +28,16 @@ pub(crate) fn rpc_method(path: &str) -> Option<&str> {
     let valid = !service.is_empty()
         && !name.is_empty()
         && !name.contains('/')
-        && method.len() <= MAX_METHOD_LEN;
+        && method.len() <= MAX_METHOD_LEN
+        && method
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'`'));
     valid.then_some(method)
 }
 
-/// The span name and the sampler-visible attributes of a call to `path`.
-pub(crate) fn call_attributes(path: &str) -> (Cow<'static, str>, Vec<KeyValue>) {
+/// The span name and the sampler-visible attributes of a client call to `path` (the
+/// application's own stubs choose the method).
+pub(crate) fn client_attributes(path: &str) -> (Cow<'static, str>, Vec<KeyValue>) {
     let mut attributes = Vec::with_capacity(6);
     attributes.push(KeyValue::new(attribute::RPC_SYSTEM_NAME, "grpc"));
     match rpc_method(path) {
@@ -34,13 +50,139 @@ pub(crate) fn call_attributes(path: &str) -> (Cow<'static, str>, Vec<KeyValue>) 
             (Cow::Owned(method.to_owned()), attributes)
         }
         None => {
-            attributes.push(KeyValue::new(attribute::RPC_METHOD, "_OTHER"));
-            attributes.push(KeyValue::new(
-                attribute::RPC_METHOD_ORIGINAL,
-                crate::text::truncate(path, MAX_METHOD_LEN).into_owned(),
-            ));
-            (Cow::Borrowed("grpc"), attributes)
+            unknown(path, &mut attributes);
+            (Cow::Borrowed(UNKNOWN_METHOD_SPAN_NAME), attributes)
         }
+    }
+}
+
+/// `rpc.method` `_OTHER` and the original (capped) in `rpc.method_original`.
+fn unknown(path: &str, attributes: &mut Vec<KeyValue>) {
+    attributes.push(KeyValue::new(attribute::RPC_METHOD, OTHER));
+    attributes.push(KeyValue::new(
+        attribute::RPC_METHOD_ORIGINAL,
+        crate::text::truncate(path.trim_start_matches('/'), MAX_METHOD_LEN).into_owned(),
+    ));
+}
+
+/// Which methods a server serves: a configured list of methods, else of services, plus the
+/// methods learned from calls that a handler answered.
+#[derive(Debug, Clone)]
+pub(crate) struct ServedMethods {
+    /// The exact methods (`package.Service/Method`), when configured: nothing else is known.
+    exact: Option<BoundedValues>,
+    /// The served services (`package.Service`), when configured: methods of any other
+    /// service are unknown.
+    services: Option<HashSet<Box<str>>>,
+    /// Methods whose calls ended with a status other than `UNIMPLEMENTED` (the status tonic's
+    /// router and generated servers answer for anything they do not serve), up to
+    /// [`MAX_LEARNED_METHODS`].
+    learned: BoundedValues,
+}
+
+impl Default for ServedMethods {
+    fn default() -> Self {
+        ServedMethods {
+            exact: None,
+            services: None,
+            learned: BoundedValues::new(MAX_LEARNED_METHODS),
+        }
+    }
+}
+
+/// What a server knows about the method of a call when it starts.
+pub(crate) enum Lookup {
+    /// Served: its shared `rpc.method` value.
+    Known(Value),
+    /// Not served (or malformed).
+    Unknown,
+    /// Possibly served: decided when the call ends.
+    Undecided,
+}
+
+impl ServedMethods {
+    /// Only these methods (`package.Service/Method`) are known.
+    pub(crate) fn add_methods<I, M>(&mut self, methods: I)
+    where
+        I: IntoIterator<Item = M>,
+        M: AsRef<str>,
+    {
+        let exact = self.exact.get_or_insert_with(|| BoundedValues::new(0));
+        for method in methods {
+            let method = method.as_ref().trim_start_matches('/');
+            if rpc_method(&format!("/{method}")).is_some() {
+                exact.insert(method);
+            }
+        }
+    }
+
+    /// Only methods of these services (`package.Service`) can be known.
+    pub(crate) fn add_services<I, S>(&mut self, services: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let set = self.services.get_or_insert_with(HashSet::new);
+        set.extend(services.into_iter().map(|s| Box::from(s.as_ref())));
+    }
+
+    fn lookup(&self, method: &str) -> Lookup {
+        if let Some(exact) = &self.exact {
+            return exact.get(method).map_or(Lookup::Unknown, Lookup::Known);
+        }
+        if let Some(services) = &self.services {
+            let service = method.split_once('/').map_or(method, |(s, _)| s);
+            if !services.contains(service) {
+                return Lookup::Unknown;
+            }
+        }
+        self.learned
+            .get(method)
+            .map_or(Lookup::Undecided, Lookup::Known)
+    }
+
+    /// The `rpc.method` value of an undecided call that ended with `code`: the method, if a
+    /// handler answered it (not `UNIMPLEMENTED`) and the learned set has room.
+    pub(crate) fn learn(&self, method: &str, code: u32) -> Option<Value> {
+        (code != super::UNIMPLEMENTED)
+            .then(|| self.learned.admit(method))
+            .flatten()
+    }
+
+    /// The span name and sampler-visible attributes of a server call to `path`, and whether
+    /// its method is still to be decided (its `rpc.method` is then set on span and metric
+    /// when the call ends).
+    pub(crate) fn server_attributes<'p>(
+        &self,
+        path: &'p str,
+    ) -> (Cow<'static, str>, Vec<KeyValue>, Option<&'p str>) {
+        let mut attributes = Vec::with_capacity(6);
+        attributes.push(KeyValue::new(attribute::RPC_SYSTEM_NAME, "grpc"));
+        let lookup = rpc_method(path).map_or(Lookup::Unknown, |m| self.lookup(m));
+        match (lookup, rpc_method(path)) {
+            (Lookup::Known(value), Some(method)) => {
+                attributes.push(KeyValue::new(attribute::RPC_METHOD, value));
+                (Cow::Owned(method.to_owned()), attributes, None)
+            }
+            // `rpc.method` is set when the call ends (span attributes cannot be replaced).
+            (Lookup::Undecided, Some(method)) => {
+                (Cow::Owned(method.to_owned()), attributes, Some(method))
+            }
+            _ => {
+                unknown(path, &mut attributes);
+                (Cow::Borrowed(UNKNOWN_METHOD_SPAN_NAME), attributes, None)
+            }
+        }
+    }
+
+    /// Marks a span whose method turned out unknown at its end.
+    pub(crate) fn mark_unknown(recording: &mut crate::Recording, method: &str) {
+        recording.set_metric_attribute(KeyValue::new(attribute::RPC_METHOD, OTHER));
+        recording.set_attribute(KeyValue::new(
+            attribute::RPC_METHOD_ORIGINAL,
+            method.to_owned(),
+        ));
+        recording.update_name(UNKNOWN_METHOD_SPAN_NAME);
     }
 }
 
@@ -55,8 +197,32 @@ mod tests {
         assert_eq!(rpc_method("/a/b/c"), None);
         assert_eq!(rpc_method("/nothing"), None);
         assert_eq!(rpc_method("//x"), None);
-        let (name, attrs) = call_attributes("/bad");
+        assert_eq!(rpc_method("/a b/c"), None);
+        let (name, attrs) = client_attributes("/bad");
         assert_eq!(name, "grpc");
         assert!(attrs.iter().any(|kv| kv.value.as_str() == "_OTHER"));
+    }
+
+    #[test]
+    fn served_sets() {
+        let mut served = ServedMethods::default();
+        served.add_services(["echo.Echo"]);
+        let (_, _, undecided) = served.server_attributes("/echo.Echo/Say");
+        assert_eq!(undecided, Some("echo.Echo/Say"));
+        let (name, _, undecided) = served.server_attributes("/evil.Svc/X");
+        assert_eq!((name.as_ref(), undecided), ("grpc", None));
+        assert!(served.learn("echo.Echo/Say", 0).is_some());
+        assert!(
+            served
+                .learn("echo.Echo/Nope", super::super::UNIMPLEMENTED)
+                .is_none()
+        );
+        let (_, _, undecided) = served.server_attributes("/echo.Echo/Say");
+        assert_eq!(undecided, None);
+
+        let mut exact = ServedMethods::default();
+        exact.add_methods(["/echo.Echo/Say"]);
+        assert!(matches!(exact.lookup("echo.Echo/Say"), Lookup::Known(_)));
+        assert!(matches!(exact.lookup("echo.Echo/Other"), Lookup::Unknown));
     }
 }

@@ -3,22 +3,36 @@
 //! * [`GrpcServerLayer`] for `tonic::transport::Server::builder().layer(..)`: `SERVER` span
 //!   `{package.Service}/{Method}`, parent extracted from the request metadata.
 //! * [`GrpcClientLayer`] for channels, `ServiceBuilder::new().layer(..).service(channel)`:
-//!   `CLIENT` span, context injected into the request metadata.
+//!   `CLIENT` span, context injected into the request metadata; the layered channel is a
+//!   [`GrpcClientService<Channel>`](GrpcClientService).
 //!
 //! Both record `rpc.system.name` = `grpc`, `rpc.method` and `rpc.response.status_code` (the
 //! code name, e.g. `"NOT_FOUND"`), taken from the response head of trailers-only responses or
 //! from the trailers at the end of the body; the span ends when the response stream ends.
 //! Servers report errors only for the codes that mean the server failed (see
-//! [`is_server_error`]); clients for any code but `OK`. Metrics `rpc.server.call.duration` /
-//! `rpc.client.call.duration`.
+//! [`is_server_error`]); clients for any code but `OK`. The `grpc-message` (the peer's text)
+//! is never recorded. Metrics `rpc.server.call.duration` / `rpc.client.call.duration`.
 
 mod client;
 mod method;
 mod server;
 mod status;
 
-pub use client::{GrpcClientFuture, GrpcClientLayer, GrpcClientOptions, GrpcClientService};
-pub use server::{GrpcServerFuture, GrpcServerLayer, GrpcServerOptions, GrpcServerService};
+pub use client::{
+    GrpcClient, GrpcClientFuture, GrpcClientLayer, GrpcClientOptions, GrpcClientService,
+};
+pub use method::MAX_LEARNED_METHODS;
+pub use server::{
+    GrpcServer, GrpcServerFuture, GrpcServerLayer, GrpcServerOptions, GrpcServerService,
+};
 pub use status::{code_name, is_server_error};
 
-pub(crate) use status::{GrpcSide, outcome_from_trailers};
+pub(crate) use method::{ServedMethods, client_attributes};
+pub(crate) use status::{code_from_http_status, status_in};
+
+/// The gRPC `UNAVAILABLE` code (what tonic reports for transport failures).
+pub(crate) const UNAVAILABLE: u32 = 14;
+/// The gRPC `UNIMPLEMENTED` code (what a server answers for a method it does not serve).
+pub(crate) const UNIMPLEMENTED: u32 = 12;
+/// The gRPC `UNKNOWN` code (a stream that ended without a status).
+pub(crate) const UNKNOWN: u32 = 2;

@@ -1,26 +1,10 @@
 //! gRPC status codes: names, where to find them in a response, and which are errors.
+//! The `grpc-message` next to them is the peer's text and is never read.
 
 use http::HeaderMap;
 use http::header::HeaderName;
-use opentelemetry::KeyValue;
-use opentelemetry_semantic_conventions::attribute;
-
-use crate::{Failure, Outcome, Recording};
-
-/// Which end of a call a span describes; decides which status codes are errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GrpcSide {
-    /// Errors are the codes that indicate a server fault.
-    Server,
-    /// Every code but `OK` is an error.
-    Client,
-}
 
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
-const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
-
-/// Longest `grpc-message` kept as the span status description.
-const MAX_MESSAGE_LEN: usize = 256;
 
 /// The canonical name of a gRPC status code, e.g. `NOT_FOUND` for 5.
 pub fn code_name(code: u32) -> &'static str {
@@ -72,45 +56,6 @@ pub(crate) fn code_from_http_status(status: http::StatusCode) -> u32 {
         429 | 502..=504 => 14,
         _ => 2,
     }
-}
-
-/// Records `rpc.response.status_code` and returns the outcome of `code` for `side`.
-pub(crate) fn outcome_for(
-    side: GrpcSide,
-    recording: &mut Recording,
-    code: u32,
-    headers: Option<&HeaderMap>,
-) -> Outcome<'static> {
-    let name = code_name(code);
-    recording.set_metric_attribute(KeyValue::new(attribute::RPC_RESPONSE_STATUS_CODE, name));
-    let error = match side {
-        GrpcSide::Server => is_server_error(code),
-        GrpcSide::Client => code != 0,
-    };
-    if !error {
-        return Outcome::Success;
-    }
-    let mut failure = Failure::new(name);
-    if let Some(message) = headers
-        .and_then(|h| h.get(GRPC_MESSAGE))
-        .and_then(|v| v.to_str().ok())
-        .filter(|m| !m.is_empty())
-    {
-        failure =
-            failure.with_message(crate::text::truncate(message, MAX_MESSAGE_LEN).into_owned());
-    }
-    Outcome::Failure(failure)
-}
-
-/// The outcome of a streamed response from its trailers; a stream that ended without a
-/// `grpc-status` is `UNKNOWN`.
-pub(crate) fn outcome_from_trailers(
-    side: GrpcSide,
-    recording: &mut Recording,
-    trailers: Option<&HeaderMap>,
-) -> Outcome<'static> {
-    let code = trailers.and_then(status_in).unwrap_or(2);
-    outcome_for(side, recording, code, trailers)
 }
 
 #[cfg(test)]

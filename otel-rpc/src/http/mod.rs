@@ -13,23 +13,25 @@
 
 mod client;
 mod peer;
-mod request_facts;
+pub(crate) mod request_facts;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 mod server;
 
-pub use client::{HttpClientFuture, HttpClientLayer, HttpClientOptions, HttpClientService};
+pub use client::{
+    HttpClient, HttpClientFuture, HttpClientLayer, HttpClientOptions, HttpClientService,
+};
 pub use peer::{MAX_PEER_SERVICE_LEN, PEER_SERVICE_HEADER};
 pub use request_facts::{REDACTED, redact_url};
 #[cfg(feature = "reqwest")]
 pub use reqwest::OtelMiddleware;
 pub use server::{
-    HttpServerFuture, HttpServerLayer, HttpServerOptions, HttpServerService, RouteFn,
+    HttpServer, HttpServerFuture, HttpServerLayer, HttpServerOptions, HttpServerService,
+    MAX_METRIC_SERVER_ADDRESSES, RouteFn,
 };
 
 #[cfg(feature = "grpc")]
-pub(crate) use peer::{peer_service, send_service_name, service_header_value};
+pub(crate) use peer::service_header_value;
+pub(crate) use peer::{peer_service, send_service_name};
 #[cfg(feature = "grpc")]
 pub(crate) use request_facts::shared_str;
-#[cfg(feature = "grpc")]
-pub(crate) use server::panic_message;

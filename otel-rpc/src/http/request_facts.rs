@@ -75,13 +75,38 @@ fn trim_brackets(host: &str) -> &str {
         .unwrap_or(host)
 }
 
-/// `url.scheme` of a URI scheme, without allocating for `http` and `https`.
-pub(crate) fn scheme_value(scheme: &str) -> opentelemetry::Value {
+/// `url.scheme` of a server request: `https` when the request URI says so (HTTP/2
+/// `:scheme`, absolute-form targets), else `http`. Never from headers such as
+/// `X-Forwarded-Proto`; a closed set of two values.
+pub(crate) fn server_scheme(scheme: Option<&str>) -> &'static str {
     match scheme {
-        "http" => opentelemetry::Value::from("http"),
-        "https" => opentelemetry::Value::from("https"),
-        other => opentelemetry::Value::from(other.to_owned()),
+        Some(s) if s.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
     }
+}
+
+/// `url.scheme` of a client request URI, from the closed set `http`, `https`, `ws`, `wss`,
+/// else `_OTHER`.
+pub(crate) fn client_scheme(scheme: &str) -> &'static str {
+    const KNOWN: [&str; 4] = ["http", "https", "ws", "wss"];
+    KNOWN
+        .into_iter()
+        .find(|known| scheme.eq_ignore_ascii_case(known))
+        .unwrap_or(crate::layer::rules::OTHER)
+}
+
+/// Longest host name accepted as `server.address` (the DNS limit).
+pub(crate) const MAX_HOST_LEN: usize = 253;
+
+/// `true` when `host` has the shape of a DNS name or an IP address (IPv6 without brackets):
+/// 1 to 253 bytes of letters, digits, `-`, `.`, `_` and, for IPv6, `:`. Anything else in a
+/// `Host` header is not recorded.
+pub(crate) fn valid_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= MAX_HOST_LEN
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'))
 }
 
 /// A string attribute value that span and metric share (cloning it only bumps a count).
@@ -194,6 +219,16 @@ mod tests {
         assert_eq!(split_host_port("[::1]:8080"), Some(("::1", Some(8080))));
         assert_eq!(split_host_port("[::1]"), Some(("::1", None)));
         assert_eq!(split_host_port(""), None);
+        assert!(valid_host("a-b.example"));
+        assert!(valid_host("::1"));
+        assert!(!valid_host("a b"));
+        assert!(!valid_host("a\"b"));
+        assert!(!valid_host(&"a".repeat(254)));
+        assert_eq!(server_scheme(Some("HTTPS")), "https");
+        assert_eq!(server_scheme(Some("gopher")), "http");
+        assert_eq!(server_scheme(None), "http");
+        assert_eq!(client_scheme("wss"), "wss");
+        assert_eq!(client_scheme("javascript"), "_OTHER");
         let uri: Uri = "http://[::1]:9/x".parse().expect("uri");
         assert_eq!(
             server_host_port(&uri, &HeaderMap::new()),

@@ -7,10 +7,10 @@ use ::reqwest::{Request, Response, header};
 use opentelemetry::context::FutureExt as _;
 use reqwest_middleware::{Error, Middleware, Next, Result};
 
-use super::client::{
-    ClientRequest, HttpClientLayer, HttpClientOptions, end_with_status, start_client_span,
-};
+use super::client::{HttpClientLayer, HttpClientOptions};
 use super::peer::send_service_name;
+use crate::layer::protocol::http::{ClientRequest, start_client_span};
+use crate::layer::rules::Code;
 use crate::layer::{HeaderInjector, Shared};
 use crate::{Failure, Outcome, current_context};
 
@@ -126,26 +126,33 @@ impl Middleware for OtelMiddleware {
             .run(req, extensions)
             .with_context(recording.context().clone())
             .await;
+        let mut recording = recording;
         match &result {
-            Ok(response) => end_with_status(recording, response.status()),
+            Ok(response) => {
+                let outcome = shared
+                    .rules
+                    .conclude(&mut recording, Code::Http(response.status().as_u16()));
+                recording.end(outcome);
+            }
             Err(error) => recording.end(Outcome::Failure(failure(error))),
         }
         result
     }
 }
 
-/// The failure of a request that got no response. reqwest's own message names the URL
-/// (query included), so only its cause is kept.
+/// The failure of a request that got no response. reqwest's messages name the URL (query
+/// included) and carry peer or OS text, so none is recorded: `error.type` is the error's own
+/// kind from reqwest's classification, the description a fixed text.
 fn failure(error: &Error) -> Failure<'static> {
-    match error {
-        Error::Reqwest(e) => {
-            let message = std::error::Error::source(e)
-                .map(ToString::to_string)
-                .unwrap_or_else(|| "the request failed".to_owned());
-            Failure::new("reqwest::Error").with_message(message)
-        }
-        Error::Middleware(_) => {
-            Failure::new("reqwest_middleware::Error").with_message("a middleware failed")
-        }
-    }
+    let error_type = match error {
+        Error::Reqwest(e) if e.is_timeout() => "timeout",
+        Error::Reqwest(e) if e.is_connect() => "connect",
+        Error::Reqwest(e) if e.is_redirect() => "redirect",
+        Error::Reqwest(e) if e.is_body() => "body",
+        Error::Reqwest(e) if e.is_decode() => "decode",
+        Error::Reqwest(e) if e.is_builder() => "builder",
+        Error::Reqwest(_) => "request",
+        Error::Middleware(_) => "middleware",
+    };
+    Failure::new(error_type).with_message("the request got no response")
 }

@@ -41,7 +41,7 @@ pub(crate) enum Completion {
     Known(Outcome<'static>),
     /// A gRPC call: decided by the `grpc-status` trailer.
     #[cfg(feature = "grpc")]
-    Grpc(crate::grpc::GrpcSide),
+    Grpc(super::protocol::grpc::GrpcEnd),
 }
 
 impl<B: fmt::Debug> fmt::Debug for TracedBody<B> {
@@ -91,9 +91,9 @@ fn finish(pending: &mut Option<Pending>, trailers: Option<&HeaderMap>) {
     match completion {
         Completion::Known(outcome) => recording.end(outcome),
         #[cfg(feature = "grpc")]
-        Completion::Grpc(side) => {
+        Completion::Grpc(end) => {
             let mut recording = recording;
-            let outcome = crate::grpc::outcome_from_trailers(side, &mut recording, trailers);
+            let outcome = end.finish(&mut recording, trailers);
             recording.end(outcome);
         }
     }
@@ -128,9 +128,7 @@ impl<B: Body> Body for TracedBody<B> {
             Some(Err(_)) => {
                 if let Some(p) = this.pending.take() {
                     p.recording
-                        .end(Outcome::Failure(Failure::new(super::error_type_of::<
-                            B::Error,
-                        >())));
+                        .end(Outcome::Failure(Failure::new(super::rules::OTHER_ERROR)));
                 }
             }
             None => finish(this.pending, None),

@@ -10,6 +10,9 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::{Span, SpanKind, Tracer, TracerProvider};
 
+use super::protocol::Protocol;
+use super::rules::{Rules, Side};
+use super::service::TraceLayer;
 use crate::propagation::SharedPropagator;
 use crate::{DurationMetric, SpanRecorder, SpanRecorderBuilder};
 
@@ -34,6 +37,9 @@ pub(crate) const SCOPE: &str = "otel-rpc";
 pub struct LayerBuilder<O> {
     recorder: SpanRecorderBuilder,
     prebuilt: Option<SpanRecorder>,
+    side: Side,
+    catch_panics: bool,
+    pub(crate) metric: DurationMetric,
     pub(crate) hooks: Hooks,
     pub(crate) options: O,
 }
@@ -80,9 +86,10 @@ impl Hooks {
 }
 
 /// What a built layer shares between its services.
-pub(crate) struct Shared<O> {
+pub struct Shared<O> {
     pub(crate) recorder: SpanRecorder,
     pub(crate) hooks: Hooks,
+    pub(crate) rules: Arc<Rules>,
     pub(crate) options: O,
 }
 
@@ -93,15 +100,22 @@ impl<O> LayerBuilder<O> {
         status_code_attribute: Option<&'static str>,
         options: O,
     ) -> Self {
-        let mut recorder = SpanRecorder::builder(kind, SCOPE)
-            .scope_version(env!("CARGO_PKG_VERSION"))
-            .duration_metric(metric);
+        let side = if kind == SpanKind::Server {
+            Side::Server
+        } else {
+            Side::Client
+        };
+        let mut recorder =
+            SpanRecorder::builder(kind, SCOPE).scope_version(env!("CARGO_PKG_VERSION"));
         if let Some(key) = status_code_attribute {
             recorder = recorder.status_code_attribute(key);
         }
         LayerBuilder {
             recorder,
             prebuilt: None,
+            side,
+            catch_panics: true,
+            metric,
             hooks: Hooks::default(),
             options,
         }
@@ -183,15 +197,31 @@ impl<O> LayerBuilder<O> {
         self
     }
 
-    pub(crate) fn into_shared(self) -> Arc<Shared<O>> {
+    /// Catches panics of the inner service: the span ends with `error.type` `panic` and the
+    /// fixed description "the handler panicked", then the panic resumes unchanged (the
+    /// application's own panic handling, e.g. tower-http's `CatchPanic` or the server's
+    /// task, still sees it). On by default; with `false`, a panicking call's span ends as
+    /// cancelled when the unwinding drops it.
+    pub fn catch_panics(mut self, catch: bool) -> Self {
+        self.catch_panics = catch;
+        self
+    }
+
+    pub(crate) fn into_layer<P: Protocol<Options = O>>(self) -> TraceLayer<P> {
         let recorder = match self.prebuilt {
             Some(recorder) => recorder,
-            None => self.recorder.build(),
+            None => self.recorder.duration_metric(self.metric).build(),
         };
-        Arc::new(Shared {
-            recorder,
-            hooks: self.hooks,
-            options: self.options,
-        })
+        TraceLayer {
+            shared: Arc::new(Shared {
+                recorder,
+                hooks: self.hooks,
+                rules: Arc::new(Rules {
+                    side: self.side,
+                    catch_panics: self.catch_panics,
+                }),
+                options: self.options,
+            }),
+        }
     }
 }

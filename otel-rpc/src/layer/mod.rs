@@ -1,20 +1,26 @@
-//! Plumbing shared by the HTTP and gRPC tower layers: the [`LayerBuilder`] every layer is
-//! configured with, the response [`TracedBody`] that ends a span when the body ends, and
-//! `http::HeaderMap` carriers for the propagators.
+//! The one tracing layer behind every protocol: [`TraceLayer`] / [`TraceService`] /
+//! [`TraceFuture`] / [`TracedBody`], parameterised by a [`Protocol`] (HTTP server or client,
+//! gRPC server or client: what differs between them, nothing else) and configured with a
+//! [`LayerBuilder`]; plus `http::HeaderMap` carriers for the propagators.
+//!
+//! Users name the protocol aliases (`HttpServerLayer`, `GrpcClientService<Channel>`, ...),
+//! rarely these generic types.
 
-mod body;
-mod builder;
+pub(crate) mod body;
+pub(crate) mod bounded;
+pub(crate) mod builder;
+mod future;
 mod headers;
+pub(crate) mod protocol;
+pub(crate) mod rules;
+mod service;
 
 pub use body::TracedBody;
 pub use builder::{AttributesFn, FilterFn, LayerBuilder, SpanNameFn};
+pub use future::TraceFuture;
 pub use headers::{HeaderExtractor, HeaderInjector};
+pub use protocol::Protocol;
+pub use service::{TraceLayer, TraceService};
 
-pub(crate) use body::Completion;
+#[cfg(feature = "reqwest")]
 pub(crate) use builder::Shared;
-
-/// The `error.type` of an error value: its type name without generic parameters.
-pub(crate) fn error_type_of<E: ?Sized>() -> &'static str {
-    let full = std::any::type_name::<E>();
-    full.split('<').next().unwrap_or(full)
-}

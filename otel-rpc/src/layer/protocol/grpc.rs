@@ -1,0 +1,202 @@
+//! The gRPC protocols: [`GrpcServer`] and [`GrpcClient`]. A call ends with the `grpc-status`
+//! of a trailers-only response head, else with the one in the trailers at the end of the
+//! response body.
+
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::{HeaderMap, Response};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute;
+
+use super::{Protocol, Sealed, Traced};
+use crate::grpc::{
+    GrpcClientOptions, GrpcServerOptions, ServedMethods, UNAVAILABLE, UNKNOWN, client_attributes,
+    code_from_http_status, code_name, status_in,
+};
+use crate::http::{peer_service, send_service_name, shared_str};
+use crate::layer::body::{Completion, TracedBody};
+use crate::layer::builder::Shared;
+use crate::layer::rules::{Code, Rules, Side};
+use crate::{Outcome, Recording};
+
+/// The gRPC server protocol of [`GrpcServerLayer`](crate::grpc::GrpcServerLayer).
+#[derive(Debug)]
+pub enum GrpcServer {}
+
+/// The gRPC client protocol of [`GrpcClientLayer`](crate::grpc::GrpcClientLayer).
+#[derive(Debug)]
+pub enum GrpcClient {}
+
+impl Sealed for GrpcServer {}
+impl Sealed for GrpcClient {}
+
+/// What a gRPC call keeps until it ends: for a server call whose method is not yet known to
+/// be served, the method to decide on.
+#[derive(Debug, Default)]
+pub struct GrpcCall {
+    undecided: Option<Undecided>,
+}
+
+#[derive(Debug)]
+struct Undecided {
+    methods: Arc<ServedMethods>,
+    method: Box<str>,
+}
+
+/// The end of a gRPC call still waiting for its trailers.
+#[derive(Debug)]
+pub(crate) struct GrpcEnd {
+    rules: Arc<Rules>,
+    call: GrpcCall,
+}
+
+impl GrpcEnd {
+    /// The outcome from the trailers; a stream that ended without a `grpc-status` is
+    /// `UNKNOWN`.
+    pub(crate) fn finish(
+        self,
+        recording: &mut Recording,
+        trailers: Option<&HeaderMap>,
+    ) -> Outcome<'static> {
+        let code = trailers.and_then(status_in).unwrap_or(UNKNOWN);
+        finish(&self.rules, recording, self.call, code)
+    }
+}
+
+/// Decides an undecided method, then classifies `code`.
+fn finish(rules: &Rules, recording: &mut Recording, call: GrpcCall, code: u32) -> Outcome<'static> {
+    if let Some(Undecided { methods, method }) = call.undecided {
+        match methods.learn(&method, code) {
+            Some(value) => {
+                recording.set_metric_attribute(KeyValue::new(attribute::RPC_METHOD, value))
+            }
+            None => ServedMethods::mark_unknown(recording, &method),
+        }
+    }
+    rules.conclude(recording, Code::Grpc(code))
+}
+
+/// Wraps a response so its span ends with the call's status: from the head of a
+/// trailers-only response (or, for a client, from a non-200 HTTP status), else from the
+/// trailers.
+fn respond<B: http_body::Body>(
+    side: Side,
+    traced: Option<Traced<GrpcCall>>,
+    response: Response<B>,
+) -> Response<TracedBody<B>> {
+    let Some(Traced {
+        mut recording,
+        call,
+        rules,
+    }) = traced
+    else {
+        return response.map(TracedBody::untraced);
+    };
+    let head_code = status_in(response.headers()).or_else(|| {
+        (side == Side::Client && response.status() != http::StatusCode::OK)
+            .then(|| code_from_http_status(response.status()))
+    });
+    let completion = match head_code {
+        Some(code) => Completion::Known(finish(&rules, &mut recording, call, code)),
+        None => Completion::Grpc(GrpcEnd { rules, call }),
+    };
+    response.map(|body| TracedBody::new(body, recording, completion))
+}
+
+impl Protocol for GrpcServer {
+    type Options = GrpcServerOptions;
+    type Call = GrpcCall;
+    type ResponseBody<B: http_body::Body> = TracedBody<B>;
+    const SIDE: Side = Side::Server;
+
+    fn begin(
+        shared: &Shared<GrpcServerOptions>,
+        parent: &Context,
+        parts: &Parts,
+    ) -> (Recording, GrpcCall) {
+        let methods = &shared.options.methods;
+        let (default_name, mut attributes, undecided) = methods.server_attributes(parts.uri.path());
+        let name = shared.hooks.span_name(parts).unwrap_or(default_name);
+        shared.hooks.add_attributes(parts, &mut attributes);
+        let recording = shared
+            .recorder
+            .start_with(parent, None, name, attributes, |details| {
+                if let Some(peer) = peer_service(&parts.headers) {
+                    details.push(KeyValue::new(attribute::SERVICE_PEER_NAME, peer.to_owned()));
+                }
+            });
+        let call = GrpcCall {
+            undecided: undecided.map(|method| Undecided {
+                methods: Arc::clone(methods),
+                method: method.into(),
+            }),
+        };
+        (recording, call)
+    }
+
+    fn respond<B: http_body::Body>(
+        traced: Option<Traced<GrpcCall>>,
+        response: Response<B>,
+    ) -> Response<TracedBody<B>> {
+        respond(Side::Server, traced, response)
+    }
+
+    fn service_error_type(traced: &mut Traced<GrpcCall>) -> &'static str {
+        if let Some(Undecided { method, .. }) = traced.call.undecided.take() {
+            ServedMethods::mark_unknown(&mut traced.recording, &method);
+        }
+        crate::layer::rules::OTHER_ERROR
+    }
+}
+
+impl Protocol for GrpcClient {
+    type Options = GrpcClientOptions;
+    type Call = GrpcCall;
+    type ResponseBody<B: http_body::Body> = TracedBody<B>;
+    const SIDE: Side = Side::Client;
+
+    fn prepare(options: &GrpcClientOptions, parts: &mut Parts) {
+        send_service_name(&mut parts.headers, options.service_name.as_ref());
+    }
+
+    fn begin(
+        shared: &Shared<GrpcClientOptions>,
+        parent: &Context,
+        parts: &Parts,
+    ) -> (Recording, GrpcCall) {
+        let (default_name, mut attributes) = client_attributes(parts.uri.path());
+        match parts.uri.host() {
+            Some(host) if crate::http::request_facts::valid_host(host) => {
+                attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, shared_str(host)));
+                if let Some(port) = parts.uri.port_u16() {
+                    attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
+                }
+            }
+            // Shared strings: cloning them only bumps a count.
+            _ => attributes.extend(shared.options.server.iter().cloned()),
+        }
+        let name = shared.hooks.span_name(parts).unwrap_or(default_name);
+        shared.hooks.add_attributes(parts, &mut attributes);
+        (
+            shared.recorder.start(parent, name, attributes),
+            GrpcCall::default(),
+        )
+    }
+
+    fn respond<B: http_body::Body>(
+        traced: Option<Traced<GrpcCall>>,
+        response: Response<B>,
+    ) -> Response<TracedBody<B>> {
+        respond(Side::Client, traced, response)
+    }
+
+    /// The call never reached the server: tonic reports transport failures as `UNAVAILABLE`.
+    fn service_error_type(traced: &mut Traced<GrpcCall>) -> &'static str {
+        let name = code_name(UNAVAILABLE);
+        traced
+            .recording
+            .set_metric_attribute(KeyValue::new(attribute::RPC_RESPONSE_STATUS_CODE, name));
+        name
+    }
+}

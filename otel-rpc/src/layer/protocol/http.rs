@@ -1,0 +1,338 @@
+//! The HTTP protocols: [`HttpServer`] and [`HttpClient`].
+
+use std::borrow::Cow;
+
+use http::request::Parts;
+use http::{Response, header};
+use opentelemetry::trace::SpanKind;
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute;
+
+use super::{Protocol, Sealed, Traced};
+use crate::Recording;
+use crate::http::request_facts::{
+    client_scheme, default_port, method, protocol_version, redact_url, server_host_port,
+    server_scheme, shared_str, valid_host,
+};
+use crate::http::{HttpClientOptions, HttpServerOptions, peer_service, send_service_name};
+use crate::layer::body::{Completion, TracedBody};
+use crate::layer::builder::Shared;
+use crate::layer::rules::{Code, OTHER, Side};
+
+/// The HTTP server protocol of [`HttpServerLayer`](crate::http::HttpServerLayer).
+#[derive(Debug)]
+pub enum HttpServer {}
+
+/// The HTTP client protocol of [`HttpClientLayer`](crate::http::HttpClientLayer).
+#[derive(Debug)]
+pub enum HttpClient {}
+
+impl Sealed for HttpServer {}
+impl Sealed for HttpClient {}
+
+impl Protocol for HttpServer {
+    type Options = HttpServerOptions;
+    type Call = ();
+    type ResponseBody<B: http_body::Body> = TracedBody<B>;
+    const SIDE: Side = Side::Server;
+
+    fn begin(
+        shared: &Shared<HttpServerOptions>,
+        parent: &Context,
+        parts: &Parts,
+    ) -> (Recording, ()) {
+        (start_server(shared, parent, parts), ())
+    }
+
+    fn respond<B: http_body::Body>(
+        traced: Option<Traced<()>>,
+        response: Response<B>,
+    ) -> Response<TracedBody<B>> {
+        let Some(Traced {
+            mut recording,
+            rules,
+            ..
+        }) = traced
+        else {
+            return response.map(TracedBody::untraced);
+        };
+        let outcome = rules.conclude(&mut recording, Code::Http(response.status().as_u16()));
+        response.map(|body| TracedBody::new(body, recording, Completion::Known(outcome)))
+    }
+}
+
+impl Protocol for HttpClient {
+    type Options = HttpClientOptions;
+    type Call = ();
+    type ResponseBody<B: http_body::Body> = B;
+    const SIDE: Side = Side::Client;
+
+    fn prepare(options: &HttpClientOptions, parts: &mut Parts) {
+        send_service_name(&mut parts.headers, options.service_name.as_ref());
+    }
+
+    fn begin(
+        shared: &Shared<HttpClientOptions>,
+        parent: &Context,
+        parts: &Parts,
+    ) -> (Recording, ()) {
+        let url = || parts.uri.to_string();
+        let request = ClientRequest {
+            method: &parts.method,
+            scheme: parts.uri.scheme_str(),
+            host: parts.uri.host(),
+            port: parts.uri.port_u16(),
+            url: &url,
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+        };
+        let name = shared.hooks.span_name(parts);
+        let mut extra = Vec::new();
+        shared.hooks.add_attributes(parts, &mut extra);
+        (
+            start_client_span(&shared.recorder, parent, &request, name, extra),
+            (),
+        )
+    }
+
+    /// The span ends with the response head: the body is the caller's to read.
+    fn respond<B: http_body::Body>(
+        traced: Option<Traced<()>>,
+        response: Response<B>,
+    ) -> Response<B> {
+        if let Some(Traced {
+            mut recording,
+            rules,
+            ..
+        }) = traced
+        {
+            let outcome = rules.conclude(&mut recording, Code::Http(response.status().as_u16()));
+            recording.end(outcome);
+        }
+        response
+    }
+}
+
+fn start_server(shared: &Shared<HttpServerOptions>, parent: &Context, parts: &Parts) -> Recording {
+    let recorder = &shared.recorder;
+    let (method, original_method) = method(&parts.method);
+    let route = matched_path(parts)
+        .or_else(|| shared.options.route.as_ref().and_then(|route| route(parts)));
+    let name = match (shared.hooks.span_name(parts), &route) {
+        (Some(name), _) => name,
+        (None, Some(route)) => {
+            let mut name = String::with_capacity(method.len() + 1 + route.len());
+            name.push_str(method);
+            name.push(' ');
+            name.push_str(route);
+            Cow::Owned(name)
+        }
+        (None, None) => Cow::Borrowed(method),
+    };
+    let mut attributes = Vec::with_capacity(10);
+    attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method));
+    attributes.push(KeyValue::new(
+        attribute::URL_SCHEME,
+        server_scheme(parts.uri.scheme_str()),
+    ));
+    if let Some(route) = route {
+        let route = match route {
+            Cow::Borrowed(route) => opentelemetry::Value::from(route),
+            Cow::Owned(route) => shared_str(&route),
+        };
+        attributes.push(KeyValue::new(attribute::HTTP_ROUTE, route));
+    }
+    server_address(&shared.options, parts, &mut attributes);
+    if let Some(version) = protocol_version(parts.version) {
+        attributes.push(KeyValue::new(attribute::NETWORK_PROTOCOL_VERSION, version));
+    }
+    shared.hooks.add_attributes(parts, &mut attributes);
+    recorder.start_with(parent, None, name, attributes, |details| {
+        details.push(KeyValue::new(
+            attribute::URL_PATH,
+            parts.uri.path().to_owned(),
+        ));
+        if let Some(original) = original_method {
+            details.push(KeyValue::new(
+                attribute::HTTP_REQUEST_METHOD_ORIGINAL,
+                original.to_owned(),
+            ));
+        }
+        if let Some(agent) = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+        {
+            details.push(KeyValue::new(
+                attribute::USER_AGENT_ORIGINAL,
+                agent.to_owned(),
+            ));
+        }
+        client_address(parts, shared.options.trust_forwarded_for, details);
+        if let Some(peer) = peer_service(&parts.headers) {
+            details.push(KeyValue::new(attribute::SERVICE_PEER_NAME, peer.to_owned()));
+        }
+    })
+}
+
+/// `server.address` / `server.port` as the client addressed the server (URI authority, else
+/// `Host`), only when the host has a host name's or IP address's shape. On the metric only
+/// when opted in, and then at most [`MAX_METRIC_SERVER_ADDRESSES`](crate::http::MAX_METRIC_SERVER_ADDRESSES)
+/// distinct host:port pairs; the others are recorded as `_OTHER` without a port.
+fn server_address(options: &HttpServerOptions, parts: &Parts, attributes: &mut Vec<KeyValue>) {
+    let Some((host, port)) = server_host_port(&parts.uri, &parts.headers) else {
+        return;
+    };
+    if !valid_host(host) {
+        return;
+    }
+    let value = match &options.metric_server_addresses {
+        None => opentelemetry::Value::from(host.to_owned()),
+        Some(bounded) => {
+            let key;
+            let key = match port {
+                Some(port) => {
+                    key = format!("{host}:{port}");
+                    key.as_str()
+                }
+                None => host,
+            };
+            let Some(value) = bounded.admit_as(key, || shared_str(host)) else {
+                attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, OTHER));
+                return;
+            };
+            value
+        }
+    };
+    attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, value));
+    if let Some(port) = port {
+        attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
+    }
+}
+
+/// axum's route template, when the request went through an axum router.
+#[cfg(feature = "axum")]
+fn matched_path(parts: &Parts) -> Option<Cow<'static, str>> {
+    parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| Cow::Owned(p.as_str().to_owned()))
+}
+
+#[cfg(not(feature = "axum"))]
+fn matched_path(_parts: &Parts) -> Option<Cow<'static, str>> {
+    None
+}
+
+const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+
+fn client_address(parts: &Parts, trust_forwarded_for: bool, details: &mut Vec<KeyValue>) {
+    #[cfg(feature = "axum")]
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0);
+    #[cfg(not(feature = "axum"))]
+    let peer: Option<std::net::SocketAddr> = None;
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            parts
+                .headers
+                .get(X_FORWARDED_FOR)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && v.len() <= 64)
+        })
+        .flatten();
+    match (forwarded, peer) {
+        (Some(client), peer) => {
+            details.push(KeyValue::new(attribute::CLIENT_ADDRESS, client.to_owned()));
+            if let Some(peer) = peer {
+                details.push(KeyValue::new(
+                    attribute::NETWORK_PEER_ADDRESS,
+                    peer.ip().to_string(),
+                ));
+                details.push(KeyValue::new(
+                    attribute::NETWORK_PEER_PORT,
+                    i64::from(peer.port()),
+                ));
+            }
+        }
+        (None, Some(peer)) => {
+            details.push(KeyValue::new(
+                attribute::CLIENT_ADDRESS,
+                peer.ip().to_string(),
+            ));
+            details.push(KeyValue::new(
+                attribute::CLIENT_PORT,
+                i64::from(peer.port()),
+            ));
+        }
+        (None, None) => {}
+    }
+}
+
+/// What a client span needs to know about its request; shared with the reqwest middleware.
+pub(crate) struct ClientRequest<'a> {
+    pub(crate) method: &'a http::Method,
+    pub(crate) scheme: Option<&'a str>,
+    pub(crate) host: Option<&'a str>,
+    pub(crate) port: Option<u16>,
+    pub(crate) url: &'a dyn Fn() -> String,
+    pub(crate) user_agent: Option<&'a str>,
+}
+
+/// Starts a client span from the facts of a request.
+pub(crate) fn start_client_span(
+    recorder: &crate::SpanRecorder,
+    parent: &Context,
+    request: &ClientRequest<'_>,
+    name: Option<Cow<'static, str>>,
+    extra: Vec<KeyValue>,
+) -> Recording {
+    debug_assert!(recorder.kind() == SpanKind::Client);
+    let (method, original_method) = method(request.method);
+    let mut attributes = Vec::with_capacity(6 + extra.len());
+    attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method));
+    if let Some(host) = request.host {
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if valid_host(host) {
+            attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, shared_str(host)));
+        }
+    }
+    if let Some(port) = request
+        .port
+        .or_else(|| request.scheme.and_then(default_port))
+    {
+        attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
+    }
+    if let Some(scheme) = request.scheme {
+        attributes.push(KeyValue::new(attribute::URL_SCHEME, client_scheme(scheme)));
+    }
+    attributes.extend(extra);
+    let name = name.unwrap_or(Cow::Borrowed(method));
+    recorder.start_with(parent, None, name, attributes, |details| {
+        details.push(KeyValue::new(
+            attribute::URL_FULL,
+            redact_url(&(request.url)()),
+        ));
+        if let Some(original) = original_method {
+            details.push(KeyValue::new(
+                attribute::HTTP_REQUEST_METHOD_ORIGINAL,
+                original.to_owned(),
+            ));
+        }
+        if let Some(agent) = request.user_agent {
+            details.push(KeyValue::new(
+                attribute::USER_AGENT_ORIGINAL,
+                agent.to_owned(),
+            ));
+        }
+    })
+}

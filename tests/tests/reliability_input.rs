@@ -274,6 +274,54 @@ fn mongo_query_text_never_panics_respects_the_cap_and_drops_every_value() {
         .expect("mongo query text");
 }
 
+/// Commands whose first value is not a collection, and value-shaped names in collection
+/// positions: the marked value never reaches the sanitized text, whatever the random rest.
+#[test]
+fn mongo_values_in_name_positions_never_reach_the_text() {
+    let name = prop_oneof![
+        Just("eval"),
+        Just("usersInfo"),
+        Just("dropUser"),
+        Just("grantRolesToUser"),
+        Just("renameCollection"),
+        Just("aggregate"),
+        Just("find"),
+        Just("getMore"),
+    ];
+    // Values of collection commands get a character that fails the name shape check.
+    let value = (
+        "\\PC{0,24}",
+        prop::sample::select(vec![" ", "'", "\"", ";", "\t", "`"]),
+    );
+    runner(512)
+        .run(
+            &(name, value, "\\PC{0,12}"),
+            |(name, (rest, bad), command)| {
+                let planted = format!("{MARK}{bad}{rest}");
+                let mut doc = Document::new();
+                doc.insert(name, planted.as_str());
+                doc.insert("collection", planted.as_str());
+                let text =
+                    otel_mongo::sanitize::query_text(name, &doc, QueryTextMode::Sanitized, CAP)
+                        .expect("text");
+                prop_assert!(!text.contains(MARK), "{name}: {text}");
+                // An unknown command's name is client text too.
+                let mut unknown = Document::new();
+                unknown.insert(format!("{MARK}{command}"), 1);
+                let text = otel_mongo::sanitize::query_text(
+                    &format!("{MARK}{command}"),
+                    &unknown,
+                    QueryTextMode::Sanitized,
+                    CAP,
+                )
+                .expect("text");
+                prop_assert!(!text.contains(MARK), "{text}");
+                Ok(())
+            },
+        )
+        .expect("mongo names");
+}
+
 #[test]
 fn a_ten_megabyte_mongo_document_is_rendered_in_bounded_time() {
     let mut docs = Vec::new();

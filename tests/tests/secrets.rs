@@ -289,6 +289,26 @@ async fn no_secret_reaches_spans_events_statuses_or_metric_attributes() {
             .is_err()
     );
     operations += 5;
+    // Values in name positions: the first value of non-collection commands (eval code, user
+    // names), client-chosen command names, value-shaped collection and database names. The
+    // server quotes most of them back in its error message.
+    for command in [
+        doc! { "eval": format!("return '{}'", secret("mongo-eval")) },
+        doc! { "usersInfo": secret("mongo-usersinfo") },
+        doc! { "dropUser": secret("mongo-dropuser") },
+        doc! { secret("mongo-command"): 1 },
+        doc! { "find": format!("a b {}", secret("mongo-collection")), "filter": {} },
+        doc! { "renameCollection": secret("mongo-rename"), "to": "x.y" },
+    ] {
+        let _ = db.run_command(command).await;
+        operations += 1;
+    }
+    let _ = db
+        .client()
+        .database(&format!("d b {}", secret("mongo-database")))
+        .run_command(doc! { "find": "users" })
+        .await;
+    operations += 1;
     common::drop_mongo_db(&db).await;
     assert_eq!(handler.in_flight(), 0);
 

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::lexer::Dialect;
-use super::sanitize::sanitize;
-use super::summary::analyze;
+use super::mode::SqlMode;
+use super::sanitize::sanitize_with;
+use super::summary::analyze_with;
 
 /// Default number of distinct SQL strings remembered per pool.
 pub const DEFAULT_CACHE_CAPACITY: usize = 512;
@@ -19,23 +20,37 @@ pub const MAX_CACHED_SQL_LEN: usize = 4096;
 /// What the adapter knows about one SQL string. Strings are `Arc<str>` so spans share them.
 #[derive(Debug)]
 pub struct QueryInfo {
-    dialect: Dialect,
+    mode: SqlMode,
     operation: Option<Arc<str>>,
     collection: Option<Arc<str>>,
     summary: Option<Arc<str>>,
+    stored_procedure: Option<Arc<str>>,
+    statement_count: usize,
     sanitized: OnceLock<Arc<str>>,
 }
 
 impl QueryInfo {
-    fn new(sql: &str, dialect: Dialect) -> Self {
-        let a = analyze(sql, dialect);
+    fn new(sql: &str, mode: SqlMode) -> Self {
+        let a = analyze_with(sql, mode);
         QueryInfo {
-            dialect,
+            mode,
             operation: a.operation.map(Arc::from),
             collection: a.collection.map(Arc::from),
             summary: a.summary.map(Arc::from),
+            stored_procedure: a.stored_procedure.map(Arc::from),
+            statement_count: a.statement_count,
             sanitized: OnceLock::new(),
         }
+    }
+
+    /// `db.stored_procedure.name`: the procedure of a `CALL` / `EXEC` / `EXECUTE`.
+    pub fn stored_procedure(&self) -> Option<&Arc<str>> {
+        self.stored_procedure.as_ref()
+    }
+
+    /// Number of statements in the text: `db.operation.batch.size` when it is 2 or more.
+    pub fn statement_count(&self) -> usize {
+        self.statement_count
     }
 
     /// `db.operation.name`.
@@ -59,7 +74,7 @@ impl QueryInfo {
         self.sanitized
             .get_or_init(|| {
                 counter.fetch_add(1, Ordering::Relaxed);
-                let text = sanitize(sql, self.dialect, max_len);
+                let text = sanitize_with(sql, self.mode, max_len);
                 Arc::from(otel_rpc::text::truncate(&text, max_len).as_ref())
             })
             .clone()
@@ -70,7 +85,7 @@ impl QueryInfo {
 /// (first in, first out: static queries are inserted once and hit ever after).
 #[derive(Debug)]
 pub struct QueryCache {
-    dialect: Dialect,
+    mode: SqlMode,
     capacity: usize,
     max_text_len: usize,
     map: Mutex<Entries>,
@@ -86,8 +101,13 @@ struct Entries {
 impl QueryCache {
     /// A cache of at most `capacity` entries whose sanitized texts are cut at `max_text_len`.
     pub fn new(dialect: Dialect, capacity: usize, max_text_len: usize) -> Self {
+        Self::with_mode(SqlMode::new(dialect), capacity, max_text_len)
+    }
+
+    /// [`new`](Self::new) with the session's string rules (e.g. a known backslash setting).
+    pub fn with_mode(mode: SqlMode, capacity: usize, max_text_len: usize) -> Self {
         QueryCache {
-            dialect,
+            mode,
             capacity,
             max_text_len,
             map: Mutex::new(Entries::default()),
@@ -97,14 +117,19 @@ impl QueryCache {
 
     /// The dialect used to tokenize.
     pub fn dialect(&self) -> Dialect {
-        self.dialect
+        self.mode.dialect()
+    }
+
+    /// The dialect and session rules used to tokenize.
+    pub fn mode(&self) -> SqlMode {
+        self.mode
     }
 
     /// The analysis of `sql`, from the cache or computed (and cached when it fits).
     pub fn info(&self, sql: &str) -> Arc<QueryInfo> {
         let cacheable = self.capacity > 0 && sql.len() <= MAX_CACHED_SQL_LEN;
         if !cacheable {
-            return Arc::new(QueryInfo::new(sql, self.dialect));
+            return Arc::new(QueryInfo::new(sql, self.mode));
         }
         if let Ok(entries) = self.map.lock() {
             if let Some(info) = entries.by_sql.get(sql) {
@@ -113,7 +138,7 @@ impl QueryCache {
         } else {
             otel_rpc::health::count_swallowed_error();
         }
-        let info = Arc::new(QueryInfo::new(sql, self.dialect));
+        let info = Arc::new(QueryInfo::new(sql, self.mode));
         match self.map.lock() {
             Ok(mut entries) => {
                 if let Some(existing) = entries.by_sql.get(sql) {

@@ -53,21 +53,43 @@ impl Token {
     }
 }
 
-/// Iterator over the tokens of `sql`.
+/// Iterator over the tokens of `sql`. Cheap to copy: its whole state is a position, so a
+/// copy is a look-ahead that costs nothing to throw away.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Lexer<'a> {
     sql: &'a str,
     bytes: &'a [u8],
-    pos: usize,
+    pub(crate) pos: usize,
     dialect: Dialect,
+    /// Whether a backslash escapes the next byte in plain `'..'` strings (and MySQL `".."`
+    /// strings): MySQL by default, PostgreSQL with `standard_conforming_strings=off`.
+    escapes: bool,
 }
 
 impl<'a> Lexer<'a> {
+    /// A lexer reading plain strings with the dialect's default backslash rule.
+    #[cfg(test)]
     pub(crate) fn new(sql: &'a str, dialect: Dialect) -> Self {
+        Self::with_escapes(sql, dialect, dialect == Dialect::MySql)
+    }
+
+    /// A lexer reading plain strings with (`escapes`) or without backslash escapes.
+    pub(crate) fn with_escapes(sql: &'a str, dialect: Dialect, escapes: bool) -> Self {
         Lexer {
             sql,
             bytes: sql.as_bytes(),
             pos: 0,
             dialect,
+            escapes,
+        }
+    }
+
+    /// The same lexer at `pos` reading plain strings the other way round.
+    pub(crate) fn other_reading(&self, pos: usize) -> Self {
+        Lexer {
+            pos,
+            escapes: !self.escapes,
+            ..*self
         }
     }
 
@@ -118,8 +140,8 @@ impl<'a> Lexer<'a> {
     }
 
     /// A quoted run starting at `self.pos` (the opening quote). A doubled quote is an escaped
-    /// quote; with `backslash`, `\x` escapes any byte.
-    fn quoted(&mut self, quote: u8, backslash: bool) {
+    /// quote; with `backslash`, `\x` escapes any byte. Returns whether the run was closed.
+    fn quoted(&mut self, quote: u8, backslash: bool) -> bool {
         self.pos += 1;
         while self.pos < self.bytes.len() {
             let b = self.bytes[self.pos];
@@ -133,11 +155,22 @@ impl<'a> Lexer<'a> {
                     continue;
                 }
                 self.pos += 1;
-                return;
+                return true;
             }
             self.pos += 1;
         }
         self.pos = self.bytes.len();
+        false
+    }
+
+    /// A quoted identifier; an unterminated one swallows the rest of the text and is then a
+    /// possible literal (`Str`), never a name.
+    fn quoted_ident(&mut self, quote: u8) -> Kind {
+        if self.quoted(quote, false) {
+            Kind::QuotedIdent
+        } else {
+            Kind::Str
+        }
     }
 
     /// `$tag$...$tag$` (Postgres). Returns false (position unchanged) when the text at `pos` is
@@ -260,28 +293,29 @@ impl<'a> Lexer<'a> {
             b'#' if d == Dialect::MySql => self.line_comment(),
             b'/' if next == Some(b'*') => self.block_comment(),
             b'\'' => {
-                self.quoted(b'\'', d == Dialect::MySql);
+                self.quoted(b'\'', self.escapes);
                 Kind::Str
             }
             b'"' => {
                 if d == Dialect::MySql {
-                    self.quoted(b'"', true);
+                    self.quoted(b'"', self.escapes);
                     Kind::Str
                 } else {
-                    self.quoted(b'"', false);
-                    Kind::QuotedIdent
+                    self.quoted_ident(b'"')
                 }
             }
-            b'`' => {
-                self.quoted(b'`', false);
-                Kind::QuotedIdent
-            }
+            b'`' => self.quoted_ident(b'`'),
             b'[' if d == Dialect::Sqlite => {
                 match self.bytes[self.pos..].iter().position(|&c| c == b']') {
-                    Some(p) => self.pos += p + 1,
-                    None => self.pos = self.bytes.len(),
+                    Some(p) => {
+                        self.pos += p + 1;
+                        Kind::QuotedIdent
+                    }
+                    None => {
+                        self.pos = self.bytes.len();
+                        Kind::Str
+                    }
                 }
-                Kind::QuotedIdent
             }
             // Prefixed strings: E'..' (escapes), X'..' / B'..' (hex, bit), N'..', U&'..'.
             b'e' | b'E' if next == Some(b'\'') => {
@@ -291,7 +325,7 @@ impl<'a> Lexer<'a> {
             }
             b'x' | b'X' | b'b' | b'B' | b'n' | b'N' if next == Some(b'\'') => {
                 self.pos += 1;
-                self.quoted(b'\'', d == Dialect::MySql);
+                self.quoted(b'\'', self.escapes);
                 Kind::Str
             }
             b'u' | b'U' if next == Some(b'&') && self.peek(2) == Some(b'\'') => {

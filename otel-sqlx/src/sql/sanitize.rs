@@ -1,48 +1,14 @@
-//! Sanitized query text: every literal becomes `?`, comments disappear, whitespace collapses
-//! to single spaces, and `IN` lists of literals or placeholders collapse to `IN (?)`.
-//! Placeholders (`$1`, `?`, `:name`) and identifiers are kept.
+//! Sanitized query text: every literal becomes `?` and comments disappear; the rest is kept
+//! as written (whitespace included, trimmed at both ends). `IN` lists of literals or
+//! placeholders collapse to `IN (?)`. Placeholders (`$1`, `?`, `:name`) and identifiers are
+//! kept. Streams over the text: no token list, the only allocation is the output.
 
-use super::lexer::{Dialect, Kind, Lexer, Token};
+use super::lexer::{Dialect, Kind};
+use super::mode::SqlMode;
+use super::tokens::{Tokens, is_literal};
 
-/// A significant token (no whitespace, no comment) and whether a gap preceded it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Sig {
-    pub(crate) tok: Token,
-    pub(crate) gap_before: bool,
-}
-
-/// The significant tokens of `sql`.
-pub(crate) fn significant(sql: &str, dialect: Dialect) -> Vec<Sig> {
-    let mut out = Vec::new();
-    let mut gap = false;
-    for tok in Lexer::new(sql, dialect) {
-        match tok.kind {
-            Kind::Space | Kind::Comment => gap = true,
-            _ => {
-                out.push(Sig {
-                    tok,
-                    gap_before: gap,
-                });
-                gap = false;
-            }
-        }
-    }
-    out
-}
-
-/// `true` for tokens that are values: string and number literals and `TRUE`/`FALSE`.
-pub(crate) fn is_literal(sql: &str, tok: &Token) -> bool {
-    match tok.kind {
-        Kind::Str | Kind::Number => true,
-        Kind::Word => {
-            let t = tok.text(sql);
-            t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false")
-        }
-        _ => false,
-    }
-}
-
-/// Replaces every literal in `sql` by `?`, removes comments and collapses whitespace.
+/// Replaces every literal in `sql` by `?` and removes comments, reading `sql` as `dialect`
+/// with the session's settings unknown (see [`sanitize_with`]).
 ///
 /// Stops producing output once it exceeds `max_len` bytes (callers truncate afterwards), so
 /// huge statements cost no more than one pass of the lexer.
@@ -55,74 +21,95 @@ pub(crate) fn is_literal(sql: &str, tok: &Token) -> bool {
 /// );
 /// ```
 pub fn sanitize(sql: &str, dialect: Dialect, max_len: usize) -> String {
-    let toks = significant(sql, dialect);
+    sanitize_with(sql, SqlMode::new(dialect), max_len)
+}
+
+/// [`sanitize`] with the session's string rules given by `mode`.
+pub fn sanitize_with(sql: &str, mode: SqlMode, max_len: usize) -> String {
+    let mut toks = Tokens::new(sql, mode);
     let mut out = String::with_capacity(sql.len().min(max_len.saturating_add(8)));
-    let mut i = 0;
-    while i < toks.len() {
+    // A comment was dropped since the last token: keep its neighbours apart.
+    let mut dropped = false;
+    while let Some(tok) = toks.next() {
         if out.len() > max_len {
             break;
         }
-        let sig = toks[i];
-        if sig.gap_before && !out.is_empty() {
+        match tok.kind {
+            Kind::Space => {
+                if !out.is_empty() {
+                    out.push_str(toks.text(&tok));
+                }
+                dropped = false;
+                continue;
+            }
+            Kind::Comment => {
+                dropped = true;
+                continue;
+            }
+            _ => {}
+        }
+        if dropped && !out.is_empty() && !out.ends_with(|c: char| c.is_whitespace()) {
             out.push(' ');
         }
-        let tok = sig.tok;
-        if tok.kind == Kind::Word
-            && tok.text(sql).eq_ignore_ascii_case("in")
-            && let Some(end) = in_list_end(sql, &toks, i + 1)
-        {
-            out.push_str(tok.text(sql));
-            if toks.get(i + 1).is_some_and(|s| s.gap_before) {
-                out.push(' ');
+        dropped = false;
+        let text = toks.text(&tok);
+        if tok.kind == Kind::Word && text.eq_ignore_ascii_case("in") {
+            let mut probe = toks.clone();
+            if let Some(gap) = in_list(&mut probe) {
+                out.push_str(text);
+                if gap {
+                    out.push(' ');
+                }
+                out.push_str("(?)");
+                toks = probe;
+                continue;
             }
-            out.push_str("(?)");
-            i = end + 1;
-            continue;
         }
-        if is_literal(sql, &tok) {
+        if is_literal(tok.kind, text) {
             out.push('?');
         } else {
-            out.push_str(tok.text(sql));
+            out.push_str(text);
         }
-        i += 1;
     }
+    let end = out.trim_end().len();
+    out.truncate(end);
     out
 }
 
-/// When `toks[open]` is `(` starting a list of literals / placeholders (optionally signed)
-/// separated by commas, the index of its closing `)`.
-fn in_list_end(sql: &str, toks: &[Sig], open: usize) -> Option<usize> {
-    let first = toks.get(open)?;
-    if first.tok.kind != Kind::Punct || first.tok.text(sql) != "(" {
+/// After `IN`: when the tokens form `( value [, value]* )` with values literals,
+/// placeholders or `NULL`, consumes them and returns whether a gap preceded the `(`.
+fn in_list(toks: &mut Tokens<'_>) -> Option<bool> {
+    let mut gap = false;
+    let open = loop {
+        let t = toks.next()?;
+        match t.kind {
+            Kind::Space | Kind::Comment => gap = true,
+            _ => break t,
+        }
+    };
+    if open.kind != Kind::Punct || toks.text(&open) != "(" {
         return None;
     }
-    let mut i = open + 1;
     let mut expect_value = true;
-    let mut values = 0;
-    while let Some(sig) = toks.get(i) {
-        let tok = sig.tok;
-        let text = tok.text(sql);
-        if expect_value {
-            if tok.kind == Kind::Punct && (text == "-" || text == "+") {
-                i += 1;
-                continue;
+    let mut values = 0usize;
+    while let Some(tok) = toks.next() {
+        let text = toks.text(&tok);
+        match tok.kind {
+            Kind::Space | Kind::Comment => continue,
+            _ if expect_value => {
+                let value = tok.kind == Kind::Placeholder
+                    || is_literal(tok.kind, text)
+                    || (tok.kind == Kind::Word && text.eq_ignore_ascii_case("null"));
+                if !value {
+                    return None;
+                }
+                values += 1;
+                expect_value = false;
             }
-            let is_value = is_literal(sql, &tok)
-                || tok.kind == Kind::Placeholder
-                || (tok.kind == Kind::Word && text.eq_ignore_ascii_case("null"));
-            if !is_value {
-                return None;
-            }
-            values += 1;
-            expect_value = false;
-        } else if tok.kind == Kind::Punct && text == "," {
-            expect_value = true;
-        } else if tok.kind == Kind::Punct && text == ")" {
-            return (values > 0).then_some(i);
-        } else {
-            return None;
+            Kind::Punct if text == "," => expect_value = true,
+            Kind::Punct if text == ")" => return (values > 0).then_some(gap),
+            _ => return None,
         }
-        i += 1;
     }
     None
 }

@@ -1,132 +1,48 @@
-//! What a statement does: its operation (`db.operation.name`), the table it targets when there
-//! is exactly one (`db.collection.name`) and the low-cardinality summary
-//! (`db.query.summary`): operations and targets in order of appearance, e.g.
-//! `SELECT users orders` for a join or `INSERT orders SELECT cart`.
+//! What a statement does: the low-cardinality summary (`db.query.summary`: operations and
+//! targets in order of appearance, operations as written, e.g. `SELECT users orders`,
+//! `INSERT orders SELECT cart`, `CREATE TABLE t`, `CALL proc`), the operation, the one table
+//! it targets when there is exactly one, the stored procedure and the statement count.
+//!
+//! One pass over the safe token stream with a bounded state: a stack of at most
+//! [`MAX_TRACKED_DEPTH`] parenthesis levels (deeper levels are counted, not analysed), at
+//! most [`MAX_CTE_NAMES`] CTE names, and the summary capped at [`MAX_SUMMARY_LEN`]. Memory
+//! does not grow with the statement.
 
 use super::lexer::{Dialect, Kind, Token};
-use super::sanitize::{Sig, significant};
+use super::mode::SqlMode;
+use super::names::{NameBuf, part, shape_ok};
+use super::tokens::Tokens;
 
 /// Longest `db.query.summary` recorded, in bytes.
 pub const MAX_SUMMARY_LEN: usize = 255;
 
-/// Operations recognised anywhere (subqueries, set operations, `INSERT .. SELECT`).
-const OPS_ANYWHERE: &[&str] = &["SELECT"];
+/// Parenthesis levels analysed; text nested deeper adds nothing to the summary.
+pub const MAX_TRACKED_DEPTH: usize = 32;
 
-/// Operations recognised at the start of a statement, of a parenthesised subquery, or of the
-/// main statement after a `WITH` list.
-const OPS_START: &[&str] = &[
-    "SELECT",
-    "INSERT",
-    "UPDATE",
-    "DELETE",
-    "MERGE",
-    "REPLACE",
-    "UPSERT",
-    "VALUES",
-    "CREATE",
-    "DROP",
-    "ALTER",
-    "TRUNCATE",
-    "CALL",
-    "EXEC",
-    "EXECUTE",
-    "BEGIN",
-    "START",
-    "COMMIT",
-    "ROLLBACK",
-    "SAVEPOINT",
-    "RELEASE",
-    "SET",
-    "SHOW",
-    "EXPLAIN",
-    "PRAGMA",
-    "COPY",
-    "GRANT",
-    "REVOKE",
-    "LOCK",
-    "ANALYZE",
-    "VACUUM",
-    "DESCRIBE",
-    "USE",
-];
-
-/// Words that end a table reference (so they are never taken for a table or an alias).
-const RESERVED: &[&str] = &[
-    "WHERE",
-    "JOIN",
-    "INNER",
-    "LEFT",
-    "RIGHT",
-    "FULL",
-    "OUTER",
-    "CROSS",
-    "NATURAL",
-    "ON",
-    "USING",
-    "GROUP",
-    "ORDER",
-    "LIMIT",
-    "OFFSET",
-    "HAVING",
-    "UNION",
-    "EXCEPT",
-    "INTERSECT",
-    "WINDOW",
-    "FOR",
-    "SET",
-    "VALUES",
-    "SELECT",
-    "RETURNING",
-    "AS",
-    "LATERAL",
-    "FETCH",
-    "DEFAULT",
-    "FROM",
-    "INTO",
-    "ONLY",
-    "STRAIGHT_JOIN",
-    "WITH",
-    "PARTITION",
-    "IGNORE",
-    "LOW_PRIORITY",
-    "DELAYED",
-    "HIGH_PRIORITY",
-    "QUICK",
-    "ON",
-    "DUPLICATE",
-    "CONFLICT",
-    "DO",
-    "TABLESAMPLE",
-    "INDEXED",
-    "NOT",
-    "IF",
-    "EXISTS",
-    "USE",
-    "FORCE",
-    "OVERRIDING",
-    "OR",
-];
+/// CTE names remembered per statement (references to them are not tables).
+pub const MAX_CTE_NAMES: usize = 16;
 
 /// The facts extracted from one SQL text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Analysis {
-    /// `db.operation.name`: `SELECT`, `INSERT`, ...; for several statements `BATCH <op>` when
-    /// they share one operation, else `BATCH`.
+    /// The operation, upper-cased: `SELECT`, `INSERT`, `CREATE`, ...; for several statements
+    /// `BATCH <op>` when they share one operation, else `BATCH`. (Parsed from the text: the
+    /// SQL conventions say `db.operation.name` SHOULD NOT be, so it is an opt-in attribute.)
     pub operation: Option<String>,
-    /// `db.collection.name`: set only for a single statement touching exactly one table.
+    /// The one table a single statement touches, when there is exactly one.
     pub collection: Option<String>,
-    /// `db.query.summary`: operations and targets in order; statements joined by `; `.
+    /// `db.query.summary`: operations (as written) and targets in order; statements joined by
+    /// `; `; at most [`MAX_SUMMARY_LEN`] bytes, cut between words.
     pub summary: Option<String>,
+    /// Number of non-empty statements (`;`-separated): `db.operation.batch.size` when >= 2.
+    pub statement_count: usize,
+    /// The procedure of the first `CALL` / `EXEC` / `EXECUTE`: `db.stored_procedure.name`.
+    pub stored_procedure: Option<String>,
 }
 
-struct Statement {
-    parts: Vec<String>,
-    tables: Vec<String>,
-    operation: Option<String>,
-}
-
-/// Extracts operation, collection and summary from `sql`.
+/// Extracts operation, collection, summary, statement count and stored procedure from
+/// `sql`, read as `dialect` with the session's settings unknown.
 ///
 /// ```
 /// use otel_sqlx::sql::{Dialect, analyze};
@@ -136,281 +52,847 @@ struct Statement {
 /// assert_eq!(a.collection, None);
 /// ```
 pub fn analyze(sql: &str, dialect: Dialect) -> Analysis {
-    let toks = significant(sql, dialect);
-    let mut statements = Vec::new();
-    for chunk in toks.split(|s| is_punct(sql, &s.tok, ";")) {
-        if chunk.is_empty() {
-            continue;
-        }
-        statements.push(statement(sql, chunk));
-    }
-    match statements.len() {
-        0 => Analysis::default(),
-        1 => {
-            let st = statements.remove(0);
-            let collection = match st.tables.as_slice() {
-                [one] => Some(one.clone()),
-                _ => None,
-            };
-            Analysis {
-                operation: st.operation,
-                collection,
-                summary: summary_of(&[st.parts]),
-            }
-        }
-        _ => {
-            let first = statements[0].operation.clone();
-            let same = statements.iter().all(|s| s.operation == first);
-            let operation = match (same, first) {
-                (true, Some(op)) => format!("BATCH {op}"),
-                _ => "BATCH".to_string(),
-            };
-            let parts: Vec<Vec<String>> = statements.into_iter().map(|s| s.parts).collect();
-            Analysis {
-                operation: Some(operation),
-                collection: None,
-                summary: summary_of(&parts),
-            }
+    analyze_with(sql, SqlMode::new(dialect))
+}
+
+/// [`analyze`] with the session's string rules given by `mode`.
+pub fn analyze_with(sql: &str, mode: SqlMode) -> Analysis {
+    let mut toks = Tokens::new(sql, mode);
+    let mut a = Analyzer::new(sql);
+    while let Some(tok) = toks.next() {
+        if !matches!(tok.kind, Kind::Space | Kind::Comment) {
+            a.token(&tok);
         }
     }
+    a.finish()
 }
 
-fn summary_of(statements: &[Vec<String>]) -> Option<String> {
-    let mut out = String::new();
-    for (n, parts) in statements.iter().enumerate() {
-        if parts.is_empty() {
-            continue;
-        }
-        let mut piece = String::new();
-        if n > 0 && !out.is_empty() {
-            piece.push_str("; ");
-        }
-        piece.push_str(&parts.join(" "));
-        if out.len() + piece.len() > MAX_SUMMARY_LEN {
-            // Add whole words while they fit.
-            for word in piece.split(' ') {
-                let extra = usize::from(!out.is_empty() && !word.is_empty()) + word.len();
-                if word.is_empty() || out.len() + extra > MAX_SUMMARY_LEN {
-                    break;
-                }
-                if !out.is_empty() && !out.ends_with(' ') {
-                    out.push(' ');
-                }
-                out.push_str(word);
-            }
-            break;
-        }
-        out.push_str(&piece);
-    }
-    let out = out.trim_end_matches([';', ' ']).to_string();
-    (!out.is_empty()).then_some(out)
+fn is(word: &str, w: &str) -> bool {
+    word.eq_ignore_ascii_case(w)
 }
 
-fn is_punct(sql: &str, tok: &Token, p: &str) -> bool {
-    tok.kind == Kind::Punct && tok.text(sql) == p
+fn is_any(word: &str, set: &[&str]) -> bool {
+    set.iter().any(|w| w.eq_ignore_ascii_case(word))
 }
 
-fn upper_word(sql: &str, sig: Option<&Sig>) -> Option<String> {
-    let sig = sig?;
-    (sig.tok.kind == Kind::Word).then(|| sig.tok.text(sql).to_ascii_uppercase())
+/// Statements recorded as their first word only (their arguments are not targets).
+const OP_ONLY: &[&str] = &[
+    "GRANT",
+    "REVOKE",
+    "SHOW",
+    "SET",
+    "RESET",
+    "PRAGMA",
+    "DESCRIBE",
+    "DESC",
+    "ANALYZE",
+    "VACUUM",
+    "CHECKPOINT",
+    "LISTEN",
+    "NOTIFY",
+    "UNLISTEN",
+    "DISCARD",
+    "PREPARE",
+    "DEALLOCATE",
+    "DECLARE",
+    "FETCH",
+    "CLOSE",
+    "MOVE",
+    "REFRESH",
+    "REINDEX",
+    "CLUSTER",
+    "COMMENT",
+    "LOAD",
+    "DO",
+    "FLUSH",
+    "OPTIMIZE",
+    "REPAIR",
+    "KILL",
+    "RENAME",
+    "ATTACH",
+    "DETACH",
+    "SAVEPOINT",
+    "RELEASE",
+    "HANDLER",
+];
+
+/// Transaction statements: recorded with a following `TRANSACTION` / `WORK`.
+const TRANSACTION: &[&str] = &["BEGIN", "START", "COMMIT", "ROLLBACK", "END", "ABORT"];
+
+/// Schema object kinds whose name follows (`CREATE TABLE t`, `DROP INDEX i`).
+const NAMED_KINDS: &[&str] = &[
+    "TABLE",
+    "INDEX",
+    "VIEW",
+    "PROCEDURE",
+    "FUNCTION",
+    "TRIGGER",
+    "SEQUENCE",
+    "USER",
+    "DATABASE",
+    "SCHEMA",
+    "ROLE",
+    "TYPE",
+    "DOMAIN",
+    "EXTENSION",
+];
+
+/// Words between `CREATE` / `ALTER` / `DROP` and the object kind.
+const DDL_MODIFIERS: &[&str] = &[
+    "OR",
+    "REPLACE",
+    "TEMP",
+    "TEMPORARY",
+    "UNLOGGED",
+    "GLOBAL",
+    "LOCAL",
+    "UNIQUE",
+    "FULLTEXT",
+    "SPATIAL",
+    "VIRTUAL",
+    "RECURSIVE",
+];
+
+/// Words that end a table reference list and start another clause.
+const CLAUSES: &[&str] = &[
+    "WHERE",
+    "GROUP",
+    "ORDER",
+    "HAVING",
+    "LIMIT",
+    "OFFSET",
+    "FETCH",
+    "FOR",
+    "UNION",
+    "INTERSECT",
+    "EXCEPT",
+    "MINUS",
+    "WINDOW",
+    "RETURNING",
+    "VALUES",
+    "SELECT",
+    "INTO",
+    "WHEN",
+    "FROM",
+    "SET",
+    "QUALIFY",
+    "CONNECT",
+    "START",
+];
+
+/// Words that introduce the next table of a join.
+const JOINS: &[&str] = &["JOIN", "STRAIGHT_JOIN", "APPLY"];
+
+/// Join qualifiers (`LEFT OUTER JOIN`), skipped.
+const JOIN_QUALIFIERS: &[&str] = &[
+    "INNER", "LEFT", "RIGHT", "FULL", "OUTER", "CROSS", "NATURAL",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Insert,
+    Update,
+    Delete,
+    Merge,
+    Truncate,
+    Lock,
+    Proc,
+    Copy,
 }
 
-fn is_reserved(word: &str) -> bool {
-    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
-}
-
-fn statement(sql: &str, toks: &[Sig]) -> Statement {
-    let mut st = Statement {
-        parts: Vec::new(),
-        tables: Vec::new(),
-        operation: None,
-    };
-    let starts_with_with = upper_word(sql, toks.first()).as_deref() == Some("WITH");
-    let mut first_op_any_depth: Option<String> = None;
-    // Whether a query operation was seen at each parenthesis depth: a FROM inside a function
-    // call such as EXTRACT(YEAR FROM ts) has none and names no table.
-    let mut query_at_depth: Vec<bool> = vec![false];
-    let mut i = 0;
-    while i < toks.len() {
-        let tok = toks[i].tok;
-        let depth = query_at_depth.len() - 1;
-        if is_punct(sql, &tok, "(") {
-            query_at_depth.push(false);
-            i += 1;
-            continue;
-        }
-        if is_punct(sql, &tok, ")") {
-            if query_at_depth.len() > 1 {
-                query_at_depth.pop();
-            }
-            i += 1;
-            continue;
-        }
-        if tok.kind != Kind::Word {
-            i += 1;
-            continue;
-        }
-        let word = tok.text(sql).to_ascii_uppercase();
-        let prev = i.checked_sub(1).map(|p| toks[p].tok);
-        let at_start = match prev {
-            None => true,
-            Some(p) if is_punct(sql, &p, "(") => true,
-            Some(p) => starts_with_with && depth == 0 && is_punct(sql, &p, ")"),
+impl Target {
+    fn skips(self, word: &str) -> bool {
+        let set: &[&str] = match self {
+            Target::Insert => &[
+                "IGNORE",
+                "LOW_PRIORITY",
+                "DELAYED",
+                "HIGH_PRIORITY",
+                "OR",
+                "REPLACE",
+                "ROLLBACK",
+                "ABORT",
+                "FAIL",
+                "INTO",
+                "INSERT",
+            ],
+            Target::Update => &[
+                "ONLY",
+                "LOW_PRIORITY",
+                "IGNORE",
+                "OR",
+                "ROLLBACK",
+                "ABORT",
+                "REPLACE",
+                "FAIL",
+            ],
+            Target::Delete => &["LOW_PRIORITY", "QUICK", "IGNORE", "FROM", "ONLY"],
+            Target::Merge => &["INTO"],
+            Target::Truncate => &["ONLY"],
+            Target::Lock | Target::Proc | Target::Copy => &[],
         };
-        let is_op = OPS_ANYWHERE.contains(&word.as_str())
-            || (at_start && OPS_START.contains(&word.as_str()));
-        if is_op {
-            st.parts.push(word.clone());
-            if let Some(slot) = query_at_depth.last_mut() {
-                *slot = true;
-            }
-            if depth == 0 && st.operation.is_none() {
-                st.operation = Some(word.clone());
-            }
-            if first_op_any_depth.is_none() {
-                first_op_any_depth = Some(word.clone());
-            }
-            match word.as_str() {
-                "UPDATE" => {
-                    let j = skip_words(sql, toks, i + 1, &["ONLY", "LOW_PRIORITY", "IGNORE", "OR"]);
-                    // SQLite: UPDATE OR REPLACE t
-                    let j = skip_words(
-                        sql,
-                        toks,
-                        j,
-                        &["ROLLBACK", "ABORT", "REPLACE", "FAIL", "IGNORE"],
-                    );
-                    if let Some((name, _)) = table_at(sql, toks, j) {
-                        add_table(&mut st, name);
-                    }
-                }
-                "CREATE" | "DROP" | "ALTER" | "TRUNCATE" => {
-                    ddl_target(sql, toks, i, &word, &mut st)
-                }
-                _ => {}
-            }
-        } else if matches!(word.as_str(), "FROM" | "JOIN" | "INTO" | "STRAIGHT_JOIN")
-            && query_at_depth.last().copied().unwrap_or(false)
-        {
-            let j = skip_words(sql, toks, i + 1, &["ONLY", "LATERAL"]);
-            if let Some((name, next)) = table_at(sql, toks, j) {
-                let is_function =
-                    word != "INTO" && toks.get(next).is_some_and(|s| is_punct(sql, &s.tok, "("));
-                if !is_function {
-                    add_table(&mut st, name);
-                    if word == "FROM" {
-                        comma_tables(sql, toks, next, &mut st);
-                    }
-                }
-            }
-        }
-        i += 1;
-    }
-    if st.operation.is_none() {
-        st.operation = first_op_any_depth.or_else(|| {
-            // Unknown statement (`LISTEN x`, `CHECKPOINT`): its first word.
-            let w = upper_word(sql, toks.first())?;
-            st.parts.insert(0, w.clone());
-            Some(w)
-        });
-    }
-    st
-}
-
-fn add_table(st: &mut Statement, name: String) {
-    st.parts.push(name.clone());
-    if !st.tables.contains(&name) {
-        st.tables.push(name);
+        is_any(word, set)
     }
 }
 
-fn skip_words(sql: &str, toks: &[Sig], mut i: usize, words: &[&str]) -> usize {
-    while let Some(w) = upper_word(sql, toks.get(i)) {
-        if words.contains(&w.as_str()) {
-            i += 1;
-        } else {
-            break;
-        }
-    }
-    i
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Select lists, conditions, anything that names no table by position.
+    Plain,
+    /// After `FROM`, `JOIN`, `,` in a FROM list, or `(` there: a table reference follows.
+    ExpectTable,
+    /// After a table reference: alias, join, condition or the next clause.
+    AfterTable,
+    /// Inside `ON ..` / `USING ..` of a join.
+    InOn,
+    /// After `AS` (or `INTO` in a select): one alias to skip; back to the FROM list or not.
+    Alias { from_list: bool },
+    /// Expecting the target of a statement.
+    Target(Target),
+    /// After `CREATE` / `ALTER` / `DROP`: modifiers, then the object kind.
+    DdlKind,
+    /// After a named object kind: `IF NOT EXISTS`, then the name.
+    DdlName { table: bool },
+    /// After `EXPLAIN`: options, then the explained statement.
+    Explain,
+    /// After a transaction verb: an optional `TRANSACTION` / `WORK`.
+    Transaction,
+    /// After `USE`: the database name.
+    Use,
+    /// After `WITH`: a CTE name.
+    CteName,
+    /// After a CTE name: column list, `AS`, then the body.
+    CteAfterName { as_seen: bool },
+    /// After a CTE body: `,` and the next CTE, or the main statement.
+    CteAfterBody,
+    /// Nothing more of this statement is recorded.
+    Skip,
 }
 
-/// A (possibly qualified, possibly quoted) table name at `i`, and the index after it.
-fn table_at(sql: &str, toks: &[Sig], i: usize) -> Option<(String, usize)> {
-    let mut name = ident(sql, toks.get(i)?)?;
-    let mut j = i + 1;
-    while toks.get(j).is_some_and(|s| is_punct(sql, &s.tok, ".")) {
-        match toks.get(j + 1).and_then(|s| ident(sql, s)) {
-            Some(part) => {
-                name.push('.');
-                name.push_str(&part);
-                j += 2;
-            }
-            None => break,
-        }
-    }
-    Some((name, j))
+#[derive(Debug, Clone, Copy)]
+struct Level {
+    state: State,
+    /// An operation was seen at this level: `FROM` here names tables.
+    query: bool,
+    /// Tables named in this level's FROM / JOIN / USING are recorded (not for the joined
+    /// tables of a multi-table `UPDATE` / `DELETE` / `MERGE`).
+    collect: bool,
+    /// The next word starts a statement (text start, CTE body, after `EXPLAIN`).
+    start: bool,
 }
 
-fn ident(sql: &str, sig: &Sig) -> Option<String> {
-    let text = sig.tok.text(sql);
-    match sig.tok.kind {
-        Kind::Word if !is_reserved(text) => Some(text.to_string()),
-        Kind::QuotedIdent if text.len() >= 2 => {
-            let inner = text.get(1..text.len() - 1)?;
-            (!inner.is_empty()).then(|| inner.to_string())
+impl Level {
+    fn new(state: State, start: bool, collect: bool) -> Self {
+        Level {
+            state,
+            query: false,
+            collect,
+            start,
         }
-        _ => None,
     }
 }
 
-/// After `FROM a`: optional alias, then `, b [alias]` repeated.
-fn comma_tables(sql: &str, toks: &[Sig], mut i: usize, st: &mut Statement) {
-    loop {
-        // Optional `AS alias` or bare alias.
-        if upper_word(sql, toks.get(i)).as_deref() == Some("AS") {
-            i += 1;
-        }
-        if toks.get(i).is_some_and(|s| ident(sql, s).is_some()) {
-            i += 1;
-        }
-        if !toks.get(i).is_some_and(|s| is_punct(sql, &s.tok, ",")) {
+/// What a name being read will be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Table { collect: bool },
+    Object { table: bool },
+    Procedure,
+    Database,
+}
+
+/// Summary words, capped.
+#[derive(Debug, Default)]
+struct Summary {
+    out: String,
+    full: bool,
+    /// The current statement has put words in.
+    started: bool,
+}
+
+impl Summary {
+    fn word(&mut self, w: &str) {
+        if self.full || w.is_empty() {
             return;
         }
-        match table_at(sql, toks, i + 1) {
-            Some((name, next)) if !toks.get(next).is_some_and(|s| is_punct(sql, &s.tok, "(")) => {
-                add_table(st, name);
-                i = next;
+        let sep = match (self.out.is_empty(), self.started) {
+            (true, _) => "",
+            (false, true) => " ",
+            (false, false) => "; ",
+        };
+        if self.out.len() + sep.len() + w.len() > MAX_SUMMARY_LEN {
+            self.full = true;
+            return;
+        }
+        self.out.push_str(sep);
+        self.out.push_str(w);
+        self.started = true;
+    }
+}
+
+struct Analyzer<'a> {
+    sql: &'a str,
+    summary: Summary,
+    levels: Vec<Level>,
+    /// Levels below the tracked ones.
+    untracked: usize,
+    name: NameBuf,
+    pending: Option<Purpose>,
+    prev_dot: bool,
+    ctes: Vec<String>,
+    // Current statement.
+    started: bool,
+    op: Option<String>,
+    any_op: Option<String>,
+    table: Option<String>,
+    tables: usize,
+    // Whole text.
+    statements: usize,
+    first_op: Option<String>,
+    same_op: bool,
+    first_table: Option<String>,
+    first_tables: usize,
+    procedure: Option<String>,
+}
+
+impl<'a> Analyzer<'a> {
+    fn new(sql: &'a str) -> Self {
+        Analyzer {
+            sql,
+            summary: Summary::default(),
+            levels: vec![Level::new(State::Plain, true, true)],
+            untracked: 0,
+            name: NameBuf::default(),
+            pending: None,
+            prev_dot: false,
+            ctes: Vec::new(),
+            started: false,
+            op: None,
+            any_op: None,
+            table: None,
+            tables: 0,
+            statements: 0,
+            first_op: None,
+            same_op: true,
+            first_table: None,
+            first_tables: 0,
+            procedure: None,
+        }
+    }
+
+    fn depth(&self) -> usize {
+        self.levels.len() - 1
+    }
+
+    fn top(&mut self) -> &mut Level {
+        let last = self.levels.len() - 1;
+        &mut self.levels[last]
+    }
+
+    fn set(&mut self, state: State) {
+        self.top().state = state;
+    }
+
+    fn token(&mut self, tok: &Token) {
+        if self.pending.is_some() {
+            if self.name.feed(self.sql, tok) {
+                return;
             }
-            _ => return,
+            self.commit_name();
+        }
+        let text = tok.text(self.sql);
+        let after_dot =
+            std::mem::replace(&mut self.prev_dot, tok.kind == Kind::Punct && text == ".");
+        if tok.kind == Kind::Punct {
+            match text {
+                ";" => return self.end_statement(),
+                "(" => {
+                    self.started = true;
+                    return self.open();
+                }
+                ")" => return self.close(),
+                _ => {}
+            }
+        }
+        self.started = true;
+        if self.untracked > 0 {
+            return;
+        }
+        match tok.kind {
+            Kind::Word if !after_dot => self.word(text, tok),
+            Kind::Word | Kind::QuotedIdent => self.ident(tok),
+            Kind::Punct if text == "," => self.comma(),
+            _ => self.other(),
+        }
+    }
+
+    fn open(&mut self) {
+        if self.untracked > 0 || self.levels.len() >= MAX_TRACKED_DEPTH {
+            self.untracked += 1;
+            return;
+        }
+        let parent = *self.top();
+        let (child, parent_state) = match parent.state {
+            State::ExpectTable => (
+                Level::new(State::ExpectTable, false, parent.collect),
+                State::AfterTable,
+            ),
+            State::CteAfterName { as_seen: true } => {
+                (Level::new(State::Plain, true, true), State::CteAfterBody)
+            }
+            State::CteAfterName { as_seen: false } | State::Explain | State::Skip => {
+                (Level::new(State::Plain, false, true), parent.state)
+            }
+            State::Target(_) | State::DdlKind | State::DdlName { .. } | State::Use => {
+                (Level::new(State::Plain, false, true), State::Plain)
+            }
+            State::Alias { from_list } => (
+                Level::new(State::Plain, false, true),
+                if from_list {
+                    State::AfterTable
+                } else {
+                    State::Plain
+                },
+            ),
+            other => (Level::new(State::Plain, false, true), other),
+        };
+        let top = self.top();
+        top.state = parent_state;
+        if parent_state != State::Explain {
+            top.start = false;
+        }
+        self.levels.push(child);
+    }
+
+    fn close(&mut self) {
+        if self.untracked > 0 {
+            self.untracked -= 1;
+        } else if self.levels.len() > 1 {
+            self.levels.pop();
+        }
+    }
+
+    fn comma(&mut self) {
+        match self.top().state {
+            State::AfterTable | State::InOn => self.set(State::ExpectTable),
+            State::Alias { from_list: true } => self.set(State::ExpectTable),
+            State::CteAfterBody => self.set(State::CteName),
+            State::Target(_) | State::DdlKind | State::DdlName { .. } | State::Use => {
+                self.set(State::Plain)
+            }
+            _ => {}
+        }
+        self.top().start = false;
+    }
+
+    /// A literal, placeholder or operator.
+    fn other(&mut self) {
+        let next = match self.top().state {
+            State::ExpectTable
+            | State::Target(_)
+            | State::DdlKind
+            | State::DdlName { .. }
+            | State::Use
+            | State::CteName
+            | State::CteAfterName { .. } => Some(State::Plain),
+            State::Alias { from_list } => Some(if from_list {
+                State::AfterTable
+            } else {
+                State::Plain
+            }),
+            State::Explain | State::Transaction => Some(State::Skip),
+            _ => None,
+        };
+        if let Some(s) = next {
+            self.set(s);
+        }
+        if self.top().state != State::Explain {
+            self.top().start = false;
+        }
+    }
+
+    /// A quoted identifier, or a word after `.` (never a keyword).
+    fn ident(&mut self, tok: &Token) {
+        match self.top().state {
+            State::ExpectTable => {
+                self.set(State::AfterTable);
+                let collect = self.top().collect;
+                self.start_name(tok, Purpose::Table { collect });
+            }
+            State::Target(t) => self.target_name(tok, t),
+            State::DdlName { table } => {
+                self.set(State::Plain);
+                self.start_name(tok, Purpose::Object { table });
+            }
+            State::Use => {
+                self.set(State::Skip);
+                self.start_name(tok, Purpose::Database);
+            }
+            State::CteName => self.cte_name(tok),
+            State::Alias { from_list } => self.set(if from_list {
+                State::AfterTable
+            } else {
+                State::Plain
+            }),
+            State::DdlKind | State::CteAfterName { .. } => self.set(State::Plain),
+            _ => {}
+        }
+        self.top().start = false;
+    }
+
+    fn word(&mut self, w: &str, tok: &Token) {
+        if self.top().start {
+            self.top().start = false;
+            return self.start_word(w);
+        }
+        match self.top().state {
+            State::Plain => self.plain_word(w),
+            State::ExpectTable => {
+                if is_any(w, &["LATERAL", "ONLY"]) {
+                } else if is(w, "SELECT") {
+                    self.operation(w);
+                    self.set(State::Plain);
+                } else if is(w, "VALUES") {
+                    self.set(State::Plain);
+                } else {
+                    self.ident(tok);
+                }
+            }
+            State::AfterTable => {
+                if is(w, "AS") {
+                    self.set(State::Alias { from_list: true });
+                } else if is_any(w, JOINS) {
+                    self.set(State::ExpectTable);
+                } else if is_any(w, JOIN_QUALIFIERS) {
+                } else if is_any(w, &["ON", "USING"]) {
+                    self.set(State::InOn);
+                } else if is_any(w, CLAUSES) {
+                    self.set(State::Plain);
+                    self.plain_word(w);
+                }
+                // Anything else is an alias.
+            }
+            State::InOn => {
+                if is_any(w, JOINS) {
+                    self.set(State::ExpectTable);
+                } else if is_any(w, CLAUSES) {
+                    self.set(State::Plain);
+                    self.plain_word(w);
+                }
+            }
+            State::Alias { from_list } => {
+                if is(w, "SELECT") {
+                    self.set(State::Plain);
+                    self.operation(w);
+                } else {
+                    self.set(if from_list {
+                        State::AfterTable
+                    } else {
+                        State::Plain
+                    });
+                }
+            }
+            State::Target(t) => {
+                if t.skips(w) {
+                } else if matches!(t, Target::Truncate | Target::Lock)
+                    && is_any(w, &["TABLE", "TABLES"])
+                {
+                    self.summary.word(w);
+                } else {
+                    self.target_name(tok, t);
+                }
+            }
+            State::DdlKind => {
+                if is_any(w, DDL_MODIFIERS) {
+                } else if is(w, "MATERIALIZED") {
+                    self.summary.word(w);
+                } else if is_any(w, NAMED_KINDS) {
+                    self.summary.word(w);
+                    self.set(State::DdlName {
+                        table: is(w, "TABLE"),
+                    });
+                } else if keyword_shaped(w) {
+                    self.summary.word(w);
+                    self.set(State::Plain);
+                } else {
+                    self.set(State::Plain);
+                }
+            }
+            State::DdlName { .. } => {
+                if is_any(w, &["IF", "NOT", "EXISTS", "CONCURRENTLY", "ONLY"]) {
+                } else if is(w, "ON") {
+                    self.set(State::Plain);
+                } else {
+                    self.ident(tok);
+                }
+            }
+            State::Explain => {
+                if !is_any(w, &["ANALYZE", "VERBOSE", "QUERY", "PLAN"]) {
+                    self.set(State::Plain);
+                    self.start_word(w);
+                }
+            }
+            State::Transaction => {
+                if is_any(w, &["TRANSACTION", "WORK", "TRAN"]) {
+                    self.summary.word(w);
+                }
+                self.set(State::Skip);
+            }
+            State::Use => self.ident(tok),
+            State::CteName => {
+                if !is(w, "RECURSIVE") {
+                    self.cte_name(tok);
+                }
+            }
+            State::CteAfterName { .. } => {
+                if is(w, "AS") {
+                    self.set(State::CteAfterName { as_seen: true });
+                } else if !is_any(w, &["NOT", "MATERIALIZED"]) {
+                    self.set(State::Plain);
+                    self.start_word(w);
+                }
+            }
+            State::CteAfterBody => {
+                self.set(State::Plain);
+                self.start_word(w);
+            }
+            State::Skip => {}
+        }
+    }
+
+    fn plain_word(&mut self, w: &str) {
+        let level = *self.top();
+        if is(w, "SELECT") {
+            self.operation(w);
+            self.top().collect = true;
+        } else if (is(w, "FROM") || is_any(w, JOINS)) && level.query {
+            self.set(State::ExpectTable);
+        } else if is(w, "USING") && level.query && !level.collect {
+            self.set(State::ExpectTable);
+        } else if is(w, "INTO") && level.query {
+            self.set(State::Alias { from_list: false });
+        } else if is(w, "AS") {
+            self.set(State::Alias { from_list: false });
+        }
+    }
+
+    /// The first word of a statement (or of a CTE body, or after `EXPLAIN`).
+    fn start_word(&mut self, w: &str) {
+        let depth = self.depth();
+        let target = |t| State::Target(t);
+        let next = if is(w, "SELECT") {
+            self.operation(w);
+            State::Plain
+        } else if is(w, "WITH") {
+            State::CteName
+        } else if is(w, "VALUES") {
+            if depth == 0 {
+                self.operation(w);
+            }
+            State::Plain
+        } else if is_any(w, &["INSERT", "UPSERT", "REPLACE"]) {
+            self.operation(w);
+            target(Target::Insert)
+        } else if is(w, "UPDATE") {
+            self.operation(w);
+            self.top().collect = false;
+            target(Target::Update)
+        } else if is(w, "DELETE") {
+            self.operation(w);
+            self.top().collect = false;
+            target(Target::Delete)
+        } else if is(w, "MERGE") {
+            self.operation(w);
+            self.top().collect = false;
+            target(Target::Merge)
+        } else if is_any(w, &["CREATE", "ALTER", "DROP"]) {
+            self.operation(w);
+            State::DdlKind
+        } else if is(w, "TRUNCATE") {
+            self.operation(w);
+            target(Target::Truncate)
+        } else if is(w, "LOCK") {
+            self.operation(w);
+            target(Target::Lock)
+        } else if is_any(w, &["CALL", "EXEC", "EXECUTE"]) {
+            self.operation(w);
+            target(Target::Proc)
+        } else if is(w, "COPY") {
+            self.operation(w);
+            target(Target::Copy)
+        } else if is(w, "USE") {
+            self.operation(w);
+            State::Use
+        } else if is(w, "EXPLAIN") {
+            self.operation(w);
+            State::Explain
+        } else if is_any(w, TRANSACTION) {
+            self.operation(w);
+            State::Transaction
+        } else if is(w, "TABLE") {
+            // PostgreSQL `TABLE t`: a select of the whole table.
+            State::Skip
+        } else if depth == 0 && (is_any(w, OP_ONLY) || keyword_shaped(w)) {
+            self.operation(w);
+            State::Skip
+        } else {
+            State::Skip
+        };
+        self.set(next);
+    }
+
+    fn target_name(&mut self, tok: &Token, t: Target) {
+        let (purpose, next) = match t {
+            Target::Proc => (Purpose::Procedure, State::Plain),
+            Target::Truncate | Target::Lock | Target::Copy => {
+                (Purpose::Table { collect: true }, State::Skip)
+            }
+            Target::Insert | Target::Update | Target::Delete | Target::Merge => {
+                (Purpose::Table { collect: true }, State::AfterTable)
+            }
+        };
+        self.set(next);
+        self.start_name(tok, purpose);
+    }
+
+    fn cte_name(&mut self, tok: &Token) {
+        if let Some(name) = part(self.sql, tok)
+            && shape_ok(name)
+            && self.ctes.len() < MAX_CTE_NAMES
+        {
+            self.ctes.push(name.to_string());
+        }
+        self.set(State::CteAfterName { as_seen: false });
+    }
+
+    fn start_name(&mut self, tok: &Token, purpose: Purpose) {
+        match part(self.sql, tok) {
+            Some(p) => {
+                self.name.start(p);
+                self.pending = Some(purpose);
+            }
+            None => self.pending = None,
+        }
+    }
+
+    fn commit_name(&mut self) {
+        let Some(purpose) = self.pending.take() else {
+            return;
+        };
+        let Some(name) = self.name.get() else {
+            return;
+        };
+        match purpose {
+            Purpose::Table { collect } => {
+                if self.ctes.iter().any(|c| c.eq_ignore_ascii_case(name)) || !collect {
+                    return;
+                }
+                let name = name.to_string();
+                self.summary.word(&name);
+                self.add_table(name);
+            }
+            Purpose::Object { table } => {
+                let name = name.to_string();
+                self.summary.word(&name);
+                if table {
+                    self.add_table(name);
+                }
+            }
+            Purpose::Procedure => {
+                let name = name.to_string();
+                self.summary.word(&name);
+                if self.procedure.is_none() {
+                    self.procedure = Some(name);
+                }
+            }
+            Purpose::Database => {
+                let name = name.to_string();
+                self.summary.word(&name);
+            }
+        }
+    }
+
+    fn add_table(&mut self, name: String) {
+        match &self.table {
+            None => {
+                self.table = Some(name);
+                self.tables = 1;
+            }
+            Some(t) if *t != name => self.tables = 2,
+            Some(_) => {}
+        }
+    }
+
+    fn operation(&mut self, w: &str) {
+        self.summary.word(w);
+        let depth = self.depth();
+        self.top().query = true;
+        if depth == 0 && self.op.is_none() {
+            self.op = Some(w.to_ascii_uppercase());
+        }
+        if self.any_op.is_none() {
+            self.any_op = Some(w.to_ascii_uppercase());
+        }
+    }
+
+    fn end_statement(&mut self) {
+        self.commit_name();
+        if self.started {
+            let op = self.op.take().or_else(|| self.any_op.take());
+            if self.statements == 0 {
+                self.first_op = op;
+                self.first_table = self.table.take();
+                self.first_tables = self.tables;
+            } else if op != self.first_op {
+                self.same_op = false;
+            }
+            self.statements += 1;
+        }
+        self.started = false;
+        self.op = None;
+        self.any_op = None;
+        self.table = None;
+        self.tables = 0;
+        self.ctes.clear();
+        self.levels.clear();
+        self.levels.push(Level::new(State::Plain, true, true));
+        self.untracked = 0;
+        self.pending = None;
+        self.prev_dot = false;
+        self.summary.started = false;
+    }
+
+    fn finish(mut self) -> Analysis {
+        self.end_statement();
+        let summary = (!self.summary.out.is_empty()).then_some(self.summary.out);
+        let (operation, collection) = match self.statements {
+            0 => (None, None),
+            1 => (
+                self.first_op,
+                (self.first_tables == 1)
+                    .then_some(self.first_table)
+                    .flatten(),
+            ),
+            _ => (
+                Some(match (self.same_op, self.first_op) {
+                    (true, Some(op)) => format!("BATCH {op}"),
+                    _ => "BATCH".to_string(),
+                }),
+                None,
+            ),
+        };
+        Analysis {
+            operation,
+            collection,
+            summary,
+            statement_count: self.statements,
+            stored_procedure: self.procedure,
         }
     }
 }
 
-/// `CREATE [TEMP] TABLE [IF NOT EXISTS] t`, `DROP TABLE [IF EXISTS] t`, `ALTER TABLE [ONLY] t`,
-/// `TRUNCATE [TABLE] t`.
-fn ddl_target(sql: &str, toks: &[Sig], i: usize, word: &str, st: &mut Statement) {
-    let j = skip_words(
-        sql,
-        toks,
-        i + 1,
-        &[
-            "TEMPORARY",
-            "TEMP",
-            "UNLOGGED",
-            "GLOBAL",
-            "LOCAL",
-            "OR",
-            "REPLACE",
-        ],
-    );
-    let j = match upper_word(sql, toks.get(j)).as_deref() {
-        Some("TABLE") => j + 1,
-        _ if word == "TRUNCATE" => j,
-        _ => return,
-    };
-    let j = skip_words(sql, toks, j, &["IF", "NOT", "EXISTS", "ONLY"]);
-    if let Some((name, _)) = table_at(sql, toks, j) {
-        add_table(st, name);
-    }
+/// A word that looks like a keyword (letters and `_`, at most 32 bytes): an unknown statement
+/// verb is recorded only when it has this shape.
+fn keyword_shaped(w: &str) -> bool {
+    !w.is_empty() && w.len() <= 32 && w.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
 }

@@ -58,6 +58,8 @@ pub struct OtelCommandHandler {
 }
 
 struct Inner {
+    /// `false`: a pass-through ([`InstrumentationOptions::enabled`](otel_rpc::InstrumentationOptions::enabled)).
+    enabled: bool,
     recorder: SpanRecorder,
     options: Options,
     in_flight: InFlight,
@@ -91,6 +93,7 @@ impl OtelCommandHandler {
     }
 
     pub(crate) fn from_parts(
+        enabled: bool,
         recorder: SpanRecorder,
         options: Options,
         pool: Option<PoolEvents>,
@@ -99,6 +102,7 @@ impl OtelCommandHandler {
     ) -> Self {
         OtelCommandHandler {
             inner: Arc::new(Inner {
+                enabled,
                 recorder,
                 options,
                 in_flight: InFlight::new(max_in_flight, reply_timeout),
@@ -113,8 +117,12 @@ impl OtelCommandHandler {
     /// [`on_connection_checked_in`](Self::on_connection_checked_in)). A handler already set
     /// there keeps receiving every event (synchronous callbacks are called first, async ones
     /// and channels are fed from a spawned task as the driver would). Install once per client
-    /// options.
+    /// options. A disabled handler (`enabled(false)`, `OTEL_INSTRUMENTATION_MONGO_ENABLED=false`)
+    /// leaves the options untouched.
     pub fn install(&self, options: &mut ClientOptions) {
+        if !self.inner.enabled {
+            return;
+        }
         let previous = options.command_event_handler.take();
         options.command_event_handler = Some(chain::event_handler(self.clone(), previous));
         let previous = options.cmap_event_handler.take();
@@ -135,6 +143,9 @@ impl OtelCommandHandler {
 
     /// Handles one driver event.
     pub fn handle(&self, event: CommandEvent) {
+        if !self.inner.enabled {
+            return;
+        }
         match event {
             CommandEvent::Started(ev) => self.on_started(ev.into()),
             CommandEvent::Succeeded(ev) => self.on_succeeded(ev.into()),
@@ -148,6 +159,9 @@ impl OtelCommandHandler {
     /// commands abandoned on that connection, see
     /// [`on_connection_checked_in`](Self::on_connection_checked_in).
     pub fn handle_cmap(&self, event: &CmapEvent) {
+        if !self.inner.enabled {
+            return;
+        }
         if let Some(pool) = &self.inner.pool {
             pool.handle(event);
         }
@@ -194,7 +208,7 @@ impl OtelCommandHandler {
             // Never kept, never shown to a hook.
             ev.command = Document::new();
         }
-        if let Some(filter) = &inner.options.filter
+        if let Some(filter) = &inner.options.command_filter
             && !filter(&ev)
         {
             return;
@@ -236,9 +250,12 @@ impl OtelCommandHandler {
                 .map(StringValue::from)
             };
             op.query_text = Some(QueryText::Lazy(&text));
-            let name = match &inner.options.span_name {
+            if !inner.options.hooks.allows(&op) {
+                return;
+            }
+            let name = match &inner.options.command_span_name {
                 Some(namer) => namer(&ev, &op).into(),
-                None => op.span_name(),
+                None => inner.options.hooks.name(&op),
             };
             inner
                 .recorder

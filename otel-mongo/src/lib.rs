@@ -17,9 +17,15 @@
 //! Each command becomes a span named by its summary (`find orders`, `getMore orders`,
 //! `ping`), child of the context current where the operation is awaited, with
 //! `db.system.name`, `db.namespace`, `db.collection.name`, `db.operation.name`,
-//! `db.query.summary`, sanitized `db.query.text` (see [`sanitize`]), `db.operation.batch.size`,
-//! `server.address` / `server.port`, and on failure `db.response.status_code`, `error.type`,
-//! an `exception` event and status `Error` (write errors inside an `ok: 1` reply included).
+//! `db.query.summary`, sanitized `db.query.text` (see [`sanitize`]), `db.operation.batch.size`
+//! (multi-statement updates and deletes), `server.address` / `server.port`, and on failure
+//! `db.response.status_code`, `error.type` and status `Error` (write errors inside an `ok: 1`
+//! reply included). Names come from closed sets or pass the core's name shape check: command
+//! names outside the known set are `_OTHER`, and only commands that target a collection take
+//! it from their first value. From an error only the code (and its name from a static table)
+//! or the driver error kind is recorded; the server's text only under
+//! [`ErrorTextMode::Scrubbed`]. The same [`OtelCommandHandler::install`] call feeds the
+//! `db.client.connection.*` pool metrics from the driver's connection pool events.
 #![warn(missing_docs)]
 
 mod chain;
@@ -37,10 +43,12 @@ pub mod sanitize;
 pub use event::{CommandKey, FailedCommand, StartedCommand, SucceededCommand};
 pub use failure::CommandFailure;
 pub use handler::{DB_SYSTEM, OTHER_COMMAND, OtelCommandHandler, REPLY_LOST_ERROR_TYPE};
+pub use options::INSTRUMENTATION_NAME;
 pub use options::{
     BACKGROUND_COMMANDS, BackgroundCommands, DEFAULT_MAX_IN_FLIGHT, DEFAULT_REPLY_TIMEOUT,
     OtelCommandHandlerBuilder,
 };
 pub use otel_rpc::ErrorTextMode;
+pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
 pub use otel_rpc::text::QueryTextMode;
 pub use pool::DEFAULT_ABANDONED_CHECKOUT_AFTER;

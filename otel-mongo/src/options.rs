@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::metrics::{Meter, MeterProvider};
-use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
+use opentelemetry::trace::SpanKind;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
-use otel_rpc::{DbOperation, ErrorTextMode, SpanRecorder, SpanRecorderBuilder};
+use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
+use otel_rpc::text::QueryTextMode;
+use otel_rpc::{DbOperation, DurationMetric, ErrorTextMode};
 
 use crate::event::StartedCommand;
 use crate::handler::OtelCommandHandler;
@@ -43,9 +44,14 @@ pub enum BackgroundCommands {
     Root,
 }
 
-pub(crate) type Filter = Arc<dyn Fn(&StartedCommand) -> bool + Send + Sync>;
-pub(crate) type SpanNamer = Arc<dyn Fn(&StartedCommand, &DbOperation<'_>) -> String + Send + Sync>;
+pub(crate) type CommandFilter = Arc<dyn Fn(&StartedCommand) -> bool + Send + Sync>;
+pub(crate) type CommandSpanNamer =
+    Arc<dyn Fn(&StartedCommand, &DbOperation<'_>) -> String + Send + Sync>;
 pub(crate) type AttributesHook = Arc<dyn Fn(&StartedCommand, &mut Vec<KeyValue>) + Send + Sync>;
+
+/// The short instrumentation name: `OTEL_INSTRUMENTATION_MONGO_ENABLED=false` turns the
+/// handler into a pass-through.
+pub const INSTRUMENTATION_NAME: &str = "mongo";
 
 /// Resolved options, shared by the handler's clones.
 #[derive(Clone)]
@@ -54,22 +60,40 @@ pub(crate) struct Options {
     pub(crate) max_query_text_len: usize,
     pub(crate) error_text: ErrorTextMode,
     pub(crate) background: BackgroundCommands,
-    pub(crate) filter: Option<Filter>,
-    pub(crate) span_name: Option<SpanNamer>,
+    pub(crate) hooks: DbHooks,
+    pub(crate) command_filter: Option<CommandFilter>,
+    pub(crate) command_span_name: Option<CommandSpanNamer>,
     pub(crate) attributes: Option<AttributesHook>,
 }
 
 /// Builds an [`OtelCommandHandler`]; see [`OtelCommandHandler::builder`].
 ///
+/// The shared options vocabulary of every crate of this workspace comes from
+/// [`InstrumentationOptions`] (providers, `disable_metrics`, `recorder`, `query_text`,
+/// `max_query_text_len`, `error_text`, `classify`, `exception_signal`, `enabled`) and
+/// [`DbInstrumentationOptions`] (`filter`, `span_name`, typed on [`DbOperation`]); bring them
+/// into scope (both are re-exported by this crate).
+///
 /// ```
+/// use std::borrow::Cow;
 /// use std::time::Duration;
-/// use otel_mongo::{BackgroundCommands, OtelCommandHandler};
-/// use otel_rpc::text::QueryTextMode;
+/// use otel_mongo::{
+///     BackgroundCommands, DbInstrumentationOptions, ErrorTextMode, InstrumentationOptions,
+///     OtelCommandHandler, QueryTextMode,
+/// };
+/// use otel_rpc::classify::{Observed, Verdict};
 ///
 /// let handler = OtelCommandHandler::builder()
 ///     .query_text(QueryTextMode::Sanitized)
 ///     .max_query_text_len(1024)
-///     .filter(|cmd| cmd.command_name != "ping")
+///     .error_text(ErrorTextMode::Off)
+///     .filter(|op| op.operation.as_ref().is_none_or(|o| o.as_str() != "ping"))
+///     .span_name(|op| Cow::Owned(format!("mongo {}", op.span_name())))
+///     // A duplicate key is expected here: not an error.
+///     .classify(|o| match o {
+///         Observed::Db { status_code: Some("11000"), .. } => Some(Verdict::NotError),
+///         _ => None,
+///     })
 ///     .background_commands(BackgroundCommands::Root)
 ///     .max_in_flight(5_000)
 ///     .reply_timeout(Duration::from_secs(60))
@@ -78,7 +102,7 @@ pub(crate) struct Options {
 /// ```
 #[must_use]
 pub struct OtelCommandHandlerBuilder {
-    recorder: SpanRecorderBuilder,
+    common: CommonOptions,
     options: Options,
     max_in_flight: usize,
     reply_timeout: Duration,
@@ -93,8 +117,8 @@ struct PoolOptions {
     abandoned_checkout_after: Duration,
 }
 
-/// The instrumentation scope of every span, measurement and pool metric.
-pub(crate) fn scope() -> InstrumentationScope {
+/// The instrumentation scope of the pool metrics (the recorder builds the same one).
+fn scope() -> InstrumentationScope {
     InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
         .with_version(env!("CARGO_PKG_VERSION"))
         .with_schema_url(opentelemetry_semantic_conventions::SCHEMA_URL)
@@ -104,8 +128,8 @@ pub(crate) fn scope() -> InstrumentationScope {
 impl fmt::Debug for OtelCommandHandlerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OtelCommandHandlerBuilder")
-            .field("query_text", &self.options.query_text)
-            .field("max_query_text_len", &self.options.max_query_text_len)
+            .field("common", &self.common)
+            .field("hooks", &self.options.hooks)
             .field("background", &self.options.background)
             .field("max_in_flight", &self.max_in_flight)
             .field("reply_timeout", &self.reply_timeout)
@@ -120,22 +144,35 @@ impl Default for OtelCommandHandlerBuilder {
     }
 }
 
+impl InstrumentationOptions for OtelCommandHandlerBuilder {
+    fn common_options(&mut self) -> &mut CommonOptions {
+        &mut self.common
+    }
+}
+
+impl DbInstrumentationOptions for OtelCommandHandlerBuilder {
+    fn db_hooks(&mut self) -> &mut DbHooks {
+        &mut self.options.hooks
+    }
+}
+
 impl OtelCommandHandlerBuilder {
     /// Defaults: global providers, sanitized query text capped at
-    /// [`DEFAULT_MAX_QUERY_TEXT_LEN`], background commands skipped, every other command
-    /// recorded, [`DEFAULT_MAX_IN_FLIGHT`] open commands at most, [`DEFAULT_REPLY_TIMEOUT`].
+    /// [`DEFAULT_MAX_QUERY_TEXT_LEN`](otel_rpc::text::DEFAULT_MAX_QUERY_TEXT_LEN), no error
+    /// text, background commands skipped, every other command recorded, pool metrics on,
+    /// [`DEFAULT_MAX_IN_FLIGHT`] open commands at most, [`DEFAULT_REPLY_TIMEOUT`]; enabled
+    /// unless `OTEL_INSTRUMENTATION_MONGO_ENABLED=false`.
     pub fn new() -> Self {
         OtelCommandHandlerBuilder {
-            recorder: SpanRecorder::builder(SpanKind::Client, env!("CARGO_PKG_NAME"))
-                .scope_version(env!("CARGO_PKG_VERSION"))
-                .status_code_attribute(attribute::DB_RESPONSE_STATUS_CODE),
+            common: CommonOptions::new(INSTRUMENTATION_NAME),
             options: Options {
                 query_text: QueryTextMode::default(),
-                max_query_text_len: DEFAULT_MAX_QUERY_TEXT_LEN,
+                max_query_text_len: otel_rpc::text::DEFAULT_MAX_QUERY_TEXT_LEN,
                 error_text: ErrorTextMode::default(),
                 background: BackgroundCommands::default(),
-                filter: None,
-                span_name: None,
+                hooks: DbHooks::default(),
+                command_filter: None,
+                command_span_name: None,
                 attributes: None,
             },
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
@@ -148,37 +185,33 @@ impl OtelCommandHandlerBuilder {
         }
     }
 
-    /// Uses `provider` instead of the global tracer provider.
-    pub fn tracer_provider<P>(mut self, provider: P) -> Self
+    /// Uses `provider` instead of the global tracer provider (the same as
+    /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait).
+    pub fn tracer_provider<P>(self, provider: P) -> Self
     where
-        P: TracerProvider + Send + 'static,
+        P: opentelemetry::trace::TracerProvider + Send + Sync + 'static,
         P::Tracer: Send + Sync + 'static,
-        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+        <P::Tracer as opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
     {
-        self.recorder = self.recorder.tracer_provider(provider);
-        self
+        InstrumentationOptions::tracer_provider(self, provider)
     }
 
-    /// Uses `provider` instead of the global meter provider.
+    /// Uses `provider` instead of the global meter provider, for the duration histogram and
+    /// the connection pool metrics ([`InstrumentationOptions::meter_provider`] plus the pool's
+    /// meter).
+    // TODO: drop once `CommonOptions` exposes its meter (requested), then the trait's method
+    // is the only one.
     pub fn meter_provider<P>(mut self, provider: P) -> Self
     where
-        P: MeterProvider + Send + 'static,
+        P: MeterProvider + Send + Sync + 'static,
     {
         self.pool.meter = Some(provider.meter_with_scope(scope()));
-        self.recorder = self.recorder.meter_provider(provider);
-        self
-    }
-
-    /// Records spans only: no `db.client.operation.duration` histogram and no connection pool
-    /// metrics.
-    pub fn disable_metrics(mut self) -> Self {
-        self.recorder = self.recorder.disable_metrics();
-        self.pool.enabled = false;
-        self
+        InstrumentationOptions::meter_provider(self, provider)
     }
 
     /// Turns the connection pool metrics (`db.client.connection.*`, fed by the pool events
-    /// [`install`](OtelCommandHandler::install) subscribes to) off or on (default on).
+    /// [`install`](OtelCommandHandler::install) subscribes to) off or on (default on;
+    /// [`disable_metrics`](InstrumentationOptions::disable_metrics) turns them off too).
     pub fn pool_metrics(mut self, enabled: bool) -> Self {
         self.pool.enabled = enabled;
         self
@@ -195,50 +228,25 @@ impl OtelCommandHandlerBuilder {
         self
     }
 
-    /// What `db.query.text` holds: [`QueryTextMode::Sanitized`] (default, values replaced by
-    /// `?`), [`QueryTextMode::Off`], or [`QueryTextMode::Raw`] (**unsafe**: every value sent,
-    /// passwords and personal data included, reaches your tracing backend; authentication
-    /// commands stay unrecorded even then).
-    pub fn query_text(mut self, mode: QueryTextMode) -> Self {
-        self.options.query_text = mode;
-        self
-    }
-
-    /// Caps `db.query.text` at `max` bytes (cut on a char boundary, with a `…` marker).
-    pub fn max_query_text_len(mut self, max: usize) -> Self {
-        self.options.max_query_text_len = max;
-        self
-    }
-
-    /// What a failure records of the server's `errmsg` and of a driver error's text:
-    /// [`ErrorTextMode::Off`] (default, nothing: only the code, its name from a static table,
-    /// or the driver error kind), or [`ErrorTextMode::Scrubbed`] (**opt-in, unsafe-ish**: the
-    /// text as status description and `exception.message`, after
-    /// [`scrub`](otel_rpc::untrusted::scrub) replaced quoted runs, numbers and `key=value`
-    /// values with `?`, capped at 256 bytes; a value the server prints unquoted can remain).
-    pub fn error_text(mut self, mode: ErrorTextMode) -> Self {
-        self.options.error_text = mode;
-        self
-    }
-
-    /// Records only the commands for which `filter` returns `true` (called on every started
-    /// command; the others cost nothing more). Authentication commands reach it with an empty
-    /// document.
-    pub fn filter(
+    /// The old command-level filter: records only the commands for which `filter` returns
+    /// `true`. Authentication commands reach it with an empty document.
+    #[deprecated(note = "use `filter` (DbInstrumentationOptions), typed on `DbOperation`")]
+    pub fn filter_command(
         mut self,
         filter: impl Fn(&StartedCommand) -> bool + Send + Sync + 'static,
     ) -> Self {
-        self.options.filter = Some(Arc::new(filter));
+        self.options.command_filter = Some(Arc::new(filter));
         self
     }
 
-    /// Replaces the span name (default: `db.query.summary`, e.g. `find orders`). Keep it low
+    /// The old command-level span name hook (it wins over `span_name`). Keep it low
     /// cardinality: never put values in it.
-    pub fn span_name(
+    #[deprecated(note = "use `span_name` (DbInstrumentationOptions), typed on `DbOperation`")]
+    pub fn span_name_command(
         mut self,
         name: impl Fn(&StartedCommand, &DbOperation<'_>) -> String + Send + Sync + 'static,
     ) -> Self {
-        self.options.span_name = Some(Arc::new(name));
+        self.options.command_span_name = Some(Arc::new(name));
         self
     }
 
@@ -274,18 +282,34 @@ impl OtelCommandHandlerBuilder {
         self
     }
 
-    /// Builds the handler.
+    /// Builds the handler (a pass-through when disabled, see
+    /// [`InstrumentationOptions::enabled`]).
     pub fn build(self) -> OtelCommandHandler {
-        let pool = self.pool.enabled.then(|| {
+        let common = self.common;
+        let recorder = common.build_recorder(
+            SpanKind::Client,
+            env!("CARGO_PKG_NAME"),
+            Some(env!("CARGO_PKG_VERSION")),
+            DurationMetric::db_client(),
+            Some(attribute::DB_RESPONSE_STATUS_CODE),
+        );
+        let pool = (common.enabled && common.metrics && self.pool.enabled).then(|| {
             let meter = self
                 .pool
                 .meter
                 .unwrap_or_else(|| opentelemetry::global::meter_with_scope(scope()));
             PoolEvents::new(&meter, self.pool.abandoned_checkout_after)
         });
+        let options = Options {
+            query_text: common.query_text,
+            max_query_text_len: common.max_query_text_len,
+            error_text: common.error_text,
+            ..self.options
+        };
         OtelCommandHandler::from_parts(
-            self.recorder.build(),
-            self.options,
+            common.enabled,
+            recorder,
+            options,
             pool,
             self.max_in_flight,
             self.reply_timeout,

@@ -11,6 +11,7 @@ use mongodb::event::command::CommandEvent;
 use mongodb::options::ClientOptions;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as a;
+use otel_mongo::InstrumentationOptions as _;
 use otel_testkit::{SpanAssert, TestTelemetry, env};
 
 /// A server error: status Error described by the code's name from the static table (never

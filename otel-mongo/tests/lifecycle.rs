@@ -18,6 +18,7 @@ use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt, Tracer};
 use opentelemetry_sdk::trace::Sampler;
 use opentelemetry_semantic_conventions::attribute as a;
+use otel_mongo::InstrumentationOptions as _;
 use otel_mongo::{
     BackgroundCommands, CommandFailure, CommandKey, FailedCommand, OtelCommandHandler,
     REPLY_LOST_ERROR_TYPE, StartedCommand, SucceededCommand,

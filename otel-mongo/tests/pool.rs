@@ -17,6 +17,7 @@ use mongodb::options::ClientOptions;
 use opentelemetry::Value;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use otel_mongo::InstrumentationOptions as _;
 use otel_mongo::OtelCommandHandler;
 use otel_testkit::{TestTelemetry, env};
 

@@ -4,6 +4,7 @@ mod common;
 
 use mongodb::bson::{Document, doc};
 use opentelemetry_semantic_conventions::attribute as a;
+use otel_mongo::InstrumentationOptions as _;
 use otel_mongo::QueryTextMode;
 use otel_testkit::{SpanAssert, TestTelemetry};
 

@@ -278,3 +278,37 @@ async fn hostile_names_are_omitted_from_span_and_metric() {
     assert_eq!(points[0].attr(a::DB_QUERY_SUMMARY).as_deref(), Some("find"));
     f.cleanup().await;
 }
+
+/// Names at the limit: a 255-byte collection name is a name; the summary built from it is
+/// capped at 255 bytes (in the core) on span and metric alike; a 256-byte one is omitted.
+#[tokio::test]
+async fn names_are_capped_at_255_bytes() {
+    let f = common::fixture().await;
+    let at_limit = "c".repeat(255);
+    let over = "d".repeat(256);
+    for name in [&at_limit, &over] {
+        let _ =
+            f.db.run_command(doc! { "find": name.as_str(), "filter": {} })
+                .await;
+    }
+    let spans: Vec<_> =
+        f.t.spans()
+            .into_iter()
+            .filter(|s| s.attr(a::DB_OPERATION_NAME).is_some())
+            .collect();
+    assert_eq!(spans.len(), 2);
+    spans[0].assert_attr(a::DB_COLLECTION_NAME, at_limit.clone());
+    spans[1].assert_no_attr(a::DB_COLLECTION_NAME);
+    for s in &spans {
+        let summary = s.attr(a::DB_QUERY_SUMMARY).map(|v| v.to_string());
+        let summary = summary.expect("summary");
+        assert!(summary.len() <= 255, "{} bytes", summary.len());
+        assert!(s.name.len() <= 255, "span name {} bytes", s.name.len());
+    }
+    for p in f.t.histogram("db.client.operation.duration") {
+        for kv in &p.attributes {
+            assert!(kv.value.to_string().len() <= 255, "{}", kv.key);
+        }
+    }
+    f.cleanup().await;
+}

@@ -97,11 +97,41 @@ fn failed_event_records_the_classified_failure() {
         Duration::from_millis(3),
         CommandFailure::other("Io", "connection reset by peer"),
     ));
+    // A driver error is an exception (typed by its kind); its text stays out by default.
     let span = t.span("find orders");
     span.assert_error()
+        .assert_exception()
         .assert_attr(a::ERROR_TYPE, "Io")
         .assert_no_attr(a::DB_RESPONSE_STATUS_CODE);
+    assert_eq!(span.status, opentelemetry::trace::Status::error(""));
+    assert!(t.leaks("connection reset").is_empty());
     assert_eq!(handler.in_flight(), 0);
+}
+
+/// Under the scrubbed opt-in the driver error's text is the description, digits and quoted
+/// runs replaced.
+#[test]
+fn driver_error_text_is_recorded_scrubbed_only_on_request() {
+    let t = TestTelemetry::new();
+    let handler = common::builder(&t)
+        .error_text(otel_mongo::ErrorTextMode::Scrubbed)
+        .build();
+    handler.on_started(started(2));
+    handler.on_failed(FailedCommand::new(
+        CommandKey::new(7, 2),
+        Duration::from_millis(3),
+        CommandFailure::other("Io", "connection to 10.1.2.3:27017 reset, user 'alice'"),
+    ));
+    let span = t.span("find orders");
+    span.assert_exception();
+    let opentelemetry::trace::Status::Error { description } = &span.status else {
+        panic!("{:?}", span.status)
+    };
+    assert!(description.contains("reset"), "{description}");
+    assert!(
+        !description.contains("alice") && !description.contains("10.1.2.3"),
+        "{description}"
+    );
 }
 
 #[test]

@@ -9,9 +9,9 @@ use otel_rpc::text::{QueryTextMode, truncate};
 use otel_rpc::{DbOperation, Outcome, QueryText, Recording, SpanRecorder};
 
 use crate::backend::{ConnectionInfo, TracedDatabase};
-use crate::error::failure;
+use crate::error::{CodeKind, failure};
 use crate::options::TracingOptions;
-use crate::sql::QueryCache;
+use crate::sql::{Dialect, QueryCache};
 
 /// Custom span attribute: rows affected by an `INSERT`/`UPDATE`/`DELETE` (the semantic
 /// conventions define only `db.response.returned_rows`). Recorded when row counts are on.
@@ -26,6 +26,7 @@ pub(crate) struct Instrumentation {
     pub(crate) options: TracingOptions,
     pub(crate) cache: QueryCache,
     info: ConnectionInfo,
+    codes: CodeKind,
     detected: OnceLock<&'static str>,
     needs_detection: bool,
 }
@@ -57,6 +58,10 @@ impl Instrumentation {
             recorder,
             options,
             info,
+            codes: match DB::DIALECT {
+                Dialect::Sqlite => CodeKind::SqliteResultCode,
+                _ => CodeKind::SqlState,
+            },
             detected: OnceLock::new(),
             needs_detection: DB::DETECTS_SYSTEM,
         }
@@ -149,12 +154,13 @@ impl Instrumentation {
     pub(crate) fn end_control<T>(&self, recording: Recording, result: &Result<T, sqlx::Error>) {
         match result {
             Ok(_) => recording.end(Outcome::Success),
-            Err(e) => recording.end(Outcome::Failure(failure(e, self.raw_messages()))),
+            Err(e) => recording.end(Outcome::Failure(self.failure(e))),
         }
     }
 
-    fn raw_messages(&self) -> bool {
-        self.options.query_text == QueryTextMode::Raw
+    /// The failure recorded for `err` under this pool's error text mode.
+    pub(crate) fn failure(&self, err: &sqlx::Error) -> otel_rpc::Failure<'static> {
+        failure(err, self.codes, self.options.error_text)
     }
 }
 
@@ -205,7 +211,7 @@ impl QuerySpan {
 
     pub(crate) fn fail(&mut self, err: &sqlx::Error) {
         if let Some(recording) = self.recording.take() {
-            recording.end(Outcome::Failure(failure(err, self.shared.raw_messages())));
+            recording.end(Outcome::Failure(self.shared.failure(err)));
         }
     }
 }

@@ -42,9 +42,10 @@ mod transaction;
 
 pub use backend::{ConnectionInfo, TracedDatabase};
 pub use connection::TracedConnection;
-pub use error::error_kind;
+pub use error::{ERROR_KINDS, error_kind};
 pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED};
 pub use options::{QueryFilter, SpanNamer, TracingOptions};
+pub use otel_rpc::ErrorTextMode;
 pub use otel_rpc::text::QueryTextMode;
 pub use pool::{SCOPE, TracedPool, TracedPoolBuilder};
 pub use transaction::TracedTransaction;

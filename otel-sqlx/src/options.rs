@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use otel_rpc::ErrorTextMode;
 use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
 
 use crate::sql::{DEFAULT_CACHE_CAPACITY, QueryInfo};
@@ -22,6 +23,9 @@ pub struct TracingOptions {
     pub query_text: QueryTextMode,
     /// Cap on `db.query.text`, in bytes (default 2 KiB).
     pub max_query_text_len: usize,
+    /// Server and driver error text: off (default, a code and a fixed description only) or
+    /// scrubbed (opt-in, unsafe-ish: see [`ErrorTextMode::Scrubbed`]).
+    pub error_text: ErrorTextMode,
     /// Record `db.response.returned_rows` and [`DB_RESPONSE_AFFECTED_ROWS`](crate::DB_RESPONSE_AFFECTED_ROWS)
     /// (opt-in, like the semantic conventions say; default off).
     pub record_row_counts: bool,
@@ -38,6 +42,7 @@ impl Default for TracingOptions {
         TracingOptions {
             query_text: QueryTextMode::Sanitized,
             max_query_text_len: DEFAULT_MAX_QUERY_TEXT_LEN,
+            error_text: ErrorTextMode::Off,
             record_row_counts: false,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             filter: None,
@@ -51,6 +56,7 @@ impl fmt::Debug for TracingOptions {
         f.debug_struct("TracingOptions")
             .field("query_text", &self.query_text)
             .field("max_query_text_len", &self.max_query_text_len)
+            .field("error_text", &self.error_text)
             .field("record_row_counts", &self.record_row_counts)
             .field("cache_capacity", &self.cache_capacity)
             .field("filter", &self.filter.is_some())

@@ -12,7 +12,7 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::text::QueryTextMode;
-use otel_rpc::{SpanRecorder, SpanRecorderBuilder, current_context};
+use otel_rpc::{ErrorTextMode, SpanRecorder, SpanRecorderBuilder, current_context};
 use sqlx::database::Database;
 use sqlx::{Execute, Executor, Pool, SqlStr, Transaction};
 
@@ -184,10 +184,20 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     }
 
     /// How `db.query.text` is captured: [`QueryTextMode::Sanitized`] (default),
-    /// [`QueryTextMode::Off`], or [`QueryTextMode::Raw`] (**unsafe**: literal values, and
-    /// unscrubbed server error messages, reach your tracing backend).
+    /// [`QueryTextMode::Off`], or [`QueryTextMode::Raw`] (**unsafe**: literal values reach
+    /// your tracing backend; error messages stay governed by [`error_text`](Self::error_text)).
     pub fn query_text(mut self, mode: QueryTextMode) -> Self {
         self.options.query_text = mode;
+        self
+    }
+
+    /// Server and driver error text on failed spans: [`ErrorTextMode::Off`] (default: only
+    /// the SQLSTATE / SQLite result code and a fixed description per class) or
+    /// [`ErrorTextMode::Scrubbed`] (**opt-in, unsafe-ish**: the message, with quoted runs,
+    /// numbers and `key=value` values replaced by `?`, capped at 256 bytes; a value written
+    /// as a bare word stays). Never on metric attributes.
+    pub fn error_text(mut self, mode: ErrorTextMode) -> Self {
+        self.options.error_text = mode;
         self
     }
 

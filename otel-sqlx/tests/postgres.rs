@@ -107,14 +107,14 @@ async fn crud_spans_are_exact() {
     .await;
     let p = end_parent(&t, &cx, "parent");
 
-    let create = t.span(&format!("CREATE {table}"));
+    let create = t.span(&format!("CREATE TABLE {table}"));
     assert_common(&create, PG, "test", server());
     assert_query(
         &create,
         &p,
         "CREATE",
         Some(&table),
-        &format!("CREATE {table}"),
+        &format!("CREATE TABLE {table}"),
         0,
         Some(0),
     );

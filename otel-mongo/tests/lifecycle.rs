@@ -431,3 +431,34 @@ async fn background_kill_cursors_can_be_root_spans() {
             r#"{"killCursors": "items", "cursors": [?]}"#,
         );
 }
+
+/// With the `logs` exception signal a driver error becomes a `db.client.operation.exception`
+/// log record instead of a span event; a server error code makes none.
+#[test]
+fn exception_signal_logs_moves_driver_errors_to_log_records() {
+    use otel_rpc::exception::ExceptionSignal;
+    let t = TestTelemetry::new();
+    let handler = common::builder(&t)
+        .logger_provider(t.logger_provider.clone())
+        .exception_signal(ExceptionSignal::Logs)
+        .build();
+    handler.on_started(started(2));
+    handler.on_failed(FailedCommand::new(
+        CommandKey::new(7, 2),
+        Duration::from_millis(3),
+        CommandFailure::other("Io", "connection reset by peer"),
+    ));
+    handler.on_started(started(3));
+    handler.on_failed(FailedCommand::new(
+        CommandKey::new(7, 3),
+        Duration::from_millis(3),
+        CommandFailure::server(11000, None),
+    ));
+    for span in t.spans_named("find orders") {
+        span.assert_error().assert_no_exception();
+    }
+    let logs = t.logs();
+    let names: Vec<_> = logs.iter().map(|r| r.event_name()).collect();
+    assert_eq!(names, [Some("db.client.operation.exception")]);
+    assert!(t.leaks("connection reset").is_empty());
+}

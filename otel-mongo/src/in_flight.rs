@@ -29,7 +29,7 @@ const INITIAL_SHARD_CAPACITY: usize = 8;
 /// driver-generated counters, never chosen by a remote party, so a keyed hash (SipHash) buys
 /// nothing here and costs a few hundred instructions per insert and remove.
 #[derive(Default, Clone, Copy)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl KeyHasher {
     const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;

@@ -27,6 +27,7 @@
 //! leaves `.pending_requests` and counts as one `.timeouts`.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,8 @@ use mongodb::event::cmap::{CmapEvent, ConnectionCheckoutFailedReason};
 use mongodb::options::ServerAddress;
 use opentelemetry::metrics::Meter;
 use otel_rpc::pool::{ConnectionState, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
+
+use crate::in_flight::KeyHasher;
 
 /// The driver's default `maxPoolSize`.
 const DEFAULT_MAX_POOL_SIZE: u32 = 10;
@@ -67,10 +70,14 @@ impl Connection {
     }
 }
 
+/// Connections by the driver's connection id (a counter, not chosen by a remote party: the
+/// in-flight map's cheap hasher is enough).
+type Connections = HashMap<u32, Connection, BuildHasherDefault<KeyHasher>>;
+
 struct Pool {
     address: ServerAddress,
     observer: PoolObserver,
-    connections: HashMap<u32, Connection>,
+    connections: Connections,
     /// Start instants of the check-outs not resolved yet, oldest first.
     pending: VecDeque<Instant>,
 }
@@ -191,7 +198,7 @@ impl PoolEvents {
                 pools.push(Pool {
                     address: address.clone(),
                     observer: self.metrics.pool(pool_name(address)),
-                    connections: HashMap::new(),
+                    connections: Connections::default(),
                     pending: VecDeque::new(),
                 });
                 pools.len() - 1

@@ -238,3 +238,18 @@ pub(crate) fn bound_db_value(
         _ => Some(crate::text::truncate(s, MAX_NAME_LEN).into_owned().into()),
     }
 }
+
+/// A metric attribute bounded before it is recorded: a string value longer than
+/// `MAX_NAME_LEN` bytes is cut (with the truncation marker). The last line of defence for
+/// values that layers and adapters give through `SpanRecorder::start_with` and
+/// `Recording::set_metric_attribute`; their closed sets are theirs. Allocates only when it cuts.
+pub(crate) fn bound_metric_value(kv: opentelemetry::KeyValue) -> opentelemetry::KeyValue {
+    use crate::untrusted::MAX_NAME_LEN;
+    match &kv.value {
+        opentelemetry::Value::String(s) if s.as_str().len() > MAX_NAME_LEN => {
+            let cut = crate::text::truncate(s.as_str(), MAX_NAME_LEN).into_owned();
+            opentelemetry::KeyValue::new(kv.key, cut)
+        }
+        _ => kv,
+    }
+}

@@ -15,7 +15,7 @@ use opentelemetry::{Context, InstrumentationScope, Key, KeyValue};
 use crate::classify::{Classifier, Observed, Verdict, default_verdict};
 use crate::conventions::Domain;
 use crate::exception::{ExceptionLogger, ExceptionSignal, SharedLoggerFactory};
-use crate::metric::DurationMetric;
+use crate::metric::{DurationMetric, bound_metric_value};
 use crate::options::{SharedMeterFactory, SharedTracerFactory};
 use crate::propagation::{BoundedExtractor, SharedPropagator, default_propagator};
 use crate::recording::Recording;
@@ -208,7 +208,8 @@ impl SpanRecorder {
                 attributes
                     .iter()
                     .filter(|kv| inner.metric.allows(kv.key.as_str()))
-                    .cloned(),
+                    .cloned()
+                    .map(bound_metric_value),
             );
             allowed
         } else {

@@ -11,6 +11,7 @@ use opentelemetry_semantic_conventions::attribute;
 
 use crate::classify::{Observed, Verdict};
 use crate::conventions::Domain;
+use crate::metric::bound_metric_value;
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
 use crate::recorder::Inner;
 use crate::text::truncate;
@@ -96,12 +97,12 @@ impl Recording {
     }
 
     /// Sets a span attribute and, when the metric allow-list has its key, a metric attribute
-    /// (e.g. `http.response.status_code`).
+    /// (e.g. `http.response.status_code`; a string value is capped at 255 bytes on the metric).
     pub fn set_metric_attribute(&mut self, kv: KeyValue) {
         if let Some(active) = &mut self.active {
             if active.recorder.duration.is_some() && active.recorder.metric.allows(kv.key.as_str())
             {
-                active.metric_attrs.push(kv.clone());
+                active.metric_attrs.push(bound_metric_value(kv.clone()));
             }
             if active.recording {
                 self.cx.span().set_attribute(kv);

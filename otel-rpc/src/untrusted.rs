@@ -68,7 +68,9 @@ const MASK: char = '?';
 ///   prose, cannot end the redaction early; a lone quote redacts everything after it.
 /// * Every token (a run between whitespace and `,;()[]{}<>=`) holding a digit, an `@`, a `/`
 ///   or a `\`, and every hex-like token of 8 or more characters, becomes `?`.
-/// * The value after `=` (`key=value`, up to the next whitespace, `,` or `;`) becomes `?`.
+/// * The value after `=` (`key=value`, `key = value`, up to the next blank, `,` or `;`) becomes
+///   `?`; after `=(` everything up to
+///   the last `)` does (`Key (email)=(a b@c) exists` gives `Key (email)=? exists`).
 /// * Control characters are dropped (line breaks and tabs become a space).
 ///
 /// Never panics; linear in the input.
@@ -108,25 +110,43 @@ pub fn scrub(text: &str, max: usize) -> String {
 /// Token-level scrubbing of text that holds no quote character.
 fn scrub_tokens(text: &str, out: &mut String) {
     let is_sep = |c: char| c.is_whitespace() || c.is_control() || ",;()[]{}<>=".contains(c);
-    let mut after_eq = false;
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if is_sep(c) {
-            if c == '=' {
-                after_eq = true;
-                out.push('=');
-            } else if c.is_whitespace() || c == ',' || c == ';' {
-                after_eq = false;
-                push_separator(c, out);
-            } else {
-                push_separator(c, out);
+        if c == '=' {
+            out.push('=');
+            let after = &rest[1..];
+            let value = after.trim_start();
+            if value.len() < after.len() {
+                out.push(' ');
             }
+            if let Some(inner) = value.strip_prefix('(') {
+                // `key=(value)` (PostgreSQL's `Key (email)=(...)`): the value may hold blanks
+                // and parentheses, so the run ends at the last `)`.
+                out.push(MASK);
+                match inner.rfind(')') {
+                    Some(close) => rest = &inner[close + 1..],
+                    None => return,
+                }
+                continue;
+            }
+            // `key=value`: the value runs to the next blank, `,` or `;`, brackets included.
+            let end = value
+                .find(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                .unwrap_or(value.len());
+            if end > 0 {
+                out.push(MASK);
+            }
+            rest = &value[end..];
+            continue;
+        }
+        if is_sep(c) {
+            push_separator(c, out);
             rest = &rest[c.len_utf8()..];
             continue;
         }
         let end = rest.find(is_sep).unwrap_or(rest.len());
         let token = &rest[..end];
-        if after_eq || redacted_token(token) {
+        if redacted_token(token) {
             out.push(MASK);
         } else {
             out.push_str(token);
@@ -196,6 +216,13 @@ mod tests {
             ("mail bob@example.com now", "mail ? now"),
             ("path /etc/passwd", "path ?"),
             ("k=v, other=value;x", "k=?, other=?;x"),
+            ("token= secret rejected", "token= ? rejected"),
+            ("a = b c", "a = ? c"),
+            (
+                "Key (email)=(a b)c@d)) already exists.",
+                "Key (email)=? already exists.",
+            ),
+            ("Key (id)=(unclosed secret", "Key (id)=?"),
             ("line\nbreak\u{7}bell", "line breakbell"),
             ("token%20secret", "?"),
             ("(a1, b)", "(?, b)"),

@@ -233,7 +233,7 @@ fn untrusted_text_stays_out_by_default_and_is_scrubbed_when_opted_in() {
     let scrubbed = t.span("scrubbed");
     assert_eq!(
         scrubbed.status,
-        Status::error("duplicate key value (email)=(?) token ?")
+        Status::error("duplicate key value (email)=? token ?")
     );
     for span in t.spans() {
         let dump = format!("{span:?}");
@@ -618,5 +618,35 @@ fn db_names_are_capped_and_bad_collections_omitted_on_span_and_metric() {
         points
             .iter()
             .any(|p| p.attr(attribute::DB_QUERY_SUMMARY).is_some())
+    );
+}
+
+#[test]
+fn metric_values_given_by_layers_are_capped() {
+    let t = TestTelemetry::new();
+    let rec = SpanRecorder::builder(SpanKind::Server, "cap-test")
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+        .duration_metric(otel_rpc::DurationMetric::http_server())
+        .build();
+    let huge = "r".repeat(70_000);
+    let mut r = rec.start(
+        &Context::new(),
+        "GET",
+        vec![KeyValue::new(attribute::HTTP_ROUTE, huge.clone())],
+    );
+    r.set_metric_attribute(KeyValue::new(attribute::HTTP_REQUEST_METHOD, huge));
+    r.set_metric_attribute(KeyValue::new(attribute::HTTP_RESPONSE_STATUS_CODE, 200i64));
+    r.end(Outcome::Success);
+    let points = t.histogram("http.server.request.duration");
+    assert_eq!(points.len(), 1);
+    let p = &points[0];
+    for key in [attribute::HTTP_ROUTE, attribute::HTTP_REQUEST_METHOD] {
+        let v = p.attr(key).unwrap_or_else(|| panic!("{key} on the metric"));
+        assert!(v.len() <= 255, "{key}: {} bytes", v.len());
+    }
+    assert_eq!(
+        p.attr(attribute::HTTP_RESPONSE_STATUS_CODE).as_deref(),
+        Some("200")
     );
 }

@@ -10,7 +10,7 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
-use otel_rpc::{SpanRecorder, SpanRecorderBuilder};
+use otel_rpc::{ErrorTextMode, SpanRecorder, SpanRecorderBuilder};
 use redis::ConnectionAddr;
 
 use crate::TracedConnection;
@@ -31,6 +31,7 @@ pub(crate) struct Shared {
     pub(crate) db: i64,
     pub(crate) namespace: StringValue,
     pub(crate) text: TextOptions,
+    pub(crate) error_text: ErrorTextMode,
     pub(crate) filter: Option<Filter>,
     pub(crate) span_name: Option<SpanNamer>,
 }
@@ -46,6 +47,7 @@ impl fmt::Debug for Shared {
             .field("db", &self.db)
             .field("query_text_mode", &self.text.mode)
             .field("max_query_text_len", &self.text.max_len)
+            .field("error_text", &self.error_text)
             .field("filter", &self.filter.is_some())
             .field("span_name", &self.span_name.is_some())
             .finish()
@@ -89,6 +91,7 @@ pub struct TracedConnectionBuilder {
     server_port: Option<u16>,
     db: i64,
     text: TextOptions,
+    error_text: ErrorTextMode,
     filter: Option<Filter>,
     span_name: Option<SpanNamer>,
 }
@@ -125,6 +128,7 @@ impl TracedConnectionBuilder {
                 mode: QueryTextMode::Sanitized,
                 max_len: DEFAULT_MAX_QUERY_TEXT_LEN,
             },
+            error_text: ErrorTextMode::Off,
             filter: None,
             span_name: None,
         }
@@ -183,6 +187,17 @@ impl TracedConnectionBuilder {
         self
     }
 
+    /// Whether the text of error replies is recorded: [`ErrorTextMode::Off`] (the default:
+    /// `error.type` / `db.response.status_code` hold the error prefix when Redis defines it,
+    /// else `_OTHER`, and the status description is a fixed sentence) or
+    /// [`ErrorTextMode::Scrubbed`] (**unsafe-ish** opt-in: the reply's text, scrubbed of
+    /// quoted runs, numbers and `key=value` values and capped, becomes the status
+    /// description; a script's `redis.error_reply` can still put words of its choosing there).
+    pub fn error_text(mut self, mode: ErrorTextMode) -> Self {
+        self.error_text = mode;
+        self
+    }
+
     /// Traces only the operations for which `filter` returns `true`. It receives the
     /// operation name as recorded: `PING`, `CONFIG GET`, or `PIPELINE` / `MULTI` for
     /// pipelines (empty for an empty command). A filtered operation runs untraced.
@@ -217,6 +232,7 @@ impl TracedConnectionBuilder {
                 db: self.db,
                 namespace: db_namespace(self.db),
                 text: self.text,
+                error_text: self.error_text,
                 filter: self.filter,
                 span_name: self.span_name,
             }),

@@ -1,39 +1,30 @@
 //! Resolving a command's recorded name and key layout from its arguments.
-
-use std::sync::Arc;
+//!
+//! Recorded names come from a closed set: the command table of [`crate::commands`], else
+//! [`OTHER_COMMAND`]. An argument the table does not know is never recorded as a name: command
+//! names reach span names and metric attributes, and a word the application passes through
+//! (or a hostile caller chooses) must neither leak there nor grow the number of series.
 
 use opentelemetry::StringValue;
 
 use crate::commands::{self, Keys};
 
-/// Recorded for a command whose name is not a plausible command word (binary, too long).
-pub const OTHER_COMMAND: &str = "_OTHER";
+/// Recorded for a command the command table does not know (a typo, a module command, a
+/// hostile word): never the word itself.
+pub const OTHER_COMMAND: &str = otel_rpc::untrusted::OTHER;
 
-/// Longest unknown command name recorded as is.
-const MAX_WORD_LEN: usize = 32;
-
-/// The name of a command as recorded: `GET`, `CONFIG GET`, `JSON.SET`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum CommandName {
-    /// From the command table (no allocation).
-    Static(&'static str),
-    /// Built for a command the table does not know (a module's `JSON.SET`).
-    Shared(Arc<str>),
-}
+/// The name of a command as recorded: `GET`, `CONFIG GET`, or [`OTHER_COMMAND`]. Always one of
+/// a closed set of static strings, so copying it never allocates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CommandName(pub(crate) &'static str);
 
 impl CommandName {
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            CommandName::Static(s) => s,
-            CommandName::Shared(s) => s,
-        }
+    pub(crate) fn as_str(self) -> &'static str {
+        self.0
     }
 
-    pub(crate) fn value(&self) -> StringValue {
-        match self {
-            CommandName::Static(s) => StringValue::from(*s),
-            CommandName::Shared(s) => StringValue::from(Arc::clone(s)),
-        }
+    pub(crate) fn value(self) -> StringValue {
+        StringValue::from(self.0)
     }
 }
 
@@ -64,26 +55,25 @@ where
         Some(spec) => match spec.keys {
             Keys::Container(subs) => {
                 let mut rest = args.clone();
-                match rest.next() {
-                    Some(word) => match commands::lookup_sub(subs, word) {
-                        Some(sub) => {
-                            args = rest;
-                            (CommandName::Static(sub.name), sub.keys)
-                        }
-                        // An unknown subcommand stays an argument (a value): naming spans
-                        // after arbitrary words would leak them and explode cardinality.
-                        None => (CommandName::Static(spec.name), Keys::None),
-                    },
-                    None => (CommandName::Static(spec.name), Keys::None),
+                match rest
+                    .next()
+                    .and_then(|word| commands::lookup_sub(subs, word))
+                {
+                    Some(sub) => {
+                        args = rest;
+                        (sub.name, sub.keys)
+                    }
+                    // An unknown subcommand stays an argument (a value): naming spans
+                    // after arbitrary words would leak them and explode cardinality.
+                    None => (spec.name, Keys::None),
                 }
             }
-            keys => (CommandName::Static(spec.name), keys),
+            keys => (spec.name, keys),
         },
-        None if is_word(first) => (upper(first), Keys::None),
-        None => (CommandName::Static(OTHER_COMMAND), Keys::None),
+        None => (OTHER_COMMAND, Keys::None),
     };
     Command {
-        name: Some(name),
+        name: Some(CommandName(name)),
         keys,
         args,
     }
@@ -97,62 +87,38 @@ where
     resolve(args).name
 }
 
-/// A plausible command word: short, ASCII letters, digits and `_ . - | :`.
-fn is_word(word: &[u8]) -> bool {
-    !word.is_empty()
-        && word.len() <= MAX_WORD_LEN
-        && word
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'|' | b':'))
-}
-
-fn upper(word: &[u8]) -> CommandName {
-    let mut s = String::with_capacity(word.len());
-    s.extend(word.iter().map(|b| char::from(b.to_ascii_uppercase())));
-    CommandName::Shared(Arc::from(s))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn name(args: &[&[u8]]) -> Option<String> {
-        name_of(args.iter().copied()).map(|n| n.as_str().to_owned())
+    fn name(args: &[&[u8]]) -> Option<&'static str> {
+        name_of(args.iter().copied()).map(CommandName::as_str)
     }
 
     #[test]
     fn names() {
-        assert_eq!(name(&[b"get", b"k"]).as_deref(), Some("GET"));
-        assert_eq!(
-            name(&[b"Client", b"setname", b"x"]).as_deref(),
-            Some("CLIENT SETNAME")
-        );
-        assert_eq!(
-            name(&[b"CONFIG", b"get", b"x"]).as_deref(),
-            Some("CONFIG GET")
-        );
-        assert_eq!(
-            name(&[b"xinfo", b"stream", b"s"]).as_deref(),
-            Some("XINFO STREAM")
-        );
-        assert_eq!(name(&[b"config", b"newthing"]).as_deref(), Some("CONFIG"));
-        assert_eq!(name(&[b"config", b"p@ss w"]).as_deref(), Some("CONFIG"));
-        assert_eq!(name(&[b"config"]).as_deref(), Some("CONFIG"));
-        assert_eq!(name(&[b"json.set", b"k"]).as_deref(), Some("JSON.SET"));
-        assert_eq!(name(&[&[0xff, 0x00]]).as_deref(), Some(OTHER_COMMAND));
-        assert_eq!(name(&[&[b'A'; 33]]).as_deref(), Some(OTHER_COMMAND));
+        assert_eq!(name(&[b"get", b"k"]), Some("GET"));
+        assert_eq!(name(&[b"Client", b"setname", b"x"]), Some("CLIENT SETNAME"));
+        assert_eq!(name(&[b"CONFIG", b"get", b"x"]), Some("CONFIG GET"));
+        assert_eq!(name(&[b"xinfo", b"stream", b"s"]), Some("XINFO STREAM"));
+        assert_eq!(name(&[b"object", b"encoding"]), Some("OBJECT ENCODING"));
+        assert_eq!(name(&[b"config", b"newthing"]), Some("CONFIG"));
+        assert_eq!(name(&[b"config", b"p@ss w"]), Some("CONFIG"));
+        assert_eq!(name(&[b"config"]), Some("CONFIG"));
         assert_eq!(name(&[]), None);
     }
 
     #[test]
-    fn known_names_do_not_allocate() {
-        assert!(matches!(
-            name_of([&b"hset"[..]].into_iter()),
-            Some(CommandName::Static("HSET"))
-        ));
-        assert!(matches!(
-            name_of([&b"object"[..], b"encoding"].into_iter()),
-            Some(CommandName::Static("OBJECT ENCODING"))
-        ));
+    fn unknown_words_are_never_names() {
+        for word in [
+            &b"NOSUCHCOMMAND"[..],
+            b"token-Secret-1",
+            b"my.module.cmd",
+            &[0xff, 0x00],
+            &[b'A'; 33],
+            b"",
+        ] {
+            assert_eq!(name(&[word, b"x"]), Some(OTHER_COMMAND), "{word:?}");
+        }
     }
 }

@@ -729,7 +729,10 @@ const SUBS_XINFO: &[Sub] = &[
     },
 ];
 
-/// Every command with a known key layout, sorted by name (249 entries).
+/// Every command with a known key layout, sorted by name (349 entries): the Redis commands,
+/// and those of the common modules (RedisJSON `JSON.*`, RediSearch `FT.*`, RedisTimeSeries
+/// `TS.*`, RedisBloom `BF.*` / `CF.*` / `CMS.*` / `TOPK.*`). A command not listed is recorded
+/// as `_OTHER`.
 pub(crate) const COMMANDS: &[Spec] = &[
     Spec {
         name: "ACL",
@@ -746,6 +749,86 @@ pub(crate) const COMMANDS: &[Spec] = &[
     Spec {
         name: "AUTH",
         keys: Keys::Secret,
+    },
+    Spec {
+        name: "BF.ADD",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "BF.CARD",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "BF.EXISTS",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "BF.INFO",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "BF.INSERT",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "BF.LOADCHUNK",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "BF.MADD",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "BF.MEXISTS",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "BF.RESERVE",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "BF.SCANDUMP",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
     },
     Spec {
         name: "BGREWRITEAOF",
@@ -852,12 +935,152 @@ pub(crate) const COMMANDS: &[Spec] = &[
         },
     },
     Spec {
+        name: "CF.ADD",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.ADDNX",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.COUNT",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.DEL",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.EXISTS",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.INFO",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.INSERT",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.INSERTNX",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.LOADCHUNK",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.MEXISTS",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.RESERVE",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CF.SCANDUMP",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
         name: "CLIENT",
         keys: Keys::Container(SUBS_CLIENT),
     },
     Spec {
         name: "CLUSTER",
         keys: Keys::Container(SUBS_CLUSTER),
+    },
+    Spec {
+        name: "CMS.INCRBY",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CMS.INFO",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CMS.INITBYDIM",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CMS.INITBYPROB",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "CMS.MERGE",
+        keys: Keys::Counted { at: 2, dest: true },
+    },
+    Spec {
+        name: "CMS.QUERY",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
     },
     Spec {
         name: "COMMAND",
@@ -993,6 +1216,118 @@ pub(crate) const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "FLUSHDB",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.AGGREGATE",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.ALIASADD",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.ALIASDEL",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.ALIASUPDATE",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.ALTER",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.CREATE",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.DICTADD",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.DICTDEL",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.DICTDUMP",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.DROPINDEX",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.EXPLAIN",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.EXPLAINCLI",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.INFO",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.PROFILE",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.SEARCH",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.SPELLCHECK",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.SUGADD",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "FT.SUGDEL",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "FT.SUGGET",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "FT.SUGLEN",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "FT.SYNDUMP",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.SYNUPDATE",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT.TAGVALS",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "FT._LIST",
         keys: Keys::None,
     },
     Spec {
@@ -1382,6 +1717,198 @@ pub(crate) const COMMANDS: &[Spec] = &[
     Spec {
         name: "INFO",
         keys: Keys::None,
+    },
+    Spec {
+        name: "JSON.ARRAPPEND",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.ARRINDEX",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.ARRINSERT",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.ARRLEN",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.ARRPOP",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.ARRTRIM",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.CLEAR",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.DEBUG",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.DEL",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.FORGET",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.GET",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.MERGE",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.MGET",
+        keys: Keys::Range {
+            first: 1,
+            last: -2,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.MSET",
+        keys: Keys::Range {
+            first: 1,
+            last: -1,
+            step: 3,
+        },
+    },
+    Spec {
+        name: "JSON.NUMINCRBY",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.NUMMULTBY",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.OBJKEYS",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.OBJLEN",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.RESP",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.SET",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.STRAPPEND",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.STRLEN",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.TOGGLE",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "JSON.TYPE",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
     },
     Spec {
         name: "KEYS",
@@ -2036,10 +2563,186 @@ pub(crate) const COMMANDS: &[Spec] = &[
         keys: Keys::None,
     },
     Spec {
+        name: "TOPK.ADD",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TOPK.COUNT",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TOPK.INCRBY",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TOPK.INFO",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TOPK.LIST",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TOPK.QUERY",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TOPK.RESERVE",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
         name: "TOUCH",
         keys: Keys::Range {
             first: 1,
             last: -1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.ADD",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.ALTER",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.CREATE",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.CREATERULE",
+        keys: Keys::Range {
+            first: 1,
+            last: 2,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.DECRBY",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.DEL",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.DELETERULE",
+        keys: Keys::Range {
+            first: 1,
+            last: 2,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.GET",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.INCRBY",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.INFO",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.MADD",
+        keys: Keys::Range {
+            first: 1,
+            last: -1,
+            step: 3,
+        },
+    },
+    Spec {
+        name: "TS.MGET",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "TS.MRANGE",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "TS.MREVRANGE",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "TS.QUERYINDEX",
+        keys: Keys::None,
+    },
+    Spec {
+        name: "TS.RANGE",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+    },
+    Spec {
+        name: "TS.REVRANGE",
+        keys: Keys::Range {
+            first: 1,
+            last: 1,
             step: 1,
         },
     },

@@ -126,11 +126,12 @@ mod aio {
             let Some(recording) = recording else {
                 return fut;
             };
+            let errors = self.shared.error_text;
             Box::pin(async move {
                 // Dropping this future before it completes drops `recording`, which ends the
                 // span as cancelled.
                 let result = recording.in_scope(fut).await;
-                recording.end(outcome::command(&result));
+                recording.end(outcome::command(&result, errors));
                 result
             })
         }
@@ -153,9 +154,10 @@ mod aio {
             let Some(recording) = recording else {
                 return fut;
             };
+            let errors = self.shared.error_text;
             Box::pin(async move {
                 let result = recording.in_scope(fut).await;
-                outcome::end_pipeline(recording, &result, atomic);
+                outcome::end_pipeline(recording, &result, atomic, errors);
                 result
             })
         }

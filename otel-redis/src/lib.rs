@@ -71,8 +71,12 @@ pub use builder::{SCOPE_NAME, TracedConnectionBuilder};
 pub use command::OTHER_COMMAND;
 pub use connection::TracedConnection;
 pub use description::{OperationDescription, OperationKind};
-pub use operation::{DB_SYSTEM, MAX_SUMMARY_COMMANDS, PIPELINE_OPERATION, TRANSACTION_OPERATION};
-pub use outcome::{OTHER_ERROR, PIPELINE_FAILED_COMMANDS};
+#[allow(deprecated)]
+pub use operation::MAX_SUMMARY_COMMANDS;
+pub use operation::{DB_SYSTEM, PIPELINE_OPERATION, TRANSACTION_OPERATION};
+pub use outcome::{ERROR_PREFIXES, OTHER_ERROR, PIPELINE_FAILED_COMMANDS};
 
 /// Re-exported: the query text modes of [`TracedConnectionBuilder::query_text_mode`].
 pub use otel_rpc::text::QueryTextMode;
+/// Re-exported: the error text modes of [`TracedConnectionBuilder::error_text`].
+pub use otel_rpc::untrusted::ErrorTextMode;

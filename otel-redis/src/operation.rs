@@ -1,7 +1,6 @@
 //! Starting the span of a command or a pipeline: name, attributes, lazily built query text.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use opentelemetry::{Context, StringValue};
 use otel_rpc::{DbOperation, QueryText, Recording};
@@ -20,7 +19,10 @@ pub const PIPELINE_OPERATION: &str = "PIPELINE";
 /// `db.operation.name` of an atomic pipeline (`MULTI` ... `EXEC`).
 pub const TRANSACTION_OPERATION: &str = "MULTI";
 
-/// At most this many distinct command names are listed in a pipeline's summary.
+/// Formerly: at most this many distinct command names were listed in a pipeline's summary.
+#[deprecated(
+    note = "pipeline summaries no longer list commands: `PIPELINE`, `MULTI` or `PIPELINE GET`"
+)]
 pub const MAX_SUMMARY_COMMANDS: usize = 10;
 
 impl Shared {
@@ -35,7 +37,7 @@ impl Shared {
         I: Iterator<Item = &'a [u8]> + Clone,
     {
         let cmd = resolve(args);
-        let operation = cmd.name.as_ref().map_or("", CommandName::as_str);
+        let operation = cmd.name.map_or("", CommandName::as_str);
         if !self.traces(operation) {
             return None;
         }
@@ -43,7 +45,7 @@ impl Shared {
         let text = || sanitize::command_text(&cmd, text_options).map(StringValue::from);
         let namespace = self.namespace(db);
         let mut op = self.db_operation(namespace.clone(), &text);
-        if let Some(name) = &cmd.name {
+        if let Some(name) = cmd.name {
             op.operation = Some(name.value());
             op.summary = Some(name.value());
         }
@@ -55,11 +57,7 @@ impl Shared {
                 batch_size: 1,
                 namespace: namespace.as_str(),
             }),
-            None => match &cmd.name {
-                Some(CommandName::Static(s)) => Cow::Borrowed(*s),
-                Some(CommandName::Shared(s)) => Cow::Owned(s.to_string()),
-                None => Cow::Borrowed(DB_SYSTEM),
-            },
+            None => Cow::Borrowed(cmd.name.map_or(DB_SYSTEM, CommandName::as_str)),
         };
         Some(self.start(parent, span_name, &op))
     }
@@ -87,23 +85,23 @@ impl Shared {
         if !self.traces(operation) {
             return None;
         }
-        let summary: Arc<str> = Arc::from(summary(operation, commands()));
+        let summary = summary(operation, commands());
         let text_options = self.text;
         let text = || sanitize::pipeline_text(commands(), text_options).map(StringValue::from);
         let namespace = self.namespace(db);
         let mut op = self.db_operation(namespace.clone(), &text);
         op.operation = Some(StringValue::from(operation));
-        op.summary = Some(StringValue::from(Arc::clone(&summary)));
+        op.summary = Some(summary.clone());
         op.batch_size = Some(i64::try_from(batch_size).unwrap_or(i64::MAX));
         let span_name = match &self.span_name {
             Some(f) => f(&OperationDescription {
                 operation,
-                summary: &summary,
+                summary: summary.as_str(),
                 kind,
                 batch_size,
                 namespace: namespace.as_str(),
             }),
-            None => Cow::Owned(summary.to_string()),
+            None => Cow::Owned(summary.as_str().to_owned()),
         };
         Some(self.start(parent, span_name, &op))
     }
@@ -131,65 +129,57 @@ impl Shared {
     }
 }
 
-/// `PIPELINE GET SET`: the operation, then the distinct command names in order of first
-/// appearance, at most [`MAX_SUMMARY_COMMANDS`].
-fn summary<'a, P, I>(operation: &'static str, commands: P) -> String
+/// The summary of a pipeline: `PIPELINE` (or `MULTI`), followed by the command name when
+/// every command of the batch has the same one (`PIPELINE GET`). Built from the closed set of
+/// command names only, so it has at most a few hundred values, whatever the application sends.
+fn summary<'a, P, I>(operation: &'static str, commands: P) -> StringValue
 where
     P: Iterator<Item = I>,
     I: Iterator<Item = &'a [u8]> + Clone,
 {
-    let mut seen: [Option<CommandName>; MAX_SUMMARY_COMMANDS] = Default::default();
-    let mut count = 0;
-    let mut out = String::with_capacity(64);
-    out.push_str(operation);
+    let mut common: Option<CommandName> = None;
     for args in commands {
-        if count == MAX_SUMMARY_COMMANDS {
-            break;
-        }
         let Some(name) = name_of(args) else {
             continue;
         };
-        if seen[..count].iter().flatten().any(|s| *s == name) {
-            continue;
+        match common {
+            None => common = Some(name),
+            Some(c) if c == name => {}
+            Some(_) => return StringValue::from(operation),
         }
-        out.push(' ');
-        out.push_str(name.as_str());
-        seen[count] = Some(name);
-        count += 1;
     }
-    out
+    match common {
+        Some(name) => StringValue::from(format!("{operation} {}", name.as_str())),
+        None => StringValue::from(operation),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn summaries_list_distinct_names_in_order() {
-        let cmds: Vec<Vec<&[u8]>> = vec![
-            vec![b"get", b"a"],
-            vec![b"SET", b"a", b"1"],
-            vec![b"GET", b"b"],
-            vec![b"config", b"get", b"x"],
-            vec![],
-        ];
-        let s = summary(PIPELINE_OPERATION, cmds.iter().map(|c| c.iter().copied()));
-        assert_eq!(s, "PIPELINE GET SET CONFIG GET");
-        assert_eq!(
-            summary(
-                TRANSACTION_OPERATION,
-                std::iter::empty::<std::iter::Empty<&[u8]>>()
-            ),
-            "MULTI"
-        );
+    fn summary_of(operation: &'static str, cmds: &[Vec<&[u8]>]) -> String {
+        summary(operation, cmds.iter().map(|c| c.iter().copied()))
+            .as_str()
+            .to_owned()
     }
 
     #[test]
-    fn summaries_are_bounded() {
+    fn summaries_name_the_command_only_when_all_are_the_same() {
+        let same: Vec<Vec<&[u8]>> = vec![vec![b"get", b"a"], vec![b"GET", b"b"], vec![]];
+        assert_eq!(summary_of(PIPELINE_OPERATION, &same), "PIPELINE GET");
+        assert_eq!(summary_of(TRANSACTION_OPERATION, &same), "MULTI GET");
+        let mixed: Vec<Vec<&[u8]>> = vec![vec![b"get", b"a"], vec![b"SET", b"a", b"1"]];
+        assert_eq!(summary_of(PIPELINE_OPERATION, &mixed), "PIPELINE");
+        assert_eq!(summary_of(TRANSACTION_OPERATION, &[]), "MULTI");
+    }
+
+    #[test]
+    fn summaries_never_hold_unknown_words() {
         let names: Vec<String> = (0..50).map(|i| format!("CMD{i}")).collect();
         let cmds: Vec<Vec<&[u8]>> = names.iter().map(|n| vec![n.as_bytes()]).collect();
-        let s = summary(PIPELINE_OPERATION, cmds.iter().map(|c| c.iter().copied()));
-        assert_eq!(s.split(' ').count(), 1 + MAX_SUMMARY_COMMANDS);
-        assert!(s.ends_with(" CMD9"), "{s}");
+        assert_eq!(summary_of(PIPELINE_OPERATION, &cmds), "PIPELINE _OTHER");
+        let cmds: Vec<Vec<&[u8]>> = vec![vec![b"token-Secret"], vec![b"GET", b"k"]];
+        assert_eq!(summary_of(PIPELINE_OPERATION, &cmds), "PIPELINE");
     }
 }

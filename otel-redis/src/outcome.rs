@@ -1,41 +1,86 @@
 //! Classifies redis-rs results: server error replies (inside `Ok` values or as `Err`),
 //! aborted transactions and client-side errors become [`Outcome::Failure`]s whose `error.type`
-//! and `db.response.status_code` are the error code (`WRONGTYPE`, `ERR`, `EXECABORT`, ...) or,
-//! for errors that never reached the server, the error kind (`io`, `timeout`, ...).
+//! and `db.response.status_code` are the reply's error prefix when it is one Redis itself
+//! defines ([`ERROR_PREFIXES`]: `WRONGTYPE`, `ERR`, `EXECABORT`, ...), else [`OTHER_ERROR`],
+//! or, for errors that never reached the server, the error kind (`io`, `timeout`, ...).
 //!
-//! Error *details* are never recorded: a server's message can quote the command's arguments
-//! (`ERR unknown command 'X', with args beginning with: 'secret'`).
-
-use std::borrow::Cow;
+//! The rest of a reply is never recorded: a server's message can quote the command's
+//! arguments (`ERR unknown command 'X', with args beginning with: 'secret'`), and a script
+//! chooses its whole error reply (`redis.error_reply(ARGV[1])`), first word included.
 
 use opentelemetry::KeyValue;
+use otel_rpc::untrusted::{self, ErrorTextMode};
 use otel_rpc::{Failure, Outcome, Recording};
-use redis::{ErrorKind, RedisError, RedisResult, Value};
+use redis::{ErrorKind, RedisError, RedisResult, ServerError, Value};
 
 /// Span attribute: how many commands of a pipeline failed (set only when some did). A custom
 /// attribute of this crate: the semantic conventions have none for it.
 pub const PIPELINE_FAILED_COMMANDS: &str = "redis.pipeline.failed_commands";
 
-/// `error.type` for an error code that does not look like one (a Lua `error_reply` with an
-/// arbitrary first word, say): never a free-form string.
-pub const OTHER_ERROR: &str = "_OTHER";
+/// `error.type` and `db.response.status_code` for an error reply whose first word is not one
+/// of [`ERROR_PREFIXES`] (a Lua `redis.error_reply` with an arbitrary first word, a module's
+/// own code): never the word itself.
+pub const OTHER_ERROR: &str = untrusted::OTHER;
 
-/// Longest error code recorded as is.
-const MAX_CODE_LEN: usize = 32;
+/// The error prefixes Redis itself replies with (`-WRONGTYPE Operation against a key ...`),
+/// as found in the Redis server (7.x) source, plus the cluster redirections `MOVED` and `ASK`.
+/// Only these are recorded as `error.type` / `db.response.status_code`; any other first word
+/// becomes [`OTHER_ERROR`].
+pub const ERROR_PREFIXES: &[&str] = &[
+    "ASK",
+    "BUSY",
+    "BUSYGROUP",
+    "BUSYKEY",
+    "CLUSTERDOWN",
+    "CROSSSLOT",
+    "DENIED",
+    "ERR",
+    "EXECABORT",
+    "INPROG",
+    "INVALIDOBJ",
+    "IOERR",
+    "LOADING",
+    "MASTERDOWN",
+    "MISCONF",
+    "MOVED",
+    "NOAUTH",
+    "NOGOODSLAVE",
+    "NOGROUP",
+    "NOMASTERLINK",
+    "NOPERM",
+    "NOPROTO",
+    "NOQUORUM",
+    "NOREPLICAS",
+    "NOSCRIPT",
+    "NOTBUSY",
+    "OOM",
+    "READONLY",
+    "TRYAGAIN",
+    "UNBLOCKED",
+    "UNKILLABLE",
+    "WRONGPASS",
+    "WRONGTYPE",
+];
 
-/// The outcome of one command.
-pub(crate) fn command(result: &RedisResult<Value>) -> Outcome<'_> {
+/// The outcome of one command. `errors` decides whether the server's error text is recorded
+/// (scrubbed) as the status description.
+pub(crate) fn command(result: &RedisResult<Value>, errors: ErrorTextMode) -> Outcome<'_> {
     match result {
-        Ok(Value::ServerError(e)) => server_failure(e.code()).into(),
+        Ok(Value::ServerError(e)) => server_failure(e.code(), errors, || server_text(e)).into(),
         Ok(_) => Outcome::Success,
-        Err(e) => error(e).0.into(),
+        Err(e) => error(e, errors).0.into(),
     }
 }
 
 /// Ends a pipeline's span: status from the replies, plus
 /// [`PIPELINE_FAILED_COMMANDS`] when some commands failed.
-pub(crate) fn end_pipeline(recording: Recording, result: &RedisResult<Vec<Value>>, atomic: bool) {
-    let (outcome, failed) = pipeline(result, atomic);
+pub(crate) fn end_pipeline(
+    recording: Recording,
+    result: &RedisResult<Vec<Value>>,
+    atomic: bool,
+    errors: ErrorTextMode,
+) {
+    let (outcome, failed) = pipeline(result, atomic, errors);
     if let Some(n) = failed {
         recording.set_attribute(KeyValue::new(
             PIPELINE_FAILED_COMMANDS,
@@ -49,16 +94,17 @@ pub(crate) fn end_pipeline(recording: Recording, result: &RedisResult<Vec<Value>
 pub(crate) fn pipeline<'a>(
     result: &'a RedisResult<Vec<Value>>,
     atomic: bool,
+    errors: ErrorTextMode,
 ) -> (Outcome<'a>, Option<usize>) {
     match result {
         Ok(values) => {
             let mut failed = 0usize;
-            let mut first: Option<&str> = None;
+            let mut first: Option<&'a ServerError> = None;
             let mut visit = |v: &'a Value| {
                 if let Value::ServerError(e) = v {
                     failed += 1;
                     if first.is_none() {
-                        first = Some(e.code());
+                        first = Some(e);
                     }
                 }
             };
@@ -69,37 +115,61 @@ pub(crate) fn pipeline<'a>(
                     v => visit(v),
                 }
             }
-            let Some(code) = first else {
+            let Some(first) = first else {
                 return (Outcome::Success, None);
             };
-            let failure = server_failure(code).with_message(format!(
-                "{failed} command(s) of the pipeline failed, the first with {}",
-                checked_code(code)
-            ));
+            let code = checked_code(first.code());
+            let failure = Failure::new(code)
+                .with_status_code(code)
+                .with_message(format!(
+                    "{failed} command(s) of the pipeline failed, the first with {code}"
+                ))
+                .with_untrusted_message(&server_text(first), errors);
             (failure.into(), Some(failed))
         }
         Err(e) => {
-            let (failure, failed) = error(e);
+            let (failure, failed) = error(e, errors);
             (failure.into(), failed)
         }
     }
 }
 
-fn server_failure(code: &str) -> Failure<'_> {
+/// A classified failure for an error reply whose first word is `code`: a response, not an
+/// exception. `text` (the whole reply) is recorded, scrubbed, only under the opt-in.
+fn server_failure(
+    code: &str,
+    errors: ErrorTextMode,
+    text: impl FnOnce() -> String,
+) -> Failure<'static> {
     let code = checked_code(code);
-    Failure::new(code)
+    let failure = Failure::new(code)
         .with_status_code(code)
-        .with_message(format!("redis server replied with error {code}"))
+        .with_message(format!("redis server replied with error {code}"));
+    match errors {
+        ErrorTextMode::Off => failure,
+        mode => failure.with_untrusted_message(&text(), mode),
+    }
+}
+
+/// The whole text of an error reply: its code and its details.
+fn server_text(e: &ServerError) -> String {
+    match e.details() {
+        Some(details) => format!("{} {details}", e.code()),
+        None => e.code().to_owned(),
+    }
 }
 
 /// A failure for an `Err` result, with the number of server errors it carries (an aborted
 /// transaction lists the commands the server rejected).
-fn error(e: &RedisError) -> (Failure<'_>, Option<usize>) {
+fn error(e: &RedisError, errors: ErrorTextMode) -> (Failure<'_>, Option<usize>) {
     if let Some(code) = e.code() {
         let code = checked_code(code);
-        let errors = e.clone().into_server_errors();
-        let failed = errors.as_ref().map(|errs| errs.len());
-        let message = match (e.kind(), errors.as_ref().and_then(|errs| errs.first())) {
+        let server_errors = e.clone().into_server_errors();
+        let failed = server_errors.as_ref().map(|errs| errs.len());
+        let message = match (
+            e.kind(),
+            server_errors.as_ref().and_then(|errs| errs.first()),
+        ) {
             (ErrorKind::Server(redis::ServerErrorKind::ExecAbort), Some((index, first))) => {
                 format!(
                     "transaction aborted: {} queued command(s) rejected, the first (index {index}) with {}",
@@ -112,27 +182,28 @@ fn error(e: &RedisError) -> (Failure<'_>, Option<usize>) {
         let failure = Failure::new(code)
             .with_status_code(code)
             .with_message(message);
+        let failure = match errors {
+            ErrorTextMode::Off => failure,
+            mode => failure.with_untrusted_message(&e.to_string(), mode),
+        };
         return (failure, failed);
     }
-    let kind = kind_name(e);
-    let message: Cow<'_, str> = if e.is_io_error() {
-        // I/O errors describe the socket, never the command.
-        Cow::Owned(e.to_string())
-    } else {
-        Cow::Borrowed(e.category())
+    // A client-side error (I/O, timeout, parse, ...): an exception, with a fixed description
+    // per kind unless the error text is opted in.
+    let failure = Failure::new(kind_name(e))
+        .with_exception()
+        .with_message(e.category());
+    let failure = match errors {
+        ErrorTextMode::Off => failure,
+        mode => failure.with_untrusted_message(&e.to_string(), mode),
     };
-    (Failure::new(kind).with_message(message), None)
+    (failure, None)
 }
 
-/// `code` when it looks like a Redis error code (`WRONGTYPE`, `NOSCRIPT`), else
+/// `code` when it is one of [`ERROR_PREFIXES`] (exactly, case included), else
 /// [`OTHER_ERROR`].
-fn checked_code(code: &str) -> &str {
-    let plausible = !code.is_empty()
-        && code.len() <= MAX_CODE_LEN
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if plausible { code } else { OTHER_ERROR }
+fn checked_code(code: &str) -> &'static str {
+    untrusted::closed(code, ERROR_PREFIXES)
 }
 
 /// A low-cardinality name for an error that carries no server code.
@@ -166,24 +237,36 @@ mod tests {
 
     #[test]
     fn codes_are_checked() {
-        assert_eq!(checked_code("WRONGTYPE"), "WRONGTYPE");
-        assert_eq!(checked_code("ERR"), "ERR");
-        assert_eq!(checked_code("my-secret value"), OTHER_ERROR);
-        assert_eq!(checked_code("lowercase"), OTHER_ERROR);
-        assert_eq!(checked_code(""), OTHER_ERROR);
+        for known in ERROR_PREFIXES {
+            assert_eq!(checked_code(known), *known);
+        }
+        assert!(ERROR_PREFIXES.windows(2).all(|w| w[0] < w[1]));
+        for other in [
+            "my-secret value",
+            "SECRET_TOKEN_1",
+            "TOKEN",
+            "err",
+            "lowercase",
+            "",
+            "WRONGTYPE2",
+            "ERR ",
+        ] {
+            assert_eq!(checked_code(other), OTHER_ERROR, "{other}");
+        }
         assert_eq!(checked_code(&"A".repeat(33)), OTHER_ERROR);
     }
 
     #[test]
     fn nil_and_values_are_success() {
-        assert!(command(&Ok(Value::Nil)).is_success());
-        assert!(command(&Ok(Value::Okay)).is_success());
+        let off = ErrorTextMode::Off;
+        assert!(command(&Ok(Value::Nil), off).is_success());
+        assert!(command(&Ok(Value::Okay), off).is_success());
         let replies = Ok(vec![Value::Nil, Value::Int(1)]);
-        let (outcome, failed) = pipeline(&replies, false);
+        let (outcome, failed) = pipeline(&replies, false, off);
         assert!(outcome.is_success());
         assert_eq!(failed, None);
         // WATCH made EXEC return nil: the transaction did not run, which is not an error.
-        assert!(pipeline(&Ok(vec![Value::Nil]), true).0.is_success());
+        assert!(pipeline(&Ok(vec![Value::Nil]), true, off).0.is_success());
     }
 
     #[test]
@@ -193,10 +276,12 @@ mod tests {
             "refused",
         ));
         let result = Err(e);
-        let Outcome::Failure(f) = command(&result) else {
+        let Outcome::Failure(f) = command(&result, ErrorTextMode::Off) else {
             panic!("failure expected");
         };
         assert_eq!(f.error_type, "connection_refused");
         assert_eq!(f.status_code, None);
+        assert!(f.exception, "a client-side error is an exception");
+        assert!(!f.message.unwrap_or_default().contains("refused"));
     }
 }

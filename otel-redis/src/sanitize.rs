@@ -162,7 +162,8 @@ where
             return;
         }
         w.space();
-        if raw || layout.shows(i + 1) {
+        let pos = i + 1;
+        if raw || layout.is_structural(pos) || (layout.shows(pos) && key_shape_ok(arg)) {
             w.bytes(arg);
         } else {
             w.word("?");
@@ -211,10 +212,14 @@ impl Layout {
             Keys::Counted { at, dest } => {
                 let at = usize::from(at);
                 let extra_key = dest.then_some(1);
+                // A count larger than the arguments that follow it would show values as
+                // keys: not believed, like a negative or non-numeric one. No key is shown, not
+                // even the destination.
                 match at
                     .checked_sub(1)
                     .and_then(|i| args.clone().nth(i))
                     .and_then(parse_count)
+                    .filter(|count| at.saturating_add(*count) <= n)
                 {
                     Some(count) => Layout {
                         lo: at + 1,
@@ -223,10 +228,7 @@ impl Layout {
                         extra_key,
                         structural: Some(at),
                     },
-                    None => Layout {
-                        extra_key,
-                        ..Layout::default()
-                    },
+                    None => Layout::default(),
                 }
             }
             Keys::Streams => match position_of(args, "STREAMS") {
@@ -253,6 +255,11 @@ impl Layout {
         }
     }
 
+    fn is_structural(&self, pos: usize) -> bool {
+        self.structural == Some(pos)
+    }
+
+    /// Whether `pos` holds a key (or a structural argument).
     fn shows(&self, pos: usize) -> bool {
         self.structural == Some(pos)
             || self.extra_key == Some(pos)
@@ -261,6 +268,14 @@ impl Layout {
                 && pos <= self.hi
                 && (pos - self.lo).is_multiple_of(self.step))
     }
+}
+
+/// A key is shown only when it is shaped like a name
+/// ([`name_shape_ok`](otel_rpc::untrusted::name_shape_ok): 1 to 255 bytes of UTF-8, no
+/// whitespace, quote, control character or `;`); any other key is recorded as `?`, like a
+/// value: a key that carries spaces or quotes is more likely data than a name.
+fn key_shape_ok(key: &[u8]) -> bool {
+    std::str::from_utf8(key).is_ok_and(otel_rpc::untrusted::name_shape_ok)
 }
 
 fn parse_count(arg: &[u8]) -> Option<usize> {

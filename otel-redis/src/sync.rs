@@ -26,7 +26,7 @@ where
             let _guard = recording.context().clone().attach();
             self.inner.req_packed_command(cmd)
         };
-        recording.end(outcome::command(&result));
+        recording.end(outcome::command(&result, self.shared.error_text));
         result
     }
 
@@ -58,7 +58,7 @@ where
             let _guard = recording.context().clone().attach();
             self.inner.req_packed_commands(cmd, offset, count)
         };
-        outcome::end_pipeline(recording, &result, atomic);
+        outcome::end_pipeline(recording, &result, atomic, self.shared.error_text);
         result
     }
 
@@ -74,7 +74,7 @@ where
             let _guard = recording.context().clone().attach();
             self.inner.req_command(cmd)
         };
-        recording.end(outcome::command(&result));
+        recording.end(outcome::command(&result, self.shared.error_text));
         result
     }
 

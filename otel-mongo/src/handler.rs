@@ -229,7 +229,12 @@ impl OtelCommandHandler {
             match known {
                 Some(known) => {
                     op.operation = Some(known.name.into());
-                    op.summary = Some(intern::summary(known.name, collection).into());
+                    // At most 255 bytes, never cut inside the target (semantic conventions):
+                    // a target that does not fit is left out of the summary.
+                    let target = collection.filter(|c| {
+                        known.name.len() + 1 + c.len() <= otel_rpc::untrusted::MAX_NAME_LEN
+                    });
+                    op.summary = Some(intern::summary(known.name, target).into());
                 }
                 // A name outside the closed set is client-chosen text.
                 None => op.operation = Some(OTHER_COMMAND.into()),

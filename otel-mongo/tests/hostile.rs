@@ -279,8 +279,8 @@ async fn hostile_names_are_omitted_from_span_and_metric() {
     f.cleanup().await;
 }
 
-/// Names at the limit: a 255-byte collection name is a name; the summary built from it is
-/// capped at 255 bytes (in the core) on span and metric alike; a 256-byte one is omitted.
+/// Names at the limit: a 255-byte collection name is a name, a 256-byte one is omitted; the
+/// summary stays within 255 bytes on span and metric alike.
 #[tokio::test]
 async fn names_are_capped_at_255_bytes() {
     let f = common::fixture().await;
@@ -297,8 +297,19 @@ async fn names_are_capped_at_255_bytes() {
             .filter(|s| s.attr(a::DB_OPERATION_NAME).is_some())
             .collect();
     assert_eq!(spans.len(), 2);
-    spans[0].assert_attr(a::DB_COLLECTION_NAME, at_limit.clone());
-    spans[1].assert_no_attr(a::DB_COLLECTION_NAME);
+    // The summary is never cut inside its target: a target that does not fit is left out.
+    spans[0]
+        .assert_attr(a::DB_COLLECTION_NAME, at_limit.clone())
+        .assert_attr(a::DB_QUERY_SUMMARY, "find");
+    spans[1]
+        .assert_no_attr(a::DB_COLLECTION_NAME)
+        .assert_attr(a::DB_QUERY_SUMMARY, "find");
+    let fits = "e".repeat(250);
+    let _ =
+        f.db.run_command(doc! { "find": fits.as_str(), "filter": {} })
+            .await;
+    f.t.span(&format!("find {fits}"))
+        .assert_attr(a::DB_QUERY_SUMMARY, format!("find {fits}"));
     for s in &spans {
         let summary = s.attr(a::DB_QUERY_SUMMARY).map(|v| v.to_string());
         let summary = summary.expect("summary");

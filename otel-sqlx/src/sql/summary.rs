@@ -339,6 +339,7 @@ struct Analyzer<'a> {
     name: NameBuf,
     pending: Option<Purpose>,
     prev_dot: bool,
+    prev_comma: bool,
     ctes: Vec<String>,
     // Current statement.
     started: bool,
@@ -365,6 +366,7 @@ impl<'a> Analyzer<'a> {
             name: NameBuf::default(),
             pending: None,
             prev_dot: false,
+            prev_comma: false,
             ctes: Vec::new(),
             started: false,
             op: None,
@@ -403,6 +405,9 @@ impl<'a> Analyzer<'a> {
         let text = tok.text(self.sql);
         let after_dot =
             std::mem::replace(&mut self.prev_dot, tok.kind == Kind::Punct && text == ".");
+        // A word right after `,` is a list item (a column named `select`), never an operation.
+        let after_comma =
+            std::mem::replace(&mut self.prev_comma, tok.kind == Kind::Punct && text == ",");
         if tok.kind == Kind::Punct {
             match text {
                 ";" => return self.end_statement(),
@@ -419,7 +424,9 @@ impl<'a> Analyzer<'a> {
             return;
         }
         match tok.kind {
-            Kind::Word if !after_dot => self.word(text, tok),
+            Kind::Word if !after_dot && !(after_comma && is(text, "SELECT")) => {
+                self.word(text, tok)
+            }
             Kind::Word | Kind::QuotedIdent => self.ident(tok),
             Kind::Punct if text == "," => self.comma(),
             _ => self.other(),
@@ -859,6 +866,7 @@ impl<'a> Analyzer<'a> {
         self.untracked = 0;
         self.pending = None;
         self.prev_dot = false;
+        self.prev_comma = false;
         self.summary.started = false;
     }
 

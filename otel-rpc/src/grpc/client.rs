@@ -95,6 +95,7 @@ impl TraceLayer<GrpcClient> {
     /// A builder for the layer's options.
     pub fn builder() -> LayerBuilder<GrpcClientOptions> {
         LayerBuilder::new(
+            "grpc",
             SpanKind::Client,
             DurationMetric::rpc_client(),
             None,

@@ -28,7 +28,7 @@ pub use server::{
 pub use status::{code_name, is_server_error};
 
 pub(crate) use method::{ServedMethods, client_attributes};
-pub(crate) use status::{code_from_http_status, status_in};
+pub(crate) use status::{code_from_http_status, message_in, status_in};
 
 /// The gRPC `UNAVAILABLE` code (what tonic reports for transport failures).
 pub(crate) const UNAVAILABLE: u32 = 14;

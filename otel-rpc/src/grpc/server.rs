@@ -91,6 +91,7 @@ impl TraceLayer<GrpcServer> {
     /// A builder for the layer's options.
     pub fn builder() -> LayerBuilder<GrpcServerOptions> {
         LayerBuilder::new(
+            "grpc",
             SpanKind::Server,
             DurationMetric::rpc_server(),
             None,

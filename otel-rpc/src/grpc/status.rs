@@ -1,10 +1,37 @@
 //! gRPC status codes: names, where to find them in a response, and which are errors.
-//! The `grpc-message` next to them is the peer's text and is never read.
+//! The `grpc-message` next to them is the peer's text: read only when the application opted
+//! in to scrubbed error text.
 
 use http::HeaderMap;
 use http::header::HeaderName;
 
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+
+/// The `grpc-message` in a header map, percent-decoded (invalid UTF-8 replaced).
+pub(crate) fn message_in(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(GRPC_MESSAGE)?.as_bytes();
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            raw[i],
+            raw.get(i + 1).copied().and_then(hex),
+            raw.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                bytes.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                bytes.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&bytes).into_owned()).filter(|m| !m.is_empty())
+}
 
 /// The canonical name of a gRPC status code, e.g. `NOT_FOUND` for 5.
 pub fn code_name(code: u32) -> &'static str {
@@ -71,5 +98,8 @@ mod tests {
         assert!(is_server_error(13));
         assert!(!is_server_error(0));
         assert_eq!(code_from_http_status(http::StatusCode::NOT_FOUND), 12);
+        let mut headers = HeaderMap::new();
+        headers.insert(GRPC_MESSAGE, "a%20b%2".parse().expect("value"));
+        assert_eq!(message_in(&headers).as_deref(), Some("a b%2"));
     }
 }

@@ -90,6 +90,7 @@ impl TraceLayer<HttpClient> {
     /// A builder for the layer's options.
     pub fn builder() -> LayerBuilder<HttpClientOptions> {
         LayerBuilder::new(
+            "http",
             SpanKind::Client,
             DurationMetric::http_client(),
             None,

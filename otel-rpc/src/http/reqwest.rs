@@ -134,7 +134,17 @@ impl Middleware for OtelMiddleware {
                     .conclude(&mut recording, Code::Http(response.status().as_u16()));
                 recording.end(outcome);
             }
-            Err(error) => recording.end(Outcome::Failure(failure(error))),
+            Err(error) => {
+                let mut failure = failure(error);
+                if shared.rules.error_text != crate::ErrorTextMode::Off
+                    && let Error::Reqwest(e) = error
+                    && let Some(source) = std::error::Error::source(e)
+                {
+                    failure = failure
+                        .with_untrusted_message(&source.to_string(), shared.rules.error_text);
+                }
+                recording.end(Outcome::Failure(failure));
+            }
         }
         result
     }
@@ -154,5 +164,7 @@ fn failure(error: &Error) -> Failure<'static> {
         Error::Reqwest(_) => "request",
         Error::Middleware(_) => "middleware",
     };
-    Failure::new(error_type).with_message("the request got no response")
+    Failure::new(error_type)
+        .with_message("the request got no response")
+        .with_exception()
 }

@@ -134,6 +134,7 @@ impl TraceLayer<HttpServer> {
     /// A builder for the layer's options.
     pub fn builder() -> LayerBuilder<HttpServerOptions> {
         LayerBuilder::new(
+            "http",
             SpanKind::Server,
             DurationMetric::http_server(),
             None,

@@ -127,8 +127,9 @@ impl<B: Body> Body for TracedBody<B> {
             }
             Some(Err(_)) => {
                 if let Some(p) = this.pending.take() {
-                    p.recording
-                        .end(Outcome::Failure(Failure::new(super::rules::OTHER_ERROR)));
+                    p.recording.end(Outcome::Failure(
+                        Failure::new(super::rules::OTHER_ERROR).with_exception(),
+                    ));
                 }
             }
             None => finish(this.pending, None),

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use http::request::Parts;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider;
-use opentelemetry::trace::{Span, SpanKind, Tracer, TracerProvider};
+use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 
 use super::protocol::Protocol;
-use super::rules::{Rules, Side};
+use super::rules::Rules;
 use super::service::TraceLayer;
+use crate::options::{CommonOptions, InstrumentationOptions};
 use crate::propagation::SharedPropagator;
-use crate::{DurationMetric, SpanRecorder, SpanRecorderBuilder};
+use crate::{DurationMetric, SpanRecorder};
 
 /// Names the span of a request (replaces the layer's default name).
 pub type SpanNameFn = Arc<dyn Fn(&Parts) -> Cow<'static, str> + Send + Sync>;
@@ -29,19 +30,44 @@ pub(crate) const SCOPE: &str = "otel-rpc";
 
 /// Builds a tracing layer. Obtained from the layer's `builder()`, e.g.
 /// [`HttpServerLayer::builder`](crate::http::HttpServerLayer::builder); the options in `O` are
-/// specific to that layer, the methods here are common to all.
+/// specific to that layer, the methods here are common to all layers, and the shared options
+/// vocabulary of every crate ([`InstrumentationOptions`]: providers, propagator,
+/// `disable_metrics`, `recorder`, `error_text`, `classify`, `exception_signal`, `enabled`)
+/// applies too.
 ///
-/// By default spans and metrics go to the global providers and the W3C TraceContext + Baggage
-/// propagator is used.
+/// By default spans and metrics go to the global providers and the
+/// [default propagator](crate::propagation::default_propagator) is used. The environment
+/// switch `OTEL_INSTRUMENTATION_HTTP_ENABLED=false` (HTTP layers) /
+/// `OTEL_INSTRUMENTATION_GRPC_ENABLED=false` (gRPC layers) makes the layer a pass-through.
+///
+/// ```
+/// # #[cfg(feature = "grpc")] {
+/// use otel_rpc::classify::{Observed, Verdict};
+/// use otel_rpc::grpc::GrpcServerLayer;
+/// use otel_rpc::options::InstrumentationOptions;
+///
+/// // NOT_FOUND is an expected answer of this service, not an error.
+/// let layer = GrpcServerLayer::builder()
+///     .classify(|o| matches!(o, Observed::Grpc { code: 5 }).then_some(Verdict::NotError))
+///     .catch_panics(true)
+///     .build();
+/// # let _ = layer; }
+/// ```
 #[must_use]
 pub struct LayerBuilder<O> {
-    recorder: SpanRecorderBuilder,
-    prebuilt: Option<SpanRecorder>,
-    side: Side,
+    common: CommonOptions,
+    kind: SpanKind,
+    status_code_attribute: Option<&'static str>,
     catch_panics: bool,
     pub(crate) metric: DurationMetric,
     pub(crate) hooks: Hooks,
     pub(crate) options: O,
+}
+
+impl<O> InstrumentationOptions for LayerBuilder<O> {
+    fn common_options(&mut self) -> &mut CommonOptions {
+        &mut self.common
+    }
 }
 
 impl<O: fmt::Debug> fmt::Debug for LayerBuilder<O> {
@@ -88,6 +114,8 @@ impl Hooks {
 /// What a built layer shares between its services.
 pub struct Shared<O> {
     pub(crate) recorder: SpanRecorder,
+    /// `false`: a pass-through (no span, no metric, no propagation).
+    pub(crate) enabled: bool,
     pub(crate) hooks: Hooks,
     pub(crate) rules: Arc<Rules>,
     pub(crate) options: O,
@@ -95,25 +123,16 @@ pub struct Shared<O> {
 
 impl<O> LayerBuilder<O> {
     pub(crate) fn new(
+        instrumentation: &'static str,
         kind: SpanKind,
         metric: DurationMetric,
         status_code_attribute: Option<&'static str>,
         options: O,
     ) -> Self {
-        let side = if kind == SpanKind::Server {
-            Side::Server
-        } else {
-            Side::Client
-        };
-        let mut recorder =
-            SpanRecorder::builder(kind, SCOPE).scope_version(env!("CARGO_PKG_VERSION"));
-        if let Some(key) = status_code_attribute {
-            recorder = recorder.status_code_attribute(key);
-        }
         LayerBuilder {
-            recorder,
-            prebuilt: None,
-            side,
+            common: CommonOptions::new(instrumentation),
+            kind,
+            status_code_attribute,
             catch_panics: true,
             metric,
             hooks: Hooks::default(),
@@ -121,43 +140,38 @@ impl<O> LayerBuilder<O> {
         }
     }
 
-    /// Uses `provider` instead of the global tracer provider.
-    pub fn tracer_provider<P>(mut self, provider: P) -> Self
+    /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait.
+    pub fn tracer_provider<P>(self, provider: P) -> Self
     where
-        P: TracerProvider + Send + 'static,
+        P: TracerProvider + Send + Sync + 'static,
         P::Tracer: Send + Sync + 'static,
-        <P::Tracer as Tracer>::Span: Span + Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
     {
-        self.recorder = self.recorder.tracer_provider(provider);
-        self
+        InstrumentationOptions::tracer_provider(self, provider)
     }
 
-    /// Uses `provider` instead of the global meter provider.
-    pub fn meter_provider<P>(mut self, provider: P) -> Self
+    /// [`InstrumentationOptions::meter_provider`], callable without importing the trait.
+    pub fn meter_provider<P>(self, provider: P) -> Self
     where
-        P: MeterProvider + Send + 'static,
+        P: MeterProvider + Send + Sync + 'static,
     {
-        self.recorder = self.recorder.meter_provider(provider);
-        self
+        InstrumentationOptions::meter_provider(self, provider)
     }
 
-    /// Replaces the default W3C TraceContext + Baggage propagator.
-    pub fn propagator(mut self, propagator: SharedPropagator) -> Self {
-        self.recorder = self.recorder.propagator(propagator);
-        self
+    /// [`InstrumentationOptions::propagator`], callable without importing the trait.
+    pub fn propagator(self, propagator: SharedPropagator) -> Self {
+        InstrumentationOptions::propagator(self, propagator)
     }
 
-    /// Records spans only, no duration metric.
-    pub fn disable_metrics(mut self) -> Self {
-        self.recorder = self.recorder.disable_metrics();
-        self
+    /// [`InstrumentationOptions::disable_metrics`], callable without importing the trait.
+    pub fn disable_metrics(self) -> Self {
+        InstrumentationOptions::disable_metrics(self)
     }
 
-    /// Uses a recorder you built yourself; the provider, propagator and metric settings of
-    /// this builder are then ignored. Its span kind should match the layer's.
-    pub fn recorder(mut self, recorder: SpanRecorder) -> Self {
-        self.prebuilt = Some(recorder);
-        self
+    /// [`InstrumentationOptions::recorder`], callable without importing the trait. Its span
+    /// kind should match the layer's.
+    pub fn recorder(self, recorder: SpanRecorder) -> Self {
+        InstrumentationOptions::recorder(self, recorder)
     }
 
     /// Names spans with `f` instead of the layer's default rule. Keep names low-cardinality:
@@ -208,18 +222,23 @@ impl<O> LayerBuilder<O> {
     }
 
     pub(crate) fn into_layer<P: Protocol<Options = O>>(self) -> TraceLayer<P> {
-        let recorder = match self.prebuilt {
-            Some(recorder) => recorder,
-            None => self.recorder.duration_metric(self.metric).build(),
-        };
+        let recorder = self.common.build_recorder(
+            self.kind.clone(),
+            SCOPE,
+            Some(env!("CARGO_PKG_VERSION")),
+            self.metric,
+            self.status_code_attribute,
+        );
         TraceLayer {
             shared: Arc::new(Shared {
-                recorder,
-                hooks: self.hooks,
                 rules: Arc::new(Rules {
-                    side: self.side,
+                    recorder: recorder.clone(),
                     catch_panics: self.catch_panics,
+                    error_text: self.common.error_text,
                 }),
+                recorder,
+                enabled: self.common.enabled,
+                hooks: self.hooks,
                 options: self.options,
             }),
         }

@@ -22,5 +22,8 @@ pub use headers::{HeaderExtractor, HeaderInjector};
 pub use protocol::Protocol;
 pub use service::{TraceLayer, TraceService};
 
+/// The shared options vocabulary, re-exported for layer users.
+pub use crate::options::InstrumentationOptions;
+
 #[cfg(feature = "reqwest")]
 pub(crate) use builder::Shared;

@@ -7,7 +7,8 @@ use std::any::Any;
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute;
 
-use crate::{Failure, Outcome, Recording};
+use crate::classify::{Observed, Verdict};
+use crate::{ErrorTextMode, Failure, Outcome, Recording, SpanRecorder};
 
 /// Which end of a call a layer traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,22 +47,29 @@ pub(crate) const PANIC_DESCRIPTION: &str = "the handler panicked";
 /// What every service, future and body of one layer share to end their spans.
 #[derive(Debug)]
 pub(crate) struct Rules {
-    pub(crate) side: Side,
+    /// The layer's recorder: its classification (the user's rule, else the default).
+    pub(crate) recorder: SpanRecorder,
     /// Whether handler panics are caught (recorded, then resumed).
     pub(crate) catch_panics: bool,
+    /// Whether peer and application error text is recorded (scrubbed) or not at all.
+    pub(crate) error_text: ErrorTextMode,
 }
 
 impl Rules {
-    /// `true` when `code` makes the span an error under the conventions' default rule.
-    fn default_is_error(&self, code: Code) -> bool {
-        match (self.side, code) {
-            (Side::Server, Code::Http(status)) => status >= 500,
-            (Side::Client, Code::Http(status)) => status >= 400,
+    /// `true` when `code` makes the span an error: the user's rule
+    /// ([`classify`](crate::options::InstrumentationOptions::classify)) when it decides, else
+    /// the conventions' default for the side (HTTP server 5xx, client 4xx and 5xx; gRPC server
+    /// UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, client
+    /// every code but OK).
+    fn is_error(&self, code: Code) -> bool {
+        let observed = match code {
+            Code::Http(status) => Observed::Http { status },
             #[cfg(feature = "grpc")]
-            (Side::Server, Code::Grpc(code)) => crate::grpc::is_server_error(code),
-            #[cfg(feature = "grpc")]
-            (Side::Client, Code::Grpc(code)) => code != 0,
-        }
+            Code::Grpc(code) => Observed::Grpc {
+                code: i32::try_from(code).unwrap_or(i32::MAX),
+            },
+        };
+        self.recorder.verdict(&observed) == Verdict::Error
     }
 
     /// Records the response code on span and metric and classifies it.
@@ -82,25 +90,61 @@ impl Rules {
                 ErrorType::Static(name)
             }
         };
-        if self.default_is_error(code) {
+        if self.is_error(code) {
             Outcome::Failure(Failure::new(error_type.into_string()))
         } else {
             Outcome::Success
         }
     }
 
-    /// The failure of a service that returned an error instead of a response.
-    pub(crate) fn service_error<E>(&self, error_type: &'static str, _error: &E) -> Failure<'static>
+    /// The failure of a service that returned an error instead of a response: a real error,
+    /// so an exception; its text only when opted in (scrubbed).
+    pub(crate) fn service_error<E>(&self, error_type: &'static str, error: &E) -> Failure<'static>
     where
         E: std::fmt::Display + ?Sized,
     {
-        Failure::new(error_type)
+        let failure = Failure::new(error_type).with_exception();
+        match self.error_text {
+            ErrorTextMode::Off => failure,
+            mode => failure.with_untrusted_message(&error.to_string(), mode),
+        }
     }
 
-    /// The failure of a handler that panicked with `payload`.
-    pub(crate) fn panic(&self, _payload: &(dyn Any + Send)) -> Failure<'static> {
-        Failure::new(PANIC_ERROR).with_message(PANIC_DESCRIPTION)
+    /// The failure of a handler that panicked with `payload`: a fixed description, or, when
+    /// opted in, the panic's text scrubbed.
+    pub(crate) fn panic(&self, payload: &(dyn Any + Send)) -> Failure<'static> {
+        let failure = Failure::new(PANIC_ERROR)
+            .with_message(PANIC_DESCRIPTION)
+            .with_exception();
+        match panic_text(payload) {
+            Some(text) if self.error_text != ErrorTextMode::Off => {
+                failure.with_untrusted_message(text, self.error_text)
+            }
+            _ => failure,
+        }
     }
+
+    /// Adds the peer's message of a classified failure, when opted in (scrubbed).
+    pub(crate) fn with_peer_text(
+        &self,
+        outcome: Outcome<'static>,
+        text: Option<&str>,
+    ) -> Outcome<'static> {
+        match (outcome, text) {
+            (Outcome::Failure(f), Some(text)) if self.error_text != ErrorTextMode::Off => {
+                Outcome::Failure(f.with_untrusted_message(text, self.error_text))
+            }
+            (outcome, _) => outcome,
+        }
+    }
+}
+
+/// The text of a panic payload (`&str` or `String`).
+fn panic_text(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 /// `error.type` of a classified response: the status code (HTTP) or code name (gRPC).

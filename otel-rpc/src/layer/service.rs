@@ -116,6 +116,9 @@ fn start<P: Protocol>(
     shared: &Shared<P::Options>,
     parts: &mut Parts,
 ) -> (opentelemetry::Context, Option<Traced<P::Call>>) {
+    if !shared.enabled {
+        return (opentelemetry::Context::current(), None);
+    }
     P::prepare(&shared.options, parts);
     let traced = shared.hooks.traces(parts);
     let parent = match P::SIDE {

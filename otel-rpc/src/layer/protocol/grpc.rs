@@ -60,12 +60,19 @@ impl GrpcEnd {
         trailers: Option<&HeaderMap>,
     ) -> Outcome<'static> {
         let code = trailers.and_then(status_in).unwrap_or(UNKNOWN);
-        finish(&self.rules, recording, self.call, code)
+        finish(&self.rules, recording, self.call, code, trailers)
     }
 }
 
-/// Decides an undecided method, then classifies `code`.
-fn finish(rules: &Rules, recording: &mut Recording, call: GrpcCall, code: u32) -> Outcome<'static> {
+/// Decides an undecided method, then classifies `code`; `headers` (response head or
+/// trailers) hold the peer's `grpc-message`, recorded only when opted in.
+fn finish(
+    rules: &Rules,
+    recording: &mut Recording,
+    call: GrpcCall,
+    code: u32,
+    headers: Option<&HeaderMap>,
+) -> Outcome<'static> {
     if let Some(Undecided { methods, method }) = call.undecided {
         match methods.learn(&method, code) {
             Some(value) => {
@@ -74,7 +81,12 @@ fn finish(rules: &Rules, recording: &mut Recording, call: GrpcCall, code: u32) -
             None => ServedMethods::mark_unknown(recording, &method),
         }
     }
-    rules.conclude(recording, Code::Grpc(code))
+    let outcome = rules.conclude(recording, Code::Grpc(code));
+    if rules.error_text == crate::ErrorTextMode::Off {
+        return outcome;
+    }
+    let message = headers.and_then(crate::grpc::message_in);
+    rules.with_peer_text(outcome, message.as_deref())
 }
 
 /// Wraps a response so its span ends with the call's status: from the head of a
@@ -98,7 +110,13 @@ fn respond<B: http_body::Body>(
             .then(|| code_from_http_status(response.status()))
     });
     let completion = match head_code {
-        Some(code) => Completion::Known(finish(&rules, &mut recording, call, code)),
+        Some(code) => Completion::Known(finish(
+            &rules,
+            &mut recording,
+            call,
+            code,
+            Some(response.headers()),
+        )),
         None => Completion::Grpc(GrpcEnd { rules, call }),
     };
     response.map(|body| TracedBody::new(body, recording, completion))

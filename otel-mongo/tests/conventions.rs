@@ -14,9 +14,12 @@ use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, Should
 use otel_rpc::conventions::Domain;
 use otel_testkit::TestTelemetry;
 
+/// Name and start attributes of one span, as the sampler saw them.
+type Seen = (String, Vec<KeyValue>);
+
 /// A sampler that keeps what it was given for every span, and samples it.
 #[derive(Debug, Clone, Default)]
-struct Capture(Arc<Mutex<Vec<(String, Vec<KeyValue>)>>>);
+struct Capture(Arc<Mutex<Vec<Seen>>>);
 
 impl ShouldSample for Capture {
     fn should_sample(

@@ -133,7 +133,7 @@ fn key_of(connection: &ConnectionInfo, request_id: i32) -> CommandKey {
 /// The port the driver uses when an address has none.
 const DEFAULT_PORT: u16 = 27017;
 
-fn split_address(address: ServerAddress) -> (Option<String>, Option<u16>) {
+pub(crate) fn split_address(address: ServerAddress) -> (Option<String>, Option<u16>) {
     match address {
         ServerAddress::Tcp { host, port } => (Some(host), Some(port.unwrap_or(DEFAULT_PORT))),
         // Unix sockets and future variants: the display form, no port.

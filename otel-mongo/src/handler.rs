@@ -1,7 +1,7 @@
 //! [`OtelCommandHandler`]: turns the driver's command events into client spans.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use mongodb::bson::Document;
@@ -64,6 +64,9 @@ struct Inner {
     options: Options,
     in_flight: InFlight,
     pool: Option<PoolEvents>,
+    /// `server.address` / `server.port` from the client configuration, when it names a single
+    /// host (set by the first [`OtelCommandHandler::install`]); else each connection's server.
+    configured_server: OnceLock<Option<(Arc<str>, Option<u16>)>>,
 }
 
 impl fmt::Debug for OtelCommandHandler {
@@ -107,6 +110,7 @@ impl OtelCommandHandler {
                 options,
                 in_flight: InFlight::new(max_in_flight, reply_timeout),
                 pool,
+                configured_server: OnceLock::new(),
             }),
         }
     }
@@ -123,6 +127,10 @@ impl OtelCommandHandler {
         if !self.inner.enabled {
             return;
         }
+        let _ = self
+            .inner
+            .configured_server
+            .set(configured_server(&options.hosts));
         let previous = options.command_event_handler.take();
         options.command_event_handler = Some(chain::event_handler(self.clone(), previous));
         let previous = options.cmap_event_handler.take();
@@ -241,7 +249,13 @@ impl OtelCommandHandler {
             }
             op.collection = collection.map(|c| intern::collection(c).into());
             op.batch_size = command::batch_size(known, &ev.command);
-            if let Some((address, port)) = &server {
+            // The configured address (semantic conventions: not the server selected for the
+            // operation), else the connection's.
+            let recorded = match inner.configured_server.get() {
+                Some(Some(configured)) => Some(configured),
+                _ => server.as_ref(),
+            };
+            if let Some((address, port)) = recorded {
                 op.server_address = Some(Arc::clone(address).into());
                 op.server_port = *port;
             }
@@ -339,6 +353,19 @@ impl OtelCommandHandler {
                 Failure::new(REPLY_LOST_ERROR_TYPE).with_message(message),
             ));
         }
+    }
+}
+
+/// The address of a configuration that names a single host (a replica set seed list or an
+/// SRV record resolved to several hosts has no single address: then each connection's server
+/// is recorded).
+fn configured_server(hosts: &[ServerAddress]) -> Option<(Arc<str>, Option<u16>)> {
+    match hosts {
+        [one] => {
+            let (host, port) = event::split_address(one.clone());
+            host.map(|h| (Arc::from(h), port))
+        }
+        _ => None,
     }
 }
 

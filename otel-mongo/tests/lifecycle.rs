@@ -462,3 +462,35 @@ fn exception_signal_logs_moves_driver_errors_to_log_records() {
     assert_eq!(names, [Some("db.client.operation.exception")]);
     assert!(t.leaks("connection reset").is_empty());
 }
+
+/// `server.address` / `server.port` come from the client configuration when it names one
+/// host (not from the server selected for the operation); the check-in of the connection's
+/// real server still ends its abandoned commands.
+#[test]
+fn server_address_is_the_configured_one() {
+    let t = TestTelemetry::new();
+    let handler = common::builder(&t).build();
+    let mut options = ClientOptions::default();
+    options.hosts = vec![ServerAddress::Tcp {
+        host: "db.example.test".into(),
+        port: Some(27018),
+    }];
+    handler.install(&mut options);
+    handler.on_started(started(1)); // connection to db.internal:27017
+    let ended = handler.on_connection_checked_in(
+        &ServerAddress::Tcp {
+            host: "db.internal".into(),
+            port: Some(27017),
+        },
+        7,
+    );
+    assert_eq!(ended, 1);
+    t.span("find orders")
+        .assert_attr(a::SERVER_ADDRESS, "db.example.test")
+        .assert_attr(a::SERVER_PORT, 27018_i64);
+    let points = t.histogram("db.client.operation.duration");
+    assert_eq!(
+        points[0].attr(a::SERVER_ADDRESS).as_deref(),
+        Some("db.example.test")
+    );
+}

@@ -67,16 +67,23 @@ pub mod stats;
 #[cfg(feature = "sync")]
 mod sync;
 
-pub use builder::{SCOPE_NAME, TracedConnectionBuilder};
+pub use builder::{INSTRUMENTATION_NAME, SCOPE_NAME, TracedConnectionBuilder};
 pub use command::OTHER_COMMAND;
 pub use connection::TracedConnection;
+#[allow(deprecated)]
 pub use description::{OperationDescription, OperationKind};
 #[allow(deprecated)]
 pub use operation::MAX_SUMMARY_COMMANDS;
 pub use operation::{DB_SYSTEM, PIPELINE_OPERATION, TRANSACTION_OPERATION};
 pub use outcome::{ERROR_PREFIXES, OTHER_ERROR, PIPELINE_FAILED_COMMANDS};
 
-/// Re-exported: the query text modes of [`TracedConnectionBuilder::query_text_mode`].
+/// Re-exported: the shared option vocabulary of the builder (providers, `query_text`,
+/// `error_text`, `classify`, `recorder`, `enabled`, ...).
+pub use otel_rpc::InstrumentationOptions;
+/// Re-exported: the database hooks of the builder (`filter`, `span_name`), typed on
+/// [`otel_rpc::DbOperation`].
+pub use otel_rpc::options::DbInstrumentationOptions;
+/// Re-exported: the query text modes of [`InstrumentationOptions::query_text`].
 pub use otel_rpc::text::QueryTextMode;
-/// Re-exported: the error text modes of [`TracedConnectionBuilder::error_text`].
+/// Re-exported: the error text modes of [`InstrumentationOptions::error_text`].
 pub use otel_rpc::untrusted::ErrorTextMode;

@@ -3,11 +3,10 @@
 use std::borrow::Cow;
 
 use opentelemetry::{Context, StringValue};
-use otel_rpc::{DbOperation, QueryText, Recording};
+use otel_rpc::{DbOperation, QueryText, Recording, SpanRecorder};
 
 use crate::builder::Shared;
 use crate::command::{CommandName, name_of, resolve};
-use crate::description::{OperationDescription, OperationKind};
 use crate::sanitize;
 
 /// `db.system.name` of every span.
@@ -26,7 +25,8 @@ pub const TRANSACTION_OPERATION: &str = "MULTI";
 pub const MAX_SUMMARY_COMMANDS: usize = 10;
 
 impl Shared {
-    /// Starts the span of one command, or returns `None` when the filter skips it.
+    /// Starts the span of one command, or returns `None` when the instrumentation is disabled
+    /// or the filter skips it.
     pub(crate) fn start_command<'a, I>(
         &self,
         parent: &Context,
@@ -36,35 +36,22 @@ impl Shared {
     where
         I: Iterator<Item = &'a [u8]> + Clone,
     {
+        let recorder = self.recorder.as_ref()?;
         let cmd = resolve(args);
-        let operation = cmd.name.map_or("", CommandName::as_str);
-        if !self.traces(operation) {
-            return None;
-        }
         let text_options = self.text;
         let text = || sanitize::command_text(&cmd, text_options).map(StringValue::from);
-        let namespace = self.namespace(db);
-        let mut op = self.db_operation(namespace.clone(), &text);
+        let mut op = self.db_operation(self.namespace(db), &text);
         if let Some(name) = cmd.name {
             op.operation = Some(name.value());
             op.summary = Some(name.value());
         }
-        let span_name = match &self.span_name {
-            Some(f) => f(&OperationDescription {
-                operation,
-                summary: operation,
-                kind: OperationKind::Command,
-                batch_size: 1,
-                namespace: namespace.as_str(),
-            }),
-            None => Cow::Borrowed(cmd.name.map_or(DB_SYSTEM, CommandName::as_str)),
-        };
-        Some(self.start(parent, span_name, &op))
+        let default_name = || Cow::Borrowed(cmd.name.map_or(DB_SYSTEM, CommandName::as_str));
+        self.start(recorder, parent, &op, default_name)
     }
 
     /// Starts the span of a pipeline of `batch_size` user commands, or returns `None` when
-    /// the filter skips it. `commands` lists the user commands (without the `MULTI` / `EXEC`
-    /// an atomic pipeline adds), each as its arguments.
+    /// the instrumentation is disabled or the filter skips it. `commands` lists the user
+    /// commands (without the `MULTI` / `EXEC` an atomic pipeline adds), each as its arguments.
     pub(crate) fn start_pipeline<'a, P, I>(
         &self,
         parent: &Context,
@@ -77,33 +64,22 @@ impl Shared {
         P: Iterator<Item = I>,
         I: Iterator<Item = &'a [u8]> + Clone,
     {
-        let (operation, kind) = if atomic {
-            (TRANSACTION_OPERATION, OperationKind::Transaction)
+        let recorder = self.recorder.as_ref()?;
+        let operation = if atomic {
+            TRANSACTION_OPERATION
         } else {
-            (PIPELINE_OPERATION, OperationKind::Pipeline)
+            PIPELINE_OPERATION
         };
-        if !self.traces(operation) {
-            return None;
-        }
         let summary = summary(operation, commands());
         let text_options = self.text;
         let text = || sanitize::pipeline_text(commands(), text_options).map(StringValue::from);
-        let namespace = self.namespace(db);
-        let mut op = self.db_operation(namespace.clone(), &text);
+        let mut op = self.db_operation(self.namespace(db), &text);
         op.operation = Some(StringValue::from(operation));
         op.summary = Some(summary.clone());
         op.batch_size = Some(i64::try_from(batch_size).unwrap_or(i64::MAX));
-        let span_name = match &self.span_name {
-            Some(f) => f(&OperationDescription {
-                operation,
-                summary: summary.as_str(),
-                kind,
-                batch_size,
-                namespace: namespace.as_str(),
-            }),
-            None => Cow::Owned(summary.as_str().to_owned()),
-        };
-        Some(self.start(parent, span_name, &op))
+        self.start(recorder, parent, &op, || {
+            Cow::Owned(summary.as_str().to_owned())
+        })
     }
 
     fn db_operation<'t>(
@@ -124,8 +100,22 @@ impl Shared {
         op
     }
 
-    fn start(&self, parent: &Context, name: Cow<'static, str>, op: &DbOperation<'_>) -> Recording {
-        self.recorder.start_db_with(parent, None, name, op, |_| {})
+    /// Applies the `filter` and `span_name` hooks and starts the span.
+    fn start(
+        &self,
+        recorder: &SpanRecorder,
+        parent: &Context,
+        op: &DbOperation<'_>,
+        default_name: impl FnOnce() -> Cow<'static, str>,
+    ) -> Option<Recording> {
+        if !self.hooks.allows(op) {
+            return None;
+        }
+        let name = match &self.hooks.span_name {
+            Some(f) => f(op),
+            None => default_name(),
+        };
+        Some(recorder.start_db_with(parent, None, name, op, |_| {}))
     }
 }
 

@@ -6,7 +6,7 @@
 mod common;
 
 use opentelemetry_semantic_conventions::attribute;
-use otel_redis::{ErrorTextMode, TracedConnection};
+use otel_redis::{ErrorTextMode, InstrumentationOptions, TracedConnection};
 use otel_testkit::{SpanAssert, TestTelemetry, env::unique_name};
 
 /// A secret with no digit nor quote, upper-case: shaped exactly like a Redis error code, so

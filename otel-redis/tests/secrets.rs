@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use opentelemetry_semantic_conventions::attribute;
-use otel_redis::{QueryTextMode, TracedConnection};
+use otel_redis::{InstrumentationOptions, QueryTextMode, TracedConnection};
 use otel_testkit::{SpanAssert, TestTelemetry, env::unique_name};
 use redis::AsyncCommands;
 
@@ -191,7 +191,7 @@ async fn secrets_and_values_never_reach_spans() {
     let mut raw = TracedConnection::builder(&raw_client)
         .tracer_provider(t.tracer_provider.clone())
         .meter_provider(t.meter_provider.clone())
-        .query_text_mode(QueryTextMode::Raw)
+        .query_text(QueryTextMode::Raw)
         .build(raw_client.get_multiplexed_async_connection().await.unwrap());
     let () = redis::cmd("AUTH")
         .arg(NEW_PASSWORD)

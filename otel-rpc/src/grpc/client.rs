@@ -3,10 +3,8 @@
 
 use http::header::HeaderValue;
 use opentelemetry::KeyValue;
-use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
 
-use crate::DurationMetric;
 use crate::http::service_header_value;
 pub use crate::layer::protocol::grpc::GrpcClient;
 use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
@@ -18,6 +16,10 @@ pub struct GrpcClientOptions {
     pub(crate) service_name: Option<HeaderValue>,
     /// `server.address` and `server.port` of the channel, built once.
     pub(crate) server: Vec<KeyValue>,
+}
+
+impl crate::layer::protocol::LayerOptions for GrpcClientOptions {
+    type Protocol = GrpcClient;
 }
 
 impl LayerBuilder<GrpcClientOptions> {
@@ -44,11 +46,6 @@ impl LayerBuilder<GrpcClientOptions> {
                 .push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
         }
         self
-    }
-
-    /// Builds the layer.
-    pub fn build(self) -> GrpcClientLayer {
-        self.into_layer()
     }
 }
 
@@ -79,27 +76,3 @@ pub type GrpcClientService<S> = TraceService<S, GrpcClient>;
 
 /// The future of [`GrpcClientService`].
 pub type GrpcClientFuture<F> = TraceFuture<F, GrpcClient>;
-
-impl Default for TraceLayer<GrpcClient> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TraceLayer<GrpcClient> {
-    /// A layer with default options and the global providers.
-    pub fn new() -> Self {
-        Self::builder().build()
-    }
-
-    /// A builder for the layer's options.
-    pub fn builder() -> LayerBuilder<GrpcClientOptions> {
-        LayerBuilder::new(
-            "grpc",
-            SpanKind::Client,
-            DurationMetric::rpc_client(),
-            None,
-            GrpcClientOptions::default(),
-        )
-    }
-}

@@ -2,10 +2,7 @@
 
 use std::sync::Arc;
 
-use opentelemetry::trace::SpanKind;
-
 use super::method::ServedMethods;
-use crate::DurationMetric;
 pub use crate::layer::protocol::grpc::GrpcServer;
 use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
 
@@ -14,6 +11,10 @@ use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
 #[non_exhaustive]
 pub struct GrpcServerOptions {
     pub(crate) methods: Arc<ServedMethods>,
+}
+
+impl crate::layer::protocol::LayerOptions for GrpcServerOptions {
+    type Protocol = GrpcServer;
 }
 
 impl LayerBuilder<GrpcServerOptions> {
@@ -41,11 +42,6 @@ impl LayerBuilder<GrpcServerOptions> {
     {
         Arc::make_mut(&mut self.options.methods).add_methods(methods);
         self
-    }
-
-    /// Builds the layer.
-    pub fn build(self) -> GrpcServerLayer {
-        self.into_layer()
     }
 }
 
@@ -75,27 +71,3 @@ pub type GrpcServerService<S> = TraceService<S, GrpcServer>;
 
 /// The future of [`GrpcServerService`]: runs the handler inside the span's context.
 pub type GrpcServerFuture<F> = TraceFuture<F, GrpcServer>;
-
-impl Default for TraceLayer<GrpcServer> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TraceLayer<GrpcServer> {
-    /// A layer with default options and the global providers.
-    pub fn new() -> Self {
-        Self::builder().build()
-    }
-
-    /// A builder for the layer's options.
-    pub fn builder() -> LayerBuilder<GrpcServerOptions> {
-        LayerBuilder::new(
-            "grpc",
-            SpanKind::Server,
-            DurationMetric::rpc_server(),
-            None,
-            GrpcServerOptions::default(),
-        )
-    }
-}

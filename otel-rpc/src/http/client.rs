@@ -4,10 +4,8 @@
 use std::fmt;
 
 use http::header::HeaderValue;
-use opentelemetry::trace::SpanKind;
 
 use super::peer::service_header_value;
-use crate::DurationMetric;
 pub use crate::layer::protocol::http::HttpClient;
 use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
 
@@ -26,6 +24,10 @@ impl fmt::Debug for HttpClientOptions {
     }
 }
 
+impl crate::layer::protocol::LayerOptions for HttpClientOptions {
+    type Protocol = HttpClient;
+}
+
 impl LayerBuilder<HttpClientOptions> {
     /// Sends this service's name in the
     /// [`PEER_SERVICE_HEADER`](super::PEER_SERVICE_HEADER) header, so the server's span
@@ -33,11 +35,6 @@ impl LayerBuilder<HttpClientOptions> {
     pub fn service_name(mut self, name: &str) -> Self {
         self.options.service_name = service_header_value(name);
         self
-    }
-
-    /// Builds the layer.
-    pub fn build(self) -> HttpClientLayer {
-        self.into_layer()
     }
 }
 
@@ -70,31 +67,9 @@ pub type HttpClientService<S> = TraceService<S, HttpClient>;
 /// The future of [`HttpClientService`].
 pub type HttpClientFuture<F> = TraceFuture<F, HttpClient>;
 
-impl Default for TraceLayer<HttpClient> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl TraceLayer<HttpClient> {
     #[cfg(feature = "reqwest")]
     pub(crate) fn shared(&self) -> std::sync::Arc<crate::layer::Shared<HttpClientOptions>> {
         std::sync::Arc::clone(&self.shared)
-    }
-
-    /// A layer with default options and the global providers.
-    pub fn new() -> Self {
-        Self::builder().build()
-    }
-
-    /// A builder for the layer's options.
-    pub fn builder() -> LayerBuilder<HttpClientOptions> {
-        LayerBuilder::new(
-            "http",
-            SpanKind::Client,
-            DurationMetric::http_client(),
-            None,
-            HttpClientOptions::default(),
-        )
     }
 }

@@ -5,9 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::request::Parts;
-use opentelemetry::trace::SpanKind;
 
-use crate::DurationMetric;
 use crate::layer::bounded::BoundedValues;
 pub use crate::layer::protocol::http::HttpServer;
 use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
@@ -40,6 +38,10 @@ impl fmt::Debug for HttpServerOptions {
             )
             .finish()
     }
+}
+
+impl crate::layer::protocol::LayerOptions for HttpServerOptions {
+    type Protocol = HttpServer;
 }
 
 impl LayerBuilder<HttpServerOptions> {
@@ -81,11 +83,6 @@ impl LayerBuilder<HttpServerOptions> {
         }
         self
     }
-
-    /// Builds the layer.
-    pub fn build(self) -> HttpServerLayer {
-        self.into_layer()
-    }
 }
 
 /// Tower layer tracing an HTTP server: one `SERVER` span per request, named `{method} {route}`,
@@ -118,27 +115,3 @@ pub type HttpServerService<S> = TraceService<S, HttpServer>;
 
 /// The future of [`HttpServerService`]: runs the handler inside the span's context.
 pub type HttpServerFuture<F> = TraceFuture<F, HttpServer>;
-
-impl Default for TraceLayer<HttpServer> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TraceLayer<HttpServer> {
-    /// A layer with default options and the global providers.
-    pub fn new() -> Self {
-        Self::builder().build()
-    }
-
-    /// A builder for the layer's options.
-    pub fn builder() -> LayerBuilder<HttpServerOptions> {
-        LayerBuilder::new(
-            "http",
-            SpanKind::Server,
-            DurationMetric::http_server(),
-            None,
-            HttpServerOptions::default(),
-        )
-    }
-}

@@ -10,7 +10,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 
-use super::protocol::Protocol;
+use super::protocol::{LayerOptions, Protocol};
 use super::rules::Rules;
 use super::service::TraceLayer;
 use crate::options::{CommonOptions, InstrumentationOptions};
@@ -62,6 +62,13 @@ pub struct LayerBuilder<O> {
     pub(crate) metric: DurationMetric,
     pub(crate) hooks: Hooks,
     pub(crate) options: O,
+}
+
+impl<O: LayerOptions> LayerBuilder<O> {
+    /// Builds the layer.
+    pub fn build(self) -> TraceLayer<O::Protocol> {
+        self.into_layer()
+    }
 }
 
 impl<O> InstrumentationOptions for LayerBuilder<O> {

@@ -125,6 +125,7 @@ impl Rules {
     }
 
     /// Adds the peer's message of a classified failure, when opted in (scrubbed).
+    #[cfg(feature = "grpc")]
     pub(crate) fn with_peer_text(
         &self,
         outcome: Outcome<'static>,

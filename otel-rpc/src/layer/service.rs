@@ -12,7 +12,9 @@ use opentelemetry::context::FutureExt as _;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::builder::Shared;
+use opentelemetry::trace::SpanKind;
+
+use super::builder::{LayerBuilder, Shared};
 use super::future::TraceFuture;
 use super::protocol::{Protocol, Traced};
 use super::rules::Side;
@@ -41,6 +43,34 @@ impl<P: Protocol> fmt::Debug for TraceLayer<P> {
         f.debug_struct("TraceLayer")
             .field("recorder", &self.shared.recorder)
             .finish_non_exhaustive()
+    }
+}
+
+impl<P: Protocol> TraceLayer<P> {
+    /// A layer with default options and the global providers.
+    pub fn new() -> Self {
+        Self::builder().into_layer()
+    }
+
+    /// A builder for the layer's options.
+    pub fn builder() -> LayerBuilder<P::Options> {
+        let kind = match P::SIDE {
+            Side::Server => SpanKind::Server,
+            Side::Client => SpanKind::Client,
+        };
+        LayerBuilder::new(
+            P::INSTRUMENTATION,
+            kind,
+            P::duration_metric(),
+            None,
+            P::Options::default(),
+        )
+    }
+}
+
+impl<P: Protocol> Default for TraceLayer<P> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

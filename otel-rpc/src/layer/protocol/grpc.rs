@@ -127,6 +127,11 @@ impl Protocol for GrpcServer {
     type Call = GrpcCall;
     type ResponseBody<B: http_body::Body> = TracedBody<B>;
     const SIDE: Side = Side::Server;
+    const INSTRUMENTATION: &'static str = "grpc";
+
+    fn duration_metric() -> crate::DurationMetric {
+        crate::DurationMetric::rpc_server()
+    }
 
     fn begin(
         shared: &Shared<GrpcServerOptions>,
@@ -173,6 +178,11 @@ impl Protocol for GrpcClient {
     type Call = GrpcCall;
     type ResponseBody<B: http_body::Body> = TracedBody<B>;
     const SIDE: Side = Side::Client;
+    const INSTRUMENTATION: &'static str = "grpc";
+
+    fn duration_metric() -> crate::DurationMetric {
+        crate::DurationMetric::rpc_client()
+    }
 
     fn prepare(options: &GrpcClientOptions, parts: &mut Parts) {
         send_service_name(&mut parts.headers, options.service_name.as_ref());

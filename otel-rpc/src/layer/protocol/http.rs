@@ -35,6 +35,11 @@ impl Protocol for HttpServer {
     type Call = ();
     type ResponseBody<B: http_body::Body> = TracedBody<B>;
     const SIDE: Side = Side::Server;
+    const INSTRUMENTATION: &'static str = "http";
+
+    fn duration_metric() -> crate::DurationMetric {
+        crate::DurationMetric::http_server()
+    }
 
     fn begin(
         shared: &Shared<HttpServerOptions>,
@@ -66,6 +71,11 @@ impl Protocol for HttpClient {
     type Call = ();
     type ResponseBody<B: http_body::Body> = B;
     const SIDE: Side = Side::Client;
+    const INSTRUMENTATION: &'static str = "http";
+
+    fn duration_metric() -> crate::DurationMetric {
+        crate::DurationMetric::http_client()
+    }
 
     fn prepare(options: &HttpClientOptions, parts: &mut Parts) {
         send_service_name(&mut parts.headers, options.service_name.as_ref());

@@ -34,7 +34,7 @@ mod sealed {
 /// [`GrpcClient`](crate::grpc::GrpcClient). Implemented by this crate only.
 pub trait Protocol: sealed::Sealed + Sized + Send + Sync + 'static {
     /// The protocol's own options, set on its [`LayerBuilder`](super::LayerBuilder).
-    type Options: Send + Sync + 'static;
+    type Options: Default + Send + Sync + 'static;
     /// What the protocol remembers about a call between its start and its end.
     type Call: Send + 'static;
     /// The body of the traced service's responses.
@@ -42,6 +42,13 @@ pub trait Protocol: sealed::Sealed + Sized + Send + Sync + 'static {
     /// Which end of the call the protocol traces.
     #[doc(hidden)]
     const SIDE: Side;
+    /// The short name of the environment switch (`OTEL_INSTRUMENTATION_<NAME>_ENABLED`).
+    #[doc(hidden)]
+    const INSTRUMENTATION: &'static str;
+
+    /// The duration metric the protocol records.
+    #[doc(hidden)]
+    fn duration_metric() -> crate::DurationMetric;
 
     /// Adjusts an outgoing request before it is traced (or passed through).
     #[doc(hidden)]
@@ -68,6 +75,13 @@ pub trait Protocol: sealed::Sealed + Sized + Send + Sync + 'static {
     fn service_error_type(_traced: &mut Traced<Self::Call>) -> &'static str {
         OTHER_ERROR
     }
+}
+
+/// The options type of a protocol, naming its protocol (so `builder().build()` knows which
+/// layer to make).
+pub trait LayerOptions: Default + Send + Sync + 'static {
+    /// The protocol these options configure.
+    type Protocol: Protocol<Options = Self>;
 }
 
 pub(crate) use sealed::Sealed;

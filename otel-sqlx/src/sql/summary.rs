@@ -57,9 +57,8 @@ pub fn analyze(sql: &str, dialect: Dialect) -> Analysis {
 
 /// [`analyze`] with the session's string rules given by `mode`.
 pub fn analyze_with(sql: &str, mode: SqlMode) -> Analysis {
-    let mut toks = Tokens::new(sql, mode);
     let mut a = Analyzer::new(sql);
-    while let Some(tok) = toks.next() {
+    for tok in Tokens::new(sql, mode) {
         if !matches!(tok.kind, Kind::Space | Kind::Comment) {
             a.token(&tok);
         }
@@ -424,7 +423,7 @@ impl<'a> Analyzer<'a> {
             return;
         }
         match tok.kind {
-            Kind::Word if !after_dot && !(after_comma && is(text, "SELECT")) => {
+            Kind::Word if !after_dot && (!after_comma || !is(text, "SELECT")) => {
                 self.word(text, tok)
             }
             Kind::Word | Kind::QuotedIdent => self.ident(tok),
@@ -672,13 +671,11 @@ impl<'a> Analyzer<'a> {
         if is(w, "SELECT") {
             self.operation(w);
             self.top().collect = true;
-        } else if (is(w, "FROM") || is_any(w, JOINS)) && level.query {
+        } else if level.query
+            && (is(w, "FROM") || is_any(w, JOINS) || (is(w, "USING") && !level.collect))
+        {
             self.set(State::ExpectTable);
-        } else if is(w, "USING") && level.query && !level.collect {
-            self.set(State::ExpectTable);
-        } else if is(w, "INTO") && level.query {
-            self.set(State::Alias { from_list: false });
-        } else if is(w, "AS") {
+        } else if (is(w, "INTO") && level.query) || is(w, "AS") {
             self.set(State::Alias { from_list: false });
         }
     }

@@ -21,7 +21,10 @@ use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::SpanRecorder;
 use otel_rpc::layer::HeaderExtractor;
 use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode, truncate};
-use otel_sqlx::sql::{Dialect, MAX_SUMMARY_LEN, analyze, sanitize};
+use otel_sqlx::sql::{
+    Backslashes, Dialect, MAX_NAME_LEN, MAX_SUMMARY_LEN, SqlMode, analyze, analyze_with, sanitize,
+    sanitize_with,
+};
 use otel_testkit::{SpanAssert, TestTelemetry};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -88,6 +91,31 @@ fn check_sql(sql: &str) {
                 "summary {} bytes",
                 summary.len()
             );
+        }
+        // Every session mode, and names always pass the shape check.
+        for backslashes in [
+            Backslashes::Unknown,
+            Backslashes::Escape,
+            Backslashes::Literal,
+        ] {
+            let mode = SqlMode::new(dialect).backslashes(backslashes);
+            let out = sanitize_with(sql, mode, CAP);
+            assert!(truncate(&out, CAP).len() <= CAP);
+            let a = analyze_with(sql, mode);
+            assert!(
+                a.summary
+                    .as_ref()
+                    .is_none_or(|s| s.len() <= MAX_SUMMARY_LEN)
+            );
+            for name in [&a.collection, &a.stored_procedure].into_iter().flatten() {
+                assert!(
+                    name.len() <= MAX_NAME_LEN
+                        && !name.chars().any(|c| c.is_whitespace()
+                            || c.is_control()
+                            || matches!(c, '\'' | '"' | '`' | ';')),
+                    "{mode:?}: name {name:?}"
+                );
+            }
         }
     }
 }

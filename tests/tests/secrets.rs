@@ -248,6 +248,37 @@ async fn no_secret_reaches_spans_events_statuses_or_metric_attributes() {
             ],
             true,
         ),
+        // A script chooses its whole error reply, first word included.
+        (
+            vec![
+                "EVAL".into(),
+                "return redis.error_reply(ARGV[1] .. ' rejected')".into(),
+                "0".into(),
+                secret("redis-error-code"),
+            ],
+            false,
+        ),
+        (
+            vec![
+                "EVAL".into(),
+                "return redis.error_reply('ERR bad ' .. ARGV[1])".into(),
+                "0".into(),
+                secret("redis-error-detail"),
+            ],
+            false,
+        ),
+        // numkeys larger than the arguments: the argument is not recorded as a key.
+        (
+            vec![
+                "EVAL".into(),
+                "return 1".into(),
+                "3".into(),
+                secret("redis-numkeys"),
+            ],
+            false,
+        ),
+        // A key that is not shaped like a name.
+        (vec!["GET".into(), format!("{key} {}", secret("redis-key"))], true),
         (vec!["DEL".into(), key.clone(), format!("{key}:h")], true),
     ];
     for (args, ok) in &redis_cmds {

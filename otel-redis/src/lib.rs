@@ -22,7 +22,7 @@
 //!     .incr("hits", 1)
 //!     .incr("visits", 1)
 //!     .query_async(&mut conn)
-//!     .await?; // span "MULTI INCR": db.operation.name "MULTI", db.operation.batch.size 2
+//!     .await?; // span "MULTI INCRBY": db.operation.name "MULTI", db.operation.batch.size 2
 //! # let _ = (name, a, b);
 //! # Ok(()) }
 //! ```
@@ -31,18 +31,20 @@
 //!
 //! | attribute | value |
 //! |---|---|
-//! | span name | the command (`GET`, `CONFIG GET`), or the pipeline summary (`PIPELINE GET SET`) |
+//! | span name | the command (`GET`, `CONFIG GET`, `_OTHER` for one the command table does not know), or the pipeline summary |
 //! | `db.system.name` | `redis` |
 //! | `db.operation.name` | the command; `PIPELINE`, or `MULTI` for an atomic pipeline |
-//! | `db.query.summary` | the command; `PIPELINE GET SET`: distinct names in order, at most 10 |
+//! | `db.query.summary` | the command; `PIPELINE` / `MULTI`, or `PIPELINE GET` when every command of the batch is `GET` |
 //! | `db.query.text` | sanitized commands (pipelines joined with `; `), capped at 2 KiB |
 //! | `db.namespace` | the db index, `"0"` |
 //! | `db.operation.batch.size` | number of commands of a pipeline (2 or more) |
 //! | `server.address`, `server.port` | from the client's connection info |
-//! | `db.response.status_code`, `error.type` | the error code (`WRONGTYPE`, `ERR`, `EXECABORT`) or, for errors that never reached the server, the error kind (`io`, `timeout`) |
+//! | `db.response.status_code`, `error.type` | the error prefix when Redis defines it ([`ERROR_PREFIXES`]: `WRONGTYPE`, `ERR`, `EXECABORT`), else `_OTHER`; for errors that never reached the server, the error kind (`io`, `timeout`) |
 //! | [`PIPELINE_FAILED_COMMANDS`] | how many commands of a pipeline failed |
 //!
-//! A nil reply is not an error. The parent of each span is [`otel_rpc::current_context`] at
+//! A nil reply is not an error. No other text of an error reply is recorded, unless opted in
+//! with [`InstrumentationOptions::error_text`] (scrubbed). Options use the shared vocabulary of
+//! `otel-rpc` ([`InstrumentationOptions`], [`DbInstrumentationOptions`]). The parent of each span is [`otel_rpc::current_context`] at
 //! the moment the command is issued; the inner connection runs with the command's span as
 //! the current context. A command whose future is dropped before it completes ends its span
 //! as cancelled.

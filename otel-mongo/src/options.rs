@@ -211,7 +211,9 @@ impl OtelCommandHandlerBuilder {
 
     /// Turns the connection pool metrics (`db.client.connection.*`, fed by the pool events
     /// [`install`](OtelCommandHandler::install) subscribes to) off or on (default on;
-    /// [`disable_metrics`](InstrumentationOptions::disable_metrics) turns them off too).
+    /// [`disable_metrics`](InstrumentationOptions::disable_metrics) turns them off too). They
+    /// use the provider given to [`meter_provider`](Self::meter_provider), else the global
+    /// one (also with a prebuilt [`recorder`](InstrumentationOptions::recorder)).
     pub fn pool_metrics(mut self, enabled: bool) -> Self {
         self.pool.enabled = enabled;
         self

@@ -165,3 +165,26 @@ async fn deprecated_command_hooks_still_work() {
         .assert_attr(a::DB_QUERY_SUMMARY, "insert c");
     f.cleanup().await;
 }
+
+/// `recorder(..)`: a prebuilt recorder (its providers, scope and metric) records the commands.
+#[tokio::test]
+async fn a_prebuilt_recorder_is_used_as_given() {
+    let t = TestTelemetry::new();
+    let recorder = otel_rpc::SpanRecorder::builder(
+        opentelemetry::trace::SpanKind::Client,
+        "my-prebuilt-recorder",
+    )
+    .tracer_provider(t.tracer_provider.clone())
+    .meter_provider(t.meter_provider.clone())
+    .build();
+    let handler = OtelCommandHandler::builder().recorder(recorder).build();
+    let f = common::fixture_with(t, handler).await;
+    f.db.collection::<Document>("c")
+        .insert_one(doc! { "x": 1 })
+        .await
+        .expect("insert");
+    let span = f.span("insert c");
+    assert_eq!(span.instrumentation_scope.name(), "my-prebuilt-recorder");
+    assert_eq!(f.t.series("db.client.operation.duration"), 1);
+    f.cleanup().await;
+}

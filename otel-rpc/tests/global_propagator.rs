@@ -7,7 +7,13 @@
 //!
 //! Every test here replaces the process-wide global propagator, so they live in this binary
 //! alone and take `GLOBAL` in turn.
+//!
+//! B3 comes from `opentelemetry-zipkin` 0.33, the upstream B3 implementation: the crate is
+//! marked deprecated in 0.33 together with its Zipkin exporter, and
+//! `opentelemetry-jaeger-propagator` has no 0.33 release (0.32 pins opentelemetry 0.32), so it
+//! is the only third-party propagator that works with our pins; hence `allow(deprecated)`.
 #![cfg(all(feature = "http", feature = "axum", feature = "grpc"))]
+#![allow(deprecated)]
 
 use std::net::SocketAddr;
 

@@ -83,7 +83,7 @@ fn valid_member(member: &str) -> bool {
 }
 
 fn trim(s: &str) -> &str {
-    s.trim_matches([' ', '\t'])
+    super::trim_ows(s)
 }
 
 /// RFC 7230 `token = 1*tchar`.

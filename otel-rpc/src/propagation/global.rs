@@ -76,22 +76,26 @@ fn debug_name_is(p: &dyn TextMapPropagator, name: &str) -> bool {
     struct Head {
         buf: [u8; 48],
         len: usize,
+        limit: usize,
     }
     impl fmt::Write for Head {
         fn write_str(&mut self, s: &str) -> fmt::Result {
-            let n = s.len().min(self.buf.len() - self.len);
+            let n = s.len().min(self.limit - self.len);
             self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
             self.len += n;
-            if self.len == self.buf.len() {
+            if self.len == self.limit {
                 Err(fmt::Error)
             } else {
                 Ok(())
             }
         }
     }
+    // The name and one more byte are enough to decide.
+    let limit = (name.len() + 1).min(48);
     let mut head = Head {
         buf: [0; 48],
         len: 0,
+        limit,
     };
     let _ = fmt::write(&mut head, format_args!("{p:?}"));
     let head = &head.buf[..head.len];

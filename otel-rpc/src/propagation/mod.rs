@@ -49,3 +49,13 @@ pub fn default_propagator() -> SharedPropagator {
         .get_or_init(|| Arc::new(DefaultPropagator::new()))
         .clone()
 }
+
+/// `value` without leading and trailing spaces and tabs (HTTP optional whitespace).
+pub(crate) fn trim_ows(value: &str) -> &str {
+    let b = value.as_bytes();
+    let ows = |c: &u8| *c == b' ' || *c == b'\t';
+    let start = b.iter().position(|c| !ows(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !ows(c)).map_or(start, |i| i + 1);
+    // Both ends are ASCII bytes, so char boundaries.
+    &value[start..end]
+}

@@ -24,7 +24,7 @@ pub const TRACEPARENT_LEN: usize = 55;
 /// assert_eq!(valid_traceparent(future), Some(&future[..55]));
 /// ```
 pub fn valid_traceparent(value: &str) -> Option<&str> {
-    let value = value.trim_matches([' ', '\t']);
+    let value = super::trim_ows(value);
     let b = value.as_bytes();
     if b.len() < TRACEPARENT_LEN
         || !lower_hex(&b[0..2])
@@ -46,10 +46,21 @@ pub fn valid_traceparent(value: &str) -> Option<&str> {
     }
 }
 
+/// Lowercase hex digits `0-9a-f`, as a table indexed by byte.
+const LOWER_HEX: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = matches!(c as u8, b'0'..=b'9' | b'a'..=b'f');
+        c += 1;
+    }
+    table
+};
+
 fn lower_hex(digits: &[u8]) -> bool {
     digits
         .iter()
-        .all(|&d| d.is_ascii_digit() || (b'a'..=b'f').contains(&d))
+        .fold(true, |ok, &d| ok & LOWER_HEX[usize::from(d)])
 }
 
 fn nonzero_lower_hex(digits: &[u8]) -> bool {

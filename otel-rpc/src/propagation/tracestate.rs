@@ -27,23 +27,26 @@ pub(crate) fn combine<'a>(values: &[&'a str]) -> Option<Cow<'a, str>> {
         return None;
     }
     let mut members = [""; MAX_TRACESTATE_MEMBERS];
+    let mut keys = [""; MAX_TRACESTATE_MEMBERS];
     let mut count = 0;
     let mut lines_with_members = 0;
     for value in values {
         let before = count;
-        for member in value.split(',').map(|m| m.trim_matches([' ', '\t'])) {
+        for member in split_bytes(value, b',').map(super::trim_ows) {
             if member.is_empty() {
                 continue;
             }
-            let (key, val) = member.split_once('=')?;
+            let eq = member.bytes().position(|c| c == b'=')?;
+            let (key, val) = (&member[..eq], &member[eq + 1..]);
             if count == MAX_TRACESTATE_MEMBERS
                 || !valid_key(key)
                 || !valid_value(val)
-                || members[..count].iter().any(|m| key_of(m) == key)
+                || keys[..count].contains(&key)
             {
                 return None;
             }
             members[count] = member;
+            keys[count] = key;
             count += 1;
         }
         if count > before {
@@ -103,20 +106,40 @@ fn joined_len<'s>(members: impl Iterator<Item = &'s str>) -> usize {
         .unwrap_or(0)
 }
 
-fn key_of(member: &str) -> &str {
-    member.split_once('=').map_or(member, |(k, _)| k)
-}
-
 /// `key = simple-key / multi-tenant-key`:
 /// `simple-key = lcalpha 0*255(keychar)`,
 /// `multi-tenant-key = (lcalpha / DIGIT) 0*240(keychar) "@" lcalpha 0*13(keychar)`.
 fn valid_key(key: &str) -> bool {
-    match key.split_once('@') {
+    match key.bytes().position(|c| c == b'@') {
         None => valid_key_part(key, 256, false),
-        Some((tenant, system)) => {
-            valid_key_part(tenant, 241, true) && valid_key_part(system, 14, false)
+        Some(at) => {
+            valid_key_part(&key[..at], 241, true) && valid_key_part(&key[at + 1..], 14, false)
         }
     }
+}
+
+/// `s` split at every ASCII byte `sep`, by a plain byte loop (the values are short; no
+/// searcher set-up per piece).
+fn split_bytes(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let rest = &s.as_bytes()[start..];
+        let piece_start = start;
+        match rest.iter().position(|&c| c == sep) {
+            Some(i) => {
+                start += i + 1;
+                Some(&s[piece_start..piece_start + i])
+            }
+            None => {
+                done = true;
+                Some(&s[piece_start..])
+            }
+        }
+    })
 }
 
 fn valid_key_part(part: &str, max: usize, digit_first: bool) -> bool {

@@ -67,8 +67,21 @@ pub const HTTP_SERVER_METRIC_KEYS_WITH_SERVER_ADDRESS: &[&str] = &[
     attribute::SERVER_PORT,
 ];
 
-/// Attribute keys that may go on `http.client.request.duration` (and, before the server set
-/// was split off, on both HTTP duration metrics).
+/// Attribute keys that may go on `http.client.request.duration` by default (`url.scheme` and
+/// `url.template` are opt-in there in the conventions).
+pub const HTTP_CLIENT_METRIC_KEYS: &[&str] = &[
+    attribute::HTTP_REQUEST_METHOD,
+    attribute::HTTP_RESPONSE_STATUS_CODE,
+    attribute::ERROR_TYPE,
+    attribute::SERVER_ADDRESS,
+    attribute::SERVER_PORT,
+    attribute::NETWORK_PROTOCOL_NAME,
+    attribute::NETWORK_PROTOCOL_VERSION,
+];
+
+/// Attribute keys that went on both HTTP duration metrics before the server and client sets
+/// ([`HTTP_SERVER_METRIC_KEYS`], [`HTTP_CLIENT_METRIC_KEYS`]) were split; kept for
+/// `DurationMetric::with_keys` users.
 pub const HTTP_METRIC_KEYS: &[&str] = &[
     attribute::HTTP_REQUEST_METHOD,
     attribute::HTTP_ROUTE,
@@ -132,6 +145,7 @@ impl DurationMetric {
             metric::HTTP_CLIENT_REQUEST_DURATION,
             "Duration of HTTP client requests.",
         )
+        .with_keys(HTTP_CLIENT_METRIC_KEYS)
     }
 
     /// `rpc.server.call.duration`.
@@ -225,17 +239,28 @@ pub(crate) const DB_STRING_RULES: [(&str, DbValueRule); 6] = [
     (attribute::SERVER_ADDRESS, DbValueRule::Capped),
 ];
 
-/// `value` bounded by `rule`: `None` when it must be omitted. Allocates only when it cuts.
+/// `value` bounded by `rule`: `None` when it must be omitted. Borrows unless it cuts.
+#[inline]
+pub(crate) fn bound_db_str(rule: DbValueRule, value: &str) -> Option<std::borrow::Cow<'_, str>> {
+    use crate::untrusted::{MAX_NAME_LEN, name_shape_ok};
+    if rule == DbValueRule::Name && !name_shape_ok(value) {
+        return None;
+    }
+    if value.len() <= MAX_NAME_LEN {
+        return Some(std::borrow::Cow::Borrowed(value));
+    }
+    Some(crate::text::truncate(value, MAX_NAME_LEN))
+}
+
+/// [`bound_db_str`] for an attribute value: a clone of `value` unless it cuts.
+#[inline]
 pub(crate) fn bound_db_value(
     rule: DbValueRule,
     value: &opentelemetry::StringValue,
 ) -> Option<opentelemetry::StringValue> {
-    use crate::untrusted::{MAX_NAME_LEN, name_shape_ok};
-    let s = value.as_str();
-    match rule {
-        DbValueRule::Name if !name_shape_ok(s) => None,
-        _ if s.len() <= MAX_NAME_LEN => Some(value.clone()),
-        _ => Some(crate::text::truncate(s, MAX_NAME_LEN).into_owned().into()),
+    match bound_db_str(rule, value.as_str())? {
+        std::borrow::Cow::Borrowed(_) => Some(value.clone()),
+        std::borrow::Cow::Owned(cut) => Some(cut.into()),
     }
 }
 

@@ -174,7 +174,8 @@ async fn ok_request_links_client_and_server_spans() {
         .assert_attr(attribute::NETWORK_PROTOCOL_VERSION, "1.1")
         .assert_attr(attribute::HTTP_RESPONSE_STATUS_CODE, 200)
         .assert_attr(attribute::SERVICE_PEER_NAME, "test-client")
-        .assert_no_attr(attribute::URL_QUERY)
+        // Values redacted by the same rule as the client's url.full.
+        .assert_attr(attribute::URL_QUERY, "token=REDACTED")
         .assert_no_attr(attribute::ERROR_TYPE);
     client_span
         .assert_unset()
@@ -204,6 +205,8 @@ async fn ok_request_links_client_and_server_spans() {
         Some("200")
     );
     assert_eq!(points[0].attr(attribute::URL_PATH), None);
+    // server.address is opt-in on the server metric.
+    assert_eq!(points[0].attr(attribute::SERVER_ADDRESS), None);
     let points = t.histogram("http.client.request.duration");
     assert_eq!(points.len(), 1, "{points:?}");
     assert_eq!(points[0].count, 1);

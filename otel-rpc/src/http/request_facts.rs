@@ -176,6 +176,44 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// [`redact_url`] of a request URI, built from its parts without formatting or re-parsing
+/// (the client span's `url.full`, given at span start).
+pub(crate) fn redact_uri(uri: &Uri) -> String {
+    let query = uri.query().map(redact_query);
+    let authority = uri.authority().map(http::uri::Authority::as_str);
+    let mut out = String::with_capacity(
+        uri.scheme_str().map_or(0, |s| s.len() + 3)
+            + authority.map_or(0, str::len)
+            + uri.path().len()
+            + query.as_ref().map_or(0, |q| q.len() + 1)
+            + 2 * REDACTED.len(),
+    );
+    if let Some(scheme) = uri.scheme_str() {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    if let Some(authority) = authority {
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                out.push_str(REDACTED);
+                if userinfo.contains(':') {
+                    out.push(':');
+                    out.push_str(REDACTED);
+                }
+                out.push('@');
+                out.push_str(host);
+            }
+            None => out.push_str(authority),
+        }
+    }
+    out.push_str(uri.path());
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(&query);
+    }
+    out
+}
+
 /// Every value of a query string replaced by `REDACTED`.
 pub(crate) fn redact_query(query: &str) -> Cow<'_, str> {
     if !query.contains('=') {
@@ -247,5 +285,14 @@ mod tests {
         assert_eq!(redact_url("/rel?x=1"), "/rel?x=REDACTED");
         assert_eq!(redact_url("http://h/p?flag"), "http://h/p?flag");
         assert!(!redact_url("https://user:hunter2@h/?pw=hunter2").contains("hunter2"));
+        for url in [
+            "http://h/p",
+            "http://u:p@h:81/p?a=1&b",
+            "https://u@h/?pw=hunter2",
+            "/rel?x=1",
+        ] {
+            let uri: Uri = url.parse().expect("uri");
+            assert_eq!(redact_uri(&uri), redact_url(&uri.to_string()), "{url}");
+        }
     }
 }

@@ -99,7 +99,7 @@ impl Middleware for OtelMiddleware {
         }
         let recording = {
             let url = req.url();
-            let full = || url.as_str().to_owned();
+            let full = || super::redact_url(url.as_str());
             let request = ClientRequest {
                 method: req.method(),
                 scheme: Some(url.scheme()),

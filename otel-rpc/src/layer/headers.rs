@@ -35,6 +35,18 @@ impl Extractor for HeaderExtractor<'_> {
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(HeaderName::as_str).collect()
     }
+
+    /// Every header line of `key`, in order, so the strict propagation view can see a
+    /// duplicated `traceparent` (a new trace) and combine `tracestate` / `baggage` lines. A
+    /// line that is not visible ASCII is reported as `""`, so it still counts as a line.
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let values = match known_name(key) {
+            Some(name) => self.0.get_all(name),
+            None => self.0.get_all(key),
+        };
+        let lines: Vec<&str> = values.iter().map(|v| v.to_str().unwrap_or("")).collect();
+        (!lines.is_empty()).then_some(lines)
+    }
 }
 
 /// Writes propagation fields into outgoing request headers. Fields that are not valid header
@@ -72,5 +84,21 @@ mod tests {
         map.remove("x-custom");
         assert_eq!(HeaderExtractor(&map).get("traceparent"), Some("00-abc"));
         assert_eq!(HeaderExtractor(&map).keys(), vec!["traceparent"]);
+    }
+
+    #[test]
+    fn get_all_sees_every_line() {
+        let mut map = HeaderMap::new();
+        assert_eq!(HeaderExtractor(&map).get_all("tracestate"), None);
+        map.append("tracestate", HeaderValue::from_static("a=1"));
+        map.append(
+            "tracestate",
+            HeaderValue::from_bytes(b"b=\xff").expect("obs-text"),
+        );
+        map.append("tracestate", HeaderValue::from_static("c=3"));
+        map.append("x-b3-traceid", HeaderValue::from_static("1"));
+        let carrier = HeaderExtractor(&map);
+        assert_eq!(carrier.get_all("tracestate"), Some(vec!["a=1", "", "c=3"]));
+        assert_eq!(carrier.get_all("x-b3-traceid"), Some(vec!["1"]));
     }
 }

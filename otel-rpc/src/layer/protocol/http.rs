@@ -11,8 +11,8 @@ use opentelemetry_semantic_conventions::attribute;
 use super::{Protocol, Sealed, Traced};
 use crate::Recording;
 use crate::http::request_facts::{
-    client_scheme, default_port, method, protocol_version, redact_url, server_host_port,
-    server_scheme, shared_str, valid_host,
+    client_scheme, default_port, method, protocol_version, redact_query, redact_uri,
+    server_host_port, server_scheme, shared_str, valid_host,
 };
 use crate::http::{HttpClientOptions, HttpServerOptions, peer_service, send_service_name};
 use crate::layer::body::{Completion, TracedBody};
@@ -86,7 +86,7 @@ impl Protocol for HttpClient {
         parent: &Context,
         parts: &Parts,
     ) -> (Recording, ()) {
-        let url = || parts.uri.to_string();
+        let url = || redact_uri(&parts.uri);
         let request = ClientRequest {
             method: &parts.method,
             scheme: parts.uri.scheme_str(),
@@ -141,7 +141,7 @@ fn start_server(shared: &Shared<HttpServerOptions>, parent: &Context, parts: &Pa
         }
         (None, None) => Cow::Borrowed(method),
     };
-    let mut attributes = Vec::with_capacity(10);
+    let mut attributes = Vec::with_capacity(14);
     attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method));
     attributes.push(KeyValue::new(
         attribute::URL_SCHEME,
@@ -158,29 +158,36 @@ fn start_server(shared: &Shared<HttpServerOptions>, parent: &Context, parts: &Pa
     if let Some(version) = protocol_version(parts.version) {
         attributes.push(KeyValue::new(attribute::NETWORK_PROTOCOL_VERSION, version));
     }
+    // Sampling-relevant (the conventions' span-start set): given to the sampler.
+    attributes.push(KeyValue::new(
+        attribute::URL_PATH,
+        parts.uri.path().to_owned(),
+    ));
+    if let Some(query) = parts.uri.query() {
+        attributes.push(KeyValue::new(
+            attribute::URL_QUERY,
+            redact_query(query).into_owned(),
+        ));
+    }
+    if let Some(agent) = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        attributes.push(KeyValue::new(
+            attribute::USER_AGENT_ORIGINAL,
+            agent.to_owned(),
+        ));
+    }
+    client_address(parts, shared.options.trust_forwarded_for, &mut attributes);
     shared.hooks.add_attributes(parts, &mut attributes);
     recorder.start_with(parent, None, name, attributes, |details| {
-        details.push(KeyValue::new(
-            attribute::URL_PATH,
-            parts.uri.path().to_owned(),
-        ));
         if let Some(original) = original_method {
             details.push(KeyValue::new(
                 attribute::HTTP_REQUEST_METHOD_ORIGINAL,
                 original.to_owned(),
             ));
         }
-        if let Some(agent) = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-        {
-            details.push(KeyValue::new(
-                attribute::USER_AGENT_ORIGINAL,
-                agent.to_owned(),
-            ));
-        }
-        client_address(parts, shared.options.trust_forwarded_for, details);
         if let Some(peer) = peer_service(&parts.headers) {
             details.push(KeyValue::new(attribute::SERVICE_PEER_NAME, peer.to_owned()));
         }
@@ -238,7 +245,7 @@ fn matched_path(_parts: &Parts) -> Option<Cow<'static, str>> {
 
 const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
 
-fn client_address(parts: &Parts, trust_forwarded_for: bool, details: &mut Vec<KeyValue>) {
+fn client_address(parts: &Parts, trust_forwarded_for: bool, attributes: &mut Vec<KeyValue>) {
     #[cfg(feature = "axum")]
     let peer = parts
         .extensions
@@ -259,24 +266,24 @@ fn client_address(parts: &Parts, trust_forwarded_for: bool, details: &mut Vec<Ke
         .flatten();
     match (forwarded, peer) {
         (Some(client), peer) => {
-            details.push(KeyValue::new(attribute::CLIENT_ADDRESS, client.to_owned()));
+            attributes.push(KeyValue::new(attribute::CLIENT_ADDRESS, client.to_owned()));
             if let Some(peer) = peer {
-                details.push(KeyValue::new(
+                attributes.push(KeyValue::new(
                     attribute::NETWORK_PEER_ADDRESS,
                     peer.ip().to_string(),
                 ));
-                details.push(KeyValue::new(
+                attributes.push(KeyValue::new(
                     attribute::NETWORK_PEER_PORT,
                     i64::from(peer.port()),
                 ));
             }
         }
         (None, Some(peer)) => {
-            details.push(KeyValue::new(
+            attributes.push(KeyValue::new(
                 attribute::CLIENT_ADDRESS,
                 peer.ip().to_string(),
             ));
-            details.push(KeyValue::new(
+            attributes.push(KeyValue::new(
                 attribute::CLIENT_PORT,
                 i64::from(peer.port()),
             ));
@@ -291,6 +298,7 @@ pub(crate) struct ClientRequest<'a> {
     pub(crate) scheme: Option<&'a str>,
     pub(crate) host: Option<&'a str>,
     pub(crate) port: Option<u16>,
+    /// `url.full`, already redacted.
     pub(crate) url: &'a dyn Fn() -> String,
     pub(crate) user_agent: Option<&'a str>,
 }
@@ -305,7 +313,7 @@ pub(crate) fn start_client_span(
 ) -> Recording {
     debug_assert!(recorder.kind() == SpanKind::Client);
     let (method, original_method) = method(request.method);
-    let mut attributes = Vec::with_capacity(6 + extra.len());
+    let mut attributes = Vec::with_capacity(7 + extra.len());
     attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method));
     if let Some(host) = request.host {
         let host = host
@@ -325,13 +333,11 @@ pub(crate) fn start_client_span(
     if let Some(scheme) = request.scheme {
         attributes.push(KeyValue::new(attribute::URL_SCHEME, client_scheme(scheme)));
     }
+    // Sampling-relevant (the conventions' span-start set): given to the sampler.
+    attributes.push(KeyValue::new(attribute::URL_FULL, (request.url)()));
     attributes.extend(extra);
     let name = name.unwrap_or(Cow::Borrowed(method));
     recorder.start_with(parent, None, name, attributes, |details| {
-        details.push(KeyValue::new(
-            attribute::URL_FULL,
-            redact_url(&(request.url)()),
-        ));
         if let Some(original) = original_method {
             details.push(KeyValue::new(
                 attribute::HTTP_REQUEST_METHOD_ORIGINAL,

@@ -80,7 +80,7 @@ pub const HTTP_CLIENT_METRIC_KEYS: &[&str] = &[
 ];
 
 /// Attribute keys that went on both HTTP duration metrics before the server and client sets
-/// ([`HTTP_SERVER_METRIC_KEYS`], [`HTTP_CLIENT_METRIC_KEYS`]) were split; kept for
+/// (`HTTP_SERVER_METRIC_KEYS`, `HTTP_CLIENT_METRIC_KEYS`) were split; kept for
 /// `DurationMetric::with_keys` users.
 pub const HTTP_METRIC_KEYS: &[&str] = &[
     attribute::HTTP_REQUEST_METHOD,

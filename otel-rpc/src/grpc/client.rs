@@ -50,7 +50,7 @@ impl LayerBuilder<GrpcClientOptions> {
 }
 
 /// Tower layer tracing a gRPC client: one `CLIENT` span per call named
-/// `{package.Service}/{Method}`, child of [`current_context`], injected into the request
+/// `{package.Service}/{Method}`, child of [`current_context`](crate::current_context), injected into the request
 /// metadata, ended when the response stream ends. Every status but `OK` is an error. Records
 /// `rpc.client.call.duration`.
 ///

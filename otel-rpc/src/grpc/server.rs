@@ -50,6 +50,15 @@ impl LayerBuilder<GrpcServerOptions> {
 /// the handler runs, ended when the response stream ends. Handler panics are errors (then
 /// resumed). Records `rpc.server.call.duration`.
 ///
+/// `rpc.method` (span and metric) is `_OTHER` for a method the server does not serve, the path
+/// going to the span's `rpc.method_original` and the span renamed `grpc`, so a client calling
+/// made-up methods cannot add metric series. Which methods are served: the exact
+/// [`methods`](LayerBuilder::methods) list when given; else, among the
+/// [`services`](LayerBuilder::services) when given, a method whose call ended with a status
+/// other than `UNIMPLEMENTED` (what tonic answers for anything it does not route), at most
+/// [`MAX_LEARNED_METHODS`](super::MAX_LEARNED_METHODS) of them. Until a method is known its
+/// `rpc.method` is set when the call ends, not at span start.
+///
 /// ```no_run
 /// # async fn serve<S>(service: S) -> Result<(), tonic::transport::Error>
 /// # where S: tower::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>

@@ -39,7 +39,7 @@ impl LayerBuilder<HttpClientOptions> {
 }
 
 /// Tower layer tracing an HTTP client: one `CLIENT` span per request named `{method}`, child of
-/// [`current_context`], injected into the request headers (`traceparent`, `baggage`), ended when
+/// [`current_context`](crate::current_context), injected into the request headers (`traceparent`, `baggage`), ended when
 /// the response head arrives. Any 4xx/5xx response or transport error is an error. Records
 /// `http.client.request.duration`.
 ///

@@ -207,6 +207,28 @@ mod tests {
     }
 
     #[test]
+    fn key_limits() {
+        let ok = [
+            "z".repeat(256),
+            format!("{}@{}", "t".repeat(241), "v".repeat(14)),
+            "0tenant@vendor".to_string(),
+        ];
+        for key in ok {
+            assert!(combine(&[&format!("{key}=1")]).is_some(), "{key}");
+        }
+        let bad = [
+            "z".repeat(257),
+            format!("{}@v", "t".repeat(242)),
+            format!("t@{}", "v".repeat(15)),
+            "0simple".to_string(),
+            "t@0vendor".to_string(),
+        ];
+        for key in bad {
+            assert_eq!(combine(&[&format!("{key}=1")]), None, "{key}");
+        }
+    }
+
+    #[test]
     fn empty_and_invalid_values_are_none() {
         assert_eq!(combine(&[""]), None);
         assert_eq!(combine(&[" , "]), None);

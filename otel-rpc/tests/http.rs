@@ -708,3 +708,35 @@ async fn plain_hyper_service_names_spans_with_the_route_function() {
     routes.sort();
     assert_eq!(routes, [(None, 1), (Some("/items/{id}".to_owned()), 1)]);
 }
+
+/// `catch_panics(false)`: the layer does not catch; the unwinding drops the span, which ends
+/// as cancelled. The default catches it and records `panic`. Both resume the panic.
+#[tokio::test]
+async fn catch_panics_option_decides_how_a_panicking_call_ends() {
+    for (catch, error_type) in [(true, "panic"), (false, "cancelled")] {
+        let t = TestTelemetry::new();
+        let layer = HttpServerLayer::builder()
+            .tracer_provider(t.tracer_provider.clone())
+            .meter_provider(t.meter_provider.clone())
+            .catch_panics(catch)
+            .build();
+        let service = tower::Layer::layer(
+            &layer,
+            tower::service_fn(|_req: http::Request<Full<Bytes>>| async {
+                if std::hint::black_box(true) {
+                    panic!("inner service panicked");
+                }
+                Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::new())))
+            }),
+        );
+        let request = http::Request::get("http://127.0.0.1/boom")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let joined = tokio::spawn(service.oneshot(request)).await;
+        assert!(joined.expect_err("the panic is resumed").is_panic());
+        t.span("GET")
+            .assert_error()
+            .assert_attr(attribute::ERROR_TYPE, error_type);
+        assert_eq!(total_count(&t, "http.server.request.duration"), 1);
+    }
+}

@@ -4,19 +4,18 @@
 //! * DB floor: `tracer.build(span with the DB attributes)` + `end()` +
 //!   `histogram.record(the DB metric attributes)`, sampled (batch processor) and under an
 //!   unsampled parent (non-recording span + histogram).
-//! * RPC floor (HTTP / gRPC pair): two such spans (client and server), two histograms, one
-//!   inject and one extract of the W3C headers.
+//! * RPC floor (HTTP / gRPC pair): two such spans (client and server, the layers' attributes),
+//!   two histograms (the duration metrics' attribute subsets), one inject and one extract
+//!   through the global propagator (W3C TraceContext + Baggage, as the layers' default).
 
 use std::hint::black_box;
 
 use opentelemetry::metrics::{Histogram, MeterProvider as _};
-use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{
     Span as _, SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, KeyValue, global};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute as a;
 
@@ -61,50 +60,145 @@ fn db_operation(tracer: &SdkTracer, histogram: &Histogram<f64>, parent: &Context
     histogram.record(black_box(0.001), &db_metric_attributes());
 }
 
-/// The HTTP request attributes of one side, as the layers record them.
-fn http_attributes(server: bool) -> Vec<KeyValue> {
-    let mut v = vec![
-        KeyValue::new(a::HTTP_REQUEST_METHOD, "GET"),
-        KeyValue::new(a::URL_SCHEME, "http"),
-        KeyValue::new(a::HTTP_RESPONSE_STATUS_CODE, 200_i64),
-        KeyValue::new(a::NETWORK_PROTOCOL_VERSION, "1.1"),
-    ];
-    if server {
-        v.push(KeyValue::new(a::HTTP_ROUTE, "/items/{id}"));
-        v.push(KeyValue::new(a::URL_PATH, "/items/7"));
-    } else {
-        v.push(KeyValue::new(a::SERVER_ADDRESS, "127.0.0.1"));
-        v.push(KeyValue::new(a::SERVER_PORT, 8080_i64));
-        v.push(KeyValue::new(a::URL_FULL, "http://127.0.0.1:8080/items/7"));
-    }
-    v
+/// The span and metric attributes of one side of an HTTP or gRPC call, as the layers record
+/// them (metric: the span attributes whose keys the duration metric keeps).
+struct Side {
+    name: &'static str,
+    kind: SpanKind,
+    span: fn() -> Vec<KeyValue>,
+    metric_keys: &'static [&'static str],
 }
 
-/// One bare-SDK request pair: client span, inject, extract, server span, two histograms.
+/// The metric attribute subset of `attrs`.
+fn metric_attributes(attrs: &[KeyValue], keys: &[&str]) -> Vec<KeyValue> {
+    attrs
+        .iter()
+        .filter(|kv| keys.contains(&kv.key.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// `http.server.request.duration` keys (as `otel_rpc`'s HTTP server metric).
+const HTTP_SERVER_METRIC: &[&str] = &[
+    a::HTTP_REQUEST_METHOD,
+    a::HTTP_ROUTE,
+    a::HTTP_RESPONSE_STATUS_CODE,
+    a::URL_SCHEME,
+    a::NETWORK_PROTOCOL_VERSION,
+];
+/// `http.client.request.duration` keys.
+const HTTP_CLIENT_METRIC: &[&str] = &[
+    a::HTTP_REQUEST_METHOD,
+    a::HTTP_RESPONSE_STATUS_CODE,
+    a::URL_SCHEME,
+    a::SERVER_ADDRESS,
+    a::SERVER_PORT,
+    a::NETWORK_PROTOCOL_VERSION,
+];
+/// `rpc.{client,server}.call.duration` keys.
+const RPC_METRIC: &[&str] = &[
+    a::RPC_SYSTEM_NAME,
+    a::RPC_METHOD,
+    a::RPC_RESPONSE_STATUS_CODE,
+    a::SERVER_ADDRESS,
+    a::SERVER_PORT,
+];
+
+const HTTP_CLIENT: Side = Side {
+    name: "GET",
+    kind: SpanKind::Client,
+    span: || {
+        vec![
+            KeyValue::new(a::HTTP_REQUEST_METHOD, "GET"),
+            KeyValue::new(a::URL_SCHEME, "http"),
+            KeyValue::new(a::HTTP_RESPONSE_STATUS_CODE, 200_i64),
+            KeyValue::new(a::NETWORK_PROTOCOL_VERSION, "1.1"),
+            KeyValue::new(a::SERVER_ADDRESS, "127.0.0.1"),
+            KeyValue::new(a::SERVER_PORT, 8080_i64),
+            KeyValue::new(a::URL_FULL, "http://127.0.0.1:8080/users/42"),
+        ]
+    },
+    metric_keys: HTTP_CLIENT_METRIC,
+};
+
+const HTTP_SERVER: Side = Side {
+    name: "GET /users/{id}",
+    kind: SpanKind::Server,
+    span: || {
+        vec![
+            KeyValue::new(a::HTTP_REQUEST_METHOD, "GET"),
+            KeyValue::new(a::URL_SCHEME, "http"),
+            KeyValue::new(a::HTTP_RESPONSE_STATUS_CODE, 200_i64),
+            KeyValue::new(a::NETWORK_PROTOCOL_VERSION, "1.1"),
+            KeyValue::new(a::HTTP_ROUTE, "/users/{id}"),
+            KeyValue::new(a::URL_PATH, "/users/42"),
+        ]
+    },
+    metric_keys: HTTP_SERVER_METRIC,
+};
+
+const GRPC_CLIENT: Side = Side {
+    name: "echo.Echo/Say",
+    kind: SpanKind::Client,
+    span: || {
+        vec![
+            KeyValue::new(a::RPC_SYSTEM_NAME, "grpc"),
+            KeyValue::new(a::RPC_METHOD, "echo.Echo/Say"),
+            KeyValue::new(a::RPC_RESPONSE_STATUS_CODE, "OK"),
+            KeyValue::new(a::SERVER_ADDRESS, "127.0.0.1"),
+            KeyValue::new(a::SERVER_PORT, 50051_i64),
+        ]
+    },
+    metric_keys: RPC_METRIC,
+};
+
+const GRPC_SERVER: Side = Side {
+    name: "echo.Echo/Say",
+    kind: SpanKind::Server,
+    span: || {
+        vec![
+            KeyValue::new(a::RPC_SYSTEM_NAME, "grpc"),
+            KeyValue::new(a::RPC_METHOD, "echo.Echo/Say"),
+            KeyValue::new(a::RPC_RESPONSE_STATUS_CODE, "OK"),
+        ]
+    },
+    metric_keys: RPC_METRIC,
+};
+
+/// One bare-SDK request pair: client span, inject into fresh headers, extract, server span,
+/// both ended, two histograms. The propagator is the global one (W3C TraceContext + Baggage,
+/// installed by [`Pipeline::install`]), read as a hand-written integration would.
 fn rpc_pair(
     tracer: &SdkTracer,
-    propagator: &TraceContextPropagator,
+    (client, server): (&Side, &Side),
     histograms: &(Histogram<f64>, Histogram<f64>),
     parent: &Context,
 ) {
-    let client = tracer
-        .span_builder("GET")
-        .with_kind(SpanKind::Client)
-        .with_attributes(http_attributes(false))
+    let attrs = (client.span)();
+    let client_metric = metric_attributes(&attrs, client.metric_keys);
+    let span = tracer
+        .span_builder(client.name)
+        .with_kind(client.kind.clone())
+        .with_attributes(attrs)
         .start_with_context(tracer, parent);
-    let client_cx = parent.with_span(client);
+    let client_cx = parent.with_span(span);
     let mut headers = http::HeaderMap::new();
-    propagator.inject_context(&client_cx, &mut HeaderInjector(&mut headers));
-    let remote = propagator.extract(&HeaderExtractor(black_box(&headers)));
-    let mut server = tracer
-        .span_builder("GET /items/{id}")
-        .with_kind(SpanKind::Server)
-        .with_attributes(http_attributes(true))
+    global::get_text_map_propagator(|p| {
+        p.inject_context(&client_cx, &mut HeaderInjector(&mut headers))
+    });
+    let remote =
+        global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(black_box(&headers))));
+    let attrs = (server.span)();
+    let server_metric = metric_attributes(&attrs, server.metric_keys);
+    let mut span = tracer
+        .span_builder(server.name)
+        .with_kind(server.kind.clone())
+        .with_attributes(attrs)
         .start_with_context(tracer, &remote);
-    server.end();
-    histograms.1.record(0.001, &http_attributes(true)[..4]);
+    span.end();
+    histograms.1.record(0.001, &server_metric);
     client_cx.span().end();
-    histograms.0.record(0.001, &http_attributes(false)[..4]);
+    histograms.0.record(0.001, &client_metric);
 }
 
 /// The floor rows of the micro section.
@@ -114,11 +208,12 @@ pub fn micro(p: &Pipeline, n: usize) -> Vec<Micro> {
     let histogram = meter.f64_histogram("bench.floor.db").build();
     let root = Context::new();
     let unsampled = unsampled_parent();
-    let propagator = TraceContextPropagator::new();
     let histograms = (
         meter.f64_histogram("bench.floor.client").build(),
         meter.f64_histogram("bench.floor.server").build(),
     );
+    let http = (&HTTP_CLIENT, &HTTP_SERVER);
+    let grpc = (&GRPC_CLIENT, &GRPC_SERVER);
     vec![
         time(FLOOR_DB_SAMPLED, n, || {
             db_operation(&tracer, &histogram, &root)
@@ -126,13 +221,37 @@ pub fn micro(p: &Pipeline, n: usize) -> Vec<Micro> {
         time(FLOOR_DB_UNSAMPLED, n, || {
             db_operation(&tracer, &histogram, &unsampled)
         }),
-        time(FLOOR_RPC_SAMPLED, n / 4, || {
-            rpc_pair(&tracer, &propagator, &histograms, &root)
+        time(FLOOR_HTTP_SAMPLED, n / 4, || {
+            rpc_pair(&tracer, http, &histograms, &root)
         }),
-        time(FLOOR_RPC_UNSAMPLED, n / 4, || {
-            rpc_pair(&tracer, &propagator, &histograms, &unsampled)
+        time(FLOOR_HTTP_UNSAMPLED, n / 4, || {
+            rpc_pair(&tracer, http, &histograms, &unsampled)
+        }),
+        time(FLOOR_GRPC_SAMPLED, n / 4, || {
+            rpc_pair(&tracer, grpc, &histograms, &root)
+        }),
+        time(FLOOR_GRPC_UNSAMPLED, n / 4, || {
+            rpc_pair(&tracer, grpc, &histograms, &unsampled)
         }),
     ]
+}
+
+/// Runs the sampled DB floor `n` times (for callgrind: `--profile floor-db`).
+pub fn profile_db(p: &Pipeline, n: usize, unsampled: bool) {
+    let tracer = p.tracer_provider.tracer("otel-bench-floor");
+    let histogram = p
+        .meter_provider
+        .meter("otel-bench-floor")
+        .f64_histogram("bench.floor.db")
+        .build();
+    let parent = if unsampled {
+        unsampled_parent()
+    } else {
+        Context::new()
+    };
+    for _ in 0..n {
+        db_operation(&tracer, &histogram, &parent);
+    }
 }
 
 /// Row name: bare SDK DB operation, sampled.
@@ -140,9 +259,15 @@ pub const FLOOR_DB_SAMPLED: &str =
     "floor: bare SDK DB span (7 attrs) + end + histogram (6 attrs), sampled";
 /// Row name: bare SDK DB operation, unsampled parent.
 pub const FLOOR_DB_UNSAMPLED: &str = "floor: bare SDK DB span + end + histogram, unsampled parent";
-/// Row name: bare SDK request pair, sampled.
-pub const FLOOR_RPC_SAMPLED: &str =
+/// Row name: bare SDK HTTP pair, sampled.
+pub const FLOOR_HTTP_SAMPLED: &str =
     "floor: bare SDK HTTP pair (2 spans, 2 histograms, inject, extract), sampled";
-/// Row name: bare SDK request pair, unsampled parent.
-pub const FLOOR_RPC_UNSAMPLED: &str =
+/// Row name: bare SDK HTTP pair, unsampled parent.
+pub const FLOOR_HTTP_UNSAMPLED: &str =
     "floor: bare SDK HTTP pair (2 spans, 2 histograms, inject, extract), unsampled parent";
+/// Row name: bare SDK gRPC pair, sampled.
+pub const FLOOR_GRPC_SAMPLED: &str =
+    "floor: bare SDK gRPC pair (2 spans, 2 histograms, inject, extract), sampled";
+/// Row name: bare SDK gRPC pair, unsampled parent.
+pub const FLOOR_GRPC_UNSAMPLED: &str =
+    "floor: bare SDK gRPC pair (2 spans, 2 histograms, inject, extract), unsampled parent";

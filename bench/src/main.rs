@@ -9,7 +9,9 @@
 //! `memory` (RSS and adapter state around a million cheap operations). See BENCHMARKS.md.
 #![warn(missing_docs)]
 
+mod alt;
 mod floor;
+mod layers;
 mod measure;
 mod memory;
 mod micro;
@@ -65,7 +67,9 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 return Err("usage: otel-bench [--quick] [--ops N] [--rounds R] \
                             [--only micro,redis,postgres,sqlite,mongo,http,grpc,memory] \
-                            [--profile sampled|unsampled|mongo|mongo-unsampled|redis-sampled|redis-unsampled]"
+                            [--profile sampled|unsampled|mongo|mongo-unsampled|redis-sampled|redis-unsampled|\
+                            floor-db|floor-db-unsampled|http-raw|http-pair|grpc-raw|grpc-pair|\
+                            sqlite-raw|sqlite-traced|sqlite-unsampled|sqlite-sqlx-otel]"
                     .to_owned());
             }
             other => return Err(format!("unknown argument {other}")),
@@ -174,6 +178,16 @@ fn main() -> ExitCode {
     println!(
         "\nspans exported (and dropped) by the no-op exporter: {}",
         p.exported()
+    );
+    #[cfg(feature = "alt-mongodb")]
+    println!(
+        "spans exported by the mongodb driver's OpenTelemetry 0.31 pipeline: {}",
+        alt::otel031::exported()
+    );
+    #[cfg(feature = "alt-sqlx-otel")]
+    println!(
+        "spans exported by sqlx-otel's OpenTelemetry 0.32 pipeline: {}",
+        alt::otel032::exported()
     );
     if let Err(e) = p.tracer_provider.shutdown() {
         eprintln!("tracer provider shutdown: {e}");

@@ -14,10 +14,13 @@ pub enum Variant {
     Unsampled,
     /// The driver inside `tracing::info_span!` bridged by `tracing-opentelemetry`.
     Tracing,
+    /// The `n`th Rust alternative of the comparison (its label is in [`Comparison::alternatives`]),
+    /// sampled like (a).
+    Alt(usize),
 }
 
 impl Variant {
-    /// Every variant, raw first.
+    /// The variants every comparison has, raw first.
     pub const ALL: [Variant; 4] = [
         Variant::Raw,
         Variant::Sampled,
@@ -26,7 +29,13 @@ impl Variant {
     ];
 
     fn index(self) -> usize {
-        self as usize
+        match self {
+            Variant::Raw => 0,
+            Variant::Sampled => 1,
+            Variant::Unsampled => 2,
+            Variant::Tracing => 3,
+            Variant::Alt(n) => 4 + n,
+        }
     }
 }
 
@@ -59,26 +68,40 @@ pub struct Comparison {
     pub name: String,
     /// Operations per round.
     pub ops: usize,
-    samples: [Vec<Sample>; 4],
+    /// Labels of the Rust alternatives measured in the same rounds ([`Variant::Alt`]).
+    pub alternatives: Vec<String>,
+    samples: Vec<Vec<Sample>>,
 }
 
-/// Runs `rounds` interleaved rounds of `ops` operations per variant (plus one warm-up round
-/// that is not recorded) and returns the samples.
-pub async fn compare<F>(name: &str, rounds: usize, ops: usize, mut run: F) -> Comparison
+/// Runs `rounds` interleaved rounds of `ops` operations per variant (the four of
+/// [`Variant::ALL`], then one [`Variant::Alt`] per label in `alternatives`), plus one warm-up
+/// round that is not recorded, and returns the samples.
+pub async fn compare<F>(
+    name: &str,
+    rounds: usize,
+    ops: usize,
+    alternatives: &[&str],
+    mut run: F,
+) -> Comparison
 where
     F: AsyncFnMut(Variant, usize),
 {
+    let variants: Vec<Variant> = Variant::ALL
+        .into_iter()
+        .chain((0..alternatives.len()).map(Variant::Alt))
+        .collect();
     let mut cmp = Comparison {
         name: name.to_owned(),
         ops,
-        ..Comparison::default()
+        alternatives: alternatives.iter().map(|&a| a.to_owned()).collect(),
+        samples: vec![Vec::new(); variants.len()],
     };
-    for v in Variant::ALL {
+    for &v in &variants {
         run(v, ops.div_ceil(4)).await;
     }
     for round in 0..rounds {
-        for k in 0..Variant::ALL.len() {
-            let v = Variant::ALL[(round + k) % Variant::ALL.len()];
+        for k in 0..variants.len() {
+            let v = variants[(round + k) % variants.len()];
             let (c0, t0) = (cpu_ns(), Instant::now());
             run(v, ops).await;
             let wall = t0.elapsed().as_nanos() as f64 / ops as f64;

@@ -111,6 +111,7 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
     let root = Context::new();
     let unsampled = unsampled_parent();
     let mut out = crate::floor::micro(p, n);
+    out.extend(crate::layers::micro(p, n));
 
     out.push(time(
         "recorder start+end, sampled (DB span, metric)",
@@ -250,7 +251,10 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
 }
 
 /// Runs one hot loop `n` times (for a profiler): `sampled` / `unsampled` recorder start+end,
-/// `mongo` / `mongo-unsampled` handler events, `redis-unsampled` / `redis-sampled` null-connection SETs.
+/// `mongo` / `mongo-unsampled` handler events, `redis-unsampled` / `redis-sampled`
+/// null-connection SETs, `floor-db` / `floor-db-unsampled` the bare SDK, `http-raw` /
+/// `http-pair` / `grpc-raw` / `grpc-pair` the in-process layer calls, `sqlite-raw` /
+/// `sqlite-traced` / `sqlite-unsampled` / `sqlite-sqlx-otel` in-memory SQLite SELECTs.
 pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
     let rec = db_recorder(p);
     match name {
@@ -276,6 +280,12 @@ pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
         }
         "redis-sampled" => crate::null_redis::profile(p, n, false),
         "redis-unsampled" => crate::null_redis::profile(p, n, true),
+        "floor-db" => crate::floor::profile_db(p, n, false),
+        "floor-db-unsampled" => crate::floor::profile_db(p, n, true),
+        "http-raw" | "http-pair" | "grpc-raw" | "grpc-pair" => crate::layers::profile(p, name, n),
+        sql if sql.starts_with("sqlite-") => {
+            crate::ops::sql::profile_sqlite(p, n, &sql["sqlite-".len()..])?
+        }
         other => return Err(format!("unknown profile {other}")),
     }
     Ok(())

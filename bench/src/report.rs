@@ -44,65 +44,147 @@ pub fn micro(results: &[Micro]) {
     floor_ratios(results);
 }
 
-/// Each adapter's added CPU over the bare-SDK floor of the same work (same run).
+/// Each adapter's added CPU over the bare-SDK floor of the same work (same run), then the
+/// in-process server layers beside the Rust alternatives.
 fn floor_ratios(results: &[Micro]) {
-    use crate::floor::{FLOOR_DB_SAMPLED, FLOOR_DB_UNSAMPLED};
+    use crate::floor::{
+        FLOOR_DB_SAMPLED, FLOOR_DB_UNSAMPLED, FLOOR_GRPC_SAMPLED, FLOOR_GRPC_UNSAMPLED,
+        FLOOR_HTTP_SAMPLED, FLOOR_HTTP_UNSAMPLED,
+    };
+    use crate::layers as l;
     let ns = |name: &str| results.iter().find(|m| m.name == name).map(|m| m.ns);
-    // (row, what it adds over, floor)
-    let rows: [(&str, &str, Option<f64>, Option<f64>, Option<f64>); 6] = [
+    const MONGO_EVENTS: &str = "Mongo: building the synthetic events alone (baseline)";
+    const REDIS_RAW: &str = "Redis SET over a null connection: raw";
+    // (row, what is subtracted, measured row, subtracted row (None: nothing), floor row)
+    let rows: [(&str, &str, &str, Option<&str>, &str); 10] = [
         (
             "core recorder, sampled",
             "-",
-            ns("recorder start+end, sampled (DB span, metric)"),
-            Some(0.0),
-            ns(FLOOR_DB_SAMPLED),
+            "recorder start+end, sampled (DB span, metric)",
+            None,
+            FLOOR_DB_SAMPLED,
         ),
         (
             "core recorder, unsampled",
             "-",
-            ns("recorder start+end, unsampled parent"),
-            Some(0.0),
-            ns(FLOOR_DB_UNSAMPLED),
+            "recorder start+end, unsampled parent",
+            None,
+            FLOOR_DB_UNSAMPLED,
         ),
         (
             "Mongo handler events, sampled",
             "the synthetic events alone",
-            ns("Mongo handler started+succeeded+checked-in events, sampled"),
-            ns("Mongo: building the synthetic events alone (baseline)"),
-            ns(FLOOR_DB_SAMPLED),
+            "Mongo handler started+succeeded+checked-in events, sampled",
+            Some(MONGO_EVENTS),
+            FLOOR_DB_SAMPLED,
         ),
         (
             "Mongo handler events, unsampled",
             "the synthetic events alone",
-            ns("Mongo handler started+succeeded+checked-in events, unsampled"),
-            ns("Mongo: building the synthetic events alone (baseline)"),
-            ns(FLOOR_DB_UNSAMPLED),
+            "Mongo handler started+succeeded+checked-in events, unsampled",
+            Some(MONGO_EVENTS),
+            FLOOR_DB_UNSAMPLED,
         ),
         (
             "Redis SET (null connection), sampled",
             "raw SET",
-            ns("Redis SET over a null connection: traced, sampled (incl. redaction)"),
-            ns("Redis SET over a null connection: raw"),
-            ns(FLOOR_DB_SAMPLED),
+            "Redis SET over a null connection: traced, sampled (incl. redaction)",
+            Some(REDIS_RAW),
+            FLOOR_DB_SAMPLED,
         ),
         (
             "Redis SET (null connection), unsampled",
             "raw SET",
-            ns("Redis SET over a null connection: traced, unsampled"),
-            ns("Redis SET over a null connection: raw"),
-            ns(FLOOR_DB_UNSAMPLED),
+            "Redis SET over a null connection: traced, unsampled",
+            Some(REDIS_RAW),
+            FLOOR_DB_UNSAMPLED,
+        ),
+        (
+            "HTTP layer pair (in-process), sampled",
+            "raw call",
+            l::HTTP_PAIR_SAMPLED,
+            Some(l::HTTP_RAW),
+            FLOOR_HTTP_SAMPLED,
+        ),
+        (
+            "HTTP layer pair (in-process), unsampled",
+            "raw call",
+            l::HTTP_PAIR_UNSAMPLED,
+            Some(l::HTTP_RAW),
+            FLOOR_HTTP_UNSAMPLED,
+        ),
+        (
+            "gRPC layer pair (in-process), sampled",
+            "raw call",
+            l::GRPC_PAIR_SAMPLED,
+            Some(l::GRPC_RAW),
+            FLOOR_GRPC_SAMPLED,
+        ),
+        (
+            "gRPC layer pair (in-process), unsampled",
+            "raw call",
+            l::GRPC_PAIR_UNSAMPLED,
+            Some(l::GRPC_RAW),
+            FLOOR_GRPC_UNSAMPLED,
         ),
     ];
     println!("\n### Added CPU over the SDK floor (same run)\n");
     println!("| adapter | minus | added ns | floor ns | added / floor |");
     println!("|---|---|---:|---:|---:|");
     for (name, minus, total, base, floor) in rows {
-        if let (Some(total), Some(base), Some(floor)) = (total, base, floor) {
+        let base = base.map_or(Some(0.0), ns);
+        if let (Some(total), Some(base), Some(floor)) = (ns(total), base, ns(floor)) {
             let added = total - base;
             println!(
                 "| {name} | {minus} | {added:.0} | {floor:.0} | {:.2} |",
                 added / floor
             );
+        }
+    }
+    let pairs = [
+        (
+            "HTTP",
+            l::HTTP_PAIR_TRACING,
+            l::HTTP_RAW,
+            l::HTTP_PAIR_SAMPLED,
+        ),
+        (
+            "gRPC",
+            l::GRPC_PAIR_TRACING,
+            l::GRPC_RAW,
+            l::GRPC_PAIR_SAMPLED,
+        ),
+    ];
+    let servers = [
+        l::HTTP_SERVER_OURS,
+        l::HTTP_SERVER_TRACING,
+        l::HTTP_SERVER_TOWER,
+        l::HTTP_SERVER_AXUM_TRACING,
+    ];
+    println!(
+        "\n### In-process layers beside the alternatives (added ns over the raw call, same run)\n"
+    );
+    println!("| layer(s) | added ns | / otel-rpc |");
+    println!("|---|---:|---:|");
+    for (proto, other, raw, ours) in pairs {
+        if let (Some(o), Some(r), Some(us)) = (ns(other), ns(raw), ns(ours)) {
+            println!(
+                "| {proto} pair: tracing route (client + server, no metric) | {:.0} | {:.2} |",
+                o - r,
+                (o - r) / (us - r)
+            );
+        }
+    }
+    if let (Some(raw), Some(ours)) = (ns(l::HTTP_SERVER_RAW), ns(l::HTTP_SERVER_OURS)) {
+        for name in servers {
+            if let Some(v) = ns(name) {
+                println!(
+                    "| {} | {:.0} | {:.2} |",
+                    name.trim_start_matches("HTTP in-process, traceparent sent: "),
+                    v - raw,
+                    (v - raw) / (ours - raw)
+                );
+            }
         }
     }
 }
@@ -120,11 +202,19 @@ pub fn comparisons(cmps: &[Comparison]) {
             "| variant | raw ops/s | instr. ops/s | ratio (median) | ratio IQR | added wall ns/op | added CPU ns/op |"
         );
         println!("|---|---:|---:|---:|---:|---:|---:|");
-        for (v, label) in [
+        let variants = [
             (Variant::Sampled, "(a) sampled, batch -> no-op, metrics"),
             (Variant::Unsampled, "(b) unsampled parent"),
             (Variant::Tracing, "(c) tracing + tracing-opentelemetry"),
-        ] {
+        ]
+        .into_iter()
+        .chain(
+            c.alternatives
+                .iter()
+                .enumerate()
+                .map(|(i, label)| (Variant::Alt(i), label.as_str())),
+        );
+        for (v, label) in variants {
             let r = c.row(v);
             println!(
                 "| {label} | {:.0} | {:.0} | {:.3} | {:.3}-{:.3} | {:.0} | {:.0} |",

@@ -22,11 +22,13 @@ mod proto {
     include!("../../../otel-rpc/tests/gen/echo.rs");
 }
 
-use proto::echo_client::EchoClient;
-use proto::echo_server::{Echo, EchoServer};
+pub use proto::echo_client::EchoClient;
+use proto::echo_server::Echo;
+pub use proto::echo_server::EchoServer;
 use proto::{EchoReply, EchoRequest};
 
-struct EchoService;
+/// The benchmarked service: `Say` echoes the message back.
+pub struct EchoService;
 
 type ReplyStream = Pin<Box<dyn Stream<Item = Result<EchoReply, Status>> + Send>>;
 
@@ -61,7 +63,8 @@ async fn channel(addr: SocketAddr) -> Result<Channel, tonic::transport::Error> {
         .await
 }
 
-fn say() -> Request<EchoRequest> {
+/// The request of every benchmarked call.
+pub fn say() -> Request<EchoRequest> {
     Request::new(EchoRequest {
         message: "hello".to_owned(),
         count: 0,
@@ -119,6 +122,7 @@ pub async fn bench(
         "gRPC unary (tonic)",
         plan.rounds,
         plan.ops(1000),
+        &[],
         async |v, n| {
             with_parent(v, async {
                 for _ in 0..n {
@@ -126,6 +130,7 @@ pub async fn bench(
                         Variant::Raw => raw.say(say()).await,
                         Variant::Sampled | Variant::Unsampled => otel.say(say()).await,
                         Variant::Tracing => traced.say(say()).await,
+                        Variant::Alt(_) => unreachable!("no gRPC alternative"),
                     };
                     std::hint::black_box(check(reply));
                 }

@@ -63,6 +63,24 @@ pub async fn bench(p: &Pipeline, plan: Plan) -> std::io::Result<Vec<Comparison>>
     )
     .await?;
     let tracing_addr = serve(app().layer(TracingLayer::new(Side::Server, false))).await?;
+    // The Rust alternatives ([`Variant::Alt`]): server side only, a raw client calls them.
+    #[allow(unused_mut)] // empty without the alternative features
+    let mut alts: Vec<(&str, SocketAddr)> = Vec::new();
+    #[cfg(feature = "alt-tower")]
+    match opentelemetry_instrumentation_tower::http::server::LayerBuilder::builder().build() {
+        Ok(layer) => alts.push((
+            "(d) opentelemetry-instrumentation-tower 0.19, server layer only (no client span or metric)",
+            serve(app().layer(layer)).await?,
+        )),
+        Err(e) => eprintln!("opentelemetry-instrumentation-tower layer: {e}"),
+    }
+    #[cfg(feature = "alt-axum-tracing")]
+    alts.push((
+        "(e) axum-tracing-opentelemetry 0.42 OtelAxumLayer, server only (tracing span, no metric, no client side)",
+        serve(app().layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default()))
+            .await?,
+    ));
+    let labels: Vec<&str> = alts.iter().map(|(label, _)| *label).collect();
 
     let raw_client: RawClient = Client::builder(TokioExecutor::new()).build_http();
     let mut raw = raw_client.clone();
@@ -82,6 +100,7 @@ pub async fn bench(p: &Pipeline, plan: Plan) -> std::io::Result<Vec<Comparison>>
         "HTTP GET (axum + hyper)",
         plan.rounds,
         plan.ops(1000),
+        &labels,
         async |v, n| {
             with_parent(v, async {
                 for _ in 0..n {
@@ -91,6 +110,7 @@ pub async fn bench(p: &Pipeline, plan: Plan) -> std::io::Result<Vec<Comparison>>
                             request(&mut otel, otel_addr).await
                         }
                         Variant::Tracing => request(&mut traced, tracing_addr).await,
+                        Variant::Alt(i) => request(&mut raw, alts[i].1).await,
                     }
                 }
             })

@@ -11,6 +11,14 @@ use super::{Plan, check, with_parent};
 use crate::measure::{Comparison, Variant, compare};
 use crate::pipeline::Pipeline;
 
+/// The Rust alternatives measured in the same rounds ([`Variant::Alt`]).
+#[cfg(feature = "alt-mongodb")]
+const ALTERNATIVES: &[&str] = &[
+    "(d) mongodb 3.9 driver's own `opentelemetry` feature (OTel 0.31, own pipeline; 2 spans, no metric, no query text)",
+];
+#[cfg(not(feature = "alt-mongodb"))]
+const ALTERNATIVES: &[&str] = &[];
+
 /// Documents inserted before the `find_one` loop.
 const SEED_DOCS: i64 = 200;
 
@@ -28,10 +36,25 @@ pub async fn bench(
         .build();
     handler.install(&mut options);
     let traced_client = mongodb::Client::with_options(options)?;
+    #[cfg(feature = "alt-mongodb")]
+    let driver_otel_client = {
+        let mut options = ClientOptions::parse(&uri).await?;
+        options.tracing = Some(
+            mongodb::otel::OpentelemetryOptions::builder()
+                .enabled(true)
+                .tracer_provider(crate::alt::otel031::provider())
+                .build(),
+        );
+        mongodb::Client::with_options(options)?
+    };
 
     let name = format!("otel_bench_{}", std::process::id());
     let raw = raw_client.database("test").collection::<Document>(&name);
     let traced = traced_client.database("test").collection::<Document>(&name);
+    #[cfg(feature = "alt-mongodb")]
+    let driver_otel = driver_otel_client
+        .database("test")
+        .collection::<Document>(&name);
     raw.drop().await?;
     let seed: Vec<Document> = (0..SEED_DOCS)
         .map(|i| doc! { "_id": i, "name": format!("name-{i}"), "qty": i })
@@ -40,11 +63,14 @@ pub async fn bench(
     // Connection setup and handshakes out of the measured rounds.
     raw.find_one(doc! { "_id": 0_i64 }).await?;
     traced.find_one(doc! { "_id": 0_i64 }).await?;
+    #[cfg(feature = "alt-mongodb")]
+    driver_otel.find_one(doc! { "_id": 0_i64 }).await?;
 
     let find = compare(
         "MongoDB find_one by _id",
         plan.rounds,
         plan.ops(300),
+        ALTERNATIVES,
         async |v, n| {
             with_parent(v, async {
                 for i in 0..n as i64 {
@@ -52,6 +78,10 @@ pub async fn bench(
                     let found = match v {
                         Variant::Raw => raw.find_one(filter).await,
                         Variant::Sampled | Variant::Unsampled => traced.find_one(filter).await,
+                        #[cfg(feature = "alt-mongodb")]
+                        Variant::Alt(_) => driver_otel.find_one(filter).await,
+                        #[cfg(not(feature = "alt-mongodb"))]
+                        Variant::Alt(_) => unreachable!("no alternative configured"),
                         Variant::Tracing => {
                             let span = tracing::info_span!(
                                 "find bench",
@@ -79,6 +109,7 @@ pub async fn bench(
         "MongoDB insert_one",
         plan.rounds,
         plan.ops(200),
+        ALTERNATIVES,
         async |v, n| {
             with_parent(v, async {
                 for i in 0..n as i64 {
@@ -86,6 +117,10 @@ pub async fn bench(
                     let done = match v {
                         Variant::Raw => raw.insert_one(d).await,
                         Variant::Sampled | Variant::Unsampled => traced.insert_one(d).await,
+                        #[cfg(feature = "alt-mongodb")]
+                        Variant::Alt(_) => driver_otel.insert_one(d).await,
+                        #[cfg(not(feature = "alt-mongodb"))]
+                        Variant::Alt(_) => unreachable!("no alternative configured"),
                         Variant::Tracing => {
                             let span = tracing::info_span!(
                                 "insert bench",

@@ -58,33 +58,42 @@ pub async fn bench(p: &Pipeline, plan: Plan) -> redis::RedisResult<Vec<Compariso
     let get = {
         let (mut raw, mut traced) = (raw.clone(), traced.clone());
         let key = keys.get.as_str();
-        compare("Redis GET", plan.rounds, plan.ops(2000), async |v, n| {
-            with_parent(v, async {
-                for _ in 0..n {
-                    let cmd = redis::cmd("GET").arg(key).clone();
-                    let r: redis::RedisResult<Option<String>> = match v {
-                        Variant::Raw => cmd.query_async(&mut raw).await,
-                        Variant::Sampled | Variant::Unsampled => cmd.query_async(&mut traced).await,
-                        Variant::Tracing => {
-                            let span = tracing::info_span!(
-                                "GET",
-                                otel.kind = "client",
-                                db.system.name = "redis",
-                                db.namespace = "0",
-                                db.operation.name = "GET",
-                                db.query.summary = "GET",
-                                db.query.text = "GET otel-bench:get",
-                                server.address = "127.0.0.1",
-                                server.port = 6379,
-                            );
-                            cmd.query_async(&mut raw).instrument(span).await
-                        }
-                    };
-                    check(r);
-                }
-            })
-            .await
-        })
+        compare(
+            "Redis GET",
+            plan.rounds,
+            plan.ops(2000),
+            &[],
+            async |v, n| {
+                with_parent(v, async {
+                    for _ in 0..n {
+                        let cmd = redis::cmd("GET").arg(key).clone();
+                        let r: redis::RedisResult<Option<String>> = match v {
+                            Variant::Raw => cmd.query_async(&mut raw).await,
+                            Variant::Sampled | Variant::Unsampled => {
+                                cmd.query_async(&mut traced).await
+                            }
+                            Variant::Alt(_) => unreachable!("no Redis alternative"),
+                            Variant::Tracing => {
+                                let span = tracing::info_span!(
+                                    "GET",
+                                    otel.kind = "client",
+                                    db.system.name = "redis",
+                                    db.namespace = "0",
+                                    db.operation.name = "GET",
+                                    db.query.summary = "GET",
+                                    db.query.text = "GET otel-bench:get",
+                                    server.address = "127.0.0.1",
+                                    server.port = 6379,
+                                );
+                                cmd.query_async(&mut raw).instrument(span).await
+                            }
+                        };
+                        check(r);
+                    }
+                })
+                .await
+            },
+        )
         .await
     };
 
@@ -95,6 +104,7 @@ pub async fn bench(p: &Pipeline, plan: Plan) -> redis::RedisResult<Vec<Compariso
             "Redis pipeline (10 cmds)",
             plan.rounds,
             plan.ops(1000),
+            &[],
             async |v, n| {
                 with_parent(v, async {
                     for _ in 0..n {
@@ -103,6 +113,7 @@ pub async fn bench(p: &Pipeline, plan: Plan) -> redis::RedisResult<Vec<Compariso
                             Variant::Sampled | Variant::Unsampled => {
                                 pl.query_async(&mut traced).await
                             }
+                            Variant::Alt(_) => unreachable!("no Redis alternative"),
                             Variant::Tracing => {
                                 let span = tracing::info_span!(
                                     "PIPELINE SET GET",

@@ -9,6 +9,14 @@ use super::{Plan, check, with_parent};
 use crate::measure::{Comparison, Variant, compare};
 use crate::pipeline::Pipeline;
 
+/// The Rust alternatives measured in the same rounds ([`Variant::Alt`]).
+#[cfg(feature = "alt-sqlx-otel")]
+const ALTERNATIVES: &[&str] = &[
+    "(d) sqlx-otel 0.5 (OTel 0.32, own pipeline; no SQL parsing: span named after the system, raw query text, no operation/table/summary)",
+];
+#[cfg(not(feature = "alt-sqlx-otel"))]
+const ALTERNATIVES: &[&str] = &[];
+
 /// Rows inserted before the `SELECT` loop.
 const SEED_ROWS: i64 = 1000;
 
@@ -61,10 +69,16 @@ macro_rules! sql_bench {
             .tracer_provider(p.tracer_provider.clone())
             .meter_provider(p.meter_provider.clone())
             .build();
+        #[cfg(feature = "alt-sqlx-otel")]
+        let alt_pool = {
+            crate::alt::otel032::install_globals();
+            sqlx_otel::PoolBuilder::from(pool.clone()).build()
+        };
         let select = compare(
             concat!($label, " SELECT by id"),
             plan.rounds,
             plan.ops(1000),
+            ALTERNATIVES,
             async |v, n| {
                 with_parent(v, async {
                     for i in 0..n as i64 {
@@ -73,6 +87,10 @@ macro_rules! sql_bench {
                         let row = match v {
                             Variant::Raw => q.fetch_one(&pool).await,
                             Variant::Sampled | Variant::Unsampled => q.fetch_one(&traced).await,
+                            #[cfg(feature = "alt-sqlx-otel")]
+                            Variant::Alt(_) => q.fetch_one(&alt_pool).await,
+                            #[cfg(not(feature = "alt-sqlx-otel"))]
+                            Variant::Alt(_) => unreachable!("no alternative configured"),
                             Variant::Tracing => {
                                 let span = tracing::info_span!(
                                     "SELECT bench",
@@ -101,6 +119,7 @@ macro_rules! sql_bench {
             concat!($label, " INSERT"),
             plan.rounds,
             plan.ops(500),
+            ALTERNATIVES,
             async |v, n| {
                 with_parent(v, async {
                     for i in 0..n as i64 {
@@ -108,6 +127,10 @@ macro_rules! sql_bench {
                         let done = match v {
                             Variant::Raw => q.execute(&pool).await,
                             Variant::Sampled | Variant::Unsampled => q.execute(&traced).await,
+                            #[cfg(feature = "alt-sqlx-otel")]
+                            Variant::Alt(_) => q.execute(&alt_pool).await,
+                            #[cfg(not(feature = "alt-sqlx-otel"))]
+                            Variant::Alt(_) => unreachable!("no alternative configured"),
                             Variant::Tracing => {
                                 let span = tracing::info_span!(
                                     "INSERT bench",
@@ -164,4 +187,58 @@ pub async fn bench_sqlite(
         .await?;
     let st = statements("otel_bench", true);
     Ok(sql_bench!(p, plan, "SQLite", "sqlite", pool, st))
+}
+
+/// `n` prepared `SELECT`s by id on an in-memory SQLite database (for callgrind: the process's
+/// instruction count, minus the same run with a smaller `n`, gives instructions per query):
+/// `raw` on the pool, `traced` / `unsampled` through `TracedPool`, `sqlx-otel` through
+/// sqlx-otel (feature `alt-sqlx-otel`).
+pub fn profile_sqlite(p: &Pipeline, n: usize, which: &str) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect("sqlite::memory:")
+            .await?;
+        let st = statements("otel_bench", true);
+        sqlx::query(st.create).execute(&pool).await?;
+        for i in 0..SEED_ROWS {
+            sqlx::query(st.seed)
+                .bind(format!("name-{i}"))
+                .bind(i)
+                .execute(&pool)
+                .await?;
+        }
+        let traced = otel_sqlx::TracedPool::builder(pool.clone())
+            .tracer_provider(p.tracer_provider.clone())
+            .meter_provider(p.meter_provider.clone())
+            .build();
+        #[cfg(feature = "alt-sqlx-otel")]
+        let alt_pool = {
+            crate::alt::otel032::install_globals();
+            sqlx_otel::PoolBuilder::from(pool.clone()).build()
+        };
+        let _guard = (which == "unsampled").then(|| crate::pipeline::unsampled_parent().attach());
+        for i in 0..n as i64 {
+            let q = sqlx::query(st.select).bind(i % SEED_ROWS + 1);
+            let row = match which {
+                "raw" => q.fetch_one(&pool).await?,
+                "traced" | "unsampled" => q.fetch_one(&traced).await?,
+                #[cfg(feature = "alt-sqlx-otel")]
+                "sqlx-otel" => q.fetch_one(&alt_pool).await?,
+                other => {
+                    return Err(sqlx::Error::Configuration(
+                        format!("unknown SQLite profile {other}").into(),
+                    ));
+                }
+            };
+            std::hint::black_box(row.try_get::<i64, _>(0)?);
+        }
+        Ok(())
+    })
+    .map_err(|e: sqlx::Error| e.to_string())
 }

@@ -8,6 +8,7 @@ use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
 use otel_rpc::current_context;
+use otel_rpc::pool::ConnectionUse;
 use sqlx::pool::PoolConnection;
 use sqlx::{Execute, Executor, SqlStr};
 
@@ -24,6 +25,8 @@ use crate::transaction::TracedTransaction;
 pub struct TracedConnection<DB: TracedDatabase> {
     conn: PoolConnection<DB>,
     shared: Arc<Instrumentation>,
+    /// Records `db.client.connection.use_time` when dropped, after `conn` (field order).
+    _use: Option<ConnectionUse>,
 }
 
 impl<DB: TracedDatabase> fmt::Debug for TracedConnection<DB> {
@@ -35,8 +38,16 @@ impl<DB: TracedDatabase> fmt::Debug for TracedConnection<DB> {
 }
 
 impl<DB: TracedDatabase> TracedConnection<DB> {
-    pub(crate) fn new(conn: PoolConnection<DB>, shared: Arc<Instrumentation>) -> Self {
-        TracedConnection { conn, shared }
+    pub(crate) fn new(
+        conn: PoolConnection<DB>,
+        shared: Arc<Instrumentation>,
+        use_guard: Option<ConnectionUse>,
+    ) -> Self {
+        TracedConnection {
+            conn,
+            shared,
+            _use: use_guard,
+        }
     }
 
     /// Begins a transaction on this connection; records a `BEGIN` span.

@@ -5,6 +5,8 @@ use std::sync::{Arc, OnceLock};
 
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
+use otel_rpc::options::DbHooks;
+use otel_rpc::pool::PoolObserver;
 use otel_rpc::text::{QueryTextMode, truncate};
 use otel_rpc::{DbOperation, Outcome, QueryText, Recording, SpanRecorder};
 
@@ -25,6 +27,11 @@ pub(crate) struct Instrumentation {
     pub(crate) recorder: SpanRecorder,
     pub(crate) options: TracingOptions,
     pub(crate) cache: QueryCache,
+    pub(crate) hooks: DbHooks,
+    /// `false`: a pass-through (`OTEL_INSTRUMENTATION_SQLX_ENABLED=false` or `.enabled(false)`).
+    pub(crate) enabled: bool,
+    /// The pool metrics observer, when pool metrics are on.
+    pub(crate) pool: Option<PoolObserver>,
     info: ConnectionInfo,
     codes: CodeKind,
     detected: OnceLock<&'static str>,
@@ -47,6 +54,8 @@ impl Instrumentation {
     pub(crate) fn new<DB: TracedDatabase>(
         recorder: SpanRecorder,
         options: TracingOptions,
+        hooks: DbHooks,
+        enabled: bool,
         info: ConnectionInfo,
     ) -> Self {
         Instrumentation {
@@ -57,6 +66,9 @@ impl Instrumentation {
             ),
             recorder,
             options,
+            hooks,
+            enabled,
+            pool: None,
             info,
             codes: match DB::DIALECT {
                 Dialect::Sqlite => CodeKind::SqliteResultCode,
@@ -97,8 +109,17 @@ impl Instrumentation {
         op
     }
 
-    /// Starts the span of one query, or `None` when the filter excludes it.
+    /// The connection facts (for the default pool name).
+    pub(crate) fn info(&self) -> &ConnectionInfo {
+        &self.info
+    }
+
+    /// Starts the span of one query, or `None` when the instrumentation is off or the filter
+    /// excludes it.
     pub(crate) fn start_query(self: &Arc<Self>, parent: &Context, sql: &str) -> Option<QuerySpan> {
+        if !self.enabled {
+            return None;
+        }
         if let Some(filter) = &self.options.filter
             && !filter(sql)
         {
@@ -106,14 +127,26 @@ impl Instrumentation {
         }
         let info = self.cache.info(sql);
         let mut op = self.base_operation();
-        if let Some(v) = info.operation() {
-            op = op.operation(StringValue::from(Arc::clone(v)));
-        }
-        if let Some(v) = info.collection() {
-            op = op.collection(StringValue::from(Arc::clone(v)));
+        if self.options.parse_operation_and_collection {
+            if let Some(v) = info.operation() {
+                op = op.operation(StringValue::from(Arc::clone(v)));
+            }
+            if let Some(v) = info.collection() {
+                op = op.collection(StringValue::from(Arc::clone(v)));
+            }
         }
         if let Some(v) = info.summary() {
             op = op.summary(StringValue::from(Arc::clone(v)));
+        }
+        let statements = info.statement_count();
+        if statements >= 2 {
+            op = op.batch_size(i64::try_from(statements).unwrap_or(i64::MAX));
+        }
+        if let Some(procedure) = info.stored_procedure() {
+            op = op.attribute(KeyValue::new(
+                attribute::DB_STORED_PROCEDURE_NAME,
+                StringValue::from(Arc::clone(procedure)),
+            ));
         }
         let max = self.options.max_query_text_len;
         let mode = self.options.query_text;
@@ -127,11 +160,16 @@ impl Instrumentation {
             }
         };
         let op = op.query_text(QueryText::Lazy(&text));
-        let custom = self.options.span_name.as_ref().and_then(|f| f(&info));
-        let recording = match custom {
-            Some(name) => self.recorder.start_db_with(parent, None, name, &op, |_| {}),
-            None => self.recorder.start_db(parent, &op),
-        };
+        if !self.hooks.allows(&op) {
+            return None;
+        }
+        let name = self
+            .options
+            .span_name
+            .as_ref()
+            .and_then(|f| f(&info))
+            .unwrap_or_else(|| self.hooks.name(&op));
+        let recording = self.recorder.start_db_with(parent, None, name, &op, |_| {});
         Some(QuerySpan {
             recording: Some(recording),
             shared: Arc::clone(self),
@@ -142,11 +180,18 @@ impl Instrumentation {
     }
 
     /// Starts a transaction control span (`BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`, ...).
+    /// The operation is known to the instrumentation (not parsed from text), so it is
+    /// recorded as `db.operation.name`.
     pub(crate) fn start_control(&self, parent: &Context, operation: &'static str) -> Recording {
         let op = self
             .base_operation()
             .operation(operation)
             .summary(operation);
+        if !self.enabled {
+            return self
+                .recorder
+                .start_db(&parent.with_telemetry_suppressed(), &op);
+        }
         self.recorder.start_db(parent, &op)
     }
 

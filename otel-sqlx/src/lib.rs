@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod checkout;
 mod connection;
 mod error;
 mod instrumentation;
@@ -46,6 +47,7 @@ pub use error::{ERROR_KINDS, error_kind};
 pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED};
 pub use options::{QueryFilter, SpanNamer, TracingOptions};
 pub use otel_rpc::ErrorTextMode;
+pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
 pub use otel_rpc::text::QueryTextMode;
 pub use pool::{SCOPE, TracedPool, TracedPoolBuilder};
 pub use transaction::TracedTransaction;

@@ -1,4 +1,5 @@
-//! [`TracingOptions`]: what the traced pool records.
+//! [`TracingOptions`]: what the traced pool records (the sqlx-specific part; the shared words
+//! live in [`otel_rpc::options`]).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -9,13 +10,15 @@ use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
 
 use crate::sql::{DEFAULT_CACHE_CAPACITY, QueryInfo};
 
-/// Decides whether a query gets a span, from its SQL text. Return `false` to skip it.
+/// The old SQL-text filter (see the deprecated `TracedPoolBuilder::filter_sql`).
 pub type QueryFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
-/// Names a query's span from its analysis; `None` keeps the default name (the summary).
+/// The old span namer from the query analysis (see the deprecated
+/// `TracedPoolBuilder::span_name_from_query`).
 pub type SpanNamer = Arc<dyn Fn(&QueryInfo) -> Option<Cow<'static, str>> + Send + Sync>;
 
-/// What a traced pool records. Build it with the `TracedPoolBuilder` methods.
+/// What a traced pool records, as built by the `TracedPoolBuilder` methods (read it with
+/// `TracedPool::options`).
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct TracingOptions {
@@ -29,11 +32,20 @@ pub struct TracingOptions {
     /// Record `db.response.returned_rows` and [`DB_RESPONSE_AFFECTED_ROWS`](crate::DB_RESPONSE_AFFECTED_ROWS)
     /// (opt-in, like the semantic conventions say; default off).
     pub record_row_counts: bool,
+    /// Also record `db.operation.name` and `db.collection.name` parsed out of the query text
+    /// (default off: the SQL conventions say they SHOULD NOT be parsed from the text; the
+    /// `db.query.summary` carries that information).
+    pub parse_operation_and_collection: bool,
+    /// Record the `db.client.connection.*` pool metrics (default on, off with
+    /// `disable_metrics`).
+    pub pool_metrics: bool,
+    /// `db.client.connection.pool.name`; `None`: `server.address:server.port/db.namespace`.
+    pub pool_name: Option<String>,
     /// Distinct SQL strings whose analysis is cached per pool.
     pub cache_capacity: usize,
-    /// Only queries for which it returns `true` get a span.
+    /// The old SQL-text filter (deprecated builder method `filter_sql`).
     pub filter: Option<QueryFilter>,
-    /// Custom span names.
+    /// The old span namer (deprecated builder method `span_name_from_query`).
     pub span_name: Option<SpanNamer>,
 }
 
@@ -44,6 +56,9 @@ impl Default for TracingOptions {
             max_query_text_len: DEFAULT_MAX_QUERY_TEXT_LEN,
             error_text: ErrorTextMode::Off,
             record_row_counts: false,
+            parse_operation_and_collection: false,
+            pool_metrics: true,
+            pool_name: None,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             filter: None,
             span_name: None,
@@ -58,6 +73,12 @@ impl fmt::Debug for TracingOptions {
             .field("max_query_text_len", &self.max_query_text_len)
             .field("error_text", &self.error_text)
             .field("record_row_counts", &self.record_row_counts)
+            .field(
+                "parse_operation_and_collection",
+                &self.parse_operation_and_collection,
+            )
+            .field("pool_metrics", &self.pool_metrics)
+            .field("pool_name", &self.pool_name)
             .field("cache_capacity", &self.cache_capacity)
             .field("filter", &self.filter.is_some())
             .field("span_name", &self.span_name.is_some())

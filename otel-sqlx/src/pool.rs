@@ -8,15 +8,18 @@ use either::Either;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
-use opentelemetry::metrics::MeterProvider;
+use opentelemetry::InstrumentationScope;
+use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::text::QueryTextMode;
-use otel_rpc::{ErrorTextMode, SpanRecorder, SpanRecorderBuilder, current_context};
+use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
+use otel_rpc::pool::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
+use otel_rpc::{DurationMetric, current_context};
 use sqlx::database::Database;
 use sqlx::{Execute, Executor, Pool, SqlStr, Transaction};
 
 use crate::backend::TracedDatabase;
+use crate::checkout::{Checkout, fetch_many_on_checkout};
 use crate::connection::TracedConnection;
 use crate::instrumentation::Instrumentation;
 use crate::options::TracingOptions;
@@ -27,6 +30,14 @@ use crate::transaction::TracedTransaction;
 
 /// Instrumentation scope name of the spans and metrics of this crate.
 pub const SCOPE: &str = "otel-sqlx";
+
+/// The instrumentation scope of the pool metrics (the spans' scope, built by the recorder).
+fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder(SCOPE)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_schema_url(otel_rpc::conventions::SCHEMA_URL)
+        .build()
+}
 
 /// A `sqlx::Pool` whose every query, connection and transaction is traced.
 ///
@@ -69,14 +80,17 @@ impl<DB: TracedDatabase> TracedPool<DB> {
         Self::builder(pool).build()
     }
 
-    /// A builder to set providers and options.
+    /// A builder to set providers and options: the shared words of
+    /// [`InstrumentationOptions`] and [`DbInstrumentationOptions`] (bring them into scope:
+    /// `use otel_sqlx::{InstrumentationOptions as _, DbInstrumentationOptions as _};`) plus
+    /// the sqlx-specific methods of [`TracedPoolBuilder`].
     pub fn builder(pool: Pool<DB>) -> TracedPoolBuilder<DB> {
         TracedPoolBuilder {
             pool,
-            recorder: SpanRecorder::builder(SpanKind::Client, SCOPE)
-                .scope_version(env!("CARGO_PKG_VERSION"))
-                .status_code_attribute(attribute::DB_RESPONSE_STATUS_CODE),
+            common: CommonOptions::new("sqlx"),
+            hooks: DbHooks::default(),
             options: TracingOptions::default(),
+            pool_meter: None,
         }
     }
 
@@ -100,12 +114,22 @@ impl<DB: TracedDatabase> TracedPool<DB> {
         self.shared.system()
     }
 
-    /// A traced connection from the pool. On MySQL the server is asked once whether it is
-    /// MariaDB.
+    /// The pool metrics observer (`db.client.connection.*`), when pool metrics are on.
+    pub fn pool_observer(&self) -> Option<&PoolObserver> {
+        self.shared.pool.as_ref()
+    }
+
+    /// A traced connection from the pool (its wait and use are recorded by the pool
+    /// metrics). On MySQL the server is asked once whether it is MariaDB.
     pub async fn acquire(&self) -> Result<TracedConnection<DB>, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
+        let checkout = Checkout::acquire(&self.pool, self.shared.pool.as_ref()).await?;
+        let (mut conn, use_guard) = checkout.into_parts();
         self.shared.detect::<DB>(&mut conn).await;
-        Ok(TracedConnection::new(conn, Arc::clone(&self.shared)))
+        Ok(TracedConnection::new(
+            conn,
+            Arc::clone(&self.shared),
+            use_guard,
+        ))
     }
 
     /// Begins a transaction on a pooled connection; records a `BEGIN` span (which includes
@@ -147,8 +171,22 @@ impl<DB: TracedDatabase> TracedPool<DB> {
 #[must_use]
 pub struct TracedPoolBuilder<DB: Database> {
     pool: Pool<DB>,
-    recorder: SpanRecorderBuilder,
+    common: CommonOptions,
+    hooks: DbHooks,
     options: TracingOptions,
+    pool_meter: Option<Meter>,
+}
+
+impl<DB: Database> InstrumentationOptions for TracedPoolBuilder<DB> {
+    fn common_options(&mut self) -> &mut CommonOptions {
+        &mut self.common
+    }
+}
+
+impl<DB: Database> DbInstrumentationOptions for TracedPoolBuilder<DB> {
+    fn db_hooks(&mut self) -> &mut DbHooks {
+        &mut self.hooks
+    }
 }
 
 impl<DB: Database> fmt::Debug for TracedPoolBuilder<DB> {
@@ -160,51 +198,32 @@ impl<DB: Database> fmt::Debug for TracedPoolBuilder<DB> {
 }
 
 impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
-    /// Uses `provider` instead of the global tracer provider.
-    pub fn tracer_provider<P>(mut self, provider: P) -> Self
+    /// Uses `provider` instead of the global tracer provider (the same as
+    /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait).
+    pub fn tracer_provider<P>(self, provider: P) -> Self
     where
-        P: TracerProvider + Send + 'static,
+        P: TracerProvider + Send + Sync + 'static,
         P::Tracer: Send + Sync + 'static,
         <P::Tracer as Tracer>::Span: Send + Sync + 'static,
     {
-        self.recorder = self.recorder.tracer_provider(provider);
-        self
+        InstrumentationOptions::tracer_provider(self, provider)
     }
 
-    /// Uses `provider` instead of the global meter provider.
-    pub fn meter_provider<P: MeterProvider + Send + 'static>(mut self, provider: P) -> Self {
-        self.recorder = self.recorder.meter_provider(provider);
-        self
+    /// Uses `provider` instead of the global meter provider, for the duration histogram and
+    /// the pool metrics ([`InstrumentationOptions::meter_provider`] plus the pool's meter).
+    pub fn meter_provider<P>(mut self, provider: P) -> Self
+    where
+        P: MeterProvider + Send + Sync + 'static,
+    {
+        self.pool_meter = Some(provider.meter_with_scope(scope()));
+        InstrumentationOptions::meter_provider(self, provider)
     }
 
-    /// Turns the `db.client.operation.duration` histogram off.
-    pub fn disable_metrics(mut self) -> Self {
-        self.recorder = self.recorder.disable_metrics();
-        self
-    }
-
-    /// How `db.query.text` is captured: [`QueryTextMode::Sanitized`] (default),
-    /// [`QueryTextMode::Off`], or [`QueryTextMode::Raw`] (**unsafe**: literal values reach
-    /// your tracing backend; error messages stay governed by [`error_text`](Self::error_text)).
-    pub fn query_text(mut self, mode: QueryTextMode) -> Self {
-        self.options.query_text = mode;
-        self
-    }
-
-    /// Server and driver error text on failed spans: [`ErrorTextMode::Off`] (default: only
-    /// the SQLSTATE / SQLite result code and a fixed description per class) or
-    /// [`ErrorTextMode::Scrubbed`] (**opt-in, unsafe-ish**: the message, with quoted runs,
-    /// numbers and `key=value` values replaced by `?`, capped at 256 bytes; a value written
-    /// as a bare word stays). Never on metric attributes.
-    pub fn error_text(mut self, mode: ErrorTextMode) -> Self {
-        self.options.error_text = mode;
-        self
-    }
-
-    /// Cap on `db.query.text` in bytes (default 2 KiB), cut on a char boundary.
-    pub fn max_query_text_len(mut self, max: usize) -> Self {
-        self.options.max_query_text_len = max;
-        self
+    /// Turns every metric of this pool off: the duration histogram and the pool metrics (the
+    /// same as [`InstrumentationOptions::disable_metrics`], callable without importing the
+    /// trait).
+    pub fn disable_metrics(self) -> Self {
+        InstrumentationOptions::disable_metrics(self)
     }
 
     /// Records `db.response.returned_rows` and
@@ -214,21 +233,46 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
         self
     }
 
+    /// Also records `db.operation.name` and `db.collection.name` parsed out of the query text
+    /// (default off: the SQL conventions say they SHOULD NOT be taken from the text, and the
+    /// `db.query.summary` — `SELECT orders` — carries the same information). The parsed
+    /// collection is recorded only when the statement touches exactly one table.
+    pub fn parse_operation_and_collection(mut self, on: bool) -> Self {
+        self.options.parse_operation_and_collection = on;
+        self
+    }
+
+    /// Turns the `db.client.connection.*` pool metrics off or on (default on;
+    /// [`disable_metrics`](InstrumentationOptions::disable_metrics) turns them off too).
+    pub fn pool_metrics(mut self, on: bool) -> Self {
+        self.options.pool_metrics = on;
+        self
+    }
+
+    /// `db.client.connection.pool.name` (default `server.address:server.port/db.namespace`,
+    /// SQLite: the file name). Keep it low-cardinality: one name per pool.
+    pub fn pool_name(mut self, name: impl Into<String>) -> Self {
+        self.options.pool_name = Some(name.into());
+        self
+    }
+
     /// Number of distinct SQL strings whose analysis is cached (default 512; 0 disables).
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
         self.options.cache_capacity = capacity;
         self
     }
 
-    /// Only queries whose SQL passes `filter` get a span (the others still run).
-    pub fn filter(mut self, filter: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+    /// The old SQL-text filter: only queries whose SQL passes `filter` get a span.
+    #[deprecated(note = "use `filter` (DbInstrumentationOptions), typed on `DbOperation`")]
+    pub fn filter_sql(mut self, filter: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
         self.options.filter = Some(Arc::new(filter));
         self
     }
 
-    /// Custom span names from the query's analysis; return `None` for the default (the
-    /// `db.query.summary`, e.g. `SELECT users`).
-    pub fn span_name(
+    /// The old span namer from the query analysis; `None` keeps the default name (it wins
+    /// over `span_name`).
+    #[deprecated(note = "use `span_name` (DbInstrumentationOptions), typed on `DbOperation`")]
+    pub fn span_name_from_query(
         mut self,
         namer: impl Fn(&QueryInfo) -> Option<Cow<'static, str>> + Send + Sync + 'static,
     ) -> Self {
@@ -237,14 +281,78 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     }
 
     /// Builds the traced pool.
-    pub fn build(self) -> TracedPool<DB> {
+    pub fn build(mut self) -> TracedPool<DB> {
+        let common = &self.common;
+        let recorder = common.build_recorder(
+            SpanKind::Client,
+            SCOPE,
+            Some(env!("CARGO_PKG_VERSION")),
+            DurationMetric::db_client(),
+            Some(attribute::DB_RESPONSE_STATUS_CODE),
+        );
+        self.options.query_text = common.query_text;
+        self.options.max_query_text_len = common.max_query_text_len;
+        self.options.error_text = common.error_text;
+        let pool_metrics = common.enabled && common.metrics && self.options.pool_metrics;
         let info = DB::connection_info(&self.pool.connect_options());
-        let shared = Instrumentation::new::<DB>(self.recorder.build(), self.options, info);
+        let mut shared = Instrumentation::new::<DB>(
+            recorder,
+            self.options,
+            self.hooks,
+            self.common.enabled,
+            info,
+        );
+        if pool_metrics {
+            let meter = self
+                .pool_meter
+                .unwrap_or_else(|| opentelemetry::global::meter_with_scope(scope()));
+            shared.pool = Some(observe_pool(&self.pool, &meter, &shared));
+        }
         TracedPool {
             pool: self.pool,
             shared: Arc::new(shared),
         }
     }
+}
+
+/// The pool's observer: limits from its options, counts read from it at collection time.
+fn observe_pool<DB: Database>(
+    pool: &Pool<DB>,
+    meter: &Meter,
+    shared: &Instrumentation,
+) -> PoolObserver {
+    let name = shared.options.pool_name.clone().unwrap_or_else(|| {
+        let info = shared.info();
+        default_pool_name(
+            info.address.as_deref(),
+            info.port,
+            info.namespace.as_deref(),
+        )
+    });
+    let observer = PoolMetrics::new(meter).pool(name);
+    let options = pool.options();
+    let max = u64::from(options.get_max_connections());
+    observer.set_limits(PoolLimits {
+        max: Some(max),
+        idle_min: Some(u64::from(options.get_min_connections())),
+        // sqlx keeps every released connection idle up to the pool's maximum.
+        idle_max: Some(max),
+    });
+    // This handle lives in the observer's state, which the metrics registry holds weakly: it
+    // is released with the last clone of the TracedPool.
+    let weak = pool.clone();
+    observer.counts_from(move || {
+        if weak.is_closed() {
+            return Some(PoolCounts::default());
+        }
+        let size = u64::from(weak.size());
+        let idle = u64::try_from(weak.num_idle()).unwrap_or(u64::MAX).min(size);
+        Some(PoolCounts {
+            idle,
+            used: size - idle,
+        })
+    });
+    observer
 }
 
 impl<'p, DB: TracedDatabase> Executor<'p> for &'_ TracedPool<DB>
@@ -265,15 +373,18 @@ where
         let parts = QueryParts::<DB>::new(query);
         let pool = self.pool.clone();
         let shared = Arc::clone(&self.shared);
+        let observer = shared.pool.clone();
         match self.detection() {
             None => {
                 let span = shared.start_query(&parent, parts.sql.as_str());
-                TracedStream::<DB>::running((&pool).fetch_many(parts), span).boxed()
+                let inner = fetch_many_on_checkout::<DB, _>(pool, observer, parts).boxed();
+                TracedStream::<DB>::running(inner, span).boxed()
             }
             Some(detect) => TracedStream::<DB>::starting(Box::pin(async move {
                 detect.await;
                 let span = shared.start_query(&parent, parts.sql.as_str());
-                ((&pool).fetch_many(parts), span)
+                let inner = fetch_many_on_checkout::<DB, _>(pool, observer, parts).boxed();
+                (inner, span)
             }))
             .boxed(),
         }
@@ -297,7 +408,15 @@ where
                 detect.await;
             }
             let span = shared.start_query(&parent, parts.sql.as_str());
-            traced_optional(span, (&pool).fetch_optional(parts)).await
+            traced_optional(span, async {
+                let checkout = Checkout::acquire(&pool, shared.pool.as_ref()).await?;
+                let (mut conn, use_guard) = checkout.into_parts();
+                let result = (&mut *conn).fetch_optional(parts).await;
+                drop(conn);
+                drop(use_guard);
+                result
+            })
+            .await
         })
     }
 

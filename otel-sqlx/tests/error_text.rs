@@ -10,7 +10,7 @@ mod common;
 use common::*;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::Status;
-use otel_sqlx::{ErrorTextMode, TracedDatabase, TracedPool};
+use otel_sqlx::{ErrorTextMode, InstrumentationOptions as _, TracedDatabase, TracedPool};
 use otel_testkit::env::{mysql_url, postgres_url, require, unique_name};
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry, describe};
 use sqlx::{AssertSqlSafe, Executor as _};

@@ -9,7 +9,8 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Context, Value};
 use opentelemetry_sdk::trace::Sampler;
-use otel_sqlx::TracedPool;
+use otel_rpc::DbOperation;
+use otel_sqlx::{DbInstrumentationOptions as _, InstrumentationOptions as _, TracedPool};
 use otel_testkit::env::{postgres_url, require};
 use otel_testkit::{SpanAssert, TestTelemetry, describe};
 use sqlx::{AssertSqlSafe, Postgres};
@@ -108,11 +109,11 @@ async fn unsampled_parent_exports_nothing_and_never_sanitizes() {
         0,
         "sanitizer ran for unsampled spans"
     );
-    // The metric still gets operation and collection (computed from the cache).
+    // The metric still gets the summary (computed from the cache).
     let points = t.histogram("db.client.operation.duration");
     let select = points
         .iter()
-        .find(|p| p.attr("db.operation.name").as_deref() == Some("SELECT") && p.count == 6)
+        .find(|p| p.attr("db.query.summary").as_deref() == Some("SELECT") && p.count == 6)
         .unwrap_or_else(|| panic!("SELECT metric point: {points:?}"));
     assert_eq!(select.attr("db.system.name").as_deref(), Some("postgresql"));
 
@@ -148,14 +149,19 @@ async fn options_filter_names_and_text_modes() {
     let pool = TracedPool::builder(raw_pool.clone())
         .tracer_provider(t.tracer_provider.clone())
         .meter_provider(t.meter_provider.clone())
-        .filter(|sql| !sql.starts_with("SELECT 'health'"))
-        .span_name(|info| {
-            (info.operation().map(|o| o.as_ref()) == Some("SHOW")).then(|| "custom show".into())
+        .filter(|op: &DbOperation<'_>| {
+            op.summary.as_ref().map(|s| s.as_str()) != Some("SELECT pg_catalog.pg_am")
+        })
+        .span_name(|op: &DbOperation<'_>| {
+            match op.summary.as_ref().map(|s| s.as_str()) {
+                Some("SHOW") => "custom show".into(),
+                _ => op.span_name(),
+            }
         })
         .build();
     let cx = parent(&t, "parent");
     async {
-        sqlx::query("SELECT 'health'")
+        sqlx::query("SELECT 'health' FROM pg_catalog.pg_am LIMIT 1")
             .execute(&pool)
             .await
             .expect("filtered");
@@ -174,7 +180,8 @@ async fn options_filter_names_and_text_modes() {
     assert_eq!(t.spans().len(), 3, "{}", describe(&t.spans()));
     t.span("custom show")
         .assert_child_of(&p)
-        .assert_attr("db.operation.name", "SHOW");
+        .assert_attr("db.query.summary", "SHOW")
+        .assert_no_attr("db.operation.name");
     t.span("SELECT")
         .assert_attr("db.query.text", "SELECT ? AS x")
         .assert_no_attr("db.response.returned_rows");

@@ -4,10 +4,14 @@
 //! Wrap the pool once; every `sqlx::query(..)`, `query_as`, `query_scalar` and `query!` call
 //! through it, its connections and its transactions becomes a CLIENT span named by the
 //! statement's summary (`SELECT users`, `INSERT orders SELECT cart`) with
-//! `db.system.name`, `db.namespace`, `db.operation.name`, `db.collection.name`,
-//! `db.query.summary`, sanitized `db.query.text` (literals replaced by `?`),
-//! `server.address`/`server.port`, and on failure `db.response.status_code` (SQLSTATE, or the
-//! SQLite extended result code), `error.type`, an `exception` event and status Error.
+//! `db.system.name`, `db.namespace`, `db.query.summary`, sanitized `db.query.text` (literals
+//! replaced by `?`), `server.address`/`server.port`, `db.operation.batch.size` for
+//! multi-statement text, `db.stored_procedure.name` for `CALL`, and on failure
+//! `db.response.status_code` and `error.type` (the SQLSTATE, or the SQLite extended result
+//! code), status Error with a fixed description: no server message text unless opted in with
+//! `error_text(ErrorTextMode::Scrubbed)`. `db.operation.name` / `db.collection.name` are not
+//! parsed from the text unless `parse_operation_and_collection(true)`. Each pool also records
+//! the `db.client.connection.*` metrics.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sqlx::Error> {

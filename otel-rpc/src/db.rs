@@ -7,9 +7,10 @@ use std::time::SystemTime;
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 
-use crate::metric::{DB_STRING_RULES, DurationMetric, bound_db_value};
+use crate::metric::{DB_STRING_RULES, DbValueRule, DurationMetric, bound_db_str, bound_db_value};
 use crate::recorder::SpanRecorder;
 use crate::recording::Recording;
+use crate::untrusted::MAX_NAME_LEN;
 
 /// Database query text, given ready or computed only when the span is recorded.
 pub enum QueryText<'a> {
@@ -157,39 +158,42 @@ impl<'a> DbOperation<'a> {
     /// ```
     pub fn span_name(&self) -> Cow<'static, str> {
         if let Some(summary) = self.bounded(4) {
-            return string_value_cow(&summary);
+            return Cow::Owned(summary.into_owned());
         }
-        let target: Option<Cow<'static, str>> = if let Some(c) = self.bounded(2) {
-            Some(string_value_cow(&c))
-        } else if let Some(ns) = self.bounded(1) {
-            Some(string_value_cow(&ns))
-        } else {
-            self.bounded(5).map(|a| match self.server_port {
-                Some(p) => Cow::Owned(format!("{}:{}", a.as_str(), p)),
-                None => string_value_cow(&a),
-            })
+        let target: Option<Cow<'_, str>> =
+            self.bounded(2).or_else(|| self.bounded(1)).or_else(|| {
+                self.bounded(5).map(|a| match self.server_port {
+                    Some(p) => Cow::Owned(format!("{a}:{p}")),
+                    None => a,
+                })
+            });
+        let name = match (self.bounded(3), target) {
+            (Some(op), Some(t)) => format!("{op} {t}"),
+            (Some(op), None) => op.into_owned(),
+            (None, Some(t)) => t.into_owned(),
+            (None, None) => self
+                .bounded(0)
+                .unwrap_or(Cow::Borrowed(self.system.as_str()))
+                .into_owned(),
         };
-        match (self.bounded(3), target) {
-            (Some(op), Some(t)) => Cow::Owned(format!("{} {}", op.as_str(), t)),
-            (Some(op), None) => string_value_cow(&op),
-            (None, Some(t)) => t,
-            (None, None) => {
-                string_value_cow(&self.bounded(0).unwrap_or_else(|| self.system.clone()))
-            }
-        }
+        Cow::Owned(name)
     }
 
-    /// The string field at `DB_ATTRIBUTE_KEYS[i]` (i in 0..=5), bounded by its rule.
-    fn bounded(&self, i: usize) -> Option<StringValue> {
-        let field = match i {
-            0 => Some(&self.system),
-            1 => self.namespace.as_ref(),
-            2 => self.collection.as_ref(),
-            3 => self.operation.as_ref(),
-            4 => self.summary.as_ref(),
-            _ => self.server_address.as_ref(),
-        }?;
-        bound_db_value(DB_STRING_RULES[i].1, field)
+    /// The string fields, in the order of `DB_ATTRIBUTE_KEYS` (indexes 0..=5).
+    fn string_fields(&self) -> [Option<&StringValue>; 6] {
+        [
+            Some(&self.system),
+            self.namespace.as_ref(),
+            self.collection.as_ref(),
+            self.operation.as_ref(),
+            self.summary.as_ref(),
+            self.server_address.as_ref(),
+        ]
+    }
+
+    /// The string field at `DB_ATTRIBUTE_KEYS[i]`, bounded by its rule (borrowed unless cut).
+    fn bounded(&self, i: usize) -> Option<Cow<'_, str>> {
+        bound_db_str(DB_STRING_RULES[i].1, self.string_fields()[i]?.as_str())
     }
 
     /// The attributes visible to the sampler and the metric (everything but the query text
@@ -222,10 +226,18 @@ impl<'a> DbOperation<'a> {
     /// passes its bounding rule.
     fn for_each_attribute(&self, mut f: impl FnMut(usize, KeyValue)) {
         let keys = &DB_ATTRIBUTE_KEYS;
-        for (i, key) in keys.iter().enumerate().take(DB_STRING_RULES.len()) {
-            if let Some(v) = self.bounded(i) {
-                f(i, KeyValue::new(*key, v));
-            }
+        for (i, field) in self.string_fields().into_iter().enumerate() {
+            let Some(v) = field else { continue };
+            let rule = DB_STRING_RULES[i].1;
+            // Fast path (the common case): short, and not a name needing the shape check.
+            let value = if v.as_str().len() <= MAX_NAME_LEN && rule == DbValueRule::Capped {
+                v.clone()
+            } else if let Some(bounded) = bound_db_value(rule, v) {
+                bounded
+            } else {
+                continue;
+            };
+            f(i, KeyValue::new(keys[i], value));
         }
         if let Some(port) = self.server_port {
             f(6, KeyValue::new(keys[6], i64::from(port)));
@@ -268,10 +280,6 @@ pub(crate) fn metric_mask(metric: &DurationMetric) -> u16 {
         .enumerate()
         .filter(|(_, k)| metric.allows(k))
         .fold(0, |mask, (i, _)| mask | (1 << i))
-}
-
-fn string_value_cow(v: &StringValue) -> Cow<'static, str> {
-    Cow::Owned(v.as_str().to_owned())
 }
 
 impl SpanRecorder {

@@ -7,6 +7,19 @@
 //! generalised so that database adapters (`otel-mongo`, `otel-sqlx`, `otel-redis`) and the
 //! HTTP / gRPC tower layers share one implementation of naming, status and metric rules.
 //!
+//! The rules every adapter shares live once, here:
+//!
+//! * [`untrusted`]: server, peer and application error text is never recorded by default
+//!   ([`ErrorTextMode`]); names pass a shape check, codes come from closed sets;
+//! * [`Outcome`] / [`Failure`]: status Error + `error.type` on failure, a description only
+//!   when it adds something, exceptions only for real errors;
+//! * [`exception`]: exceptions as span events, log records or both
+//!   (`OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`);
+//! * [`classify`]: the conventions' error defaults and a user rule on top;
+//! * [`options`]: the one builder vocabulary ([`InstrumentationOptions`]);
+//! * [`conventions`]: per domain the semantic-conventions version, schema URL and attribute
+//!   sets with requirement levels.
+//!
 //! The core has no HTTP or gRPC dependency; the layers live behind features:
 //!
 //! * `http`: [`http::HttpServerLayer`] and [`http::HttpClientLayer`], tower layers for HTTP

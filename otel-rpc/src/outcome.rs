@@ -11,7 +11,8 @@ use crate::untrusted::{DEFAULT_MAX_ERROR_TEXT_LEN, ErrorTextMode, OTHER, scrub};
 /// * [`Outcome::Failure`] sets status `Error` and `error.type` (plus the optional response
 ///   status code attribute, e.g. `db.response.status_code`) on the span *and* on the duration
 ///   metric. The status description is the failure's [`message`](Failure::message) when it has
-///   one, else empty (it never repeats `error.type`). An exception (span event or log record) is recorded only for failures
+///   one, else empty (it never repeats `error.type`). An exception (span event or log record, see
+///   [`ExceptionSignal`](crate::exception::ExceptionSignal)) is recorded only for failures
 ///   marked [`with_exception`](Failure::with_exception): a response code is not an exception.
 /// * [`Outcome::Cancelled`] is what a [`Recording`](crate::Recording) dropped without an explicit
 ///   end reports: the caller stopped waiting (a timeout, a `select!`, a dropped future) before

@@ -138,6 +138,21 @@ async fn no_secret_reaches_spans_events_statuses_or_metric_attributes() {
     .await;
     assert!(dup.is_err());
     operations += 1;
+    // Messages that carry values without (or with broken) quoting (issue 13): RAISE built
+    // from an argument, invalid input of a value holding quotes.
+    let raised = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DO $$ BEGIN RAISE EXCEPTION 'token % rejected', '{}'; END $$",
+        secret("pg-raise")
+    )))
+    .execute(&pool)
+    .await;
+    assert!(raised.is_err());
+    let bad_uuid = sqlx::query("SELECT $1::uuid")
+        .bind(format!("it's \"{}\"", secret("pg-uuid")))
+        .execute(&pool)
+        .await;
+    assert!(bad_uuid.is_err());
+    operations += 2;
     pool.inner().close().await;
 
     // ---------------------------------------------------------------- MariaDB
@@ -177,6 +192,45 @@ async fn no_secret_reaches_spans_events_statuses_or_metric_attributes() {
     .await;
     assert!(dup.is_err());
     operations += 1;
+    // `near '...'` with an apostrophe in the value, `Variable 'x' can't be set to the value of
+    // '...'`, and SIGNAL ... MESSAGE_TEXT built from an argument (issue 13).
+    let procedure = env::unique_name("secrets_signal");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE PROCEDURE {procedure}(t VARCHAR(200)) BEGIN
+           DECLARE m VARCHAR(300);
+           SET m = CONCAT('token ', t, ' rejected');
+           SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = m;
+         END"
+    )))
+    .execute(mysql.inner())
+    .await
+    .expect("procedure");
+    for sql in [
+        format!(
+            "SELECT * FROMM {mtable} WHERE id = 'it''s {}'",
+            secret("my-near")
+        ),
+        format!("SET SESSION sql_mode = 'x''{}'", secret("my-variable")),
+    ] {
+        assert!(
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mysql)
+                .await
+                .is_err(),
+            "{sql}"
+        );
+        operations += 1;
+    }
+    let signalled = sqlx::query(sqlx::AssertSqlSafe(format!("CALL {procedure}(?)")))
+        .bind(secret("my-signal"))
+        .execute(&mysql)
+        .await;
+    assert!(signalled.is_err());
+    operations += 1;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP PROCEDURE {procedure}")))
+        .execute(mysql.inner())
+        .await
+        .expect("drop procedure");
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {mtable}")))
         .execute(mysql.inner())
         .await

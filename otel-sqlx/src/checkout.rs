@@ -2,10 +2,12 @@
 //! query stream on a connection the stream itself owns ([`owned_stream`]), so every execution
 //! on a `TracedPool` goes through one observed acquire.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use futures_core::Stream;
 use futures_core::future::BoxFuture;
@@ -37,7 +39,11 @@ impl<DB: Database> Checkout<DB> {
                 .map(|conn| Checkout { conn, _use: None });
         };
         let pending = observer.acquire_started();
-        match pool.acquire().await {
+        let acquire = Opening {
+            inner: pool.acquire(),
+            context: Some((Instant::now(), observer.clone())),
+        };
+        match acquire.await {
             Ok(conn) => Ok(Checkout {
                 conn,
                 _use: Some(pending.acquired()),
@@ -56,6 +62,45 @@ impl<DB: Database> Checkout<DB> {
     pub(crate) fn into_parts(self) -> (PoolConnection<DB>, Option<ConnectionUse>) {
         (self.conn, self._use)
     }
+}
+
+thread_local! {
+    /// The checkout being polled on this thread: sqlx opens a connection inline, inside the
+    /// poll of the acquire that needs it, and calls `after_connect` from there.
+    static OPENING: RefCell<Option<(Instant, PoolObserver)>> = const { RefCell::new(None) };
+}
+
+pin_project_lite::pin_project! {
+    /// Polls an acquire with its start time and observer visible to [`connection_opened`].
+    struct Opening<F> {
+        #[pin]
+        inner: F,
+        context: Option<(Instant, PoolObserver)>,
+    }
+}
+
+impl<F: Future> Future for Opening<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let previous = OPENING.with(|o| o.replace(this.context.take()));
+        let result = this.inner.poll(cx);
+        *this.context = OPENING.with(|o| o.replace(previous));
+        result
+    }
+}
+
+/// Called from the `after_connect` hook [`crate::TracedPool::connect_lazy_with`] installs:
+/// records `db.client.connection.create_time` as the time from the start of the checkout that
+/// opened the connection until it was established. Connections sqlx opens on its own
+/// maintenance task (`min_connections`) are not attributed to a checkout and not recorded.
+pub(crate) fn connection_opened() {
+    OPENING.with(|o| {
+        if let Some((started, observer)) = o.borrow().as_ref() {
+            observer.record_create_time(started.elapsed());
+        }
+    });
 }
 
 /// The slot through which the driving future hands items to the stream.

@@ -94,6 +94,36 @@ impl<DB: TracedDatabase> TracedPool<DB> {
         }
     }
 
+    /// A builder for a pool created here, lazily (no connection is opened until the first
+    /// checkout), with the `after_connect` hook that lets the pool metrics record
+    /// `db.client.connection.create_time` for every connection a checkout opens (from the
+    /// start of that checkout until the connection is established). It **replaces** an
+    /// `after_connect` hook set on `options`. Pools built by the application record no
+    /// create time (sqlx has no hook around opening a connection), and neither do
+    /// connections sqlx opens on its own maintenance task (`min_connections`).
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), sqlx::Error> {
+    /// let pool = otel_sqlx::TracedPool::<sqlx::Postgres>::connect_lazy_with(
+    ///     sqlx::postgres::PgPoolOptions::new().max_connections(8),
+    ///     "postgres://localhost/shop".parse()?,
+    /// )
+    /// .build();
+    /// # let _ = pool; Ok(()) }
+    /// ```
+    pub fn connect_lazy_with(
+        options: sqlx::pool::PoolOptions<DB>,
+        connect: <DB::Connection as sqlx::Connection>::Options,
+    ) -> TracedPoolBuilder<DB> {
+        let pool = options
+            .after_connect(|_conn, _meta| {
+                crate::checkout::connection_opened();
+                Box::pin(std::future::ready(Ok(())))
+            })
+            .connect_lazy_with(connect);
+        Self::builder(pool)
+    }
+
     /// The wrapped pool. Queries run on it directly are **not** traced.
     pub fn inner(&self) -> &Pool<DB> {
         &self.pool

@@ -407,7 +407,7 @@ async fn pool_timeout_is_a_fixed_kind() {
     let t = TestTelemetry::new();
     let raw = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
-        .acquire_timeout(std::time::Duration::from_millis(50))
+        .acquire_timeout(std::time::Duration::from_millis(250))
         .connect(&postgres_url())
         .await
         .expect("connect");

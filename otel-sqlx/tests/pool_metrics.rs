@@ -327,7 +327,8 @@ async fn acquire_timeouts_are_counted() {
     require("PostgreSQL", &url);
     let raw = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
-        .acquire_timeout(Duration::from_millis(20))
+        // Long enough for the first connect under parallel test load, short for the test.
+        .acquire_timeout(Duration::from_millis(250))
         .connect(&url)
         .await
         .expect("connect");
@@ -440,4 +441,67 @@ async fn sqlite_pool_name_is_the_file_and_metrics_switch_off() {
             .any(|p| p.name == "db.client.operation.duration")
     );
     let _ = std::fs::remove_file(&dir);
+}
+
+/// A pool created through `connect_lazy_with` records a create_time point per connection a
+/// checkout opened; a pool the application built records none.
+#[tokio::test]
+async fn create_time_through_the_connect_helper() {
+    let url = postgres_url();
+    require("PostgreSQL", &url);
+    let m = Metrics::new();
+    let pool = TracedPool::<sqlx::Postgres>::connect_lazy_with(
+        sqlx::postgres::PgPoolOptions::new().max_connections(2),
+        url.parse().expect("url"),
+    )
+    .meter_provider(m.provider.clone())
+    .pool_name("lazy")
+    .build();
+    let a = pool.acquire().await.expect("first");
+    let b = pool.acquire().await.expect("second");
+    drop((a, b));
+    // Reuses an idle connection: no new point.
+    sqlx::query("SELECT 1")
+        .execute(&pool)
+        .await
+        .expect("select");
+    let points = m.collect();
+    assert_eq!(
+        value(&points, "db.client.connection.create_time", "lazy", None),
+        Some(2)
+    );
+
+    let m = Metrics::new();
+    let raw = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("connect");
+    let user_built = TracedPool::builder(raw)
+        .meter_provider(m.provider.clone())
+        .pool_name("user-built")
+        .build();
+    sqlx::query("SELECT 1")
+        .execute(&user_built)
+        .await
+        .expect("select");
+    let points = m.collect();
+    assert_eq!(
+        value(
+            &points,
+            "db.client.connection.create_time",
+            "user-built",
+            None
+        ),
+        None
+    );
+    assert_eq!(
+        value(
+            &points,
+            "db.client.connection.wait_time",
+            "user-built",
+            None
+        ),
+        Some(1)
+    );
 }

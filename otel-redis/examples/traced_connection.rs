@@ -11,7 +11,7 @@
 //! example self-contained.
 
 use opentelemetry::Context;
-use opentelemetry::trace::{FutureExt, SpanId, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::trace::{FutureExt, SpanId, Status, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use otel_redis::TracedConnection;
 use redis::AsyncCommands;
@@ -95,8 +95,15 @@ fn print_spans(spans: &[SpanData]) {
 fn print_tree(spans: &[SpanData], span: &SpanData, depth: usize) {
     let pad = "  ".repeat(depth);
     println!(
-        "{pad}{:?} {:?} status={:?}",
-        span.span_kind, span.name, span.status
+        "{pad}{:?} {:?} status={}",
+        span.span_kind,
+        span.name,
+        match &span.status {
+            Status::Unset => "Unset".into(),
+            Status::Ok => "Ok".into(),
+            Status::Error { description } if description.is_empty() => "Error".into(),
+            Status::Error { description } => format!("Error({description:?})"),
+        }
     );
     for kv in &span.attributes {
         println!("{pad}    {} = {}", kv.key, kv.value);

@@ -27,7 +27,9 @@ fn main() {
 
 #[cfg(feature = "postgres")]
 mod example {
-    use opentelemetry::trace::SpanId;
+    use std::time::Duration;
+
+    use opentelemetry::trace::{SpanId, Status};
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
     use otel_rpc::classify::{Observed, Verdict};
     use otel_sqlx::{InstrumentationOptions, TracedPool};
@@ -40,7 +42,10 @@ mod example {
             .with_simple_exporter(spans.clone())
             .build();
 
-        let pool = match sqlx::PgPool::connect(&url).await {
+        let connect = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(3)) // fail fast when it is down
+            .connect(&url);
+        let pool = match connect.await {
             Ok(pool) => pool,
             Err(e) => {
                 eprintln!("cannot reach PostgreSQL at {url}: {e}");
@@ -123,8 +128,15 @@ mod example {
     fn print_tree(spans: &[SpanData], span: &SpanData, depth: usize) {
         let pad = "  ".repeat(depth);
         println!(
-            "{pad}{:?} {:?} status={:?}",
-            span.span_kind, span.name, span.status
+            "{pad}{:?} {:?} status={}",
+            span.span_kind,
+            span.name,
+            match &span.status {
+                Status::Unset => "Unset".into(),
+                Status::Ok => "Ok".into(),
+                Status::Error { description } if description.is_empty() => "Error".into(),
+                Status::Error { description } => format!("Error({description:?})"),
+            }
         );
         for kv in &span.attributes {
             println!("{pad}    {} = {}", kv.key, kv.value);

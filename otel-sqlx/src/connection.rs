@@ -76,9 +76,10 @@ where
         E: 'q + Execute<'q, DB>,
     {
         let parts = QueryParts::<DB>::new(query);
-        let span = self
+        let mut span = self
             .shared
             .start_query(&current_context(), parts.sql.as_str());
+        let parts = parts.commented(&mut span);
         TracedStream::<DB>::running((&mut *self.conn).fetch_many(parts), span).boxed()
     }
 
@@ -91,9 +92,10 @@ where
         E: 'q + Execute<'q, DB>,
     {
         let parts = QueryParts::<DB>::new(query);
-        let span = self
+        let mut span = self
             .shared
             .start_query(&current_context(), parts.sql.as_str());
+        let parts = parts.commented(&mut span);
         traced_optional(span, (&mut *self.conn).fetch_optional(parts)).boxed()
     }
 

@@ -170,8 +170,13 @@ impl Instrumentation {
             .and_then(|f| f(&info))
             .unwrap_or_else(|| self.hooks.name(&op));
         let recording = self.recorder.start_db_with(parent, None, name, &op, |_| {});
+        let comment = self.options.sqlcommenter.as_ref().and_then(|c| {
+            use opentelemetry::trace::TraceContextExt;
+            c.comment(recording.context().span().span_context())
+        });
         Some(QuerySpan {
             recording: Some(recording),
+            comment,
             shared: Arc::clone(self),
             returned: 0,
             affected: 0,
@@ -217,6 +222,8 @@ impl Instrumentation {
 /// when nothing had arrived yet (a timeout or a dropped future).
 pub(crate) struct QuerySpan {
     recording: Option<Recording>,
+    /// The sqlcommenter comment for this (sampled) statement, taken by the executor.
+    pub(crate) comment: Option<String>,
     shared: Arc<Instrumentation>,
     returned: u64,
     affected: u64,

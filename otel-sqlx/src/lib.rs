@@ -35,6 +35,7 @@
 
 mod backend;
 mod checkout;
+mod commenter;
 mod connection;
 mod error;
 mod instrumentation;
@@ -46,6 +47,7 @@ mod stream;
 mod transaction;
 
 pub use backend::{ConnectionInfo, TracedDatabase};
+pub use commenter::SqlCommenter;
 pub use connection::TracedConnection;
 pub use error::{ERROR_KINDS, error_kind};
 pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use otel_rpc::ErrorTextMode;
 use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
 
+use crate::commenter::SqlCommenter;
 use crate::sql::{DEFAULT_CACHE_CAPACITY, QueryInfo};
 
 /// The old SQL-text filter (see the deprecated `TracedPoolBuilder::filter_sql`).
@@ -43,6 +44,8 @@ pub struct TracingOptions {
     pub pool_name: Option<String>,
     /// Distinct SQL strings whose analysis is cached per pool.
     pub cache_capacity: usize,
+    /// The opt-in sqlcommenter comment on sampled statements (default `None`).
+    pub sqlcommenter: Option<SqlCommenter>,
     /// The old SQL-text filter (deprecated builder method `filter_sql`).
     pub filter: Option<QueryFilter>,
     /// The old span namer (deprecated builder method `span_name_from_query`).
@@ -60,6 +63,7 @@ impl Default for TracingOptions {
             pool_metrics: true,
             pool_name: None,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            sqlcommenter: None,
             filter: None,
             span_name: None,
         }
@@ -80,6 +84,7 @@ impl fmt::Debug for TracingOptions {
             .field("pool_metrics", &self.pool_metrics)
             .field("pool_name", &self.pool_name)
             .field("cache_capacity", &self.cache_capacity)
+            .field("sqlcommenter", &self.sqlcommenter)
             .field("filter", &self.filter.is_some())
             .field("span_name", &self.span_name.is_some())
             .finish()

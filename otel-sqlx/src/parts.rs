@@ -27,6 +27,28 @@ impl<DB: Database> QueryParts<DB> {
     }
 }
 
+impl<DB: Database> QueryParts<DB> {
+    /// Appends the span's sqlcommenter comment, if any, and sends the statement unnamed
+    /// (non-persistent), so sqlx's statement cache never sees the unique text. Statements
+    /// given as prepared statements, or already holding a comment, are left unchanged.
+    pub(crate) fn commented(
+        mut self,
+        span: &mut Option<crate::instrumentation::QuerySpan>,
+    ) -> Self {
+        let Some(comment) = span.as_mut().and_then(|s| s.comment.take()) else {
+            return self;
+        };
+        if self.statement.is_some() {
+            return self;
+        }
+        if let Some(sql) = crate::commenter::append(self.sql.as_str(), &comment) {
+            self.sql = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql));
+            self.persistent = false;
+        }
+        self
+    }
+}
+
 impl<'q, DB: Database> Execute<'q, DB> for QueryParts<DB> {
     fn sql(self) -> SqlStr {
         self.sql

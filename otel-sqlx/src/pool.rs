@@ -286,6 +286,18 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
         self
     }
 
+    /// Opt-in [sqlcommenter](https://google.github.io/sqlcommenter/): appends
+    /// `/*traceparent='..',tracestate='..'*/` (plus `commenter`'s static tags) to the text of
+    /// **sampled** statements, so the database's logs and `pg_stat_activity` show the trace.
+    /// Commented statements are sent unnamed (non-persistent), so sqlx's prepared-statement
+    /// cache never holds the unique text; unsampled statements are sent unchanged.
+    /// `db.query.text` and the summary never include the comment; statements that already
+    /// hold a comment are not changed.
+    pub fn sqlcommenter(mut self, commenter: crate::SqlCommenter) -> Self {
+        self.options.sqlcommenter = Some(commenter);
+        self
+    }
+
     /// Number of distinct SQL strings whose analysis is cached (default 512; 0 disables).
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
         self.options.cache_capacity = capacity;
@@ -406,13 +418,15 @@ where
         let observer = shared.pool.clone();
         match self.detection() {
             None => {
-                let span = shared.start_query(&parent, parts.sql.as_str());
+                let mut span = shared.start_query(&parent, parts.sql.as_str());
+                let parts = parts.commented(&mut span);
                 let inner = fetch_many_on_checkout::<DB, _>(pool, observer, parts).boxed();
                 TracedStream::<DB>::running(inner, span).boxed()
             }
             Some(detect) => TracedStream::<DB>::starting(Box::pin(async move {
                 detect.await;
-                let span = shared.start_query(&parent, parts.sql.as_str());
+                let mut span = shared.start_query(&parent, parts.sql.as_str());
+                let parts = parts.commented(&mut span);
                 let inner = fetch_many_on_checkout::<DB, _>(pool, observer, parts).boxed();
                 (inner, span)
             }))
@@ -437,7 +451,8 @@ where
             if let Some(detect) = detect {
                 detect.await;
             }
-            let span = shared.start_query(&parent, parts.sql.as_str());
+            let mut span = shared.start_query(&parent, parts.sql.as_str());
+            let parts = parts.commented(&mut span);
             traced_optional(span, async {
                 let checkout = Checkout::acquire(&pool, shared.pool.as_ref()).await?;
                 let (mut conn, use_guard) = checkout.into_parts();

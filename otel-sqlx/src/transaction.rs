@@ -153,9 +153,10 @@ where
         E: 'q + Execute<'q, DB>,
     {
         let parts = QueryParts::<DB>::new(query);
-        let span = self
+        let mut span = self
             .shared
             .start_query(&current_context(), parts.sql.as_str());
+        let parts = parts.commented(&mut span);
         match self.conn() {
             Ok(conn) => TracedStream::<DB>::running(conn.fetch_many(parts), span).boxed(),
             Err(e) => TracedStream::<DB>::running(
@@ -175,9 +176,10 @@ where
         E: 'q + Execute<'q, DB>,
     {
         let parts = QueryParts::<DB>::new(query);
-        let span = self
+        let mut span = self
             .shared
             .start_query(&current_context(), parts.sql.as_str());
+        let parts = parts.commented(&mut span);
         match self.conn() {
             Ok(conn) => traced_optional(span, conn.fetch_optional(parts)).boxed(),
             Err(e) => traced_optional(span, async move { Err(e) }).boxed(),

@@ -172,9 +172,18 @@ impl<DB: TracedDatabase> TracedPool<DB> {
             self.shared.detect::<DB>(&mut conn).await;
         }
         let recording = self.shared.start_control(&parent, "BEGIN");
-        let result = self.pool.begin().await;
+        // Checked out through the pool observer (wait_time, use_time until the end), then
+        // begun on the owned connection, as `Pool::begin` does.
+        let (result, use_guard) =
+            match Checkout::acquire(&self.pool, self.shared.pool.as_ref()).await {
+                Ok(checkout) => {
+                    let (conn, use_guard) = checkout.into_parts();
+                    (Transaction::begin(conn, None).await, use_guard)
+                }
+                Err(e) => (Err(e), None),
+            };
         self.shared.end_control(recording, &result);
-        result.map(|tx| TracedTransaction::new(tx, Arc::clone(&self.shared), 1))
+        result.map(|tx| TracedTransaction::new(tx, Arc::clone(&self.shared), 1).with_use(use_guard))
     }
 
     /// Closes the pool.

@@ -38,6 +38,9 @@ pub struct TracedTransaction<'c, DB: TracedDatabase> {
     tx: Option<Transaction<'c, DB>>,
     shared: Arc<Instrumentation>,
     depth: usize,
+    /// A transaction begun on the pool: records `db.client.connection.use_time` when dropped,
+    /// after `tx` (field order) has given the connection back.
+    _use: Option<otel_rpc::pool::ConnectionUse>,
 }
 
 impl<DB: TracedDatabase> fmt::Debug for TracedTransaction<'_, DB> {
@@ -63,7 +66,14 @@ impl<'c, DB: TracedDatabase> TracedTransaction<'c, DB> {
             tx: Some(tx),
             shared,
             depth,
+            _use: None,
         }
+    }
+
+    /// Keeps the pool checkout's use guard for as long as the transaction lives.
+    pub(crate) fn with_use(mut self, use_guard: Option<otel_rpc::pool::ConnectionUse>) -> Self {
+        self._use = use_guard;
+        self
     }
 
     /// Nesting depth: 1 for a transaction, 2 and more for savepoints.

@@ -263,7 +263,7 @@ fn assert_executions_observed(m: &Metrics, pool_name: &str, before: i64, n: i64)
     );
 }
 
-/// Three executes and one fetch_optional.
+/// Three executes, one fetch_optional and one transaction.
 async fn pg_queries(pool: &TracedPool<sqlx::Postgres>) {
     for _ in 0..3 {
         sqlx::query::<sqlx::Postgres>("SELECT 1")
@@ -274,9 +274,11 @@ async fn pg_queries(pool: &TracedPool<sqlx::Postgres>) {
     let _ = sqlx::query::<sqlx::Postgres>("SELECT 1")
         .fetch_optional(pool)
         .await;
+    let tx = pool.begin().await.expect("begin");
+    tx.commit().await.expect("commit");
 }
 
-/// Three executes and one fetch_optional.
+/// Three executes, one fetch_optional and one transaction.
 async fn my_queries(pool: &TracedPool<sqlx::MySql>) {
     for _ in 0..3 {
         sqlx::query::<sqlx::MySql>("SELECT 1")
@@ -287,6 +289,8 @@ async fn my_queries(pool: &TracedPool<sqlx::MySql>) {
     let _ = sqlx::query::<sqlx::MySql>("SELECT 1")
         .fetch_optional(pool)
         .await;
+    let tx = pool.begin().await.expect("begin");
+    tx.commit().await.expect("commit");
 }
 
 #[tokio::test]
@@ -302,7 +306,7 @@ async fn postgres_pool_of_two_with_five_holders() {
     let pool = traced(&m, raw);
     let before = five_holders_on_two(&m, &pool, "127.0.0.1:5432/test").await;
     pg_queries(&pool).await;
-    assert_executions_observed(&m, "127.0.0.1:5432/test", before, 4);
+    assert_executions_observed(&m, "127.0.0.1:5432/test", before, 5);
 }
 
 #[tokio::test]
@@ -318,7 +322,7 @@ async fn mariadb_pool_of_two_with_five_holders() {
     let pool = traced(&m, raw);
     let before = five_holders_on_two(&m, &pool, "127.0.0.1:3306/test").await;
     my_queries(&pool).await;
-    assert_executions_observed(&m, "127.0.0.1:3306/test", before, 4);
+    assert_executions_observed(&m, "127.0.0.1:3306/test", before, 5);
 }
 
 #[tokio::test]

@@ -254,6 +254,26 @@ pub fn profile_db(p: &Pipeline, n: usize, unsampled: bool) {
     }
 }
 
+/// Runs the sampled HTTP (`grpc == false`) or gRPC pair floor `n` times (for callgrind:
+/// `--profile floor-http` / `floor-grpc`).
+pub fn profile_pair(p: &Pipeline, n: usize, grpc: bool) {
+    let tracer = p.tracer_provider.tracer("otel-bench-floor");
+    let meter = p.meter_provider.meter("otel-bench-floor");
+    let histograms = (
+        meter.f64_histogram("bench.floor.client").build(),
+        meter.f64_histogram("bench.floor.server").build(),
+    );
+    let sides = if grpc {
+        (&GRPC_CLIENT, &GRPC_SERVER)
+    } else {
+        (&HTTP_CLIENT, &HTTP_SERVER)
+    };
+    let root = Context::new();
+    for _ in 0..n {
+        rpc_pair(&tracer, sides, &histograms, &root);
+    }
+}
+
 /// Row name: bare SDK DB operation, sampled.
 pub const FLOOR_DB_SAMPLED: &str =
     "floor: bare SDK DB span (7 attrs) + end + histogram (6 attrs), sampled";

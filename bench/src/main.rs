@@ -68,7 +68,7 @@ fn parse_args() -> Result<Args, String> {
                 return Err("usage: otel-bench [--quick] [--ops N] [--rounds R] \
                             [--only micro,redis,postgres,sqlite,mongo,http,grpc,memory] \
                             [--profile sampled|unsampled|mongo|mongo-unsampled|redis-sampled|redis-unsampled|\
-                            floor-db|floor-db-unsampled|http-raw|http-pair|grpc-raw|grpc-pair|\
+                            floor-db|floor-db-unsampled|floor-http|floor-grpc|http-raw|http-pair|grpc-raw|grpc-pair|\
                             sqlite-raw|sqlite-traced|sqlite-unsampled|sqlite-sqlx-otel]"
                     .to_owned());
             }

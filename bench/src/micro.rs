@@ -226,6 +226,7 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
     }));
 
     out.extend(crate::null_redis::micro(p, n));
+    out.extend(crate::ops::sql::micro(p, n));
 
     let mut headers = http::HeaderMap::new();
     let recording = rec.start(&root, "GET", Vec::new());
@@ -252,7 +253,8 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
 
 /// Runs one hot loop `n` times (for a profiler): `sampled` / `unsampled` recorder start+end,
 /// `mongo` / `mongo-unsampled` handler events, `redis-unsampled` / `redis-sampled`
-/// null-connection SETs, `floor-db` / `floor-db-unsampled` the bare SDK, `http-raw` /
+/// null-connection SETs, `floor-db` / `floor-db-unsampled` / `floor-http` / `floor-grpc` the
+/// bare SDK, `http-raw` /
 /// `http-pair` / `grpc-raw` / `grpc-pair` the in-process layer calls, `sqlite-raw` /
 /// `sqlite-traced` / `sqlite-unsampled` / `sqlite-sqlx-otel` in-memory SQLite SELECTs.
 pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
@@ -282,6 +284,8 @@ pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
         "redis-unsampled" => crate::null_redis::profile(p, n, true),
         "floor-db" => crate::floor::profile_db(p, n, false),
         "floor-db-unsampled" => crate::floor::profile_db(p, n, true),
+        "floor-http" => crate::floor::profile_pair(p, n, false),
+        "floor-grpc" => crate::floor::profile_pair(p, n, true),
         "http-raw" | "http-pair" | "grpc-raw" | "grpc-pair" => crate::layers::profile(p, name, n),
         sql if sql.starts_with("sqlite-") => {
             crate::ops::sql::profile_sqlite(p, n, &sql["sqlite-".len()..])?

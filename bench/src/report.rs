@@ -56,7 +56,8 @@ fn floor_ratios(results: &[Micro]) {
     const MONGO_EVENTS: &str = "Mongo: building the synthetic events alone (baseline)";
     const REDIS_RAW: &str = "Redis SET over a null connection: raw";
     // (row, what is subtracted, measured row, subtracted row (None: nothing), floor row)
-    let rows: [(&str, &str, &str, Option<&str>, &str); 10] = [
+    use crate::ops::sql::{SQLITE_RAW, SQLITE_SQLX_OTEL, SQLITE_TRACED, SQLITE_UNSAMPLED};
+    let rows: [(&str, &str, &str, Option<&str>, &str); 13] = [
         (
             "core recorder, sampled",
             "-",
@@ -98,6 +99,27 @@ fn floor_ratios(results: &[Micro]) {
             "Redis SET over a null connection: traced, unsampled",
             Some(REDIS_RAW),
             FLOOR_DB_UNSAMPLED,
+        ),
+        (
+            "otel-sqlx TracedPool (in-memory SQLite SELECT), sampled",
+            "raw pool",
+            SQLITE_TRACED,
+            Some(SQLITE_RAW),
+            FLOOR_DB_SAMPLED,
+        ),
+        (
+            "otel-sqlx TracedPool (in-memory SQLite SELECT), unsampled",
+            "raw pool",
+            SQLITE_UNSAMPLED,
+            Some(SQLITE_RAW),
+            FLOOR_DB_UNSAMPLED,
+        ),
+        (
+            "alternative: sqlx-otel 0.5 (in-memory SQLite SELECT)",
+            "raw pool",
+            SQLITE_SQLX_OTEL,
+            Some(SQLITE_RAW),
+            FLOOR_DB_SAMPLED,
         ),
         (
             "HTTP layer pair (in-process), sampled",

@@ -189,16 +189,18 @@ pub async fn bench_sqlite(
     Ok(sql_bench!(p, plan, "SQLite", "sqlite", pool, st))
 }
 
-/// `n` prepared `SELECT`s by id on an in-memory SQLite database (for callgrind: the process's
-/// instruction count, minus the same run with a smaller `n`, gives instructions per query):
-/// `raw` on the pool, `traced` / `unsampled` through `TracedPool`, `sqlx-otel` through
-/// sqlx-otel (feature `alt-sqlx-otel`).
-pub fn profile_sqlite(p: &Pipeline, n: usize, which: &str) -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
+/// An in-memory SQLite database (no network I/O: the sqlx path plus SQLite's own work on
+/// sqlx's worker thread), seeded, with every client of one `SELECT` by id.
+struct InMemory {
+    st: Statements,
+    pool: sqlx::SqlitePool,
+    traced: otel_sqlx::TracedPool<sqlx::Sqlite>,
+    #[cfg(feature = "alt-sqlx-otel")]
+    alt: sqlx_otel::Pool<sqlx::Sqlite>,
+}
+
+impl InMemory {
+    async fn new(p: &Pipeline) -> Result<Self, sqlx::Error> {
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -218,25 +220,100 @@ pub fn profile_sqlite(p: &Pipeline, n: usize, which: &str) -> Result<(), String>
             .meter_provider(p.meter_provider.clone())
             .build();
         #[cfg(feature = "alt-sqlx-otel")]
-        let alt_pool = {
+        let alt = {
             crate::alt::otel032::install_globals();
             sqlx_otel::PoolBuilder::from(pool.clone()).build()
         };
+        Ok(InMemory {
+            st,
+            pool,
+            traced,
+            #[cfg(feature = "alt-sqlx-otel")]
+            alt,
+        })
+    }
+
+    /// One `SELECT` of row `id` through `which`: `raw`, `traced` (also for the unsampled
+    /// variant: the parent decides) or `sqlx-otel`.
+    async fn select(&self, which: &str, id: i64) -> Result<i64, sqlx::Error> {
+        let q = sqlx::query(self.st.select).bind(id % SEED_ROWS + 1);
+        let row = match which {
+            "raw" => q.fetch_one(&self.pool).await?,
+            "traced" | "unsampled" => q.fetch_one(&self.traced).await?,
+            #[cfg(feature = "alt-sqlx-otel")]
+            "sqlx-otel" => q.fetch_one(&self.alt).await?,
+            other => {
+                return Err(sqlx::Error::Configuration(
+                    format!("unknown SQLite client {other}").into(),
+                ));
+            }
+        };
+        row.try_get::<i64, _>(0)
+    }
+}
+
+fn sqlite_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Row name: in-memory SQLite SELECT, raw pool.
+pub const SQLITE_RAW: &str = "SQLite in-memory SELECT by id: raw pool";
+/// Row name: in-memory SQLite SELECT through `TracedPool`, sampled.
+pub const SQLITE_TRACED: &str = "SQLite in-memory SELECT by id: otel-sqlx TracedPool, sampled";
+/// Row name: in-memory SQLite SELECT through `TracedPool`, unsampled parent.
+pub const SQLITE_UNSAMPLED: &str =
+    "SQLite in-memory SELECT by id: otel-sqlx TracedPool, unsampled parent";
+/// Row name: in-memory SQLite SELECT through sqlx-otel.
+pub const SQLITE_SQLX_OTEL: &str =
+    "SQLite in-memory SELECT by id: sqlx-otel 0.5 (own 0.32 pipeline; no SQL parsing)";
+
+/// The sqlx path without network I/O, timed: the same `SELECT` on an in-memory SQLite
+/// database, raw, through `TracedPool` (sampled, unsampled) and through sqlx-otel.
+pub fn micro(p: &Pipeline, n: usize) -> Vec<crate::micro::Micro> {
+    use crate::micro::time;
+    let (rt, db) = match sqlite_runtime().and_then(|rt| {
+        let db = rt.block_on(InMemory::new(p)).map_err(|e| e.to_string())?;
+        Ok((rt, db))
+    }) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("no in-memory SQLite for the microbenchmarks: {e}");
+            return Vec::new();
+        }
+    };
+    let n = n / 4;
+    let mut id = 0_i64;
+    let mut run = |which: &str| {
+        id += 1;
+        let _ = std::hint::black_box(rt.block_on(db.select(which, id)));
+    };
+    let mut out = vec![
+        time(SQLITE_RAW, n, || run("raw")),
+        time(SQLITE_TRACED, n, || run("traced")),
+    ];
+    {
+        let _guard = crate::pipeline::unsampled_parent().attach();
+        out.push(time(SQLITE_UNSAMPLED, n, || run("traced")));
+    }
+    #[cfg(feature = "alt-sqlx-otel")]
+    out.push(time(SQLITE_SQLX_OTEL, n, || run("sqlx-otel")));
+    out
+}
+
+/// `n` prepared `SELECT`s by id on an in-memory SQLite database (for callgrind: the process's
+/// instruction count, minus the same run with a smaller `n`, gives instructions per query):
+/// `raw` on the pool, `traced` / `unsampled` through `TracedPool`, `sqlx-otel` through
+/// sqlx-otel (feature `alt-sqlx-otel`).
+pub fn profile_sqlite(p: &Pipeline, n: usize, which: &str) -> Result<(), String> {
+    let rt = sqlite_runtime()?;
+    rt.block_on(async {
+        let db = InMemory::new(p).await?;
         let _guard = (which == "unsampled").then(|| crate::pipeline::unsampled_parent().attach());
         for i in 0..n as i64 {
-            let q = sqlx::query(st.select).bind(i % SEED_ROWS + 1);
-            let row = match which {
-                "raw" => q.fetch_one(&pool).await?,
-                "traced" | "unsampled" => q.fetch_one(&traced).await?,
-                #[cfg(feature = "alt-sqlx-otel")]
-                "sqlx-otel" => q.fetch_one(&alt_pool).await?,
-                other => {
-                    return Err(sqlx::Error::Configuration(
-                        format!("unknown SQLite profile {other}").into(),
-                    ));
-                }
-            };
-            std::hint::black_box(row.try_get::<i64, _>(0)?);
+            std::hint::black_box(db.select(which, i).await?);
         }
         Ok(())
     })

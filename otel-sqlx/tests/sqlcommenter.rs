@@ -122,3 +122,73 @@ async fn statement_cache_stays_steady_over_many_commented_queries() {
             == Some("SELECT $1::int8 + ?")
     ));
 }
+
+/// MariaDB: `information_schema.PROCESSLIST` read from a second connection shows the comment
+/// of a sampled statement and the unchanged text of an unsampled one.
+#[tokio::test]
+async fn mariadb_processlist_shows_the_comment() {
+    let url = otel_testkit::env::mysql_url();
+    require("MariaDB", &url);
+    for sampled in [true, false] {
+        let t = if sampled {
+            TestTelemetry::new()
+        } else {
+            TestTelemetry::with_sampler(Sampler::AlwaysOff)
+        };
+        let raw = sqlx::mysql::MySqlPoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await
+            .expect("connect");
+        let pool = TracedPool::builder(raw)
+            .tracer_provider(t.tracer_provider.clone())
+            .sqlcommenter(SqlCommenter::new().tag("application", "otel-sqlx-test"))
+            .build();
+        // Server detection first, so the watched statement is the only one running.
+        sqlx::query("SELECT 1").execute(&pool).await.expect("warm");
+        let mut watcher = sqlx::MySqlConnection::connect(&url).await.expect("watcher");
+        let run = async {
+            sqlx::query("SELECT SLEEP(0.8)")
+                .execute(&pool)
+                .await
+                .expect("sleep");
+        };
+        let watch = async {
+            for _ in 0..200 {
+                let row = sqlx::query(
+                    "SELECT INFO FROM information_schema.PROCESSLIST \
+                     WHERE ID <> CONNECTION_ID() AND INFO LIKE 'SELECT SLEEP(0.8)%'",
+                )
+                .fetch_optional(&mut watcher)
+                .await
+                .expect("processlist");
+                if let Some(row) = row {
+                    return row.get::<String, _>(0);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("the statement never showed up in the process list");
+        };
+        let ((), text) = tokio::join!(run, watch);
+        if sampled {
+            let span = t
+                .spans()
+                .into_iter()
+                .find(|s| {
+                    s.attr("db.query.text").map(|v| v.to_string()).as_deref()
+                        == Some("SELECT SLEEP(?)")
+                })
+                .expect("the SLEEP span");
+            assert_eq!(
+                text,
+                format!(
+                    "SELECT SLEEP(0.8) /*application='otel-sqlx-test',traceparent='00-{}-{}-01'*/",
+                    span.span_context.trace_id(),
+                    span.span_context.span_id()
+                )
+            );
+        } else {
+            assert_eq!(text, "SELECT SLEEP(0.8)");
+        }
+    }
+}

@@ -152,12 +152,12 @@ async fn options_filter_names_and_text_modes() {
         .filter(|op: &DbOperation<'_>| {
             op.summary.as_ref().map(|s| s.as_str()) != Some("SELECT pg_catalog.pg_am")
         })
-        .span_name(|op: &DbOperation<'_>| {
-            match op.summary.as_ref().map(|s| s.as_str()) {
+        .span_name(
+            |op: &DbOperation<'_>| match op.summary.as_ref().map(|s| s.as_str()) {
                 Some("SHOW") => "custom show".into(),
                 _ => op.span_name(),
-            }
-        })
+            },
+        )
         .build();
     let cx = parent(&t, "parent");
     async {

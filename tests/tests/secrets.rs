@@ -332,7 +332,10 @@ async fn no_secret_reaches_spans_events_statuses_or_metric_attributes() {
             false,
         ),
         // A key that is not shaped like a name.
-        (vec!["GET".into(), format!("{key} {}", secret("redis-key"))], true),
+        (
+            vec!["GET".into(), format!("{key} {}", secret("redis-key"))],
+            true,
+        ),
         (vec!["DEL".into(), key.clone(), format!("{key}:h")], true),
     ];
     for (args, ok) in &redis_cmds {

@@ -29,55 +29,10 @@ pub use summary::{
     Analysis, MAX_CTE_NAMES, MAX_SUMMARY_LEN, MAX_TRACKED_DEPTH, analyze, analyze_with,
 };
 
-/// Replaces every quoted run (`'..'`, `".."`, `` `..` ``) and every number in a database error
-/// message by `?`: server messages quote the offending values (MySQL: `Duplicate entry
-/// 'alice' for key 'email'`), so they are treated as untrusted text.
-///
-/// ```
-/// assert_eq!(
-///     otel_sqlx::sql::sanitize_message("Duplicate entry 'alice@x.org' for key 'users.email'"),
-///     "Duplicate entry ? for key ?"
-/// );
-/// ```
+/// Scrubs a database error message. Superseded by the one rule for untrusted text,
+/// [`otel_rpc::untrusted::scrub`] (which the adapter applies under
+/// `error_text(ErrorTextMode::Scrubbed)`); kept one release for callers of 0.1.
+#[deprecated(since = "0.2.0", note = "use otel_rpc::untrusted::scrub")]
 pub fn sanitize_message(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars().peekable();
-    let mut prev_word = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' | '`' => {
-                // Skip to the closing quote (doubled quotes stay inside).
-                loop {
-                    match chars.next() {
-                        Some(q) if q == c => {
-                            if chars.peek() == Some(&c) {
-                                chars.next();
-                            } else {
-                                break;
-                            }
-                        }
-                        Some(_) => {}
-                        None => break,
-                    }
-                }
-                out.push('?');
-                prev_word = false;
-            }
-            d if d.is_ascii_digit() && !prev_word => {
-                while chars
-                    .peek()
-                    .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '.' || *n == '_')
-                {
-                    chars.next();
-                }
-                out.push('?');
-                prev_word = false;
-            }
-            other => {
-                prev_word = other.is_alphanumeric() || other == '_';
-                out.push(other);
-            }
-        }
-    }
-    out
+    otel_rpc::untrusted::scrub(message, usize::MAX)
 }

@@ -27,6 +27,8 @@
 //! [`ErrorTextMode::Scrubbed`]. The same [`OtelCommandHandler::install`] call feeds the
 //! `db.client.connection.*` pool metrics from the driver's connection pool events.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod chain;
 mod codes;

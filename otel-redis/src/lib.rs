@@ -52,6 +52,8 @@
 //! Unsampled operations pay for no query text: it is built only when the span records (see
 //! [`stats::query_texts_built`]).
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Without `aio` nor `sync` there is no connection trait to implement: nothing is used.
 #![cfg_attr(not(any(feature = "aio", feature = "sync")), allow(dead_code))]
 

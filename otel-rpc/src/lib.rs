@@ -45,6 +45,8 @@
 //! recording.end(Outcome::Success);
 //! ```
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod classify;
 pub mod conventions;

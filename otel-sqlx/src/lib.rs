@@ -32,6 +32,8 @@
 //! analysis (operation, table, summary) is cached per pool; the sanitized text is built only
 //! for sampled spans. Bound parameters are never recorded.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backend;
 mod checkout;

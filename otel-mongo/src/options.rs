@@ -77,23 +77,31 @@ pub(crate) struct Options {
 /// ```
 /// use std::borrow::Cow;
 /// use std::time::Duration;
+/// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 /// use otel_mongo::{
 ///     BackgroundCommands, DbInstrumentationOptions, ErrorTextMode, InstrumentationOptions,
 ///     OtelCommandHandler, QueryTextMode,
 /// };
+/// use otel_rpc::DbOperation;
 /// use otel_rpc::classify::{Observed, Verdict};
 ///
+/// let (tracer_provider, meter_provider) = (SdkTracerProvider::default(), SdkMeterProvider::default());
+/// // The same words as every crate's builder (otel-sqlx, otel-redis, the otel-rpc layers):
 /// let handler = OtelCommandHandler::builder()
+///     .tracer_provider(tracer_provider)
+///     .meter_provider(meter_provider)
 ///     .query_text(QueryTextMode::Sanitized)
 ///     .max_query_text_len(1024)
 ///     .error_text(ErrorTextMode::Off)
-///     .filter(|op| op.operation.as_ref().is_none_or(|o| o.as_str() != "ping"))
-///     .span_name(|op| Cow::Owned(format!("mongo {}", op.span_name())))
 ///     // A duplicate key is expected here: not an error.
 ///     .classify(|o| match o {
 ///         Observed::Db { status_code: Some("11000"), .. } => Some(Verdict::NotError),
 ///         _ => None,
 ///     })
+///     .filter(|op: &DbOperation| op.operation.as_ref().is_none_or(|o| o.as_str() != "ping"))
+///     .span_name(|op: &DbOperation| Cow::Owned(format!("mongo {}", op.span_name())))
+///     .enabled(true)
+///     // Mongo's own options.
 ///     .background_commands(BackgroundCommands::Root)
 ///     .max_in_flight(5_000)
 ///     .reply_timeout(Duration::from_secs(60))

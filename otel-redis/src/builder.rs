@@ -79,11 +79,17 @@ impl Shared {
 ///
 /// ```
 /// use std::borrow::Cow;
+/// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 /// use otel_redis::{DbInstrumentationOptions, ErrorTextMode, InstrumentationOptions, QueryTextMode};
+/// use otel_rpc::DbOperation;
 /// use otel_rpc::classify::{Observed, Verdict};
 ///
+/// let (tracer_provider, meter_provider) = (SdkTracerProvider::default(), SdkMeterProvider::default());
 /// let client = redis::Client::open("redis://127.0.0.1:6379/2").unwrap();
+/// // The same words as every crate's builder (otel-sqlx, otel-mongo, the otel-rpc layers):
 /// let builder = otel_redis::TracedConnection::builder(&client)
+///     .tracer_provider(tracer_provider)
+///     .meter_provider(meter_provider)
 ///     .query_text(QueryTextMode::Sanitized)
 ///     .max_query_text_len(512)
 ///     .error_text(ErrorTextMode::Off)
@@ -92,8 +98,9 @@ impl Shared {
 ///         Observed::Db { status_code: Some("NOSCRIPT"), .. } => Some(Verdict::NotError),
 ///         _ => None,
 ///     })
-///     .filter(|op| op.operation.as_ref().is_none_or(|o| o.as_str() != "PING"))
-///     .span_name(|op| Cow::Owned(format!("redis {}", op.span_name())));
+///     .filter(|op: &DbOperation| op.operation.as_ref().is_none_or(|o| o.as_str() != "PING"))
+///     .span_name(|op: &DbOperation| Cow::Owned(format!("redis {}", op.span_name())))
+///     .enabled(true);
 /// # let _ = builder;
 /// ```
 #[must_use]

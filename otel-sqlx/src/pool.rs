@@ -207,6 +207,42 @@ impl<DB: TracedDatabase> TracedPool<DB> {
 }
 
 /// Builds a [`TracedPool`]; see [`TracedPool::builder`].
+///
+/// The options are the shared words of every crate of this workspace
+/// ([`InstrumentationOptions`], [`DbInstrumentationOptions`]) plus the sqlx-specific methods
+/// below:
+///
+/// ```
+/// use std::borrow::Cow;
+/// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
+/// use otel_rpc::DbOperation;
+/// use otel_rpc::classify::{Observed, Verdict};
+/// use otel_sqlx::{
+///     DbInstrumentationOptions, ErrorTextMode, InstrumentationOptions, QueryTextMode,
+///     TracedDatabase, TracedPool,
+/// };
+///
+/// // The same words as every crate's builder (otel-mongo, otel-redis, the otel-rpc layers):
+/// fn traced<DB: TracedDatabase>(pool: sqlx::Pool<DB>) -> TracedPool<DB> {
+///     let (tracer_provider, meter_provider) =
+///         (SdkTracerProvider::default(), SdkMeterProvider::default());
+///     TracedPool::builder(pool)
+///         .tracer_provider(tracer_provider)
+///         .meter_provider(meter_provider)
+///         .query_text(QueryTextMode::Sanitized)
+///         .error_text(ErrorTextMode::Off)
+///         // A unique violation is expected on this pool: not an error.
+///         .classify(|o| match o {
+///             Observed::Db { status_code: Some("23505"), .. } => Some(Verdict::NotError),
+///             _ => None,
+///         })
+///         // No span for the health check `SELECT 1` (its summary is `SELECT`).
+///         .filter(|op: &DbOperation| op.summary.as_ref().is_none_or(|s| s.as_str() != "SELECT"))
+///         .span_name(|op: &DbOperation| Cow::Owned(format!("sql {}", op.span_name())))
+///         .enabled(true)
+///         .build()
+/// }
+/// ```
 #[must_use]
 pub struct TracedPoolBuilder<DB: Database> {
     pool: Pool<DB>,

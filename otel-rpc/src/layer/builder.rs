@@ -42,13 +42,29 @@ pub(crate) const SCOPE: &str = "otel-rpc";
 ///
 /// ```
 /// # #[cfg(feature = "grpc")] {
+/// use std::borrow::Cow;
+/// use http::request::Parts;
+/// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
+/// use otel_rpc::ErrorTextMode;
 /// use otel_rpc::classify::{Observed, Verdict};
 /// use otel_rpc::grpc::GrpcServerLayer;
 /// use otel_rpc::options::InstrumentationOptions;
 ///
-/// // NOT_FOUND is an expected answer of this service, not an error.
+/// let (tracer_provider, meter_provider) = (SdkTracerProvider::default(), SdkMeterProvider::default());
+/// // The same words as every crate's builder (otel-sqlx, otel-mongo, otel-redis); the hooks
+/// // see the request parts where the database adapters see a `DbOperation`.
 /// let layer = GrpcServerLayer::builder()
+///     .tracer_provider(tracer_provider)
+///     .meter_provider(meter_provider)
+///     .error_text(ErrorTextMode::Off)
+///     // NOT_FOUND is an expected answer of this service, not an error.
 ///     .classify(|o| matches!(o, Observed::Grpc { code: 5 }).then_some(Verdict::NotError))
+///     .filter(|req: &Parts| !req.uri.path().starts_with("/grpc.health."))
+///     // Low-cardinality names only: never the raw path of an unknown method.
+///     .span_name(|req: &Parts| {
+///         Cow::Borrowed(if req.uri.path().starts_with("/shop.Cart/") { "cart" } else { "rpc" })
+///     })
+///     .enabled(true)
 ///     .catch_panics(true)
 ///     .build();
 /// # let _ = layer; }

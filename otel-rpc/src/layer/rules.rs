@@ -86,7 +86,7 @@ impl Rules {
             Code::Grpc(code) => {
                 let name = crate::grpc::code_name(code);
                 recording
-                    .set_metric_attribute(KeyValue::new(attribute::RPC_RESPONSE_STATUS_CODE, name));
+                    .set_metric_attribute(KeyValue::new(crate::conventions::RPC_STATUS_CODE, name));
                 ErrorType::Static(name)
             }
         };

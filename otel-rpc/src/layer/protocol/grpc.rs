@@ -224,7 +224,7 @@ impl Protocol for GrpcClient {
         let name = code_name(UNAVAILABLE);
         traced
             .recording
-            .set_metric_attribute(KeyValue::new(attribute::RPC_RESPONSE_STATUS_CODE, name));
+            .set_metric_attribute(KeyValue::new(crate::conventions::RPC_STATUS_CODE, name));
         name
     }
 }

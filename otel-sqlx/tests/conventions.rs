@@ -1,0 +1,165 @@
+//! sqlx spans and measurements checked against `otel_rpc::conventions::DB` (SQLite in
+//! memory): the start attributes as the sampler saw them, the exported span keys, the metric
+//! keys, the span names and the schema URL.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use opentelemetry::trace::{Link, SpanKind, TraceId};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample};
+use otel_rpc::conventions::{Domain, Requirement};
+use otel_sqlx::TracedPool;
+use otel_testkit::TestTelemetry;
+use sqlx::sqlite::SqlitePoolOptions;
+
+/// Name and start attributes of one span, as the sampler saw them.
+type Seen = (String, Vec<KeyValue>);
+
+/// A sampler that keeps what it was given for every span, and samples it.
+#[derive(Debug, Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Seen>>>);
+
+impl ShouldSample for Capture {
+    fn should_sample(
+        &self,
+        _parent: Option<&Context>,
+        _trace_id: TraceId,
+        name: &str,
+        _kind: &SpanKind,
+        attributes: &[KeyValue],
+        _links: &[Link],
+    ) -> SamplingResult {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.push((name.to_owned(), attributes.to_vec()));
+        }
+        SamplingResult {
+            decision: SamplingDecision::RecordAndSample,
+            attributes: Vec::new(),
+            trace_state: Default::default(),
+        }
+    }
+}
+
+fn keys<'a>(list: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    list.into_iter().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn sqlite_spans_and_metric_follow_the_db_conventions() {
+    let capture = Capture::default();
+    let t = TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(capture.clone())));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .expect("open SQLite");
+    let pool = TracedPool::builder(pool)
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+        .build();
+    sqlx::query("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+        .execute(&pool)
+        .await
+        .expect("create");
+    sqlx::query("INSERT INTO orders (id) VALUES (1)")
+        .execute(&pool)
+        .await
+        .expect("insert");
+    sqlx::query("INSERT INTO orders (id) VALUES (1)")
+        .execute(&pool)
+        .await
+        .expect_err("duplicate key");
+
+    let conv = Domain::Db.conventions();
+    let start = keys(conv.span_start.iter().map(|a| a.key));
+    let deferred = keys(conv.deferred_start.iter().copied());
+    let allowed_at_start: BTreeSet<String> = start.difference(&deferred).cloned().collect();
+    let required = |list: &[otel_rpc::conventions::Attr]| {
+        keys(
+            list.iter()
+                .filter(|a| a.requirement == Requirement::Required)
+                .map(|a| a.key),
+        )
+    };
+    let seen = capture.0.lock().expect("seen").clone();
+    let inserts: Vec<_> = seen
+        .iter()
+        .filter(|(name, _)| name == "INSERT orders")
+        .collect();
+    assert_eq!(inserts.len(), 2, "the sampler saw both inserts: {seen:?}");
+    for (_, attrs) in inserts {
+        let at_start = keys(attrs.iter().map(|kv| kv.key.as_str()));
+        assert!(
+            at_start.is_subset(&allowed_at_start),
+            "unlisted or deferred at start: {:?}",
+            at_start.difference(&allowed_at_start)
+        );
+        // SQLite has no server.*; operation / collection are not parsed by default (sql.md):
+        // the summary carries them.
+        for key in required(conv.span_start)
+            .iter()
+            .map(String::as_str)
+            .chain(["db.query.summary", "db.namespace"])
+        {
+            assert!(
+                at_start.contains(key),
+                "{key} not given at start: {at_start:?}"
+            );
+        }
+    }
+
+    let listed = keys(conv.span_start.iter().chain(conv.detail).map(|a| a.key));
+    let spans = t.spans_named("INSERT orders");
+    assert_eq!(spans.len(), 2);
+    for span in &spans {
+        assert_eq!(span.span_kind, conv.span_kind);
+        assert_eq!(
+            span.instrumentation_scope.schema_url(),
+            Some(conv.schema_url)
+        );
+        let exported = keys(span.attributes.iter().map(|kv| kv.key.as_str()));
+        assert!(
+            exported.is_subset(&listed),
+            "unlisted: {:?}",
+            exported.difference(&listed)
+        );
+        for key in &deferred {
+            assert!(exported.contains(key), "{key} missing");
+        }
+    }
+    let failed = spans
+        .iter()
+        .find(|s| {
+            s.attributes
+                .iter()
+                .any(|kv| kv.key.as_str() == "error.type")
+        })
+        .expect("the duplicate insert failed");
+    assert!(
+        failed
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "db.response.status_code"),
+        "SQLite's extended result code is the status code"
+    );
+
+    let default_metric = keys(conv.default_metric_keys());
+    let points = t.histogram(conv.metric_name);
+    let inserts: Vec<_> = points
+        .iter()
+        .filter(|p| p.attr("db.query.summary").as_deref() == Some("INSERT orders"))
+        .collect();
+    assert_eq!(inserts.len(), 2, "success and failure series: {points:?}");
+    for p in &points {
+        let k = keys(p.attributes.iter().map(|kv| kv.key.as_str()));
+        assert!(
+            k.is_subset(&default_metric),
+            "{:?}",
+            k.difference(&default_metric)
+        );
+        for key in required(conv.metric) {
+            assert!(k.contains(&key), "{key} missing on the metric: {k:?}");
+        }
+    }
+}

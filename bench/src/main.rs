@@ -67,7 +67,7 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 return Err("usage: otel-bench [--quick] [--ops N] [--rounds R] \
                             [--only micro,redis,postgres,sqlite,mongo,http,grpc,memory] \
-                            [--profile sampled|unsampled|mongo|mongo-unsampled|redis-sampled|redis-unsampled|\
+                            [--profile sampled|unsampled|mongo|mongo-unsampled|mongo-baseline|redis-raw|redis-sampled|redis-unsampled|\
                             floor-db|floor-db-unsampled|floor-http|floor-grpc|http-raw|http-pair|grpc-raw|grpc-pair|\
                             sqlite-raw|sqlite-traced|sqlite-unsampled|sqlite-sqlx-otel]"
                     .to_owned());

@@ -98,6 +98,18 @@ pub fn mongo_events(handler: &OtelCommandHandler, request_id: i32) {
     handler.on_connection_checked_in(&MONGO_SERVER, key.connection_id);
 }
 
+/// The synthetic events of [`mongo_events`] built and dropped, no handler (its baseline).
+fn mongo_events_alone() {
+    let key = CommandKey::new(1, 1);
+    let cmd = doc! { "find": "orders", "filter": { "_id": 42_i64 }, "limit": 1_i64, "$db": "shop" };
+    black_box(StartedCommand::new(key, "shop", "find", cmd).with_server("127.0.0.1", Some(27017)));
+    black_box(SucceededCommand::new(
+        key,
+        Duration::from_micros(100),
+        doc! { "ok": 1 },
+    ));
+}
+
 /// The server of the synthetic Mongo events, as the pool's check-in events name it.
 static MONGO_SERVER: LazyLock<ServerAddress> = LazyLock::new(|| ServerAddress::Tcp {
     host: "127.0.0.1".to_owned(),
@@ -218,12 +230,11 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
             },
         ));
     }
-    out.push(time("Mongo: building the synthetic events alone (baseline)", n, || {
-        let key = CommandKey::new(1, 1);
-        let cmd = doc! { "find": "orders", "filter": { "_id": 42_i64 }, "limit": 1_i64, "$db": "shop" };
-        black_box(StartedCommand::new(key, "shop", "find", cmd).with_server("127.0.0.1", Some(27017)));
-        black_box(SucceededCommand::new(key, Duration::from_micros(100), doc! { "ok": 1 }));
-    }));
+    out.push(time(
+        "Mongo: building the synthetic events alone (baseline)",
+        n,
+        mongo_events_alone,
+    ));
 
     out.extend(crate::null_redis::micro(p, n));
     out.extend(crate::ops::sql::micro(p, n));
@@ -252,7 +263,8 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
 }
 
 /// Runs one hot loop `n` times (for a profiler): `sampled` / `unsampled` recorder start+end,
-/// `mongo` / `mongo-unsampled` handler events, `redis-unsampled` / `redis-sampled`
+/// `mongo` / `mongo-unsampled` handler events (`mongo-baseline`: the events alone),
+/// `redis-raw` / `redis-unsampled` / `redis-sampled`
 /// null-connection SETs, `floor-db` / `floor-db-unsampled` / `floor-http` / `floor-grpc` the
 /// bare SDK, `http-raw` /
 /// `http-pair` / `grpc-raw` / `grpc-pair` the in-process layer calls, `sqlite-raw` /
@@ -280,6 +292,8 @@ pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
             let _guard = unsampled_parent().attach();
             (0..n).for_each(|i| mongo_events(&handler, i as i32));
         }
+        "mongo-baseline" => (0..n).for_each(|_| mongo_events_alone()),
+        "redis-raw" => crate::null_redis::profile_raw(n),
         "redis-sampled" => crate::null_redis::profile(p, n, false),
         "redis-unsampled" => crate::null_redis::profile(p, n, true),
         "floor-db" => crate::floor::profile_db(p, n, false),

@@ -80,6 +80,17 @@ pub fn micro(p: &Pipeline, n: usize) -> Vec<Micro> {
     out
 }
 
+/// `n` raw SETs over the null connection (the baseline of [`profile`]).
+pub fn profile_raw(n: usize) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().build() else {
+        return;
+    };
+    let mut raw = NullConnection;
+    for _ in 0..n {
+        set(&rt, &mut raw);
+    }
+}
+
 /// `n` traced SETs over the null connection, under an unsampled parent when `unsampled`.
 pub fn profile(p: &Pipeline, n: usize, unsampled: bool) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().build() else {

@@ -10,8 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use opentelemetry::StringValue;
-use opentelemetry::metrics::MeterProvider;
-use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
+use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::options::{DbHooks, DbInstrumentationOptions};
 use otel_rpc::text::QueryTextMode;
@@ -152,28 +151,7 @@ impl TracedConnectionBuilder {
         }
     }
 
-    /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait.
-    pub fn tracer_provider<P>(self, provider: P) -> Self
-    where
-        P: TracerProvider + Send + Sync + 'static,
-        P::Tracer: Send + Sync + 'static,
-        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
-    {
-        InstrumentationOptions::tracer_provider(self, provider)
-    }
-
-    /// [`InstrumentationOptions::meter_provider`], callable without importing the trait.
-    pub fn meter_provider<P>(self, provider: P) -> Self
-    where
-        P: MeterProvider + Send + Sync + 'static,
-    {
-        InstrumentationOptions::meter_provider(self, provider)
-    }
-
-    /// [`InstrumentationOptions::disable_metrics`], callable without importing the trait.
-    pub fn disable_metrics(self) -> Self {
-        InstrumentationOptions::disable_metrics(self)
-    }
+    otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
 
     /// Former name of [`InstrumentationOptions::recorder`].
     #[deprecated(note = "use `InstrumentationOptions::recorder` (the shared option word)")]

@@ -263,6 +263,58 @@ impl CommonOptions {
     }
 }
 
+/// Writes, inside a builder's `impl` block, inherent methods that forward to the
+/// [`InstrumentationOptions`] methods of the same name, so the most used words are callable
+/// without importing the trait: any of `tracer_provider`, `meter_provider`,
+/// `disable_metrics`. The builder must implement [`InstrumentationOptions`] and have it in
+/// scope (the generated docs link to it). One definition for every builder of the workspace.
+///
+/// ```
+/// use otel_rpc::options::{CommonOptions, InstrumentationOptions};
+///
+/// struct MyBuilder(CommonOptions);
+/// impl InstrumentationOptions for MyBuilder {
+///     fn common_options(&mut self) -> &mut CommonOptions { &mut self.0 }
+/// }
+/// impl MyBuilder {
+///     otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
+/// }
+/// let b = MyBuilder(CommonOptions::new("mine")).disable_metrics();
+/// assert!(!b.0.metrics);
+/// ```
+#[macro_export]
+macro_rules! forward_instrumentation_options {
+    ($($method:ident),+ $(,)?) => {
+        $( $crate::forward_instrumentation_options!(@ $method); )+
+    };
+    (@ tracer_provider) => {
+        /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait.
+        pub fn tracer_provider<P>(self, provider: P) -> Self
+        where
+            P: ::opentelemetry::trace::TracerProvider + Send + Sync + 'static,
+            P::Tracer: Send + Sync + 'static,
+            <P::Tracer as ::opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
+        {
+            $crate::options::InstrumentationOptions::tracer_provider(self, provider)
+        }
+    };
+    (@ meter_provider) => {
+        /// [`InstrumentationOptions::meter_provider`], callable without importing the trait.
+        pub fn meter_provider<P>(self, provider: P) -> Self
+        where
+            P: ::opentelemetry::metrics::MeterProvider + Send + Sync + 'static,
+        {
+            $crate::options::InstrumentationOptions::meter_provider(self, provider)
+        }
+    };
+    (@ disable_metrics) => {
+        /// [`InstrumentationOptions::disable_metrics`], callable without importing the trait.
+        pub fn disable_metrics(self) -> Self {
+            $crate::options::InstrumentationOptions::disable_metrics(self)
+        }
+    };
+}
+
 /// The shared builder vocabulary: implement [`common_options`](Self::common_options) and every
 /// builder gets the same methods, meaning the same thing in every crate.
 pub trait InstrumentationOptions: Sized {

@@ -10,7 +10,7 @@ use futures_core::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
 use opentelemetry::InstrumentationScope;
 use opentelemetry::metrics::{Meter, MeterProvider};
-use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
+use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
 use otel_rpc::pool::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
@@ -273,16 +273,7 @@ impl<DB: Database> fmt::Debug for TracedPoolBuilder<DB> {
 }
 
 impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
-    /// Uses `provider` instead of the global tracer provider (the same as
-    /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait).
-    pub fn tracer_provider<P>(self, provider: P) -> Self
-    where
-        P: TracerProvider + Send + Sync + 'static,
-        P::Tracer: Send + Sync + 'static,
-        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
-    {
-        InstrumentationOptions::tracer_provider(self, provider)
-    }
+    otel_rpc::forward_instrumentation_options!(tracer_provider);
 
     /// Uses `provider` instead of the global meter provider, for the duration histogram and
     /// the pool metrics ([`InstrumentationOptions::meter_provider`] plus the pool's meter).

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use http::request::Parts;
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::MeterProvider;
-use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
+use opentelemetry::trace::SpanKind;
 
 use super::protocol::{LayerOptions, Protocol};
 use super::rules::Rules;
@@ -163,32 +162,11 @@ impl<O> LayerBuilder<O> {
         }
     }
 
-    /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait.
-    pub fn tracer_provider<P>(self, provider: P) -> Self
-    where
-        P: TracerProvider + Send + Sync + 'static,
-        P::Tracer: Send + Sync + 'static,
-        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
-    {
-        InstrumentationOptions::tracer_provider(self, provider)
-    }
-
-    /// [`InstrumentationOptions::meter_provider`], callable without importing the trait.
-    pub fn meter_provider<P>(self, provider: P) -> Self
-    where
-        P: MeterProvider + Send + Sync + 'static,
-    {
-        InstrumentationOptions::meter_provider(self, provider)
-    }
+    crate::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
 
     /// [`InstrumentationOptions::propagator`], callable without importing the trait.
     pub fn propagator(self, propagator: SharedPropagator) -> Self {
         InstrumentationOptions::propagator(self, propagator)
-    }
-
-    /// [`InstrumentationOptions::disable_metrics`], callable without importing the trait.
-    pub fn disable_metrics(self) -> Self {
-        InstrumentationOptions::disable_metrics(self)
     }
 
     /// [`InstrumentationOptions::recorder`], callable without importing the trait. Its span

@@ -7,7 +7,10 @@ use std::time::SystemTime;
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 
-use crate::metric::{DB_STRING_RULES, DbValueRule, DurationMetric, bound_db_str, bound_db_value};
+use crate::metric::{
+    DB_STRING_RULES, DbValueRule, DistinctEntry, DistinctValues, DurationMetric, bound_db_str,
+    bound_db_value,
+};
 use crate::recorder::SpanRecorder;
 use crate::recording::Recording;
 use crate::untrusted::MAX_NAME_LEN;
@@ -206,19 +209,35 @@ impl<'a> DbOperation<'a> {
 
     /// The span attributes, and those of them whose bit is set in `metric_mask` (indexes into
     /// [`DB_ATTRIBUTE_KEYS`]): selecting metric attributes by position needs no key comparison.
-    fn attributes_with_metric(&self, metric_mask: u16) -> (Vec<KeyValue>, Vec<KeyValue>) {
+    /// The free-text values among the metric ones are then bounded by `distinct` (the
+    /// recorder's first distinct values; later new ones become `_OTHER` on the metric only).
+    fn attributes_with_metric(
+        &self,
+        metric_mask: u16,
+        distinct: Option<&DistinctValues>,
+    ) -> (Vec<KeyValue>, Vec<KeyValue>) {
         let mut attrs = Vec::with_capacity(DB_ATTRIBUTE_KEYS.len());
         let mut metric = Vec::with_capacity(if metric_mask == 0 {
             0
         } else {
             DB_ATTRIBUTE_KEYS.len()
         });
+        let mut entries: [DistinctEntry; DISTINCT_SLOT_OF_INDEX.len()] = Default::default();
+        let mut bounded = 0;
         self.for_each_attribute(|i, kv| {
             if metric_mask & (1 << i) != 0 {
+                if let Some(Some(slot)) = DISTINCT_SLOT_OF_INDEX.get(i) {
+                    // At most one entry per slot, so `bounded` stays below 4 and fits a u8.
+                    entries[bounded] = (metric.len() as u8, *slot);
+                    bounded += 1;
+                }
                 metric.push(kv.clone());
             }
             attrs.push(kv);
         });
+        if let Some(distinct) = distinct {
+            distinct.apply(&mut metric, &entries[..bounded]);
+        }
         (attrs, metric)
     }
 
@@ -273,6 +292,10 @@ pub(crate) const DB_ATTRIBUTE_KEYS: [&str; 8] = [
     attribute::DB_OPERATION_BATCH_SIZE,
 ];
 
+/// The distinct-values slot (index into the bounded keys of `metric::distinct`) of the first
+/// `DB_ATTRIBUTE_KEYS`: namespace, collection, operation and summary are bounded.
+const DISTINCT_SLOT_OF_INDEX: [Option<u8>; 5] = [None, Some(0), Some(1), Some(2), Some(3)];
+
 /// Bit i set when `metric` allows `DB_ATTRIBUTE_KEYS[i]`.
 pub(crate) fn metric_mask(metric: &DurationMetric) -> u16 {
     DB_ATTRIBUTE_KEYS
@@ -322,12 +345,14 @@ impl SpanRecorder {
         op: &DbOperation<'_>,
         details: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Recording {
-        let mask = if self.inner.duration.is_some() {
-            self.inner.db_metric_mask
+        let inner = &self.inner;
+        let mask = if inner.duration.is_some() {
+            inner.db_metric_mask
         } else {
             0
         };
-        let (attributes, metric_attrs) = op.attributes_with_metric(mask);
+        let (attributes, metric_attrs) =
+            op.attributes_with_metric(mask, inner.db_distinct.as_ref());
         self.start_prepared(parent, start, name, attributes, metric_attrs, |out| {
             op.detail_attributes(out);
             details(out);
@@ -344,5 +369,122 @@ mod tests {
         for (i, (key, _)) in DB_STRING_RULES.iter().enumerate() {
             assert_eq!(*key, DB_ATTRIBUTE_KEYS[i]);
         }
+    }
+
+    #[test]
+    fn distinct_slots_follow_the_key_order() {
+        use crate::metric::distinct_slot;
+        for (i, key) in DB_ATTRIBUTE_KEYS.iter().enumerate() {
+            let slot = DISTINCT_SLOT_OF_INDEX.get(i).copied().flatten();
+            assert_eq!(slot.map(usize::from), distinct_slot(key), "{key}");
+        }
+    }
+
+    /// A recorder of `t` admitting `limit` distinct values per key.
+    fn recorder(t: &otel_testkit::TestTelemetry, limit: usize) -> SpanRecorder {
+        SpanRecorder::builder(opentelemetry::trace::SpanKind::Client, "test")
+            .tracer_provider(t.tracer_provider.clone())
+            .meter_provider(t.meter_provider.clone())
+            .duration_metric(DurationMetric::db_client().with_max_distinct_values(limit))
+            .build()
+    }
+
+    fn run(rec: &SpanRecorder, table: &str) {
+        let op = DbOperation::new("postgresql")
+            .namespace("shop")
+            .summary(format!("SELECT {table}"));
+        rec.start_db(&Context::new(), &op)
+            .end(crate::Outcome::Success);
+    }
+
+    #[test]
+    fn new_names_after_the_limit_are_other_on_the_metric_only() {
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 2);
+        for table in ["a", "b", "c", "d", "a", "b"] {
+            run(&rec, table);
+        }
+        let points = t.histogram("db.client.operation.duration");
+        let mut by_summary: Vec<(String, u64)> = points
+            .iter()
+            .map(|p| {
+                (
+                    p.attr(attribute::DB_QUERY_SUMMARY).unwrap_or_default(),
+                    p.count,
+                )
+            })
+            .collect();
+        by_summary.sort();
+        assert_eq!(
+            by_summary,
+            [
+                ("SELECT a".to_owned(), 2),
+                ("SELECT b".to_owned(), 2),
+                (crate::untrusted::OTHER.to_owned(), 2),
+            ]
+        );
+        for p in &points {
+            assert_eq!(p.attr(attribute::DB_NAMESPACE).as_deref(), Some("shop"));
+        }
+        // The spans keep the real names.
+        let names: Vec<String> = t.spans().iter().map(|s| s.name.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "SELECT a", "SELECT b", "SELECT c", "SELECT d", "SELECT a", "SELECT b"
+            ]
+        );
+        let summaries: Vec<String> = t
+            .spans()
+            .iter()
+            .filter_map(|s| {
+                s.attributes
+                    .iter()
+                    .find(|kv| kv.key.as_str() == attribute::DB_QUERY_SUMMARY)
+                    .map(|kv| kv.value.to_string())
+            })
+            .collect();
+        assert_eq!(summaries, names);
+    }
+
+    #[test]
+    fn the_generic_start_is_bounded_too() {
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 1);
+        for table in ["a", "b", "c"] {
+            let attrs = vec![
+                KeyValue::new(attribute::DB_SYSTEM_NAME, "postgresql"),
+                KeyValue::new(attribute::DB_QUERY_SUMMARY, format!("SELECT {table}")),
+            ];
+            rec.start(&Context::new(), "q", attrs)
+                .end(crate::Outcome::Success);
+        }
+        let mut summaries: Vec<String> = t
+            .histogram("db.client.operation.duration")
+            .iter()
+            .filter_map(|p| p.attr(attribute::DB_QUERY_SUMMARY))
+            .collect();
+        summaries.sort();
+        assert_eq!(summaries, ["SELECT a", crate::untrusted::OTHER]);
+    }
+
+    #[test]
+    fn usize_max_switches_the_bound_off() {
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, usize::MAX);
+        for i in 0..300 {
+            run(&rec, &format!("t_{i}"));
+        }
+        assert_eq!(t.series("db.client.operation.duration"), 300);
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, DurationMetric::DEFAULT_MAX_DISTINCT_VALUES);
+        for i in 0..300 {
+            run(&rec, &format!("t_{i}"));
+        }
+        assert_eq!(
+            t.series("db.client.operation.duration"),
+            DurationMetric::DEFAULT_MAX_DISTINCT_VALUES + 1,
+            "256 admitted summaries and _OTHER"
+        );
     }
 }

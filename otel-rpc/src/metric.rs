@@ -5,6 +5,10 @@ use std::borrow::Cow;
 use opentelemetry::metrics::{Histogram, Meter};
 use opentelemetry_semantic_conventions::{attribute, metric};
 
+mod distinct;
+pub(crate) use distinct::DistinctValues;
+pub(crate) use distinct::{Entry as DistinctEntry, slot_of as distinct_slot};
+
 /// Bucket boundaries (seconds) the database semantic conventions advise for
 /// `db.client.operation.duration`.
 pub const DB_DURATION_BOUNDARIES: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
@@ -22,12 +26,25 @@ pub const HTTP_DURATION_BOUNDARIES: &[f64] = &[
 /// | key | rule |
 /// |---|---|
 /// | `db.system.name` | closed: the adapter's constant |
-/// | `db.namespace` | capped at [`MAX_NAME_LEN`](crate::untrusted::MAX_NAME_LEN) bytes |
-/// | `db.collection.name` | must pass [`name_shape_ok`](crate::untrusted::name_shape_ok), else omitted |
-/// | `db.operation.name` | closed per adapter (SQL keywords, command names), capped |
-/// | `db.query.summary` | capped at `MAX_NAME_LEN` bytes |
+/// | `db.namespace` | capped at [`MAX_NAME_LEN`](crate::untrusted::MAX_NAME_LEN) bytes; distinct values bounded (\*) |
+/// | `db.collection.name` | must pass [`name_shape_ok`](crate::untrusted::name_shape_ok), else omitted; distinct values bounded (\*) |
+/// | `db.operation.name` | closed per adapter (SQL keywords, command names), capped; distinct values bounded (\*) |
+/// | `db.query.summary` | capped at `MAX_NAME_LEN` bytes; distinct values bounded (\*) |
 /// | `db.response.status_code`, `error.type` | closed per adapter (SQLSTATE, code, `_OTHER`), capped |
 /// | `server.address` / `server.port` | from the connection configuration, capped |
+///
+/// (\*) On the metric only: each recorder admits the first
+/// [`max_distinct_values`](DurationMetric::max_distinct_values) distinct values of each of
+/// these four keys (default [`DurationMetric::DEFAULT_MAX_DISTINCT_VALUES`] = 256) and records
+/// every later new value as `_OTHER`; the span keeps the capped value. So a flood of distinct
+/// names (10,000 statements over 10,000 tables) adds one `_OTHER` series per outcome instead of
+/// 10,000 series, and the statements the application ran first keep theirs. Series of the
+/// metric are at most the product, over the attributes present, of their number of values
+/// (each bounded key at most `max_distinct_values + 1`); with one namespace and only the
+/// summary parsed (otel-sqlx's default) that is `(max_distinct_values + 1)` times the outcomes
+/// (`error.type` x `db.response.status_code`). Memory held: at most `max_distinct_values`
+/// values of at most `MAX_NAME_LEN` bytes per key (about 264 KB per recorder at the default,
+/// typically a few KB).
 pub const DB_METRIC_KEYS: &[&str] = &[
     attribute::DB_SYSTEM_NAME,
     attribute::DB_NAMESPACE,
@@ -117,9 +134,17 @@ pub struct DurationMetric {
     pub boundaries: Vec<f64>,
     /// Span attribute keys copied onto the metric (the allow-list keeps cardinality low).
     pub keys: Cow<'static, [&'static str]>,
+    /// How many distinct values of each free-text database key (`db.namespace`,
+    /// `db.collection.name`, `db.operation.name`, `db.query.summary`) a recorder admits onto
+    /// the metric; later new values are recorded as `_OTHER` there (see [`DB_METRIC_KEYS`]).
+    /// Default [`DEFAULT_MAX_DISTINCT_VALUES`](Self::DEFAULT_MAX_DISTINCT_VALUES).
+    pub max_distinct_values: usize,
 }
 
 impl DurationMetric {
+    /// Default of [`max_distinct_values`](Self::max_distinct_values): 256 per key and recorder.
+    pub const DEFAULT_MAX_DISTINCT_VALUES: usize = 256;
+
     /// `db.client.operation.duration` with the advised buckets.
     pub fn db_client() -> Self {
         DurationMetric {
@@ -127,6 +152,7 @@ impl DurationMetric {
             description: Cow::Borrowed("Duration of database client operations."),
             boundaries: DB_DURATION_BOUNDARIES.to_vec(),
             keys: Cow::Borrowed(DB_METRIC_KEYS),
+            max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
         }
     }
 
@@ -170,6 +196,7 @@ impl DurationMetric {
             description: Cow::Borrowed(description),
             boundaries: HTTP_DURATION_BOUNDARIES.to_vec(),
             keys: Cow::Borrowed(HTTP_METRIC_KEYS),
+            max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
         }
     }
 
@@ -179,6 +206,7 @@ impl DurationMetric {
             description: Cow::Borrowed(description),
             boundaries: HTTP_DURATION_BOUNDARIES.to_vec(),
             keys: Cow::Borrowed(RPC_METRIC_KEYS),
+            max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
         }
     }
 
@@ -201,6 +229,23 @@ impl DurationMetric {
     pub fn with_keys(mut self, keys: impl Into<Cow<'static, [&'static str]>>) -> Self {
         self.keys = keys.into();
         self
+    }
+
+    /// Replaces [`max_distinct_values`](Self::max_distinct_values): how many distinct values
+    /// of each free-text database key a recorder admits onto the metric (`usize::MAX`: no
+    /// bound but the length cap).
+    #[must_use]
+    pub fn with_max_distinct_values(mut self, n: usize) -> Self {
+        self.max_distinct_values = n;
+        self
+    }
+
+    /// The per-recorder bound on free-text database values, when the metric carries any of
+    /// those keys and the bound is not switched off.
+    pub(crate) fn distinct_values(&self) -> Option<DistinctValues> {
+        let bounded = self.keys.iter().any(|k| distinct_slot(k).is_some());
+        (bounded && self.max_distinct_values != usize::MAX)
+            .then(|| DistinctValues::new(self.max_distinct_values))
     }
 
     pub(crate) fn build(&self, meter: &Meter) -> Histogram<f64> {

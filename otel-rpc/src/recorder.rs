@@ -15,7 +15,7 @@ use opentelemetry::{Context, InstrumentationScope, Key, KeyValue};
 use crate::classify::{Classifier, Observed, Verdict, default_verdict};
 use crate::conventions::Domain;
 use crate::exception::{ExceptionLogger, ExceptionSignal, SharedLoggerFactory};
-use crate::metric::{DurationMetric, bound_metric_value};
+use crate::metric::{DistinctValues, DurationMetric, bound_metric_value};
 use crate::options::{SharedMeterFactory, SharedTracerFactory};
 use crate::propagation::{BoundedExtractor, SharedPropagator, default_propagator};
 use crate::recording::Recording;
@@ -55,6 +55,9 @@ pub(crate) struct Inner {
     pub(crate) status_code_key: Option<Key>,
     /// Which of [`crate::db::DB_ATTRIBUTE_KEYS`] the metric allows (bit i = key i).
     pub(crate) db_metric_mask: u16,
+    /// The first distinct values of the free-text database metric attributes (see
+    /// [`DurationMetric::max_distinct_values`]); `None` when no such key is on the metric.
+    pub(crate) db_distinct: Option<DistinctValues>,
     pub(crate) domain: Domain,
     pub(crate) classifier: Option<Classifier>,
     pub(crate) exception_signal: ExceptionSignal,
@@ -211,6 +214,9 @@ impl SpanRecorder {
                     .cloned()
                     .map(bound_metric_value),
             );
+            if let Some(distinct) = &inner.db_distinct {
+                distinct.apply_by_key(&mut allowed);
+            }
             allowed
         } else {
             Vec::new()
@@ -424,6 +430,9 @@ impl SpanRecorderBuilder {
         } else {
             None
         };
+        let db_distinct = duration
+            .as_ref()
+            .and_then(|_| self.metric.distinct_values());
         SpanRecorder {
             inner: Arc::new(Inner {
                 kind: self.kind,
@@ -431,6 +440,7 @@ impl SpanRecorderBuilder {
                 propagator: self.propagator.unwrap_or_else(default_propagator),
                 duration,
                 db_metric_mask: crate::db::metric_mask(&self.metric),
+                db_distinct,
                 metric: self.metric,
                 status_code_key: self.status_code_key,
                 domain,

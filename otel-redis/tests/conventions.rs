@@ -5,50 +5,16 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
-use opentelemetry::trace::{Link, SpanKind, TraceId};
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample};
+use opentelemetry_sdk::trace::Sampler;
 use otel_rpc::conventions::{Domain, Requirement};
+use otel_testkit::sampling::{CapturingSampler, key_set};
 use otel_testkit::{TestTelemetry, env::unique_name};
 use redis::AsyncCommands;
 
-/// Name and start attributes of one span, as the sampler saw them.
-type Seen = (String, Vec<KeyValue>);
-
-/// A sampler that keeps what it was given for every span, and samples it.
-#[derive(Debug, Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Seen>>>);
-
-impl ShouldSample for Capture {
-    fn should_sample(
-        &self,
-        _parent: Option<&Context>,
-        _trace_id: TraceId,
-        name: &str,
-        _kind: &SpanKind,
-        attributes: &[KeyValue],
-        _links: &[Link],
-    ) -> SamplingResult {
-        if let Ok(mut seen) = self.0.lock() {
-            seen.push((name.to_owned(), attributes.to_vec()));
-        }
-        SamplingResult {
-            decision: SamplingDecision::RecordAndSample,
-            attributes: Vec::new(),
-            trace_state: Default::default(),
-        }
-    }
-}
-
-fn keys<'a>(list: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
-    list.into_iter().map(str::to_owned).collect()
-}
-
 #[tokio::test]
 async fn redis_spans_and_metric_follow_the_db_conventions() {
-    let capture = Capture::default();
+    let capture = CapturingSampler::default();
     let t = TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(capture.clone())));
     let (_client, mut conn) = common::traced(&t).await;
     let (string_key, hash_key) = (
@@ -65,8 +31,8 @@ async fn redis_spans_and_metric_follow_the_db_conventions() {
     let _: i64 = conn.del(&[&string_key, &hash_key]).await.expect("del");
 
     let conv = Domain::Db.conventions();
-    let start = keys(conv.span_start.iter().map(|a| a.key));
-    let deferred = keys(conv.deferred_start.iter().copied());
+    let start = key_set(conv.span_start.iter().map(|a| a.key));
+    let deferred = key_set(conv.deferred_start.iter().copied());
     // Redis has no collection; every other sampling-relevant attribute but the (lazy) query
     // text is given at start.
     let expected_at_start: BTreeSet<String> = start
@@ -74,17 +40,17 @@ async fn redis_spans_and_metric_follow_the_db_conventions() {
         .filter(|k| k.as_str() != "db.collection.name")
         .cloned()
         .collect();
-    let seen = capture.0.lock().expect("seen").clone();
+    let seen = capture.seen();
     let hsets: Vec<_> = seen.iter().filter(|(name, _)| name == "HSET").collect();
     assert_eq!(hsets.len(), 2, "the sampler saw both HSETs: {seen:?}");
     for (_, attrs) in hsets {
         assert_eq!(
-            keys(attrs.iter().map(|kv| kv.key.as_str())),
+            key_set(attrs.iter().map(|kv| kv.key.as_str())),
             expected_at_start
         );
     }
 
-    let listed = keys(conv.span_start.iter().chain(conv.detail).map(|a| a.key));
+    let listed = key_set(conv.span_start.iter().chain(conv.detail).map(|a| a.key));
     let spans = t.spans_named("HSET");
     assert_eq!(spans.len(), 2);
     for span in &spans {
@@ -93,7 +59,7 @@ async fn redis_spans_and_metric_follow_the_db_conventions() {
             span.instrumentation_scope.schema_url(),
             Some(conv.schema_url)
         );
-        let exported = keys(span.attributes.iter().map(|kv| kv.key.as_str()));
+        let exported = key_set(span.attributes.iter().map(|kv| kv.key.as_str()));
         assert!(
             exported.is_subset(&listed),
             "unlisted: {:?}",
@@ -118,8 +84,8 @@ async fn redis_spans_and_metric_follow_the_db_conventions() {
             .any(|kv| kv.key.as_str() == "db.response.status_code")
     );
 
-    let default_metric = keys(conv.default_metric_keys());
-    let required = keys(
+    let default_metric = key_set(conv.default_metric_keys());
+    let required = key_set(
         conv.metric
             .iter()
             .filter(|a| a.requirement == Requirement::Required)
@@ -132,7 +98,7 @@ async fn redis_spans_and_metric_follow_the_db_conventions() {
         .count();
     assert_eq!(hset_series, 2, "success and failure series: {points:?}");
     for p in &points {
-        let k = keys(p.attributes.iter().map(|kv| kv.key.as_str()));
+        let k = key_set(p.attributes.iter().map(|kv| kv.key.as_str()));
         assert!(
             k.is_subset(&default_metric),
             "{:?}",

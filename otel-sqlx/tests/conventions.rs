@@ -3,51 +3,17 @@
 //! keys, the span names and the schema URL.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
-use opentelemetry::trace::{Link, SpanKind, TraceId};
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample};
+use opentelemetry_sdk::trace::Sampler;
 use otel_rpc::conventions::{Domain, Requirement};
 use otel_sqlx::TracedPool;
 use otel_testkit::TestTelemetry;
+use otel_testkit::sampling::{CapturingSampler, key_set};
 use sqlx::sqlite::SqlitePoolOptions;
-
-/// Name and start attributes of one span, as the sampler saw them.
-type Seen = (String, Vec<KeyValue>);
-
-/// A sampler that keeps what it was given for every span, and samples it.
-#[derive(Debug, Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Seen>>>);
-
-impl ShouldSample for Capture {
-    fn should_sample(
-        &self,
-        _parent: Option<&Context>,
-        _trace_id: TraceId,
-        name: &str,
-        _kind: &SpanKind,
-        attributes: &[KeyValue],
-        _links: &[Link],
-    ) -> SamplingResult {
-        if let Ok(mut seen) = self.0.lock() {
-            seen.push((name.to_owned(), attributes.to_vec()));
-        }
-        SamplingResult {
-            decision: SamplingDecision::RecordAndSample,
-            attributes: Vec::new(),
-            trace_state: Default::default(),
-        }
-    }
-}
-
-fn keys<'a>(list: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
-    list.into_iter().map(str::to_owned).collect()
-}
 
 #[tokio::test]
 async fn sqlite_spans_and_metric_follow_the_db_conventions() {
-    let capture = Capture::default();
+    let capture = CapturingSampler::default();
     let t = TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(capture.clone())));
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -72,24 +38,24 @@ async fn sqlite_spans_and_metric_follow_the_db_conventions() {
         .expect_err("duplicate key");
 
     let conv = Domain::Db.conventions();
-    let start = keys(conv.span_start.iter().map(|a| a.key));
-    let deferred = keys(conv.deferred_start.iter().copied());
+    let start = key_set(conv.span_start.iter().map(|a| a.key));
+    let deferred = key_set(conv.deferred_start.iter().copied());
     let allowed_at_start: BTreeSet<String> = start.difference(&deferred).cloned().collect();
     let required = |list: &[otel_rpc::conventions::Attr]| {
-        keys(
+        key_set(
             list.iter()
                 .filter(|a| a.requirement == Requirement::Required)
                 .map(|a| a.key),
         )
     };
-    let seen = capture.0.lock().expect("seen").clone();
+    let seen = capture.seen();
     let inserts: Vec<_> = seen
         .iter()
         .filter(|(name, _)| name == "INSERT orders")
         .collect();
     assert_eq!(inserts.len(), 2, "the sampler saw both inserts: {seen:?}");
     for (_, attrs) in inserts {
-        let at_start = keys(attrs.iter().map(|kv| kv.key.as_str()));
+        let at_start = key_set(attrs.iter().map(|kv| kv.key.as_str()));
         assert!(
             at_start.is_subset(&allowed_at_start),
             "unlisted or deferred at start: {:?}",
@@ -109,7 +75,7 @@ async fn sqlite_spans_and_metric_follow_the_db_conventions() {
         }
     }
 
-    let listed = keys(conv.span_start.iter().chain(conv.detail).map(|a| a.key));
+    let listed = key_set(conv.span_start.iter().chain(conv.detail).map(|a| a.key));
     let spans = t.spans_named("INSERT orders");
     assert_eq!(spans.len(), 2);
     for span in &spans {
@@ -118,7 +84,7 @@ async fn sqlite_spans_and_metric_follow_the_db_conventions() {
             span.instrumentation_scope.schema_url(),
             Some(conv.schema_url)
         );
-        let exported = keys(span.attributes.iter().map(|kv| kv.key.as_str()));
+        let exported = key_set(span.attributes.iter().map(|kv| kv.key.as_str()));
         assert!(
             exported.is_subset(&listed),
             "unlisted: {:?}",
@@ -144,7 +110,7 @@ async fn sqlite_spans_and_metric_follow_the_db_conventions() {
         "SQLite's extended result code is the status code"
     );
 
-    let default_metric = keys(conv.default_metric_keys());
+    let default_metric = key_set(conv.default_metric_keys());
     let points = t.histogram(conv.metric_name);
     let inserts: Vec<_> = points
         .iter()
@@ -152,7 +118,7 @@ async fn sqlite_spans_and_metric_follow_the_db_conventions() {
         .collect();
     assert_eq!(inserts.len(), 2, "success and failure series: {points:?}");
     for p in &points {
-        let k = keys(p.attributes.iter().map(|kv| kv.key.as_str()));
+        let k = key_set(p.attributes.iter().map(|kv| kv.key.as_str()));
         assert!(
             k.is_subset(&default_metric),
             "{:?}",

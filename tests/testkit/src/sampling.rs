@@ -1,0 +1,49 @@
+//! A sampler that records what it was given, for tests that check the sampling-relevant
+//! (span-start) attributes against `otel_rpc::conventions`.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use opentelemetry::trace::{Link, SpanKind, TraceId};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
+
+/// Name and start attributes of one span, as the sampler saw them.
+pub type Seen = (String, Vec<KeyValue>);
+
+/// Keeps the name and attributes of every span it is asked about, and samples it.
+#[derive(Debug, Clone, Default)]
+pub struct CapturingSampler(Arc<Mutex<Vec<Seen>>>);
+
+impl CapturingSampler {
+    /// Everything seen so far, in order.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl ShouldSample for CapturingSampler {
+    fn should_sample(
+        &self,
+        _parent: Option<&Context>,
+        _trace_id: TraceId,
+        name: &str,
+        _kind: &SpanKind,
+        attributes: &[KeyValue],
+        _links: &[Link],
+    ) -> SamplingResult {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.push((name.to_owned(), attributes.to_vec()));
+        }
+        SamplingResult {
+            decision: SamplingDecision::RecordAndSample,
+            attributes: Vec::new(),
+            trace_state: Default::default(),
+        }
+    }
+}
+
+/// A sorted set of attribute keys, for comparing key sets.
+pub fn key_set<'a>(list: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    list.into_iter().map(str::to_owned).collect()
+}

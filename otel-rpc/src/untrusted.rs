@@ -176,12 +176,33 @@ fn redacted_token(token: &str) -> bool {
 /// 1 to [`MAX_NAME_LEN`] bytes, no whitespace, no quote characters (`'`, `"`, `` ` ``), no
 /// control characters and no `;`. A name that fails is omitted, never recorded.
 pub fn name_shape_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_NAME_LEN
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | '`' | ';'))
+    if s.is_empty() || s.len() > MAX_NAME_LEN {
+        return false;
+    }
+    // Names are ASCII nearly always: one table lookup per byte; any other text goes through
+    // the Unicode rules.
+    if s.is_ascii() {
+        return s.bytes().all(|b| ASCII_NAME_BYTE[usize::from(b)]);
+    }
+    !s.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | '`' | ';'))
 }
+
+/// `ASCII_NAME_BYTE[b]`: ASCII byte `b` may appear in a name (the ASCII part of the rule of
+/// [`name_shape_ok`]: no whitespace, control, quote characters or `;`).
+const ASCII_NAME_BYTE: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8 as char;
+        t[b] = !(c.is_ascii_whitespace()
+            || c.is_ascii_control()
+            || matches!(c, '\'' | '"' | '`' | ';'));
+        b += 1;
+    }
+    // (U+000B, whitespace for `char::is_whitespace` only, is a control character.)
+    t
+};
 
 /// The member of `set` equal to `value`, else [`OTHER`]: the value of a metric or span
 /// attribute that must come from a closed set.
@@ -202,6 +223,20 @@ pub fn sqlstate(code: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_shape_ascii_table_agrees_with_the_unicode_rule() {
+        for b in 0u8..128 {
+            let c = char::from(b);
+            let unicode =
+                !(c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | '`' | ';'));
+            let name = format!("a{c}b");
+            assert_eq!(name_shape_ok(&name), unicode, "byte {b:#04x}");
+        }
+        assert!(name_shape_ok("café_ünïcode"));
+        assert!(!name_shape_ok("caf\u{2003}e"), "em space");
+        assert!(!name_shape_ok("caf\u{85}e"), "next line");
+    }
 
     #[test]
     fn scrub_table() {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Instructions per operation of one or more `otel-bench --profile` loops, counted by callgrind on
+# the calling thread only (`--toggle-collect=otel_bench::micro::profile`): each profile runs at
+# two operation counts, and Ir/op = (total2 - total1) / (ops2 - ops1), so start-up and set-up
+# cancel out. Needs valgrind and a release build of the bench:
+#   cargo build --release -p otel-bench [--features alternatives]
+#   bench/callgrind.sh floor-db sampled redis-sampled ...
+# Environment: OPS1 / OPS2 (defaults 1000 / 6000; use e.g. 300 / 1300 for the sqlite-, http-
+# and grpc- profiles), BIN (default $CARGO_TARGET_DIR/release/otel-bench).
+set -euo pipefail
+target=${CARGO_TARGET_DIR:-$(dirname "$0")/../target}
+bin=${BIN:-$target/release/otel-bench}
+[ -x "$bin" ] || { echo "no $bin: run cargo build --release -p otel-bench" >&2; exit 1; }
+command -v valgrind >/dev/null || { echo "valgrind missing: apt-get install -y valgrind" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+total() { # profile ops -> total Ir of the toggled frames
+    valgrind --tool=callgrind --toggle-collect='otel_bench::micro::profile' \
+        --callgrind-out-file="$tmp/out" "$bin" --profile "$1" --ops "$2" >/dev/null 2>&1
+    awk '/^summary:/ {print $2}' "$tmp/out"
+}
+for name in "$@"; do
+    case "$name" in
+        sqlite-* | http-* | grpc-* | floor-http | floor-grpc) o1=${OPS1:-300} o2=${OPS2:-1300} ;;
+        *) o1=${OPS1:-1000} o2=${OPS2:-6000} ;;
+    esac
+    a=$(total "$name" "$o1")
+    b=$(total "$name" "$o2")
+    printf '%-22s %10.0f Ir/op\n' "$name" "$(echo "($b - $a) / ($o2 - $o1)" | bc -l)"
+done

@@ -220,7 +220,7 @@ impl<'a> DbOperation<'a> {
         let mut metric = Vec::with_capacity(if metric_mask == 0 {
             0
         } else {
-            DB_ATTRIBUTE_KEYS.len()
+            DB_ATTRIBUTE_KEYS.len() + crate::metric::END_ATTRIBUTES
         });
         let mut entries: [DistinctEntry; DISTINCT_SLOT_OF_INDEX.len()] = Default::default();
         let mut bounded = 0;

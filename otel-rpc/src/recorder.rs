@@ -205,8 +205,9 @@ impl SpanRecorder {
     ) -> Recording {
         let inner = &self.inner;
         let metric_attrs = if inner.duration.is_some() {
-            // Sized up front: a `filter().collect()` starts at 4 and reallocates on the way.
-            let mut allowed = Vec::with_capacity(attributes.len());
+            // Sized up front (a `filter().collect()` starts at 4 and reallocates on the way),
+            // with room for what the end adds (status code, `error.type`).
+            let mut allowed = Vec::with_capacity(attributes.len() + crate::metric::END_ATTRIBUTES);
             allowed.extend(
                 attributes
                     .iter()

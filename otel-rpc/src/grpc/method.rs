@@ -158,8 +158,9 @@ impl ServedMethods {
     ) -> (Cow<'static, str>, Vec<KeyValue>, Option<&'p str>) {
         let mut attributes = Vec::with_capacity(6);
         attributes.push(KeyValue::new(attribute::RPC_SYSTEM_NAME, "grpc"));
-        let lookup = rpc_method(path).map_or(Lookup::Unknown, |m| self.lookup(m));
-        match (lookup, rpc_method(path)) {
+        let method = rpc_method(path);
+        let lookup = method.map_or(Lookup::Unknown, |m| self.lookup(m));
+        match (lookup, method) {
             (Lookup::Known(value), Some(method)) => {
                 attributes.push(KeyValue::new(attribute::RPC_METHOD, value));
                 (Cow::Owned(method.to_owned()), attributes, None)

@@ -1,11 +1,12 @@
 //! Memory: resident set size before and after a million cheap instrumented operations, plus
-//! the adapters' internal state (Mongo in-flight table, SQL query cache).
+//! the adapters' internal state (Mongo in-flight table, SQL query cache), and around the SQL
+//! analysis of a huge statement.
 
 use std::hint::black_box;
 
 use opentelemetry::Context;
 use otel_mongo::OtelCommandHandler;
-use otel_sqlx::sql::{Dialect, QueryCache, sanitize};
+use otel_sqlx::sql::{Dialect, QueryCache, analyze, sanitize};
 
 use crate::micro::{SQL, db_recorder, mongo_events, start_end};
 use crate::pipeline::Pipeline;
@@ -58,7 +59,29 @@ fn phase(name: &str, n: usize, mut f: impl FnMut(usize), state: impl Fn() -> Str
     }
 }
 
-/// The CPU-only phases (one million operations each).
+/// Size of the huge statement of the SQL analysis phase.
+const HUGE_SQL_LEN: usize = 2 * 1024 * 1024;
+
+/// Runs of the huge-statement phase (each one pass of the sanitizer and one of the analysis).
+const HUGE_SQL_RUNS: usize = 20;
+
+/// A multi-row `VALUES` insert of at least `len` bytes: one literal-heavy row after another
+/// (the shape whose token list made the old tokenizer hold ~31x the statement).
+fn values_statement(len: usize) -> String {
+    let mut sql = String::with_capacity(len + 64);
+    sql.push_str("INSERT INTO readings (id, sensor, value, note) VALUES ");
+    let mut i = 0u64;
+    while sql.len() < len {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("({i}, 's{}', -{}.5, 'note {i}')", i % 97, i % 13));
+        i += 1;
+    }
+    sql
+}
+
+/// The CPU-only phases (one million operations each, but the huge statement's 20).
 pub fn run(p: &Pipeline, n: usize) -> Vec<Phase> {
     let rec = db_recorder(p);
     let root = Context::new();
@@ -85,6 +108,17 @@ pub fn run(p: &Pipeline, n: usize) -> Vec<Phase> {
         },
         || format!("query cache len = {}", cache.len()),
     ));
+    let huge = values_statement(HUGE_SQL_LEN);
+    out.push(phase(
+        "SQL sanitize (uncapped) + analyze of a 2 MiB multi-row VALUES statement",
+        HUGE_SQL_RUNS,
+        |_| {
+            black_box(sanitize(black_box(&huge), Dialect::Postgres, usize::MAX));
+            black_box(analyze(black_box(&huge), Dialect::Postgres));
+        },
+        || format!("statement {} bytes", huge.len()),
+    ));
+    drop(huge);
     out.push(phase(
         "Mongo handler started+succeeded (sampled)",
         n,

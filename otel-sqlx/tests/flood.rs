@@ -7,17 +7,11 @@
 //! statements, run before and after the flood, keep their series instead of being folded into
 //! the SDK's overflow series.
 //!
-//! Heap is counted by a global allocator (this binary only, Rust allocations; SQLite's own C
-//! heap is not seen), so there is one `#[test]`.
-// The allocation-counting test opts back in to `unsafe` (workspace lint policy): a global
-// allocator is an unsafe trait; every call forwards to `System` unchanged.
-#![allow(unsafe_code)]
-
+//! Heap is counted by the test kit's counting global allocator (this binary only, Rust
+//! allocations; SQLite's own C heap is not seen), so there is one `#[test]`.
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use opentelemetry_semantic_conventions::attribute as a;
 use otel_rpc::DurationMetric;
@@ -25,43 +19,12 @@ use otel_rpc::untrusted::OTHER;
 use otel_sqlx::TracedPool;
 use otel_testkit::TestTelemetry;
 use otel_testkit::env::unique_name;
+use otel_testkit::heap::CountingAllocator;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Sqlite};
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to `System` unchanged; the counter only observes sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            CURRENT.fetch_add(layout.size(), Ordering::SeqCst);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::SeqCst);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            CURRENT.fetch_sub(layout.size(), Ordering::SeqCst);
-            CURRENT.fetch_add(new_size, Ordering::SeqCst);
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static HEAP: CountingAllocator = CountingAllocator::new();
 
 /// Hostile statements in the flood.
 const OPERATIONS: usize = 10_000;
@@ -75,7 +38,7 @@ const MAX_SERIES: usize = DurationMetric::DEFAULT_MAX_DISTINCT_VALUES + 8;
 /// Bound on the heap held after the flood, above the level before it (spans exported and
 /// forgotten): the SDK's cumulative storage of at most `MAX_SERIES` series, the recorder's
 /// admitted summaries and otel-sqlx's bounded statement-analysis cache.
-const MAX_HEAP_GROWTH: usize = 2 * 1024 * 1024;
+const MAX_HEAP_GROWTH: i64 = 2 * 1024 * 1024;
 
 /// The application's own statements: run before and after the flood.
 const OWN: [&str; 3] = [
@@ -148,7 +111,7 @@ async fn ten_thousand_hostile_statements_keep_the_series_and_heap_bounded() {
     // Forget exported spans and points (the exporters keep their buffers' capacity).
     let _ = t.spans();
     t.reset();
-    let before = CURRENT.load(Ordering::SeqCst);
+    let before = HEAP.live();
 
     let mut failed = 0;
     for i in 0..OPERATIONS {
@@ -226,17 +189,15 @@ async fn ten_thousand_hostile_statements_keep_the_series_and_heap_bounded() {
     drop(other);
     drop(points);
     t.reset();
-    let after = CURRENT.load(Ordering::SeqCst);
-    let growth = after.saturating_sub(before);
-    let delta = after as i64 - before as i64;
-    println!(
+    let delta = HEAP.since(before);
+    eprintln!(
         "sqlx flood: {OPERATIONS} hostile statements ({failed} failed), {series} series of \
          db.client.operation.duration ({folded} measurements as _OTHER), heap held after the \
          flood {delta} bytes from the level before it"
     );
     assert!(
-        growth < MAX_HEAP_GROWTH,
-        "heap held after the flood grew by {growth} bytes"
+        delta < MAX_HEAP_GROWTH,
+        "heap held after the flood grew by {delta} bytes"
     );
     pool.close().await;
 }

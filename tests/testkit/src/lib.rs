@@ -2,6 +2,7 @@
 //! what they exported. Never uses the global providers, so tests can run in parallel.
 
 pub mod env;
+pub mod heap;
 pub mod sampling;
 
 use std::fmt::Write as _;

@@ -4,7 +4,7 @@
 //! cargo run --release -p otel-bench -- [--quick] [--ops N] [--rounds R] [--only redis,sql,...]
 //! ```
 //!
-//! Sections: `micro` (CPU microbenchmarks), `redis`, `postgres`, `sqlite`, `mongo`, `http`,
+//! Sections: `micro` (CPU microbenchmarks), `redis`, `postgres`, `mariadb`, `sqlite`, `mongo`, `http`,
 //! `grpc` (loopback operations, raw vs (a) sampled, (b) unsampled, (c) tracing route) and
 //! `memory` (RSS and adapter state around a million cheap operations). See BENCHMARKS.md.
 #![warn(missing_docs)]
@@ -66,10 +66,10 @@ fn parse_args() -> Result<Args, String> {
             "--profile" => args.profile = Some(value("--profile")?),
             "-h" | "--help" => {
                 return Err("usage: otel-bench [--quick] [--ops N] [--rounds R] \
-                            [--only micro,redis,postgres,sqlite,mongo,http,grpc,memory] \
+                            [--only micro,redis,postgres,mariadb,sqlite,mongo,http,grpc,memory] \
                             [--profile sampled|unsampled|mongo|mongo-unsampled|mongo-baseline|redis-raw|redis-sampled|redis-unsampled|\
                             floor-db|floor-db-unsampled|floor-http|floor-grpc|http-raw|http-pair|grpc-raw|grpc-pair|\
-                            sqlite-raw|sqlite-traced|sqlite-unsampled|sqlite-sqlx-otel]"
+                            sqlite-raw|sqlite-raw-nonpersistent|sqlite-traced|sqlite-nopool|sqlite-commenter|sqlite-unsampled|sqlite-sqlx-otel]"
                     .to_owned());
             }
             other => return Err(format!("unknown argument {other}")),
@@ -134,14 +134,25 @@ fn main() -> ExitCode {
             let (c, cached) = ops::sql::bench_postgres(&p, args.plan).await?;
             report::comparisons(&c);
             state.push(format!(
-                "PostgreSQL TracedPool query cache entries after the run: {cached}"
+                "PostgreSQL TracedPool query cache entries after the run: {} (sqlcommenter pool: {})",
+                cached.traced, cached.commented
+            ));
+        }
+        if args.wants("mariadb") {
+            otel_testkit::env::require("mariadb", &otel_testkit::env::mysql_url());
+            let (c, cached) = ops::sql::bench_mariadb(&p, args.plan).await?;
+            report::comparisons(&c);
+            state.push(format!(
+                "MariaDB TracedPool query cache entries after the run: {} (sqlcommenter pool: {})",
+                cached.traced, cached.commented
             ));
         }
         if args.wants("sqlite") {
             let (c, cached) = ops::sql::bench_sqlite(&p, args.plan).await?;
             report::comparisons(&c);
             state.push(format!(
-                "SQLite TracedPool query cache entries after the run: {cached}"
+                "SQLite TracedPool query cache entries after the run: {} (sqlcommenter pool: {})",
+                cached.traced, cached.commented
             ));
         }
         if args.wants("mongo") {

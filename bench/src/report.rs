@@ -56,8 +56,11 @@ fn floor_ratios(results: &[Micro]) {
     const MONGO_EVENTS: &str = "Mongo: building the synthetic events alone (baseline)";
     const REDIS_RAW: &str = "Redis SET over a null connection: raw";
     // (row, what is subtracted, measured row, subtracted row (None: nothing), floor row)
-    use crate::ops::sql::{SQLITE_RAW, SQLITE_SQLX_OTEL, SQLITE_TRACED, SQLITE_UNSAMPLED};
-    let rows: [(&str, &str, &str, Option<&str>, &str); 13] = [
+    use crate::ops::sql::{
+        SQLITE_COMMENTER, SQLITE_NO_POOL_METRICS, SQLITE_RAW, SQLITE_RAW_NONPERSISTENT,
+        SQLITE_SQLX_OTEL, SQLITE_TRACED, SQLITE_UNSAMPLED,
+    };
+    let rows: [(&str, &str, &str, Option<&str>, &str); 15] = [
         (
             "core recorder, sampled",
             "-",
@@ -105,6 +108,20 @@ fn floor_ratios(results: &[Micro]) {
             "raw pool",
             SQLITE_TRACED,
             Some(SQLITE_RAW),
+            FLOOR_DB_SAMPLED,
+        ),
+        (
+            "otel-sqlx TracedPool (in-memory SQLite SELECT), sampled, pool metrics off",
+            "raw pool",
+            SQLITE_NO_POOL_METRICS,
+            Some(SQLITE_RAW),
+            FLOOR_DB_SAMPLED,
+        ),
+        (
+            "otel-sqlx TracedPool (in-memory SQLite SELECT), sampled + sqlcommenter",
+            "raw pool, .persistent(false)",
+            SQLITE_COMMENTER,
+            Some(SQLITE_RAW_NONPERSISTENT),
             FLOOR_DB_SAMPLED,
         ),
         (

@@ -5,8 +5,11 @@
 # cancel out. Needs valgrind and a release build of the bench:
 #   cargo build --release -p otel-bench [--features alternatives]
 #   bench/callgrind.sh floor-db sampled redis-sampled ...
-# Environment: OPS1 / OPS2 (defaults 1000 / 6000; use e.g. 300 / 1300 for the sqlite-, http-
-# and grpc- profiles), BIN (default $CARGO_TARGET_DIR/release/otel-bench).
+# Environment: OPS1 / OPS2 (defaults 1000 / 6000; 300 / 1300 for the sqlite-, http- and grpc-
+# profiles), REPEAT (default 1; the sqlite- profiles default to 3): the pair is run REPEAT times
+# and the smallest Ir/op is printed (SQLite runs on sqlx's worker thread, and how often the
+# calling thread parks or polls again while it waits varies from run to run by up to ~5k Ir),
+# BIN (default $CARGO_TARGET_DIR/release/otel-bench).
 set -euo pipefail
 target=${CARGO_TARGET_DIR:-$(dirname "$0")/../target}
 bin=${BIN:-$target/release/otel-bench}
@@ -24,7 +27,13 @@ for name in "$@"; do
         sqlite-* | http-* | grpc-* | floor-http | floor-grpc) o1=${OPS1:-300} o2=${OPS2:-1300} ;;
         *) o1=${OPS1:-1000} o2=${OPS2:-6000} ;;
     esac
-    a=$(total "$name" "$o1")
-    b=$(total "$name" "$o2")
-    printf '%-22s %10.0f Ir/op\n' "$name" "$(echo "($b - $a) / ($o2 - $o1)" | bc -l)"
+    case "$name" in sqlite-*) r=${REPEAT:-3} ;; *) r=${REPEAT:-1} ;; esac
+    best=
+    for _ in $(seq "$r"); do
+        a=$(total "$name" "$o1")
+        b=$(total "$name" "$o2")
+        v=$(echo "($b - $a) / ($o2 - $o1)" | bc -l)
+        if [ -z "$best" ] || [ "$(echo "$v < $best" | bc -l)" = 1 ]; then best=$v; fi
+    done
+    printf '%-22s %10.0f Ir/op\n' "$name" "$best"
 done

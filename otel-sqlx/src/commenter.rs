@@ -14,6 +14,9 @@ use opentelemetry::trace::SpanContext;
 /// has one), plus the static tags added here. Keys are sorted; keys and values are
 /// URL-encoded and values single-quoted, as the specification asks.
 ///
+/// The static tags are encoded and sorted once, when added; a sampled statement's comment is
+/// then one allocation: the tags copied, the trace context written as hex.
+///
 /// ```
 /// let commenter = otel_sqlx::SqlCommenter::new()
 ///     .tag("application", "shop")
@@ -22,8 +25,12 @@ use opentelemetry::trace::SpanContext;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct SqlCommenter {
+    /// `(key, encoded "key='value'")`, sorted by key (stable: equal keys keep their order).
     tags: Vec<(String, String)>,
 }
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
 
 impl SqlCommenter {
     /// The trace context only.
@@ -32,10 +39,21 @@ impl SqlCommenter {
     }
 
     /// Adds a static tag (e.g. `application`, `db_driver`, `route`). Keep values static: they
-    /// go into every sampled statement's text and the database's logs.
+    /// go into every sampled statement's text and the database's logs. `traceparent` and
+    /// `tracestate` are written from the span and cannot be set here.
     #[must_use]
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.tags.push((key.into(), value.into()));
+        let (key, value) = (key.into(), value.into());
+        if key == TRACEPARENT || key == TRACESTATE {
+            return self;
+        }
+        let mut fragment = String::with_capacity(key.len() + value.len() + 3);
+        encode(&key, &mut fragment);
+        fragment.push_str("='");
+        encode(&value, &mut fragment);
+        fragment.push('\'');
+        let at = self.tags.partition_point(|(k, _)| *k <= key);
+        self.tags.insert(at, (key, fragment));
         self
     }
 
@@ -44,36 +62,56 @@ impl SqlCommenter {
         if !cx.is_valid() || !cx.is_sampled() {
             return None;
         }
-        let traceparent = format!(
-            "00-{}-{}-{:02x}",
-            cx.trace_id(),
-            cx.span_id(),
-            cx.trace_flags().to_u8()
-        );
         let tracestate = cx.trace_state().header();
-        let mut pairs: Vec<(&str, &str)> = self
-            .tags
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .filter(|(k, _)| *k != "traceparent" && *k != "tracestate")
-            .collect();
-        pairs.push(("traceparent", &traceparent));
-        if !tracestate.is_empty() {
-            pairs.push(("tracestate", &tracestate));
-        }
-        pairs.sort_by(|a, b| a.0.cmp(b.0));
-        let mut out = String::from("/*");
-        for (i, (k, v)) in pairs.iter().enumerate() {
-            if i > 0 {
+        let tags: usize = self.tags.iter().map(|(_, f)| f.len() + 1).sum();
+        // "/*" + tags + "traceparent='00-{32}-{16}-{2}'" + "tracestate='..'" (encoded: x3) + "*/"
+        let mut out = String::with_capacity(4 + tags + 70 + 14 + 3 * tracestate.len());
+        out.push_str("/*");
+        let mut rest = self.tags.iter().peekable();
+        let separate = |out: &mut String| {
+            if out.len() > 2 {
                 out.push(',');
             }
-            encode(k, &mut out);
-            out.push_str("='");
-            encode(v, &mut out);
+        };
+        while let Some((_, f)) = rest.next_if(|(k, _)| k.as_str() < TRACEPARENT) {
+            separate(&mut out);
+            out.push_str(f);
+        }
+        separate(&mut out);
+        out.push_str("traceparent='00-");
+        hex(&cx.trace_id().to_bytes(), &mut out);
+        out.push('-');
+        hex(&cx.span_id().to_bytes(), &mut out);
+        out.push('-');
+        hex(&[cx.trace_flags().to_u8()], &mut out);
+        out.push('\'');
+        while let Some((_, f)) = rest.next_if(|(k, _)| k.as_str() < TRACESTATE) {
+            separate(&mut out);
+            out.push_str(f);
+        }
+        if !tracestate.is_empty() {
+            separate(&mut out);
+            out.push_str("tracestate='");
+            encode(&tracestate, &mut out);
             out.push('\'');
+        }
+        for (_, f) in rest {
+            separate(&mut out);
+            out.push_str(f);
         }
         out.push_str("*/");
         Some(out)
+    }
+}
+
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Lowercase hex of `bytes` (the W3C `traceparent` form).
+fn hex(bytes: &[u8], out: &mut String) {
+    for &b in bytes {
+        out.push(char::from(HEX_LOWER[usize::from(b >> 4)]));
+        out.push(char::from(HEX_LOWER[usize::from(b & 0xf)]));
     }
 }
 
@@ -84,7 +122,9 @@ fn encode(s: &str, out: &mut String) {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
+            out.push(char::from(HEX_UPPER[usize::from(b & 0xf)]));
         }
     }
 }
@@ -100,7 +140,12 @@ pub(crate) fn append(sql: &str, comment: &str) -> Option<String> {
         Some(b) => (b.trim_end(), ";"),
         None => (body, ""),
     };
-    Some(format!("{body} {comment}{tail}"))
+    let mut out = String::with_capacity(body.len() + 1 + comment.len() + tail.len());
+    out.push_str(body);
+    out.push(' ');
+    out.push_str(comment);
+    out.push_str(tail);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -136,6 +181,39 @@ mod tests {
             )
         );
         assert_eq!(c.comment(&cx(false, "")), None);
+    }
+
+    #[test]
+    fn tags_sort_around_the_trace_context_and_cannot_replace_it() {
+        let c = SqlCommenter::new()
+            .tag("zeta", "1")
+            .tag("tracestate", "forged=1")
+            .tag("traceq", "2")
+            .tag("traceparent", "00-forged")
+            .tag("alpha", "3")
+            .tag("alpha", "4");
+        assert_eq!(
+            c.comment(&cx(true, "")).as_deref(),
+            Some(
+                "/*alpha='3',alpha='4',\
+                 traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',\
+                 traceq='2',zeta='1'*/"
+            )
+        );
+        assert_eq!(
+            SqlCommenter::new().comment(&cx(true, "a=b")).as_deref(),
+            Some(
+                "/*traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',\
+                 tracestate='a%3Db'*/"
+            )
+        );
+    }
+
+    #[test]
+    fn encoding_leaves_no_comment_delimiter() {
+        let mut out = String::new();
+        encode("*/ '; --\u{e9}", &mut out);
+        assert_eq!(out, "%2A%2F%20%27%3B%20--%C3%A9");
     }
 
     #[test]

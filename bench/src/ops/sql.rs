@@ -21,7 +21,7 @@ const ALTERNATIVES: &[&str] = &[];
 /// in the same rounds after the alternatives ([`Variant::Alt`] past [`ALTERNATIVES`]).
 const OPTION_VARIANTS: &[&str] = &[
     "(f) sampled + sqlcommenter (`application` tag; commented statements sent non-persistent)",
-    "(g) raw driver, `.persistent(false)` (what (f) asks of the server: no statement cache)",
+    "(g) raw driver, what (f) sends: the statement + a unique 55-byte comment, `.persistent(false)`",
     "(h) sampled, pool metrics off (`.pool_metrics(false)`)",
     "(i) raw driver, text protocol: literal values + a unique 55-byte comment, no arguments (`sqlx::raw_sql`)",
 ];
@@ -31,7 +31,9 @@ const OPTION_VARIANTS: &[&str] = &[
 enum Client {
     /// The pool, prepared statements cached (sqlx's default).
     Raw,
-    /// The pool, `.persistent(false)`: an unnamed / closed-after-use statement per query.
+    /// The pool, what the sqlcommenter sends: the statement with a unique comment,
+    /// `.persistent(false)` (an unnamed / closed-after-use statement per query). The text must
+    /// be unique: sqlx-postgres looks a non-persistent statement up in its cache first.
     RawNonPersistent,
     /// `TracedPool` with the defaults (pool metrics on).
     Traced,
@@ -92,7 +94,7 @@ struct Statements {
     drop: &'static str,
 }
 
-/// A unique comment the length of a sqlcommenter `traceparent` (the text variant (i)).
+/// A unique comment the length of a sqlcommenter `traceparent` (variants (g) and (i)).
 fn unique_comment(i: i64) -> String {
     format!("/*traceparent='00-{i:032x}-{i:016x}-01'*/")
 }
@@ -180,7 +182,14 @@ macro_rules! sql_bench {
                         let q = sqlx::query(st.select).bind(id);
                         let row = match client(v) {
                             Client::Raw => q.fetch_one(&pool).await,
-                            Client::RawNonPersistent => q.persistent(false).fetch_one(&pool).await,
+                            Client::RawNonPersistent => {
+                                let sql = format!("{} {}", st.select, unique_comment(i));
+                                sqlx::query(sqlx::AssertSqlSafe(sql))
+                                    .bind(id)
+                                    .persistent(false)
+                                    .fetch_one(&pool)
+                                    .await
+                            }
                             Client::Traced => q.fetch_one(&traced).await,
                             Client::Commented => q.fetch_one(&commented).await,
                             Client::NoPoolMetrics => q.fetch_one(&no_pool_metrics).await,
@@ -234,7 +243,15 @@ macro_rules! sql_bench {
                         let q = sqlx::query(st.insert).bind("inserted").bind(i);
                         let done = match client(v) {
                             Client::Raw => q.execute(&pool).await,
-                            Client::RawNonPersistent => q.persistent(false).execute(&pool).await,
+                            Client::RawNonPersistent => {
+                                let sql = format!("{} {}", st.insert, unique_comment(i));
+                                sqlx::query(sqlx::AssertSqlSafe(sql))
+                                    .bind("inserted")
+                                    .bind(i)
+                                    .persistent(false)
+                                    .execute(&pool)
+                                    .await
+                            }
                             Client::Traced => q.execute(&traced).await,
                             Client::Commented => q.execute(&commented).await,
                             Client::NoPoolMetrics => q.execute(&no_pool_metrics).await,

@@ -38,7 +38,7 @@ impl<DB: Database> QueryParts<DB> {
         let Some(comment) = span.as_mut().and_then(|s| s.comment.take()) else {
             return self;
         };
-        if self.statement.is_some() {
+        if self.statement.is_some() || self.prepared_on_mysql() {
             return self;
         }
         if let Some(sql) = crate::commenter::append(self.sql.as_str(), &comment) {
@@ -46,6 +46,20 @@ impl<DB: Database> QueryParts<DB> {
             self.persistent = false;
         }
         self
+    }
+}
+
+impl<DB: Database> QueryParts<DB> {
+    /// A MySQL / MariaDB statement that sqlx runs as a prepared statement (it carries an
+    /// `Arguments` value, as every `sqlx::query(..)` does, even without binds). sqlx 0.9 runs a
+    /// non-persistent prepared statement as prepare, execute and an unanswered
+    /// `COM_STMT_CLOSE`, on a socket without `TCP_NODELAY`: the connection's next packet then
+    /// waits for the server's delayed ACK, ~40 ms over TCP (measured: 23 statements/s instead
+    /// of ~9,300, BENCHMARKS.md). Sending it persistent instead would fill the statement cache
+    /// with unique texts, whose evictions send the same close. So these are not commented;
+    /// statements without arguments (`&str`, `raw_sql`) go through the text protocol and are.
+    fn prepared_on_mysql(&self) -> bool {
+        DB::NAME == "MySQL" && matches!(self.arguments, Some(Ok(Some(_))))
     }
 }
 

@@ -65,22 +65,6 @@ const HUGE_SQL_LEN: usize = 2 * 1024 * 1024;
 /// Runs of the huge-statement phase (each one pass of the sanitizer and one of the analysis).
 const HUGE_SQL_RUNS: usize = 20;
 
-/// A multi-row `VALUES` insert of at least `len` bytes: one literal-heavy row after another
-/// (the shape whose token list made the old tokenizer hold ~31x the statement).
-fn values_statement(len: usize) -> String {
-    let mut sql = String::with_capacity(len + 64);
-    sql.push_str("INSERT INTO readings (id, sensor, value, note) VALUES ");
-    let mut i = 0u64;
-    while sql.len() < len {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!("({i}, 's{}', -{}.5, 'note {i}')", i % 97, i % 13));
-        i += 1;
-    }
-    sql
-}
-
 /// The CPU-only phases (one million operations each, but the huge statement's 20).
 pub fn run(p: &Pipeline, n: usize) -> Vec<Phase> {
     let rec = db_recorder(p);
@@ -108,7 +92,7 @@ pub fn run(p: &Pipeline, n: usize) -> Vec<Phase> {
         },
         || format!("query cache len = {}", cache.len()),
     ));
-    let huge = values_statement(HUGE_SQL_LEN);
+    let huge = otel_testkit::sql::values_statement(HUGE_SQL_LEN);
     out.push(phase(
         "SQL sanitize (uncapped) + analyze of a 2 MiB multi-row VALUES statement",
         HUGE_SQL_RUNS,

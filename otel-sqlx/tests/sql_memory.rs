@@ -71,24 +71,13 @@ const TWO_MIB: usize = 2 * 1024 * 1024;
 /// Size of the other hostile shapes (the bounds do not depend on it).
 const HALF_MIB: usize = 512 * 1024;
 
-fn values_statement() -> String {
-    let mut sql = String::with_capacity(TWO_MIB + 64);
-    sql.push_str("INSERT INTO readings (id, sensor, value, note) VALUES ");
-    let mut i = 0u64;
-    while sql.len() < TWO_MIB {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!("({i}, 's{}', -{}.5, 'note {i}')", i % 97, i % 13));
-        i += 1;
-    }
-    sql
-}
-
 #[test]
 fn extra_heap_per_statement_is_bounded() {
     let statements = [
-        ("2 MiB multi-row VALUES", values_statement()),
+        (
+            "2 MiB multi-row VALUES",
+            otel_testkit::sql::values_statement(TWO_MIB),
+        ),
         ("512 KiB of nested parentheses", "(".repeat(HALF_MIB)),
         (
             "512 KiB IN list",

@@ -4,6 +4,7 @@
 pub mod env;
 pub mod heap;
 pub mod sampling;
+pub mod sql;
 
 use std::fmt::Write as _;
 

@@ -153,18 +153,7 @@ pub fn redact_url(url: &str) -> String {
                 Some(i) => rest.split_at(i),
                 None => (rest, ""),
             };
-            match authority.rsplit_once('@') {
-                Some((userinfo, host)) => {
-                    out.push_str(REDACTED);
-                    if userinfo.contains(':') {
-                        out.push(':');
-                        out.push_str(REDACTED);
-                    }
-                    out.push('@');
-                    out.push_str(host);
-                }
-                None => out.push_str(authority),
-            }
+            push_authority(&mut out, authority);
             out.push_str(path);
         }
         None => out.push_str(before_query),
@@ -174,6 +163,23 @@ pub fn redact_url(url: &str) -> String {
         out.push_str(&redact_query(query));
     }
     out
+}
+
+/// Appends `authority` with its userinfo, if any, replaced by `REDACTED` (`REDACTED:REDACTED`
+/// when it has a password part): the one rule of [`redact_url`] and [`redact_uri`].
+fn push_authority(out: &mut String, authority: &str) {
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            out.push_str(REDACTED);
+            if userinfo.contains(':') {
+                out.push(':');
+                out.push_str(REDACTED);
+            }
+            out.push('@');
+            out.push_str(host);
+        }
+        None => out.push_str(authority),
+    }
 }
 
 /// [`redact_url`] of a request URI, built from its parts without formatting or re-parsing
@@ -193,18 +199,7 @@ pub(crate) fn redact_uri(uri: &Uri) -> String {
         out.push_str("://");
     }
     if let Some(authority) = authority {
-        match authority.rsplit_once('@') {
-            Some((userinfo, host)) => {
-                out.push_str(REDACTED);
-                if userinfo.contains(':') {
-                    out.push(':');
-                    out.push_str(REDACTED);
-                }
-                out.push('@');
-                out.push_str(host);
-            }
-            None => out.push_str(authority),
-        }
+        push_authority(&mut out, authority);
     }
     out.push_str(uri.path());
     if let Some(query) = query {

@@ -10,7 +10,7 @@ use mongodb::bson::{Document, doc};
 use opentelemetry_sdk::trace::Sampler;
 use otel_rpc::conventions::Domain;
 use otel_testkit::TestTelemetry;
-use otel_testkit::sampling::{CapturingSampler, key_set};
+use otel_testkit::sampling::{CapturingSampler, assert_span_conforms, key_set};
 
 #[tokio::test]
 async fn mongo_spans_and_metric_follow_the_db_conventions() {
@@ -41,20 +41,7 @@ async fn mongo_spans_and_metric_follow_the_db_conventions() {
     let spans = f.t.spans_named("insert orders");
     assert_eq!(spans.len(), 2);
     for span in &spans {
-        assert_eq!(span.span_kind, conv.span_kind);
-        assert_eq!(
-            span.instrumentation_scope.schema_url(),
-            Some(conv.schema_url)
-        );
-        let exported = key_set(span.attributes.iter().map(|kv| kv.key.as_str()));
-        assert!(
-            exported.is_subset(&listed),
-            "unlisted: {:?}",
-            exported.difference(&listed)
-        );
-        for key in &deferred {
-            assert!(exported.contains(key), "{key} missing");
-        }
+        assert_span_conforms(span, &conv.span_kind, conv.schema_url, &listed, &deferred);
     }
     let failed = key_set(spans[1].attributes.iter().map(|kv| kv.key.as_str()));
     assert!(failed.contains("error.type") && failed.contains("db.response.status_code"));

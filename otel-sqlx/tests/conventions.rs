@@ -8,7 +8,7 @@ use opentelemetry_sdk::trace::Sampler;
 use otel_rpc::conventions::{Domain, Requirement};
 use otel_sqlx::TracedPool;
 use otel_testkit::TestTelemetry;
-use otel_testkit::sampling::{CapturingSampler, key_set};
+use otel_testkit::sampling::{CapturingSampler, assert_span_conforms, key_set};
 use sqlx::sqlite::SqlitePoolOptions;
 
 #[tokio::test]
@@ -79,20 +79,7 @@ async fn sqlite_spans_and_metric_follow_the_db_conventions() {
     let spans = t.spans_named("INSERT orders");
     assert_eq!(spans.len(), 2);
     for span in &spans {
-        assert_eq!(span.span_kind, conv.span_kind);
-        assert_eq!(
-            span.instrumentation_scope.schema_url(),
-            Some(conv.schema_url)
-        );
-        let exported = key_set(span.attributes.iter().map(|kv| kv.key.as_str()));
-        assert!(
-            exported.is_subset(&listed),
-            "unlisted: {:?}",
-            exported.difference(&listed)
-        );
-        for key in &deferred {
-            assert!(exported.contains(key), "{key} missing");
-        }
+        assert_span_conforms(span, &conv.span_kind, conv.schema_url, &listed, &deferred);
     }
     let failed = spans
         .iter()

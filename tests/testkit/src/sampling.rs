@@ -47,3 +47,27 @@ impl ShouldSample for CapturingSampler {
 pub fn key_set<'a>(list: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
     list.into_iter().map(str::to_owned).collect()
 }
+
+/// Checks an exported span against a domain's conventions: its kind, its scope's schema URL,
+/// every attribute key among `listed`, and every key in `deferred` (set after the start)
+/// present.
+#[track_caller]
+pub fn assert_span_conforms(
+    span: &opentelemetry_sdk::trace::SpanData,
+    kind: &SpanKind,
+    schema_url: &str,
+    listed: &BTreeSet<String>,
+    deferred: &BTreeSet<String>,
+) {
+    assert_eq!(&span.span_kind, kind);
+    assert_eq!(span.instrumentation_scope.schema_url(), Some(schema_url));
+    let exported = key_set(span.attributes.iter().map(|kv| kv.key.as_str()));
+    assert!(
+        exported.is_subset(listed),
+        "unlisted: {:?}",
+        exported.difference(listed)
+    );
+    for key in deferred {
+        assert!(exported.contains(key), "{key} missing");
+    }
+}

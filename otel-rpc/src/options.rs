@@ -131,6 +131,9 @@ pub struct CommonOptions {
     /// `OTEL_INSTRUMENTATION_<NAME>_ENABLED` ([`enabled_from_env`]); a call to
     /// [`InstrumentationOptions::enabled`] overrides it.
     pub enabled: bool,
+    /// No span without a parent span (database adapters; set with
+    /// [`DbInstrumentationOptions::require_parent`]). Default `false`.
+    pub require_parent: bool,
     recorder: Option<SpanRecorder>,
 }
 
@@ -145,6 +148,7 @@ impl fmt::Debug for CommonOptions {
             .field("classifier", &self.classifier.is_some())
             .field("exception_signal", &self.exception_signal)
             .field("enabled", &self.enabled)
+            .field("require_parent", &self.require_parent)
             .field("recorder", &self.recorder.is_some())
             .finish_non_exhaustive()
     }
@@ -165,6 +169,7 @@ impl Clone for CommonOptions {
             classifier: self.classifier.clone(),
             exception_signal: self.exception_signal,
             enabled: self.enabled,
+            require_parent: self.require_parent,
             recorder: self.recorder.clone(),
         }
     }
@@ -187,6 +192,7 @@ impl CommonOptions {
             classifier: None,
             exception_signal: None,
             enabled: enabled_from_env(instrumentation),
+            require_parent: false,
             recorder: None,
         }
     }
@@ -231,7 +237,8 @@ impl CommonOptions {
     ) -> SpanRecorderBuilder {
         let mut b = SpanRecorder::builder(kind, scope)
             .duration_metric(metric)
-            .error_text(self.error_text);
+            .error_text(self.error_text)
+            .require_parent(self.require_parent);
         if let Some(v) = version {
             b = b.scope_version(v);
         }
@@ -479,6 +486,15 @@ pub trait DbInstrumentationOptions: InstrumentationOptions {
     #[must_use]
     fn filter(mut self, filter: impl Fn(&DbOperation<'_>) -> bool + Send + Sync + 'static) -> Self {
         self.db_hooks().filter = Some(Arc::new(filter));
+        self
+    }
+
+    /// With `true`, an operation that runs with no current span (a background job's query, a
+    /// cache refresh) records its `db.client.operation.duration` point but no span, instead of
+    /// starting a new root trace for each operation. Default `false`.
+    #[must_use]
+    fn require_parent(mut self, on: bool) -> Self {
+        self.common_options().require_parent = on;
         self
     }
 

@@ -63,6 +63,8 @@ pub(crate) struct Inner {
     pub(crate) exception_signal: ExceptionSignal,
     pub(crate) logger: Option<Arc<dyn ExceptionLogger>>,
     pub(crate) error_text: ErrorTextMode,
+    /// No span for an operation whose parent context holds no span (its metric is recorded).
+    pub(crate) require_parent: bool,
 }
 
 impl fmt::Debug for SpanRecorder {
@@ -94,6 +96,7 @@ pub struct SpanRecorderBuilder {
     exception_signal: Option<ExceptionSignal>,
     logger: Option<SharedLoggerFactory>,
     error_text: ErrorTextMode,
+    require_parent: bool,
 }
 
 impl fmt::Debug for SpanRecorderBuilder {
@@ -125,6 +128,7 @@ impl SpanRecorder {
             exception_signal: None,
             logger: None,
             error_text: ErrorTextMode::Off,
+            require_parent: false,
         }
     }
 
@@ -240,6 +244,16 @@ impl SpanRecorder {
             return Recording::suppressed(parent.clone());
         }
         let inner = &self.inner;
+        if inner.require_parent && !parent.has_active_span() {
+            // No trace to join: the operation is measured (metric) but starts no root trace.
+            return Recording::new(
+                parent.clone(),
+                Arc::clone(&self.inner),
+                start,
+                metric_attrs,
+                false,
+            );
+        }
         let mut builder = inner
             .tracer
             .span_builder(name)
@@ -396,6 +410,14 @@ impl SpanRecorderBuilder {
         self
     }
 
+    /// With `true`, an operation whose parent context holds no span (local or remote) records
+    /// its duration metric but no span, so background work does not start a root trace per
+    /// operation. Default `false`.
+    pub fn require_parent(mut self, on: bool) -> Self {
+        self.require_parent = on;
+        self
+    }
+
     /// Builds the recorder.
     pub fn build(self) -> SpanRecorder {
         let domain = self
@@ -449,6 +471,7 @@ impl SpanRecorderBuilder {
                 exception_signal,
                 logger,
                 error_text: self.error_text,
+                require_parent: self.require_parent,
             }),
         }
     }

@@ -82,7 +82,7 @@ mod example {
         sqlx::query("INSERT INTO otel_sqlx_example (id, name) VALUES ($1, $2)")
             .bind(1)
             .bind("alice")
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await?;
         tx.commit().await?; // span COMMIT
 

@@ -58,6 +58,17 @@ impl<DB: Database> Checkout<DB> {
         }
     }
 
+    /// `pool.try_acquire()`, observed: a connection that was idle is checked out at once (a
+    /// zero wait); `None` when none was, which is not a checkout and records nothing.
+    pub(crate) fn try_acquire(pool: &Pool<DB>, observer: Option<&PoolObserver>) -> Option<Self> {
+        let conn = pool.try_acquire()?;
+        let use_guard = observer.map(|o| o.acquire_started().acquired());
+        Some(Checkout {
+            conn,
+            _use: use_guard,
+        })
+    }
+
     /// Splits into the connection and its use guard (kept alongside by the caller).
     pub(crate) fn into_parts(self) -> (PoolConnection<DB>, Option<ConnectionUse>) {
         (self.conn, self._use)

@@ -23,7 +23,7 @@
 //!     .fetch_all(&pool)
 //!     .await?;
 //! let mut tx = pool.begin().await?;
-//! sqlx::query("UPDATE users SET seen = now()").execute(&mut tx).await?;
+//! sqlx::query("UPDATE users SET seen = now()").execute(&mut *tx).await?;
 //! tx.commit().await?;
 //! # let _ = rows; Ok(()) }
 //! ```
@@ -50,7 +50,7 @@ mod transaction;
 
 pub use backend::{ConnectionInfo, TracedDatabase};
 pub use commenter::SqlCommenter;
-pub use connection::TracedConnection;
+pub use connection::{TracedConnection, TracedPoolConnection};
 pub use error::{ERROR_KINDS, error_kind};
 pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED};
 pub use options::{QueryFilter, SpanNamer, TracingOptions};

@@ -12,15 +12,17 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
+use otel_rpc::Outcome;
 use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
 use otel_rpc::pool::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
 use otel_rpc::{DurationMetric, current_context};
 use sqlx::database::Database;
-use sqlx::{Execute, Executor, Pool, SqlStr, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Acquire, Execute, Executor, Pool, SqlSafeStr, SqlStr, Transaction};
 
 use crate::backend::TracedDatabase;
 use crate::checkout::{Checkout, fetch_many_on_checkout};
-use crate::connection::TracedConnection;
+use crate::connection::TracedPoolConnection;
 use crate::instrumentation::Instrumentation;
 use crate::options::TracingOptions;
 use crate::parts::QueryParts;
@@ -150,40 +152,93 @@ impl<DB: TracedDatabase> TracedPool<DB> {
     }
 
     /// A traced connection from the pool (its wait and use are recorded by the pool
-    /// metrics). On MySQL the server is asked once whether it is MariaDB.
-    pub async fn acquire(&self) -> Result<TracedConnection<DB>, sqlx::Error> {
+    /// metrics), as `Pool::acquire`. On MySQL the server is asked once whether it is MariaDB.
+    pub async fn acquire(&self) -> Result<TracedPoolConnection<DB>, sqlx::Error> {
         let checkout = Checkout::acquire(&self.pool, self.shared.pool.as_ref()).await?;
-        let (mut conn, use_guard) = checkout.into_parts();
-        self.shared.detect::<DB>(&mut conn).await;
-        Ok(TracedConnection::new(
-            conn,
-            Arc::clone(&self.shared),
-            use_guard,
-        ))
+        Ok(self.pooled(checkout).await)
     }
 
-    /// Begins a transaction on a pooled connection; records a `BEGIN` span (which includes
-    /// waiting for the connection).
+    /// A traced connection if one is idle now, as `Pool::try_acquire` (`None` otherwise,
+    /// without waiting). Async only because the first checkout of a MySQL pool asks the server
+    /// whether it is MariaDB.
+    pub async fn try_acquire(&self) -> Option<TracedPoolConnection<DB>> {
+        let checkout = Checkout::try_acquire(&self.pool, self.shared.pool.as_ref())?;
+        Some(self.pooled(checkout).await)
+    }
+
+    /// Begins a transaction on a pooled connection, as `Pool::begin`; records a `BEGIN` span
+    /// (which includes waiting for the connection).
     pub async fn begin(&self) -> Result<TracedTransaction<'static, DB>, sqlx::Error> {
+        self.begin_checked_out(None).await
+    }
+
+    /// Begins a transaction with `statement` (e.g. `BEGIN ISOLATION LEVEL SERIALIZABLE`), as
+    /// `Pool::begin_with`; records a `BEGIN` span.
+    pub async fn begin_with(
+        &self,
+        statement: impl SqlSafeStr,
+    ) -> Result<TracedTransaction<'static, DB>, sqlx::Error> {
+        self.begin_checked_out(Some(statement.into_sql_str())).await
+    }
+
+    /// Begins a transaction if a connection is idle now, as `Pool::try_begin`: `Ok(None)`
+    /// (and no span) when none is.
+    pub async fn try_begin(&self) -> Result<Option<TracedTransaction<'static, DB>>, sqlx::Error> {
+        self.try_begin_checked_out(None).await
+    }
+
+    /// [`try_begin`](Self::try_begin) with `statement`, as `Pool::try_begin_with`.
+    pub async fn try_begin_with(
+        &self,
+        statement: impl SqlSafeStr,
+    ) -> Result<Option<TracedTransaction<'static, DB>>, sqlx::Error> {
+        self.try_begin_checked_out(Some(statement.into_sql_str()))
+            .await
+    }
+
+    /// The traced handle of a checked-out connection (asking a MySQL server once whether it
+    /// is MariaDB).
+    async fn pooled(&self, checkout: Checkout<DB>) -> TracedPoolConnection<DB> {
+        let (mut conn, use_guard) = checkout.into_parts();
+        self.shared.detect::<DB>(&mut conn).await;
+        TracedPoolConnection::new(conn, Arc::clone(&self.shared), use_guard)
+    }
+
+    async fn begin_checked_out(
+        &self,
+        statement: Option<SqlStr>,
+    ) -> Result<TracedTransaction<'static, DB>, sqlx::Error> {
         let parent = current_context();
-        if self.shared.needs_detection()
-            && let Ok(mut conn) = self.pool.acquire().await
-        {
-            self.shared.detect::<DB>(&mut conn).await;
+        // The span's `db.system.name` must be known before it starts, so before the checkout.
+        if let Some(detect) = self.detection() {
+            detect.await;
         }
         let recording = self.shared.start_control(&parent, "BEGIN");
-        // Checked out through the pool observer (wait_time, use_time until the end), then
-        // begun on the owned connection, as `Pool::begin` does.
-        let (result, use_guard) =
-            match Checkout::acquire(&self.pool, self.shared.pool.as_ref()).await {
-                Ok(checkout) => {
-                    let (conn, use_guard) = checkout.into_parts();
-                    (Transaction::begin(conn, None).await, use_guard)
-                }
-                Err(e) => (Err(e), None),
-            };
-        self.shared.end_control(recording, &result);
-        result.map(|tx| TracedTransaction::new(tx, Arc::clone(&self.shared), 1).with_use(use_guard))
+        match Checkout::acquire(&self.pool, self.shared.pool.as_ref()).await {
+            Ok(checkout) => {
+                let conn = self.pooled(checkout).await;
+                TracedTransaction::begin_pooled(conn, statement, recording).await
+            }
+            Err(e) => {
+                recording.end(Outcome::Failure(self.shared.failure(&e)));
+                Err(e)
+            }
+        }
+    }
+
+    async fn try_begin_checked_out(
+        &self,
+        statement: Option<SqlStr>,
+    ) -> Result<Option<TracedTransaction<'static, DB>>, sqlx::Error> {
+        let parent = current_context();
+        let Some(checkout) = Checkout::try_acquire(&self.pool, self.shared.pool.as_ref()) else {
+            return Ok(None);
+        };
+        let conn = self.pooled(checkout).await;
+        let recording = self.shared.start_control(&parent, "BEGIN");
+        TracedTransaction::begin_pooled(conn, statement, recording)
+            .await
+            .map(Some)
     }
 
     /// Closes the pool.
@@ -522,9 +577,22 @@ where
     }
 }
 
-/// Statements begun on a traced transaction use this to reach its connection.
-pub(crate) fn begin_on<'c, DB: TracedDatabase>(
-    conn: &'c mut DB::Connection,
-) -> BoxFuture<'c, Result<Transaction<'c, DB>, sqlx::Error>> {
-    Transaction::begin(conn, None)
+/// sqlx's [`Acquire`], so `sqlx::migrate!().run(&pool)` and helpers written against
+/// `A: Acquire<'_, Database = DB>` accept a `&TracedPool`. sqlx requires the acquired
+/// connection to deref to the **raw** driver connection, so this hands out sqlx's own
+/// `PoolConnection` (and [`Acquire::begin`] sqlx's own `Transaction`): queries sent through
+/// them are **not traced** by this crate, and their checkout is not in the pool metrics. The
+/// `query-log` feature's layer records them from sqlx's statement log.
+impl<'a, DB: TracedDatabase> Acquire<'a> for &'_ TracedPool<DB> {
+    type Database = DB;
+    type Connection = PoolConnection<DB>;
+
+    fn acquire(self) -> BoxFuture<'static, Result<PoolConnection<DB>, sqlx::Error>> {
+        Box::pin(self.pool.acquire())
+    }
+
+    fn begin(self) -> BoxFuture<'static, Result<Transaction<'a, DB>, sqlx::Error>> {
+        let pool = self.pool.clone();
+        Box::pin(async move { pool.begin().await })
+    }
 }

@@ -1,29 +1,29 @@
-//! [`TracedTransaction`]: a transaction (or savepoint) whose queries and end are traced.
+//! [`TracedTransaction`]: a transaction (or savepoint) whose statements and end are traced.
+//!
+//! It drives the driver's own `TransactionManager` (as sqlx's `Transaction` does) on a
+//! [`TracedConnection`] it owns (begun on the pool) or borrows (begun on a connection or, as a
+//! savepoint, on another transaction), so that it can deref to that traced connection.
 
 use std::fmt;
-use std::sync::Arc;
+use std::ops::{Deref, DerefMut};
 
-use either::Either;
-use futures_core::future::BoxFuture;
-use futures_core::stream::BoxStream;
-use futures_util::{FutureExt, StreamExt};
 use opentelemetry::KeyValue;
-use otel_rpc::{Outcome, current_context};
-use sqlx::{Execute, Executor, SqlStr, Transaction};
+use otel_rpc::{Outcome, Recording, current_context};
+use sqlx::SqlStr;
+use sqlx_core::transaction::TransactionManager;
 
 use crate::backend::TracedDatabase;
-use crate::instrumentation::{DB_TRANSACTION_DROPPED, Instrumentation};
-use crate::parts::QueryParts;
-use crate::pool::begin_on;
-use crate::stream::{TracedStream, traced_optional};
+use crate::connection::{TracedConnection, TracedPoolConnection};
+use crate::instrumentation::DB_TRANSACTION_DROPPED;
 
-/// A transaction from [`TracedPool::begin`](crate::TracedPool::begin),
-/// [`TracedConnection::begin`](crate::TracedConnection::begin) or, nested as a savepoint,
-/// [`TracedTransaction::begin`].
+/// A transaction from [`TracedPool::begin`](crate::TracedPool::begin) (and `try_begin`,
+/// `begin_with`, `try_begin_with`) or [`TracedConnection::begin`] (and `begin_with`); calling
+/// `begin` on a transaction opens a savepoint.
 ///
-/// `&mut TracedTransaction` is an [`Executor`]: queries inside are children of the caller's
-/// current span (not of a transaction span). The transaction statements are spans of their
-/// own, named by their operation:
+/// It derefs to the [`TracedConnection`] it runs on, so sqlx's `&mut *tx` is a traced
+/// [`Executor`](sqlx::Executor). Queries inside are children of the caller's current span
+/// (not of a transaction span). The transaction statements are spans of their own, named by
+/// their operation:
 ///
 /// | call | outermost | nested (savepoint) |
 /// |---|---|---|
@@ -31,27 +31,31 @@ use crate::stream::{TracedStream, traced_optional};
 /// | [`commit`](Self::commit) | `COMMIT` | `RELEASE SAVEPOINT` |
 /// | [`rollback`](Self::rollback) | `ROLLBACK` | `ROLLBACK TO SAVEPOINT` |
 ///
-/// Dropped without `commit` or `rollback`, sqlx rolls it back (queued for the connection's
-/// next use); a `ROLLBACK` (or `ROLLBACK TO SAVEPOINT`) span is recorded at the drop with
-/// [`DB_TRANSACTION_DROPPED`](crate::DB_TRANSACTION_DROPPED) `= true`.
+/// Dropped without `commit` or `rollback`, it is rolled back as sqlx does (queued for the
+/// connection's next use); a `ROLLBACK` (or `ROLLBACK TO SAVEPOINT`) span is recorded at the
+/// drop with [`DB_TRANSACTION_DROPPED`](crate::DB_TRANSACTION_DROPPED) `= true`.
 pub struct TracedTransaction<'c, DB: TracedDatabase> {
-    tx: Option<Transaction<'c, DB>>,
-    shared: Arc<Instrumentation>,
+    conn: Slot<'c, DB>,
     depth: usize,
-    /// A transaction begun on the pool: records `db.client.connection.use_time` when dropped,
-    /// after `tx` (field order) has given the connection back.
-    _use: Option<otel_rpc::pool::ConnectionUse>,
+    open: bool,
+}
+
+enum Slot<'c, DB: TracedDatabase> {
+    Pooled(TracedPoolConnection<DB>),
+    Borrowed(&'c mut TracedConnection<DB>),
 }
 
 impl<DB: TracedDatabase> fmt::Debug for TracedTransaction<'_, DB> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TracedTransaction")
-            .field("tx", &self.tx)
-            .field("depth", &self.depth)
-            .finish_non_exhaustive()
+            .field("conn", &**self)
+            .field("depth", &self.depth())
+            .field("open", &self.open)
+            .finish()
     }
 }
 
+/// The span names of begin, commit and rollback at `depth` (1: the transaction itself).
 fn names(depth: usize) -> (&'static str, &'static str, &'static str) {
     if depth <= 1 {
         ("BEGIN", "COMMIT", "ROLLBACK")
@@ -61,19 +65,19 @@ fn names(depth: usize) -> (&'static str, &'static str, &'static str) {
 }
 
 impl<'c, DB: TracedDatabase> TracedTransaction<'c, DB> {
-    pub(crate) fn new(tx: Transaction<'c, DB>, shared: Arc<Instrumentation>, depth: usize) -> Self {
-        TracedTransaction {
-            tx: Some(tx),
-            shared,
+    /// Begins on a borrowed connection (a transaction, or a savepoint when one is open).
+    pub(crate) async fn begin_on(
+        conn: &'c mut TracedConnection<DB>,
+        statement: Option<SqlStr>,
+    ) -> Result<Self, sqlx::Error> {
+        let name = names(conn.depth + 1).0;
+        let recording = conn.shared.start_control(&current_context(), name);
+        let depth = begin_in(conn, statement, recording).await?;
+        Ok(TracedTransaction {
+            conn: Slot::Borrowed(conn),
             depth,
-            _use: None,
-        }
-    }
-
-    /// Keeps the pool checkout's use guard for as long as the transaction lives.
-    pub(crate) fn with_use(mut self, use_guard: Option<otel_rpc::pool::ConnectionUse>) -> Self {
-        self._use = use_guard;
-        self
+            open: true,
+        })
     }
 
     /// Nesting depth: 1 for a transaction, 2 and more for savepoints.
@@ -81,142 +85,112 @@ impl<'c, DB: TracedDatabase> TracedTransaction<'c, DB> {
         self.depth
     }
 
-    /// Opens a savepoint inside this transaction; records a `SAVEPOINT` span.
-    pub async fn begin(&mut self) -> Result<TracedTransaction<'_, DB>, sqlx::Error> {
-        let depth = self.depth + 1;
-        let parent = current_context();
-        let recording = self.shared.start_control(&parent, names(depth).0);
-        let Some(tx) = self.tx.as_mut() else {
-            let err = sqlx::Error::WorkerCrashed;
-            self.shared
-                .end_control::<()>(recording, &Err(sqlx::Error::WorkerCrashed));
-            return Err(err);
-        };
-        let result = begin_on::<DB>(&mut **tx).await;
-        self.shared.end_control(recording, &result);
-        let shared = Arc::clone(&self.shared);
-        result.map(|tx| TracedTransaction::new(tx, shared, depth))
-    }
-
     /// Commits; records a `COMMIT` (or `RELEASE SAVEPOINT`) span.
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        let name = names(self.depth).1;
-        self.finish(name, Transaction::commit).await
-    }
-
-    /// Rolls back; records a `ROLLBACK` (or `ROLLBACK TO SAVEPOINT`) span.
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        let name = names(self.depth).2;
-        self.finish(name, Transaction::rollback).await
-    }
-
-    /// Ends the transaction with `end` (sqlx's commit or rollback) inside a span named `name`.
-    async fn finish<F>(
-        mut self,
-        name: &'static str,
-        end: impl FnOnce(Transaction<'c, DB>) -> F,
-    ) -> Result<(), sqlx::Error>
-    where
-        F: std::future::Future<Output = Result<(), sqlx::Error>>,
-    {
-        let recording = self.shared.start_control(&current_context(), name);
-        let result = match self.tx.take() {
-            Some(tx) => end(tx).await,
-            None => Ok(()),
-        };
-        self.shared.end_control(recording, &result);
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let name = names(self.depth()).1;
+        let conn = self.conn.get();
+        let recording = conn.shared.start_control(&current_context(), name);
+        let result = DB::TransactionManager::commit(&mut conn.conn).await;
+        conn.shared.end_control(recording, &result);
+        if result.is_ok() {
+            // As sqlx: after a failed commit or rollback, the drop still queues a rollback.
+            self.close();
+        }
         result
     }
 
-    fn conn(&mut self) -> Result<&mut DB::Connection, sqlx::Error> {
-        // `tx` is only `None` after commit/rollback, which consume `self`.
-        self.tx.as_deref_mut().ok_or(sqlx::Error::WorkerCrashed)
+    /// Rolls back; records a `ROLLBACK` (or `ROLLBACK TO SAVEPOINT`) span.
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        let name = names(self.depth()).2;
+        let conn = self.conn.get();
+        let recording = conn.shared.start_control(&current_context(), name);
+        let result = DB::TransactionManager::rollback(&mut conn.conn).await;
+        conn.shared.end_control(recording, &result);
+        if result.is_ok() {
+            // As sqlx: after a failed commit or rollback, the drop still queues a rollback.
+            self.close();
+        }
+        result
+    }
+}
+
+impl<DB: TracedDatabase> TracedTransaction<'_, DB> {
+    /// Marks this level ended (committed, rolled back or its rollback queued).
+    fn close(&mut self) {
+        self.open = false;
+        let conn = self.conn.get();
+        conn.depth = conn.depth.saturating_sub(1);
+    }
+}
+
+impl<DB: TracedDatabase> TracedTransaction<'static, DB> {
+    /// Begins on a connection checked out of the pool, which the transaction then owns;
+    /// `recording` is its `BEGIN` span, started by the caller before the checkout.
+    pub(crate) async fn begin_pooled(
+        mut conn: TracedPoolConnection<DB>,
+        statement: Option<SqlStr>,
+        recording: Recording,
+    ) -> Result<Self, sqlx::Error> {
+        let depth = begin_in(&mut conn, statement, recording).await?;
+        Ok(TracedTransaction {
+            conn: Slot::Pooled(conn),
+            depth,
+            open: true,
+        })
+    }
+}
+
+/// `BEGIN` (or `SAVEPOINT`, or `statement`) on `conn`, ending its span `recording`; the new
+/// depth.
+async fn begin_in<DB: TracedDatabase>(
+    conn: &mut TracedConnection<DB>,
+    statement: Option<SqlStr>,
+    recording: Recording,
+) -> Result<usize, sqlx::Error> {
+    let result = DB::TransactionManager::begin(&mut conn.conn, statement).await;
+    conn.shared.end_control(recording, &result);
+    result?;
+    conn.depth += 1;
+    Ok(conn.depth)
+}
+
+impl<DB: TracedDatabase> Slot<'_, DB> {
+    fn get(&mut self) -> &mut TracedConnection<DB> {
+        match self {
+            Slot::Pooled(conn) => conn,
+            Slot::Borrowed(conn) => conn,
+        }
+    }
+}
+
+impl<DB: TracedDatabase> Deref for TracedTransaction<'_, DB> {
+    type Target = TracedConnection<DB>;
+
+    fn deref(&self) -> &TracedConnection<DB> {
+        match &self.conn {
+            Slot::Pooled(conn) => conn,
+            Slot::Borrowed(conn) => conn,
+        }
+    }
+}
+
+impl<DB: TracedDatabase> DerefMut for TracedTransaction<'_, DB> {
+    fn deref_mut(&mut self) -> &mut TracedConnection<DB> {
+        self.conn.get()
     }
 }
 
 impl<DB: TracedDatabase> Drop for TracedTransaction<'_, DB> {
     fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            let recording = self
-                .shared
-                .start_control(&current_context(), names(self.depth).2);
+        if self.open {
+            let name = names(self.depth()).2;
+            let conn = self.conn.get();
+            let recording = conn.shared.start_control(&current_context(), name);
             recording.set_attribute(KeyValue::new(DB_TRANSACTION_DROPPED, true));
-            // sqlx's own Drop queues the rollback.
-            drop(tx);
+            // As sqlx's own Drop: the rollback is queued for the connection's next use.
+            DB::TransactionManager::start_rollback(&mut conn.conn);
             recording.end(Outcome::Success);
-        }
-    }
-}
-
-impl<'t, DB: TracedDatabase> Executor<'t> for &'t mut TracedTransaction<'_, DB>
-where
-    for<'a> &'a mut DB::Connection: Executor<'a, Database = DB>,
-{
-    type Database = DB;
-
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, Result<Either<DB::QueryResult, DB::Row>, sqlx::Error>>
-    where
-        't: 'e,
-        E: 'q + Execute<'q, DB>,
-    {
-        let parts = QueryParts::<DB>::new(query);
-        let mut span = self
-            .shared
-            .start_query(&current_context(), parts.sql.as_str());
-        let parts = parts.commented(&mut span);
-        match self.conn() {
-            Ok(conn) => TracedStream::<DB>::running(conn.fetch_many(parts), span).boxed(),
-            Err(e) => TracedStream::<DB>::running(
-                futures_util::stream::once(async move { Err(e) }).boxed(),
-                span,
-            )
-            .boxed(),
-        }
-    }
-
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<DB::Row>, sqlx::Error>>
-    where
-        't: 'e,
-        E: 'q + Execute<'q, DB>,
-    {
-        let parts = QueryParts::<DB>::new(query);
-        let mut span = self
-            .shared
-            .start_query(&current_context(), parts.sql.as_str());
-        let parts = parts.commented(&mut span);
-        match self.conn() {
-            Ok(conn) => traced_optional(span, conn.fetch_optional(parts)).boxed(),
-            Err(e) => traced_optional(span, async move { Err(e) }).boxed(),
-        }
-    }
-
-    fn prepare_with<'e>(
-        self,
-        sql: SqlStr,
-        parameters: &'e [DB::TypeInfo],
-    ) -> BoxFuture<'e, Result<DB::Statement, sqlx::Error>>
-    where
-        't: 'e,
-    {
-        match self.conn() {
-            Ok(conn) => conn.prepare_with(sql, parameters),
-            Err(e) => Box::pin(async move { Err(e) }),
-        }
-    }
-
-    fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<sqlx::Describe<DB>, sqlx::Error>>
-    where
-        't: 'e,
-    {
-        match self.conn() {
-            Ok(conn) => conn.describe(sql),
-            Err(e) => Box::pin(async move { Err(e) }),
+            self.close();
         }
     }
 }

@@ -94,7 +94,7 @@ async fn crud_and_mariadb_detection() {
         )))
         .bind(10i64)
         .bind("in-tx")
-        .execute(&mut tx)
+        .execute(&mut *tx)
         .await
         .expect("insert in tx");
         tx.rollback().await.expect("rollback");
@@ -106,7 +106,7 @@ async fn crud_and_mariadb_detection() {
             )))
             .bind(11i64)
             .bind("in-sp")
-            .execute(&mut sp)
+            .execute(&mut *sp)
             .await
             .expect("insert in sp");
             sp.commit().await.expect("release");

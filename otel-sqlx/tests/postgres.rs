@@ -312,7 +312,7 @@ async fn transactions_commit_rollback_drop_and_savepoint() {
         let mut tx = pool.begin().await.expect("begin");
         sqlx::query(AssertSqlSafe(insert.clone()))
             .bind(1i64)
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await
             .expect("in tx");
         {
@@ -320,7 +320,7 @@ async fn transactions_commit_rollback_drop_and_savepoint() {
             assert_eq!(sp.depth(), 2);
             sqlx::query(AssertSqlSafe(insert.clone()))
                 .bind(2i64)
-                .execute(&mut sp)
+                .execute(&mut *sp)
                 .await
                 .expect("in sp");
             sp.rollback().await.expect("rollback to savepoint");
@@ -329,7 +329,7 @@ async fn transactions_commit_rollback_drop_and_savepoint() {
             let mut sp = tx.begin().await.expect("savepoint 2");
             sqlx::query(AssertSqlSafe(insert.clone()))
                 .bind(3i64)
-                .execute(&mut sp)
+                .execute(&mut *sp)
                 .await
                 .expect("in sp2");
             sp.commit().await.expect("release");
@@ -339,7 +339,7 @@ async fn transactions_commit_rollback_drop_and_savepoint() {
         let mut tx = pool.begin().await.expect("begin 2");
         sqlx::query(AssertSqlSafe(insert.clone()))
             .bind(4i64)
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await
             .expect("in tx2");
         tx.rollback().await.expect("rollback");
@@ -349,7 +349,7 @@ async fn transactions_commit_rollback_drop_and_savepoint() {
             let mut tx = conn.begin().await.expect("begin 3");
             sqlx::query(AssertSqlSafe(insert.clone()))
                 .bind(5i64)
-                .execute(&mut tx)
+                .execute(&mut *tx)
                 .await
                 .expect("in tx3");
             drop(tx);

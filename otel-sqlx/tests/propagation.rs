@@ -96,7 +96,7 @@ async fn unsampled_parent_exports_nothing_and_never_sanitizes() {
         }
         let mut tx = pool.begin().await.expect("begin");
         sqlx::query("SELECT 1")
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await
             .expect("in tx");
         tx.commit().await.expect("commit");

@@ -84,7 +84,7 @@ async fn crud_constraints_and_transactions() {
 
         let mut tx = pool.begin().await.expect("begin");
         sqlx::query("DELETE FROM items WHERE id = 2")
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await
             .expect("delete");
         {

@@ -120,11 +120,6 @@ impl Instrumentation {
         if !self.enabled {
             return None;
         }
-        if let Some(filter) = &self.options.filter
-            && !filter(sql)
-        {
-            return None;
-        }
         let info = self.cache.info(sql);
         let mut op = self.base_operation();
         if self.options.parse_operation_and_collection {
@@ -163,12 +158,7 @@ impl Instrumentation {
         if !self.hooks.allows(&op) {
             return None;
         }
-        let name = self
-            .options
-            .span_name
-            .as_ref()
-            .and_then(|f| f(&info))
-            .unwrap_or_else(|| self.hooks.name(&op));
+        let name = self.hooks.name(&op);
         let recording = self.recorder.start_db_with(parent, None, name, &op, |_| {});
         let comment = self.options.sqlcommenter.as_ref().and_then(|c| {
             use opentelemetry::trace::TraceContextExt;

@@ -53,7 +53,7 @@ pub use commenter::SqlCommenter;
 pub use connection::{TracedConnection, TracedPoolConnection};
 pub use error::{ERROR_KINDS, error_kind};
 pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED};
-pub use options::{QueryFilter, SpanNamer, TracingOptions};
+pub use options::TracingOptions;
 pub use otel_rpc::ErrorTextMode;
 pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
 pub use otel_rpc::text::QueryTextMode;

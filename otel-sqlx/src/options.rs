@@ -1,22 +1,13 @@
 //! [`TracingOptions`]: what the traced pool records (the sqlx-specific part; the shared words
 //! live in [`otel_rpc::options`]).
 
-use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
 
 use otel_rpc::ErrorTextMode;
 use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
 
 use crate::commenter::SqlCommenter;
-use crate::sql::{DEFAULT_CACHE_CAPACITY, QueryInfo};
-
-/// The old SQL-text filter (see the deprecated `TracedPoolBuilder::filter_sql`).
-pub type QueryFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
-/// The old span namer from the query analysis (see the deprecated
-/// `TracedPoolBuilder::span_name_from_query`).
-pub type SpanNamer = Arc<dyn Fn(&QueryInfo) -> Option<Cow<'static, str>> + Send + Sync>;
+use crate::sql::DEFAULT_CACHE_CAPACITY;
 
 /// What a traced pool records, as built by the `TracedPoolBuilder` methods (read it with
 /// `TracedPool::options`).
@@ -46,10 +37,6 @@ pub struct TracingOptions {
     pub cache_capacity: usize,
     /// The opt-in sqlcommenter comment on sampled statements (default `None`).
     pub sqlcommenter: Option<SqlCommenter>,
-    /// The old SQL-text filter (deprecated builder method `filter_sql`).
-    pub filter: Option<QueryFilter>,
-    /// The old span namer (deprecated builder method `span_name_from_query`).
-    pub span_name: Option<SpanNamer>,
 }
 
 impl Default for TracingOptions {
@@ -64,8 +51,6 @@ impl Default for TracingOptions {
             pool_name: None,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             sqlcommenter: None,
-            filter: None,
-            span_name: None,
         }
     }
 }
@@ -85,8 +70,6 @@ impl fmt::Debug for TracingOptions {
             .field("pool_name", &self.pool_name)
             .field("cache_capacity", &self.cache_capacity)
             .field("sqlcommenter", &self.sqlcommenter)
-            .field("filter", &self.filter.is_some())
-            .field("span_name", &self.span_name.is_some())
             .finish()
     }
 }

@@ -1,6 +1,5 @@
 //! [`TracedPool`]: a `sqlx::Pool` whose queries become spans, and its builder.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -26,7 +25,7 @@ use crate::connection::TracedPoolConnection;
 use crate::instrumentation::Instrumentation;
 use crate::options::TracingOptions;
 use crate::parts::QueryParts;
-use crate::sql::{QueryCache, QueryInfo};
+use crate::sql::QueryCache;
 use crate::stream::{TracedStream, traced_optional};
 use crate::transaction::TracedTransaction;
 
@@ -392,24 +391,6 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     /// Number of distinct SQL strings whose analysis is cached (default 512; 0 disables).
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
         self.options.cache_capacity = capacity;
-        self
-    }
-
-    /// The old SQL-text filter: only queries whose SQL passes `filter` get a span.
-    #[deprecated(note = "use `filter` (DbInstrumentationOptions), typed on `DbOperation`")]
-    pub fn filter_sql(mut self, filter: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
-        self.options.filter = Some(Arc::new(filter));
-        self
-    }
-
-    /// The old span namer from the query analysis; `None` keeps the default name (it wins
-    /// over `span_name`).
-    #[deprecated(note = "use `span_name` (DbInstrumentationOptions), typed on `DbOperation`")]
-    pub fn span_name_from_query(
-        mut self,
-        namer: impl Fn(&QueryInfo) -> Option<Cow<'static, str>> + Send + Sync + 'static,
-    ) -> Self {
-        self.options.span_name = Some(Arc::new(namer));
         self
     }
 

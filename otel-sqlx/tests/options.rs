@@ -246,29 +246,6 @@ async fn mariadb_call_records_the_procedure() {
 }
 
 #[tokio::test]
-#[allow(deprecated)]
-async fn deprecated_hooks_still_work() {
-    let t = TestTelemetry::new();
-    let pool = TracedPool::builder(pg().await)
-        .tracer_provider(t.tracer_provider.clone())
-        .filter_sql(|sql| !sql.starts_with("SHOW"))
-        .span_name_from_query(|info| {
-            (info.summary().map(|s| s.as_ref()) == Some("SELECT")).then(|| "legacy".into())
-        })
-        .build();
-    sqlx::query("SHOW server_version")
-        .execute(&pool)
-        .await
-        .expect("show");
-    sqlx::query("SELECT 1")
-        .execute(&pool)
-        .await
-        .expect("select");
-    assert_eq!(t.spans().len(), 1, "{}", describe(&t.spans()));
-    t.span("legacy");
-}
-
-#[tokio::test]
 async fn disabled_is_a_pass_through() {
     let t = TestTelemetry::new();
     let pool = TracedPool::builder(pg().await)

@@ -29,10 +29,3 @@ pub use summary::{
     Analysis, MAX_CTE_NAMES, MAX_SUMMARY_LEN, MAX_TRACKED_DEPTH, analyze, analyze_with,
 };
 
-/// Scrubs a database error message. Superseded by the one rule for untrusted text,
-/// [`otel_rpc::untrusted::scrub`] (which the adapter applies under
-/// `error_text(ErrorTextMode::Scrubbed)`); kept one release for callers of 0.1.
-#[deprecated(since = "0.2.0", note = "use otel_rpc::untrusted::scrub")]
-pub fn sanitize_message(message: &str) -> String {
-    otel_rpc::untrusted::scrub(message, usize::MAX)
-}

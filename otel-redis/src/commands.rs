@@ -28,6 +28,28 @@ pub(crate) enum Keys {
     Container(&'static [Sub]),
 }
 
+impl Keys {
+    /// `Keys::Range`, written short for the table.
+    const fn range(first: u8, last: i8, step: u8) -> Keys {
+        Keys::Range { first, last, step }
+    }
+
+    /// `Keys::Counted`, written short for the table.
+    const fn counted(at: u8, dest: bool) -> Keys {
+        Keys::Counted { at, dest }
+    }
+}
+
+/// A table entry.
+const fn spec(name: &'static str, keys: Keys) -> Spec {
+    Spec { name, keys }
+}
+
+/// A subcommand entry.
+const fn sub(name: &'static str, keys: Keys) -> Sub {
+    Sub { name, keys }
+}
+
 /// A known command.
 #[derive(Debug)]
 pub(crate) struct Spec {
@@ -127,606 +149,166 @@ pub(crate) fn lookup_sub(subs: &'static [Sub], word: &[u8]) -> Option<&'static S
 }
 
 const SUBS_ACL: &[Sub] = &[
-    Sub {
-        name: "ACL CAT",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL DELUSER",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL DRYRUN",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL GENPASS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL GETUSER",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL LIST",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL LOAD",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL LOG",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL SAVE",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL SETUSER",
-        keys: Keys::Secret,
-    },
-    Sub {
-        name: "ACL USERS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "ACL WHOAMI",
-        keys: Keys::None,
-    },
+    sub("ACL CAT", Keys::None),
+    sub("ACL DELUSER", Keys::None),
+    sub("ACL DRYRUN", Keys::None),
+    sub("ACL GENPASS", Keys::None),
+    sub("ACL GETUSER", Keys::None),
+    sub("ACL HELP", Keys::None),
+    sub("ACL LIST", Keys::None),
+    sub("ACL LOAD", Keys::None),
+    sub("ACL LOG", Keys::None),
+    sub("ACL SAVE", Keys::None),
+    sub("ACL SETUSER", Keys::Secret),
+    sub("ACL USERS", Keys::None),
+    sub("ACL WHOAMI", Keys::None),
 ];
 const SUBS_CLIENT: &[Sub] = &[
-    Sub {
-        name: "CLIENT CACHING",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT GETNAME",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT GETREDIR",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT ID",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT INFO",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT KILL",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT LIST",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT NO-EVICT",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT NO-TOUCH",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT PAUSE",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT REPLY",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT SETINFO",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT SETNAME",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT TRACKING",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT TRACKINGINFO",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT UNBLOCK",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLIENT UNPAUSE",
-        keys: Keys::None,
-    },
+    sub("CLIENT CACHING", Keys::None),
+    sub("CLIENT GETNAME", Keys::None),
+    sub("CLIENT GETREDIR", Keys::None),
+    sub("CLIENT HELP", Keys::None),
+    sub("CLIENT ID", Keys::None),
+    sub("CLIENT INFO", Keys::None),
+    sub("CLIENT KILL", Keys::None),
+    sub("CLIENT LIST", Keys::None),
+    sub("CLIENT NO-EVICT", Keys::None),
+    sub("CLIENT NO-TOUCH", Keys::None),
+    sub("CLIENT PAUSE", Keys::None),
+    sub("CLIENT REPLY", Keys::None),
+    sub("CLIENT SETINFO", Keys::None),
+    sub("CLIENT SETNAME", Keys::None),
+    sub("CLIENT TRACKING", Keys::None),
+    sub("CLIENT TRACKINGINFO", Keys::None),
+    sub("CLIENT UNBLOCK", Keys::None),
+    sub("CLIENT UNPAUSE", Keys::None),
 ];
 const SUBS_CLUSTER: &[Sub] = &[
-    Sub {
-        name: "CLUSTER COUNTKEYSINSLOT",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLUSTER GETKEYSINSLOT",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLUSTER HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLUSTER INFO",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLUSTER KEYSLOT",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLUSTER MYID",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLUSTER NODES",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLUSTER SHARDS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CLUSTER SLOTS",
-        keys: Keys::None,
-    },
+    sub("CLUSTER COUNTKEYSINSLOT", Keys::None),
+    sub("CLUSTER GETKEYSINSLOT", Keys::None),
+    sub("CLUSTER HELP", Keys::None),
+    sub("CLUSTER INFO", Keys::None),
+    sub("CLUSTER KEYSLOT", Keys::None),
+    sub("CLUSTER MYID", Keys::None),
+    sub("CLUSTER NODES", Keys::None),
+    sub("CLUSTER SHARDS", Keys::None),
+    sub("CLUSTER SLOTS", Keys::None),
 ];
 const SUBS_COMMAND: &[Sub] = &[
-    Sub {
-        name: "COMMAND COUNT",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "COMMAND DOCS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "COMMAND GETKEYS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "COMMAND HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "COMMAND INFO",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "COMMAND LIST",
-        keys: Keys::None,
-    },
+    sub("COMMAND COUNT", Keys::None),
+    sub("COMMAND DOCS", Keys::None),
+    sub("COMMAND GETKEYS", Keys::None),
+    sub("COMMAND HELP", Keys::None),
+    sub("COMMAND INFO", Keys::None),
+    sub("COMMAND LIST", Keys::None),
 ];
 const SUBS_CONFIG: &[Sub] = &[
-    Sub {
-        name: "CONFIG GET",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CONFIG HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CONFIG RESETSTAT",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CONFIG REWRITE",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "CONFIG SET",
-        keys: Keys::Secret,
-    },
+    sub("CONFIG GET", Keys::None),
+    sub("CONFIG HELP", Keys::None),
+    sub("CONFIG RESETSTAT", Keys::None),
+    sub("CONFIG REWRITE", Keys::None),
+    sub("CONFIG SET", Keys::Secret),
 ];
 const SUBS_DEBUG: &[Sub] = &[
-    Sub {
-        name: "DEBUG JMAP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "DEBUG OBJECT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Sub {
-        name: "DEBUG RELOAD",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "DEBUG SLEEP",
-        keys: Keys::None,
-    },
+    sub("DEBUG JMAP", Keys::None),
+    sub("DEBUG OBJECT", Keys::range(1, 1, 1)),
+    sub("DEBUG RELOAD", Keys::None),
+    sub("DEBUG SLEEP", Keys::None),
 ];
 const SUBS_FUNCTION: &[Sub] = &[
-    Sub {
-        name: "FUNCTION DELETE",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "FUNCTION DUMP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "FUNCTION FLUSH",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "FUNCTION HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "FUNCTION KILL",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "FUNCTION LIST",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "FUNCTION LOAD",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "FUNCTION RESTORE",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "FUNCTION STATS",
-        keys: Keys::None,
-    },
+    sub("FUNCTION DELETE", Keys::None),
+    sub("FUNCTION DUMP", Keys::None),
+    sub("FUNCTION FLUSH", Keys::None),
+    sub("FUNCTION HELP", Keys::None),
+    sub("FUNCTION KILL", Keys::None),
+    sub("FUNCTION LIST", Keys::None),
+    sub("FUNCTION LOAD", Keys::None),
+    sub("FUNCTION RESTORE", Keys::None),
+    sub("FUNCTION STATS", Keys::None),
 ];
 const SUBS_LATENCY: &[Sub] = &[
-    Sub {
-        name: "LATENCY DOCTOR",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "LATENCY GRAPH",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "LATENCY HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "LATENCY HISTOGRAM",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "LATENCY HISTORY",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "LATENCY LATEST",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "LATENCY RESET",
-        keys: Keys::None,
-    },
+    sub("LATENCY DOCTOR", Keys::None),
+    sub("LATENCY GRAPH", Keys::None),
+    sub("LATENCY HELP", Keys::None),
+    sub("LATENCY HISTOGRAM", Keys::None),
+    sub("LATENCY HISTORY", Keys::None),
+    sub("LATENCY LATEST", Keys::None),
+    sub("LATENCY RESET", Keys::None),
 ];
 const SUBS_MEMORY: &[Sub] = &[
-    Sub {
-        name: "MEMORY DOCTOR",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "MEMORY HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "MEMORY MALLOC-STATS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "MEMORY PURGE",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "MEMORY STATS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "MEMORY USAGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
+    sub("MEMORY DOCTOR", Keys::None),
+    sub("MEMORY HELP", Keys::None),
+    sub("MEMORY MALLOC-STATS", Keys::None),
+    sub("MEMORY PURGE", Keys::None),
+    sub("MEMORY STATS", Keys::None),
+    sub("MEMORY USAGE", Keys::range(1, 1, 1)),
 ];
 const SUBS_MODULE: &[Sub] = &[
-    Sub {
-        name: "MODULE HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "MODULE LIST",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "MODULE LOAD",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "MODULE LOADEX",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "MODULE UNLOAD",
-        keys: Keys::None,
-    },
+    sub("MODULE HELP", Keys::None),
+    sub("MODULE LIST", Keys::None),
+    sub("MODULE LOAD", Keys::None),
+    sub("MODULE LOADEX", Keys::None),
+    sub("MODULE UNLOAD", Keys::None),
 ];
 const SUBS_OBJECT: &[Sub] = &[
-    Sub {
-        name: "OBJECT ENCODING",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Sub {
-        name: "OBJECT FREQ",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Sub {
-        name: "OBJECT HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "OBJECT IDLETIME",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Sub {
-        name: "OBJECT REFCOUNT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
+    sub("OBJECT ENCODING", Keys::range(1, 1, 1)),
+    sub("OBJECT FREQ", Keys::range(1, 1, 1)),
+    sub("OBJECT HELP", Keys::None),
+    sub("OBJECT IDLETIME", Keys::range(1, 1, 1)),
+    sub("OBJECT REFCOUNT", Keys::range(1, 1, 1)),
 ];
 const SUBS_PUBSUB: &[Sub] = &[
-    Sub {
-        name: "PUBSUB CHANNELS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "PUBSUB HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "PUBSUB NUMPAT",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "PUBSUB NUMSUB",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "PUBSUB SHARDCHANNELS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "PUBSUB SHARDNUMSUB",
-        keys: Keys::None,
-    },
+    sub("PUBSUB CHANNELS", Keys::None),
+    sub("PUBSUB HELP", Keys::None),
+    sub("PUBSUB NUMPAT", Keys::None),
+    sub("PUBSUB NUMSUB", Keys::None),
+    sub("PUBSUB SHARDCHANNELS", Keys::None),
+    sub("PUBSUB SHARDNUMSUB", Keys::None),
 ];
 const SUBS_SCRIPT: &[Sub] = &[
-    Sub {
-        name: "SCRIPT EXISTS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SCRIPT FLUSH",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SCRIPT HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SCRIPT KILL",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SCRIPT LOAD",
-        keys: Keys::None,
-    },
+    sub("SCRIPT EXISTS", Keys::None),
+    sub("SCRIPT FLUSH", Keys::None),
+    sub("SCRIPT HELP", Keys::None),
+    sub("SCRIPT KILL", Keys::None),
+    sub("SCRIPT LOAD", Keys::None),
 ];
 const SUBS_SENTINEL: &[Sub] = &[
-    Sub {
-        name: "SENTINEL CKQUORUM",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL CONFIG",
-        keys: Keys::Secret,
-    },
-    Sub {
-        name: "SENTINEL FAILOVER",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL FLUSHCONFIG",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL GET-MASTER-ADDR-BY-NAME",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL INFO-CACHE",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL MASTER",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL MASTERS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL MONITOR",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL MYID",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL REMOVE",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL REPLICAS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL RESET",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL SENTINELS",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SENTINEL SET",
-        keys: Keys::Secret,
-    },
+    sub("SENTINEL CKQUORUM", Keys::None),
+    sub("SENTINEL CONFIG", Keys::Secret),
+    sub("SENTINEL FAILOVER", Keys::None),
+    sub("SENTINEL FLUSHCONFIG", Keys::None),
+    sub("SENTINEL GET-MASTER-ADDR-BY-NAME", Keys::None),
+    sub("SENTINEL HELP", Keys::None),
+    sub("SENTINEL INFO-CACHE", Keys::None),
+    sub("SENTINEL MASTER", Keys::None),
+    sub("SENTINEL MASTERS", Keys::None),
+    sub("SENTINEL MONITOR", Keys::None),
+    sub("SENTINEL MYID", Keys::None),
+    sub("SENTINEL REMOVE", Keys::None),
+    sub("SENTINEL REPLICAS", Keys::None),
+    sub("SENTINEL RESET", Keys::None),
+    sub("SENTINEL SENTINELS", Keys::None),
+    sub("SENTINEL SET", Keys::Secret),
 ];
 const SUBS_SLOWLOG: &[Sub] = &[
-    Sub {
-        name: "SLOWLOG GET",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SLOWLOG HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SLOWLOG LEN",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "SLOWLOG RESET",
-        keys: Keys::None,
-    },
+    sub("SLOWLOG GET", Keys::None),
+    sub("SLOWLOG HELP", Keys::None),
+    sub("SLOWLOG LEN", Keys::None),
+    sub("SLOWLOG RESET", Keys::None),
 ];
 const SUBS_XGROUP: &[Sub] = &[
-    Sub {
-        name: "XGROUP CREATE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Sub {
-        name: "XGROUP CREATECONSUMER",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Sub {
-        name: "XGROUP DELCONSUMER",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Sub {
-        name: "XGROUP DESTROY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Sub {
-        name: "XGROUP HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "XGROUP SETID",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
+    sub("XGROUP CREATE", Keys::range(1, 1, 1)),
+    sub("XGROUP CREATECONSUMER", Keys::range(1, 1, 1)),
+    sub("XGROUP DELCONSUMER", Keys::range(1, 1, 1)),
+    sub("XGROUP DESTROY", Keys::range(1, 1, 1)),
+    sub("XGROUP HELP", Keys::None),
+    sub("XGROUP SETID", Keys::range(1, 1, 1)),
 ];
 const SUBS_XINFO: &[Sub] = &[
-    Sub {
-        name: "XINFO CONSUMERS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Sub {
-        name: "XINFO GROUPS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Sub {
-        name: "XINFO HELP",
-        keys: Keys::None,
-    },
-    Sub {
-        name: "XINFO STREAM",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
+    sub("XINFO CONSUMERS", Keys::range(1, 1, 1)),
+    sub("XINFO GROUPS", Keys::range(1, 1, 1)),
+    sub("XINFO HELP", Keys::None),
+    sub("XINFO STREAM", Keys::range(1, 1, 1)),
 ];
 
 /// Every command with a known key layout, sorted by name (349 entries): the Redis commands,
@@ -734,2398 +316,355 @@ const SUBS_XINFO: &[Sub] = &[
 /// `TS.*`, RedisBloom `BF.*` / `CF.*` / `CMS.*` / `TOPK.*`). A command not listed is recorded
 /// as `_OTHER`.
 pub(crate) const COMMANDS: &[Spec] = &[
-    Spec {
-        name: "ACL",
-        keys: Keys::Container(SUBS_ACL),
-    },
-    Spec {
-        name: "APPEND",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "AUTH",
-        keys: Keys::Secret,
-    },
-    Spec {
-        name: "BF.ADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BF.CARD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BF.EXISTS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BF.INFO",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BF.INSERT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BF.LOADCHUNK",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BF.MADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BF.MEXISTS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BF.RESERVE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BF.SCANDUMP",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BGREWRITEAOF",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "BGSAVE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "BITCOUNT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BITFIELD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BITFIELD_RO",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BITOP",
-        keys: Keys::Range {
-            first: 2,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BITPOS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BLMOVE",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BLMPOP",
-        keys: Keys::Counted { at: 2, dest: false },
-    },
-    Spec {
-        name: "BLPOP",
-        keys: Keys::Range {
-            first: 1,
-            last: -2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BRPOP",
-        keys: Keys::Range {
-            first: 1,
-            last: -2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BRPOPLPUSH",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BZMPOP",
-        keys: Keys::Counted { at: 2, dest: false },
-    },
-    Spec {
-        name: "BZPOPMAX",
-        keys: Keys::Range {
-            first: 1,
-            last: -2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "BZPOPMIN",
-        keys: Keys::Range {
-            first: 1,
-            last: -2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.ADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.ADDNX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.COUNT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.DEL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.EXISTS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.INFO",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.INSERT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.INSERTNX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.LOADCHUNK",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.MEXISTS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.RESERVE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CF.SCANDUMP",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CLIENT",
-        keys: Keys::Container(SUBS_CLIENT),
-    },
-    Spec {
-        name: "CLUSTER",
-        keys: Keys::Container(SUBS_CLUSTER),
-    },
-    Spec {
-        name: "CMS.INCRBY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CMS.INFO",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CMS.INITBYDIM",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CMS.INITBYPROB",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "CMS.MERGE",
-        keys: Keys::Counted { at: 2, dest: true },
-    },
-    Spec {
-        name: "CMS.QUERY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "COMMAND",
-        keys: Keys::Container(SUBS_COMMAND),
-    },
-    Spec {
-        name: "CONFIG",
-        keys: Keys::Container(SUBS_CONFIG),
-    },
-    Spec {
-        name: "COPY",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "DBSIZE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "DEBUG",
-        keys: Keys::Container(SUBS_DEBUG),
-    },
-    Spec {
-        name: "DECR",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "DECRBY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "DEL",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "DISCARD",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "DUMP",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ECHO",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "EVAL",
-        keys: Keys::Counted { at: 2, dest: false },
-    },
-    Spec {
-        name: "EVALSHA",
-        keys: Keys::Counted { at: 2, dest: false },
-    },
-    Spec {
-        name: "EVALSHA_RO",
-        keys: Keys::Counted { at: 2, dest: false },
-    },
-    Spec {
-        name: "EVAL_RO",
-        keys: Keys::Counted { at: 2, dest: false },
-    },
-    Spec {
-        name: "EXEC",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "EXISTS",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "EXPIRE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "EXPIREAT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "EXPIRETIME",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "FAILOVER",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FCALL",
-        keys: Keys::Counted { at: 2, dest: false },
-    },
-    Spec {
-        name: "FCALL_RO",
-        keys: Keys::Counted { at: 2, dest: false },
-    },
-    Spec {
-        name: "FLUSHALL",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FLUSHDB",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.AGGREGATE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.ALIASADD",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.ALIASDEL",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.ALIASUPDATE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.ALTER",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.CREATE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.DICTADD",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.DICTDEL",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.DICTDUMP",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.DROPINDEX",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.EXPLAIN",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.EXPLAINCLI",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.INFO",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.PROFILE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.SEARCH",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.SPELLCHECK",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.SUGADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "FT.SUGDEL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "FT.SUGGET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "FT.SUGLEN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "FT.SYNDUMP",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.SYNUPDATE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT.TAGVALS",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FT._LIST",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "FUNCTION",
-        keys: Keys::Container(SUBS_FUNCTION),
-    },
-    Spec {
-        name: "GEOADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GEODIST",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GEOHASH",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GEOPOS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GEORADIUS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GEORADIUSBYMEMBER",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GEORADIUSBYMEMBER_RO",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GEORADIUS_RO",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GEOSEARCH",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GEOSEARCHSTORE",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GETBIT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GETDEL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GETEX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GETRANGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "GETSET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HDEL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HELLO",
-        keys: Keys::Hello,
-    },
-    Spec {
-        name: "HEXISTS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HEXPIRE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HEXPIREAT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HEXPIRETIME",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HGET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HGETALL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HGETDEL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HGETEX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HINCRBY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HINCRBYFLOAT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HKEYS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HLEN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HMGET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HMSET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HPERSIST",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HPEXPIRE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HPEXPIREAT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HPEXPIRETIME",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HPTTL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HRANDFIELD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HSCAN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HSET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HSETEX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HSETNX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HSTRLEN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HTTL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "HVALS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "INCR",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "INCRBY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "INCRBYFLOAT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "INFO",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "JSON.ARRAPPEND",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.ARRINDEX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.ARRINSERT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.ARRLEN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.ARRPOP",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.ARRTRIM",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.CLEAR",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.DEBUG",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.DEL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.FORGET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.GET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.MERGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.MGET",
-        keys: Keys::Range {
-            first: 1,
-            last: -2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.MSET",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 3,
-        },
-    },
-    Spec {
-        name: "JSON.NUMINCRBY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.NUMMULTBY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.OBJKEYS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.OBJLEN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.RESP",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.SET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.STRAPPEND",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.STRLEN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.TOGGLE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "JSON.TYPE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "KEYS",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "LASTSAVE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "LATENCY",
-        keys: Keys::Container(SUBS_LATENCY),
-    },
-    Spec {
-        name: "LCS",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LINDEX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LINSERT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LLEN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LMOVE",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LMPOP",
-        keys: Keys::Counted { at: 1, dest: false },
-    },
-    Spec {
-        name: "LOLWUT",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "LPOP",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LPOS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LPUSH",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LPUSHX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LRANGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LREM",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LSET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "LTRIM",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "MEMORY",
-        keys: Keys::Container(SUBS_MEMORY),
-    },
-    Spec {
-        name: "MGET",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "MIGRATE",
-        keys: Keys::Migrate,
-    },
-    Spec {
-        name: "MODULE",
-        keys: Keys::Container(SUBS_MODULE),
-    },
-    Spec {
-        name: "MONITOR",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "MOVE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "MSET",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 2,
-        },
-    },
-    Spec {
-        name: "MSETNX",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 2,
-        },
-    },
-    Spec {
-        name: "MULTI",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "OBJECT",
-        keys: Keys::Container(SUBS_OBJECT),
-    },
-    Spec {
-        name: "PERSIST",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PEXPIRE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PEXPIREAT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PEXPIRETIME",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PFADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PFCOUNT",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PFMERGE",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PING",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "PSETEX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PSUBSCRIBE",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PSYNC",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "PTTL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PUBLISH",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "PUBSUB",
-        keys: Keys::Container(SUBS_PUBSUB),
-    },
-    Spec {
-        name: "PUNSUBSCRIBE",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "QUIT",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "RANDOMKEY",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "READONLY",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "READWRITE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "RENAME",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "RENAMENX",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "REPLICAOF",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "RESET",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "RESTORE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ROLE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "RPOP",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "RPOPLPUSH",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "RPUSH",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "RPUSHX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SAVE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "SCAN",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "SCARD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SCRIPT",
-        keys: Keys::Container(SUBS_SCRIPT),
-    },
-    Spec {
-        name: "SDIFF",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SDIFFSTORE",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SELECT",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "SENTINEL",
-        keys: Keys::Container(SUBS_SENTINEL),
-    },
-    Spec {
-        name: "SET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SETBIT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SETEX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SETNX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SETRANGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SHUTDOWN",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "SINTER",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SINTERCARD",
-        keys: Keys::Counted { at: 1, dest: false },
-    },
-    Spec {
-        name: "SINTERSTORE",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SISMEMBER",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SLAVEOF",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "SLOWLOG",
-        keys: Keys::Container(SUBS_SLOWLOG),
-    },
-    Spec {
-        name: "SMEMBERS",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SMISMEMBER",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SMOVE",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SORT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SORT_RO",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SPOP",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SPUBLISH",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SRANDMEMBER",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SREM",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SSCAN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SSUBSCRIBE",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "STRLEN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SUBSCRIBE",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SUBSTR",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SUNION",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SUNIONSTORE",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SUNSUBSCRIBE",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "SWAPDB",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "SYNC",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "TIME",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "TOPK.ADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TOPK.COUNT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TOPK.INCRBY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TOPK.INFO",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TOPK.LIST",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TOPK.QUERY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TOPK.RESERVE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TOUCH",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.ADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.ALTER",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.CREATE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.CREATERULE",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.DECRBY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.DEL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.DELETERULE",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.GET",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.INCRBY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.INFO",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.MADD",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 3,
-        },
-    },
-    Spec {
-        name: "TS.MGET",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "TS.MRANGE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "TS.MREVRANGE",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "TS.QUERYINDEX",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "TS.RANGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TS.REVRANGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TTL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "TYPE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "UNLINK",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "UNSUBSCRIBE",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "UNWATCH",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "WAIT",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "WAITAOF",
-        keys: Keys::None,
-    },
-    Spec {
-        name: "WATCH",
-        keys: Keys::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XACK",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XAUTOCLAIM",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XCLAIM",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XDEL",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XGROUP",
-        keys: Keys::Container(SUBS_XGROUP),
-    },
-    Spec {
-        name: "XINFO",
-        keys: Keys::Container(SUBS_XINFO),
-    },
-    Spec {
-        name: "XLEN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XPENDING",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XRANGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XREAD",
-        keys: Keys::Streams,
-    },
-    Spec {
-        name: "XREADGROUP",
-        keys: Keys::Streams,
-    },
-    Spec {
-        name: "XREVRANGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XSETID",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "XTRIM",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZADD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZCARD",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZCOUNT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZDIFF",
-        keys: Keys::Counted { at: 1, dest: false },
-    },
-    Spec {
-        name: "ZDIFFSTORE",
-        keys: Keys::Counted { at: 2, dest: true },
-    },
-    Spec {
-        name: "ZINCRBY",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZINTER",
-        keys: Keys::Counted { at: 1, dest: false },
-    },
-    Spec {
-        name: "ZINTERCARD",
-        keys: Keys::Counted { at: 1, dest: false },
-    },
-    Spec {
-        name: "ZINTERSTORE",
-        keys: Keys::Counted { at: 2, dest: true },
-    },
-    Spec {
-        name: "ZLEXCOUNT",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZMPOP",
-        keys: Keys::Counted { at: 1, dest: false },
-    },
-    Spec {
-        name: "ZMSCORE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZPOPMAX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZPOPMIN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZRANDMEMBER",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZRANGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZRANGEBYLEX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZRANGEBYSCORE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZRANGESTORE",
-        keys: Keys::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZRANK",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZREM",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZREMRANGEBYLEX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZREMRANGEBYRANK",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZREMRANGEBYSCORE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZREVRANGE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZREVRANGEBYLEX",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZREVRANGEBYSCORE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZREVRANK",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZSCAN",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZSCORE",
-        keys: Keys::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-    },
-    Spec {
-        name: "ZUNION",
-        keys: Keys::Counted { at: 1, dest: false },
-    },
-    Spec {
-        name: "ZUNIONSTORE",
-        keys: Keys::Counted { at: 2, dest: true },
-    },
+    spec("ACL", Keys::Container(SUBS_ACL)),
+    spec("APPEND", Keys::range(1, 1, 1)),
+    spec("AUTH", Keys::Secret),
+    spec("BF.ADD", Keys::range(1, 1, 1)),
+    spec("BF.CARD", Keys::range(1, 1, 1)),
+    spec("BF.EXISTS", Keys::range(1, 1, 1)),
+    spec("BF.INFO", Keys::range(1, 1, 1)),
+    spec("BF.INSERT", Keys::range(1, 1, 1)),
+    spec("BF.LOADCHUNK", Keys::range(1, 1, 1)),
+    spec("BF.MADD", Keys::range(1, 1, 1)),
+    spec("BF.MEXISTS", Keys::range(1, 1, 1)),
+    spec("BF.RESERVE", Keys::range(1, 1, 1)),
+    spec("BF.SCANDUMP", Keys::range(1, 1, 1)),
+    spec("BGREWRITEAOF", Keys::None),
+    spec("BGSAVE", Keys::None),
+    spec("BITCOUNT", Keys::range(1, 1, 1)),
+    spec("BITFIELD", Keys::range(1, 1, 1)),
+    spec("BITFIELD_RO", Keys::range(1, 1, 1)),
+    spec("BITOP", Keys::range(2, -1, 1)),
+    spec("BITPOS", Keys::range(1, 1, 1)),
+    spec("BLMOVE", Keys::range(1, 2, 1)),
+    spec("BLMPOP", Keys::counted(2, false)),
+    spec("BLPOP", Keys::range(1, -2, 1)),
+    spec("BRPOP", Keys::range(1, -2, 1)),
+    spec("BRPOPLPUSH", Keys::range(1, 2, 1)),
+    spec("BZMPOP", Keys::counted(2, false)),
+    spec("BZPOPMAX", Keys::range(1, -2, 1)),
+    spec("BZPOPMIN", Keys::range(1, -2, 1)),
+    spec("CF.ADD", Keys::range(1, 1, 1)),
+    spec("CF.ADDNX", Keys::range(1, 1, 1)),
+    spec("CF.COUNT", Keys::range(1, 1, 1)),
+    spec("CF.DEL", Keys::range(1, 1, 1)),
+    spec("CF.EXISTS", Keys::range(1, 1, 1)),
+    spec("CF.INFO", Keys::range(1, 1, 1)),
+    spec("CF.INSERT", Keys::range(1, 1, 1)),
+    spec("CF.INSERTNX", Keys::range(1, 1, 1)),
+    spec("CF.LOADCHUNK", Keys::range(1, 1, 1)),
+    spec("CF.MEXISTS", Keys::range(1, 1, 1)),
+    spec("CF.RESERVE", Keys::range(1, 1, 1)),
+    spec("CF.SCANDUMP", Keys::range(1, 1, 1)),
+    spec("CLIENT", Keys::Container(SUBS_CLIENT)),
+    spec("CLUSTER", Keys::Container(SUBS_CLUSTER)),
+    spec("CMS.INCRBY", Keys::range(1, 1, 1)),
+    spec("CMS.INFO", Keys::range(1, 1, 1)),
+    spec("CMS.INITBYDIM", Keys::range(1, 1, 1)),
+    spec("CMS.INITBYPROB", Keys::range(1, 1, 1)),
+    spec("CMS.MERGE", Keys::counted(2, true)),
+    spec("CMS.QUERY", Keys::range(1, 1, 1)),
+    spec("COMMAND", Keys::Container(SUBS_COMMAND)),
+    spec("CONFIG", Keys::Container(SUBS_CONFIG)),
+    spec("COPY", Keys::range(1, 2, 1)),
+    spec("DBSIZE", Keys::None),
+    spec("DEBUG", Keys::Container(SUBS_DEBUG)),
+    spec("DECR", Keys::range(1, 1, 1)),
+    spec("DECRBY", Keys::range(1, 1, 1)),
+    spec("DEL", Keys::range(1, -1, 1)),
+    spec("DISCARD", Keys::None),
+    spec("DUMP", Keys::range(1, 1, 1)),
+    spec("ECHO", Keys::None),
+    spec("EVAL", Keys::counted(2, false)),
+    spec("EVALSHA", Keys::counted(2, false)),
+    spec("EVALSHA_RO", Keys::counted(2, false)),
+    spec("EVAL_RO", Keys::counted(2, false)),
+    spec("EXEC", Keys::None),
+    spec("EXISTS", Keys::range(1, -1, 1)),
+    spec("EXPIRE", Keys::range(1, 1, 1)),
+    spec("EXPIREAT", Keys::range(1, 1, 1)),
+    spec("EXPIRETIME", Keys::range(1, 1, 1)),
+    spec("FAILOVER", Keys::None),
+    spec("FCALL", Keys::counted(2, false)),
+    spec("FCALL_RO", Keys::counted(2, false)),
+    spec("FLUSHALL", Keys::None),
+    spec("FLUSHDB", Keys::None),
+    spec("FT.AGGREGATE", Keys::None),
+    spec("FT.ALIASADD", Keys::None),
+    spec("FT.ALIASDEL", Keys::None),
+    spec("FT.ALIASUPDATE", Keys::None),
+    spec("FT.ALTER", Keys::None),
+    spec("FT.CREATE", Keys::None),
+    spec("FT.DICTADD", Keys::None),
+    spec("FT.DICTDEL", Keys::None),
+    spec("FT.DICTDUMP", Keys::None),
+    spec("FT.DROPINDEX", Keys::None),
+    spec("FT.EXPLAIN", Keys::None),
+    spec("FT.EXPLAINCLI", Keys::None),
+    spec("FT.INFO", Keys::None),
+    spec("FT.PROFILE", Keys::None),
+    spec("FT.SEARCH", Keys::None),
+    spec("FT.SPELLCHECK", Keys::None),
+    spec("FT.SUGADD", Keys::range(1, 1, 1)),
+    spec("FT.SUGDEL", Keys::range(1, 1, 1)),
+    spec("FT.SUGGET", Keys::range(1, 1, 1)),
+    spec("FT.SUGLEN", Keys::range(1, 1, 1)),
+    spec("FT.SYNDUMP", Keys::None),
+    spec("FT.SYNUPDATE", Keys::None),
+    spec("FT.TAGVALS", Keys::None),
+    spec("FT._LIST", Keys::None),
+    spec("FUNCTION", Keys::Container(SUBS_FUNCTION)),
+    spec("GEOADD", Keys::range(1, 1, 1)),
+    spec("GEODIST", Keys::range(1, 1, 1)),
+    spec("GEOHASH", Keys::range(1, 1, 1)),
+    spec("GEOPOS", Keys::range(1, 1, 1)),
+    spec("GEORADIUS", Keys::range(1, 1, 1)),
+    spec("GEORADIUSBYMEMBER", Keys::range(1, 1, 1)),
+    spec("GEORADIUSBYMEMBER_RO", Keys::range(1, 1, 1)),
+    spec("GEORADIUS_RO", Keys::range(1, 1, 1)),
+    spec("GEOSEARCH", Keys::range(1, 1, 1)),
+    spec("GEOSEARCHSTORE", Keys::range(1, 2, 1)),
+    spec("GET", Keys::range(1, 1, 1)),
+    spec("GETBIT", Keys::range(1, 1, 1)),
+    spec("GETDEL", Keys::range(1, 1, 1)),
+    spec("GETEX", Keys::range(1, 1, 1)),
+    spec("GETRANGE", Keys::range(1, 1, 1)),
+    spec("GETSET", Keys::range(1, 1, 1)),
+    spec("HDEL", Keys::range(1, 1, 1)),
+    spec("HELLO", Keys::Hello),
+    spec("HEXISTS", Keys::range(1, 1, 1)),
+    spec("HEXPIRE", Keys::range(1, 1, 1)),
+    spec("HEXPIREAT", Keys::range(1, 1, 1)),
+    spec("HEXPIRETIME", Keys::range(1, 1, 1)),
+    spec("HGET", Keys::range(1, 1, 1)),
+    spec("HGETALL", Keys::range(1, 1, 1)),
+    spec("HGETDEL", Keys::range(1, 1, 1)),
+    spec("HGETEX", Keys::range(1, 1, 1)),
+    spec("HINCRBY", Keys::range(1, 1, 1)),
+    spec("HINCRBYFLOAT", Keys::range(1, 1, 1)),
+    spec("HKEYS", Keys::range(1, 1, 1)),
+    spec("HLEN", Keys::range(1, 1, 1)),
+    spec("HMGET", Keys::range(1, 1, 1)),
+    spec("HMSET", Keys::range(1, 1, 1)),
+    spec("HPERSIST", Keys::range(1, 1, 1)),
+    spec("HPEXPIRE", Keys::range(1, 1, 1)),
+    spec("HPEXPIREAT", Keys::range(1, 1, 1)),
+    spec("HPEXPIRETIME", Keys::range(1, 1, 1)),
+    spec("HPTTL", Keys::range(1, 1, 1)),
+    spec("HRANDFIELD", Keys::range(1, 1, 1)),
+    spec("HSCAN", Keys::range(1, 1, 1)),
+    spec("HSET", Keys::range(1, 1, 1)),
+    spec("HSETEX", Keys::range(1, 1, 1)),
+    spec("HSETNX", Keys::range(1, 1, 1)),
+    spec("HSTRLEN", Keys::range(1, 1, 1)),
+    spec("HTTL", Keys::range(1, 1, 1)),
+    spec("HVALS", Keys::range(1, 1, 1)),
+    spec("INCR", Keys::range(1, 1, 1)),
+    spec("INCRBY", Keys::range(1, 1, 1)),
+    spec("INCRBYFLOAT", Keys::range(1, 1, 1)),
+    spec("INFO", Keys::None),
+    spec("JSON.ARRAPPEND", Keys::range(1, 1, 1)),
+    spec("JSON.ARRINDEX", Keys::range(1, 1, 1)),
+    spec("JSON.ARRINSERT", Keys::range(1, 1, 1)),
+    spec("JSON.ARRLEN", Keys::range(1, 1, 1)),
+    spec("JSON.ARRPOP", Keys::range(1, 1, 1)),
+    spec("JSON.ARRTRIM", Keys::range(1, 1, 1)),
+    spec("JSON.CLEAR", Keys::range(1, 1, 1)),
+    spec("JSON.DEBUG", Keys::range(1, 1, 1)),
+    spec("JSON.DEL", Keys::range(1, 1, 1)),
+    spec("JSON.FORGET", Keys::range(1, 1, 1)),
+    spec("JSON.GET", Keys::range(1, 1, 1)),
+    spec("JSON.MERGE", Keys::range(1, 1, 1)),
+    spec("JSON.MGET", Keys::range(1, -2, 1)),
+    spec("JSON.MSET", Keys::range(1, -1, 3)),
+    spec("JSON.NUMINCRBY", Keys::range(1, 1, 1)),
+    spec("JSON.NUMMULTBY", Keys::range(1, 1, 1)),
+    spec("JSON.OBJKEYS", Keys::range(1, 1, 1)),
+    spec("JSON.OBJLEN", Keys::range(1, 1, 1)),
+    spec("JSON.RESP", Keys::range(1, 1, 1)),
+    spec("JSON.SET", Keys::range(1, 1, 1)),
+    spec("JSON.STRAPPEND", Keys::range(1, 1, 1)),
+    spec("JSON.STRLEN", Keys::range(1, 1, 1)),
+    spec("JSON.TOGGLE", Keys::range(1, 1, 1)),
+    spec("JSON.TYPE", Keys::range(1, 1, 1)),
+    spec("KEYS", Keys::None),
+    spec("LASTSAVE", Keys::None),
+    spec("LATENCY", Keys::Container(SUBS_LATENCY)),
+    spec("LCS", Keys::range(1, 2, 1)),
+    spec("LINDEX", Keys::range(1, 1, 1)),
+    spec("LINSERT", Keys::range(1, 1, 1)),
+    spec("LLEN", Keys::range(1, 1, 1)),
+    spec("LMOVE", Keys::range(1, 2, 1)),
+    spec("LMPOP", Keys::counted(1, false)),
+    spec("LOLWUT", Keys::None),
+    spec("LPOP", Keys::range(1, 1, 1)),
+    spec("LPOS", Keys::range(1, 1, 1)),
+    spec("LPUSH", Keys::range(1, 1, 1)),
+    spec("LPUSHX", Keys::range(1, 1, 1)),
+    spec("LRANGE", Keys::range(1, 1, 1)),
+    spec("LREM", Keys::range(1, 1, 1)),
+    spec("LSET", Keys::range(1, 1, 1)),
+    spec("LTRIM", Keys::range(1, 1, 1)),
+    spec("MEMORY", Keys::Container(SUBS_MEMORY)),
+    spec("MGET", Keys::range(1, -1, 1)),
+    spec("MIGRATE", Keys::Migrate),
+    spec("MODULE", Keys::Container(SUBS_MODULE)),
+    spec("MONITOR", Keys::None),
+    spec("MOVE", Keys::range(1, 1, 1)),
+    spec("MSET", Keys::range(1, -1, 2)),
+    spec("MSETNX", Keys::range(1, -1, 2)),
+    spec("MULTI", Keys::None),
+    spec("OBJECT", Keys::Container(SUBS_OBJECT)),
+    spec("PERSIST", Keys::range(1, 1, 1)),
+    spec("PEXPIRE", Keys::range(1, 1, 1)),
+    spec("PEXPIREAT", Keys::range(1, 1, 1)),
+    spec("PEXPIRETIME", Keys::range(1, 1, 1)),
+    spec("PFADD", Keys::range(1, 1, 1)),
+    spec("PFCOUNT", Keys::range(1, -1, 1)),
+    spec("PFMERGE", Keys::range(1, -1, 1)),
+    spec("PING", Keys::None),
+    spec("PSETEX", Keys::range(1, 1, 1)),
+    spec("PSUBSCRIBE", Keys::range(1, -1, 1)),
+    spec("PSYNC", Keys::None),
+    spec("PTTL", Keys::range(1, 1, 1)),
+    spec("PUBLISH", Keys::range(1, 1, 1)),
+    spec("PUBSUB", Keys::Container(SUBS_PUBSUB)),
+    spec("PUNSUBSCRIBE", Keys::range(1, -1, 1)),
+    spec("QUIT", Keys::None),
+    spec("RANDOMKEY", Keys::None),
+    spec("READONLY", Keys::None),
+    spec("READWRITE", Keys::None),
+    spec("RENAME", Keys::range(1, 2, 1)),
+    spec("RENAMENX", Keys::range(1, 2, 1)),
+    spec("REPLICAOF", Keys::None),
+    spec("RESET", Keys::None),
+    spec("RESTORE", Keys::range(1, 1, 1)),
+    spec("ROLE", Keys::None),
+    spec("RPOP", Keys::range(1, 1, 1)),
+    spec("RPOPLPUSH", Keys::range(1, 2, 1)),
+    spec("RPUSH", Keys::range(1, 1, 1)),
+    spec("RPUSHX", Keys::range(1, 1, 1)),
+    spec("SADD", Keys::range(1, 1, 1)),
+    spec("SAVE", Keys::None),
+    spec("SCAN", Keys::None),
+    spec("SCARD", Keys::range(1, 1, 1)),
+    spec("SCRIPT", Keys::Container(SUBS_SCRIPT)),
+    spec("SDIFF", Keys::range(1, -1, 1)),
+    spec("SDIFFSTORE", Keys::range(1, -1, 1)),
+    spec("SELECT", Keys::None),
+    spec("SENTINEL", Keys::Container(SUBS_SENTINEL)),
+    spec("SET", Keys::range(1, 1, 1)),
+    spec("SETBIT", Keys::range(1, 1, 1)),
+    spec("SETEX", Keys::range(1, 1, 1)),
+    spec("SETNX", Keys::range(1, 1, 1)),
+    spec("SETRANGE", Keys::range(1, 1, 1)),
+    spec("SHUTDOWN", Keys::None),
+    spec("SINTER", Keys::range(1, -1, 1)),
+    spec("SINTERCARD", Keys::counted(1, false)),
+    spec("SINTERSTORE", Keys::range(1, -1, 1)),
+    spec("SISMEMBER", Keys::range(1, 1, 1)),
+    spec("SLAVEOF", Keys::None),
+    spec("SLOWLOG", Keys::Container(SUBS_SLOWLOG)),
+    spec("SMEMBERS", Keys::range(1, 1, 1)),
+    spec("SMISMEMBER", Keys::range(1, 1, 1)),
+    spec("SMOVE", Keys::range(1, 2, 1)),
+    spec("SORT", Keys::range(1, 1, 1)),
+    spec("SORT_RO", Keys::range(1, 1, 1)),
+    spec("SPOP", Keys::range(1, 1, 1)),
+    spec("SPUBLISH", Keys::range(1, 1, 1)),
+    spec("SRANDMEMBER", Keys::range(1, 1, 1)),
+    spec("SREM", Keys::range(1, 1, 1)),
+    spec("SSCAN", Keys::range(1, 1, 1)),
+    spec("SSUBSCRIBE", Keys::range(1, -1, 1)),
+    spec("STRLEN", Keys::range(1, 1, 1)),
+    spec("SUBSCRIBE", Keys::range(1, -1, 1)),
+    spec("SUBSTR", Keys::range(1, 1, 1)),
+    spec("SUNION", Keys::range(1, -1, 1)),
+    spec("SUNIONSTORE", Keys::range(1, -1, 1)),
+    spec("SUNSUBSCRIBE", Keys::range(1, -1, 1)),
+    spec("SWAPDB", Keys::None),
+    spec("SYNC", Keys::None),
+    spec("TIME", Keys::None),
+    spec("TOPK.ADD", Keys::range(1, 1, 1)),
+    spec("TOPK.COUNT", Keys::range(1, 1, 1)),
+    spec("TOPK.INCRBY", Keys::range(1, 1, 1)),
+    spec("TOPK.INFO", Keys::range(1, 1, 1)),
+    spec("TOPK.LIST", Keys::range(1, 1, 1)),
+    spec("TOPK.QUERY", Keys::range(1, 1, 1)),
+    spec("TOPK.RESERVE", Keys::range(1, 1, 1)),
+    spec("TOUCH", Keys::range(1, -1, 1)),
+    spec("TS.ADD", Keys::range(1, 1, 1)),
+    spec("TS.ALTER", Keys::range(1, 1, 1)),
+    spec("TS.CREATE", Keys::range(1, 1, 1)),
+    spec("TS.CREATERULE", Keys::range(1, 2, 1)),
+    spec("TS.DECRBY", Keys::range(1, 1, 1)),
+    spec("TS.DEL", Keys::range(1, 1, 1)),
+    spec("TS.DELETERULE", Keys::range(1, 2, 1)),
+    spec("TS.GET", Keys::range(1, 1, 1)),
+    spec("TS.INCRBY", Keys::range(1, 1, 1)),
+    spec("TS.INFO", Keys::range(1, 1, 1)),
+    spec("TS.MADD", Keys::range(1, -1, 3)),
+    spec("TS.MGET", Keys::None),
+    spec("TS.MRANGE", Keys::None),
+    spec("TS.MREVRANGE", Keys::None),
+    spec("TS.QUERYINDEX", Keys::None),
+    spec("TS.RANGE", Keys::range(1, 1, 1)),
+    spec("TS.REVRANGE", Keys::range(1, 1, 1)),
+    spec("TTL", Keys::range(1, 1, 1)),
+    spec("TYPE", Keys::range(1, 1, 1)),
+    spec("UNLINK", Keys::range(1, -1, 1)),
+    spec("UNSUBSCRIBE", Keys::range(1, -1, 1)),
+    spec("UNWATCH", Keys::None),
+    spec("WAIT", Keys::None),
+    spec("WAITAOF", Keys::None),
+    spec("WATCH", Keys::range(1, -1, 1)),
+    spec("XACK", Keys::range(1, 1, 1)),
+    spec("XADD", Keys::range(1, 1, 1)),
+    spec("XAUTOCLAIM", Keys::range(1, 1, 1)),
+    spec("XCLAIM", Keys::range(1, 1, 1)),
+    spec("XDEL", Keys::range(1, 1, 1)),
+    spec("XGROUP", Keys::Container(SUBS_XGROUP)),
+    spec("XINFO", Keys::Container(SUBS_XINFO)),
+    spec("XLEN", Keys::range(1, 1, 1)),
+    spec("XPENDING", Keys::range(1, 1, 1)),
+    spec("XRANGE", Keys::range(1, 1, 1)),
+    spec("XREAD", Keys::Streams),
+    spec("XREADGROUP", Keys::Streams),
+    spec("XREVRANGE", Keys::range(1, 1, 1)),
+    spec("XSETID", Keys::range(1, 1, 1)),
+    spec("XTRIM", Keys::range(1, 1, 1)),
+    spec("ZADD", Keys::range(1, 1, 1)),
+    spec("ZCARD", Keys::range(1, 1, 1)),
+    spec("ZCOUNT", Keys::range(1, 1, 1)),
+    spec("ZDIFF", Keys::counted(1, false)),
+    spec("ZDIFFSTORE", Keys::counted(2, true)),
+    spec("ZINCRBY", Keys::range(1, 1, 1)),
+    spec("ZINTER", Keys::counted(1, false)),
+    spec("ZINTERCARD", Keys::counted(1, false)),
+    spec("ZINTERSTORE", Keys::counted(2, true)),
+    spec("ZLEXCOUNT", Keys::range(1, 1, 1)),
+    spec("ZMPOP", Keys::counted(1, false)),
+    spec("ZMSCORE", Keys::range(1, 1, 1)),
+    spec("ZPOPMAX", Keys::range(1, 1, 1)),
+    spec("ZPOPMIN", Keys::range(1, 1, 1)),
+    spec("ZRANDMEMBER", Keys::range(1, 1, 1)),
+    spec("ZRANGE", Keys::range(1, 1, 1)),
+    spec("ZRANGEBYLEX", Keys::range(1, 1, 1)),
+    spec("ZRANGEBYSCORE", Keys::range(1, 1, 1)),
+    spec("ZRANGESTORE", Keys::range(1, 2, 1)),
+    spec("ZRANK", Keys::range(1, 1, 1)),
+    spec("ZREM", Keys::range(1, 1, 1)),
+    spec("ZREMRANGEBYLEX", Keys::range(1, 1, 1)),
+    spec("ZREMRANGEBYRANK", Keys::range(1, 1, 1)),
+    spec("ZREMRANGEBYSCORE", Keys::range(1, 1, 1)),
+    spec("ZREVRANGE", Keys::range(1, 1, 1)),
+    spec("ZREVRANGEBYLEX", Keys::range(1, 1, 1)),
+    spec("ZREVRANGEBYSCORE", Keys::range(1, 1, 1)),
+    spec("ZREVRANK", Keys::range(1, 1, 1)),
+    spec("ZSCAN", Keys::range(1, 1, 1)),
+    spec("ZSCORE", Keys::range(1, 1, 1)),
+    spec("ZUNION", Keys::counted(1, false)),
+    spec("ZUNIONSTORE", Keys::counted(2, true)),
 ];
 
 #[cfg(test)]

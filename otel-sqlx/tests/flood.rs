@@ -9,6 +9,7 @@
 //!
 //! Heap is counted by the test kit's counting global allocator (this binary only, Rust
 //! allocations; SQLite's own C heap is not seen), so there is one `#[test]`.
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::path::PathBuf;

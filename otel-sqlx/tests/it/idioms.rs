@@ -3,7 +3,7 @@
 //! `begin_with`, savepoints through the deref, sqlx's `Acquire` (and `Migrator::run`) with
 //! exactly what they trace, and `require_parent`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use opentelemetry::context::FutureExt;

@@ -1,6 +1,6 @@
 //! MariaDB (MySQL protocol): system detection, CRUD, errors and transactions.
 
-mod common;
+use crate::common;
 
 use common::*;
 use futures_util::TryStreamExt;

@@ -5,7 +5,7 @@
 //! Each case also asserts what *is* recorded: the SQLSTATE / SQLite code as `error.type` and
 //! `db.response.status_code`, status Error with a fixed description, no exception event.
 
-mod common;
+use crate::common;
 
 use common::*;
 use opentelemetry::context::FutureExt;

@@ -2,7 +2,7 @@
 //! (issue 15), against the real PostgreSQL and MariaDB servers: classification rules, the
 //! parsed-names opt-in, batch size, stored procedure name, the deprecated hooks, the switch.
 
-mod common;
+use crate::common;
 
 use std::borrow::Cow;
 

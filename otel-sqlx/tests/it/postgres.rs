@@ -1,7 +1,7 @@
 //! PostgreSQL: CRUD, streams, errors and transactions through a traced pool, asserting
 //! span names, attributes, parents, status and the duration metric exactly.
 
-mod common;
+use crate::common;
 
 use common::*;
 use futures_util::TryStreamExt;

@@ -1,6 +1,6 @@
 //! SQLite: CRUD, the `query!` macro family, `describe`, constraint errors and transactions.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
@@ -190,7 +190,7 @@ struct Note {
 async fn query_macros_work_unchanged() {
     let t = TestTelemetry::new();
     let (pool, _guard, _file) = pool(&t).await;
-    sqlx::raw_sql(include_str!("fixtures/macros_schema.sql"))
+    sqlx::raw_sql(include_str!("../fixtures/macros_schema.sql"))
         .execute(&pool)
         .await
         .expect("schema");

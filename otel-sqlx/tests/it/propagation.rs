@@ -1,6 +1,6 @@
 //! Parent links under concurrency, and the unsampled fast path (no span, no sanitizer run).
 
-mod common;
+use crate::common;
 
 use common::*;
 use opentelemetry::context::FutureExt;

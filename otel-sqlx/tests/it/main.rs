@@ -1,0 +1,29 @@
+//! All integration tests of this crate in one binary (one link instead of one per file);
+//! the tests that need a process of their own (a counting global allocator, global
+//! providers) stay separate files beside `it/`.
+
+#[allow(dead_code)]
+mod common;
+#[cfg(feature = "sqlite")]
+mod conventions;
+#[cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod error_text;
+#[cfg(feature = "postgres")]
+mod idioms;
+#[cfg(feature = "mysql")]
+mod mariadb;
+#[cfg(all(feature = "postgres", feature = "mysql"))]
+mod options;
+#[cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod pool_metrics;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
+mod propagation;
+mod sanitizer;
+mod sql_literals;
+mod sql_semconv_cases;
+#[cfg(all(feature = "postgres", feature = "mysql"))]
+mod sqlcommenter;
+#[cfg(feature = "sqlite")]
+mod sqlite;

@@ -4,6 +4,7 @@
 //! after the flood stays where it was before it (the test kit's counting global allocator: one
 //! `#[test]` in this binary).
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::ops::Range;

@@ -5,6 +5,7 @@
 //! Redis's own error prefixes, `_OTHER`), and the heap held after the flood stays where it
 //! was before it (the test kit's counting global allocator: one `#[test]` in this binary).
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::ops::Range;

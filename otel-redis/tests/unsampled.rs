@@ -1,6 +1,7 @@
 //! The unsampled fast path: under a parent the sampler drops, nothing is exported and no
 //! query text is built (the only test of this binary, so the process-wide counter is ours).
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use opentelemetry::Context;

@@ -7,6 +7,7 @@
 //!
 //! One test function, phases in sequence, so the RSS figures belong to this workload only.
 
+#[path = "it/reliability_common/mod.rs"]
 mod reliability_common;
 
 use std::net::TcpListener;

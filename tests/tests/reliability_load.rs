@@ -7,6 +7,7 @@
 //! reliability_load -- --nocapture` runs the same check in chunks of 10,000 (spans are
 //! verified then forgotten after each chunk) and prints throughput and RSS per chunk.
 
+#[path = "it/reliability_common/mod.rs"]
 mod reliability_common;
 
 use std::collections::HashMap;

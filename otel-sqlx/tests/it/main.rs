@@ -1,6 +1,6 @@
-//! All integration tests of this crate in one binary (one link instead of one per file);
-//! the tests that need a process of their own (a counting global allocator, global
-//! providers) stay separate files beside `it/`.
+//! All integration tests of this crate in one binary (one link instead of one per file).
+//! Tests that need a process of their own (a counting global allocator, a process-wide
+//! counter, RSS or latency measurements, global providers) stay separate files beside `it/`.
 
 #[allow(dead_code)]
 mod common;

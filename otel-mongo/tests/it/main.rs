@@ -1,0 +1,16 @@
+//! All integration tests of this crate in one binary (one link instead of one per file).
+//! Tests that need a process of their own (a counting global allocator, a process-wide
+//! counter, RSS or latency measurements, global providers) stay separate files beside `it/`.
+
+mod cancellation;
+#[allow(dead_code)]
+mod common;
+mod concurrency;
+mod conventions;
+mod errors;
+mod hostile;
+mod lifecycle;
+mod operations;
+mod options;
+mod pool;
+mod privacy;

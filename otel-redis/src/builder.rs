@@ -61,12 +61,13 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// `db.namespace` for `db` (the connection's current database).
-    pub(crate) fn namespace(&self, db: i64) -> StringValue {
+    /// `db.namespace` for `db` (the connection's current database), `None` when it is
+    /// unknown.
+    pub(crate) fn namespace(&self, db: i64) -> Option<StringValue> {
         if db == self.db {
-            self.namespace.clone()
+            Some(self.namespace.clone())
         } else {
-            db_namespace(db)
+            (db >= 0).then(|| db_namespace(db))
         }
     }
 }
@@ -148,6 +149,19 @@ impl TracedConnectionBuilder {
             server_address,
             server_port,
             db: info.redis_settings().db(),
+        }
+    }
+
+    /// Options for connections made from a cluster client: no `server.address` /
+    /// `server.port` (redis-rs does not tell which node served a command), db `0`.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn cluster(_client: &redis::cluster::ClusterClient) -> Self {
+        TracedConnectionBuilder {
+            common: CommonOptions::new(INSTRUMENTATION_NAME),
+            hooks: DbHooks::default(),
+            server_address: None,
+            server_port: None,
+            db: 0,
         }
     }
 

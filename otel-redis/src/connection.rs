@@ -6,6 +6,7 @@ use std::sync::Arc;
 use redis::{Arg, Cmd};
 
 use crate::builder::{Shared, TracedConnectionBuilder};
+use crate::select::CurrentDb;
 
 /// A redis-rs connection that records a span (and the `db.client.operation.duration`
 /// histogram) for every command and pipeline sent through it.
@@ -14,7 +15,10 @@ use crate::builder::{Shared, TracedConnectionBuilder};
 /// default: `MultiplexedConnection`, `ConnectionManager`, ...) and the blocking
 /// `redis::ConnectionLike` (feature `sync`), so `redis::AsyncCommands`, `Cmd::query_async`,
 /// `Pipeline::query_async` and friends work on it unchanged. It is `Clone` when the inner
-/// connection is, and clones share one configuration.
+/// connection is, and clones share one configuration and the current database: a `SELECT`
+/// through one clone moves `db.namespace` for all of them, as it moves the server-side
+/// database of the multiplexed connection they share. Wrap a connection once and clone the
+/// wrapper.
 ///
 /// ```no_run
 /// # async fn demo() -> redis::RedisResult<()> {
@@ -31,6 +35,8 @@ use crate::builder::{Shared, TracedConnectionBuilder};
 pub struct TracedConnection<C> {
     pub(crate) inner: C,
     pub(crate) shared: Arc<Shared>,
+    /// The database `SELECT` left the underlying connection in.
+    pub(crate) db: CurrentDb,
 }
 
 impl<C: Clone> Clone for TracedConnection<C> {
@@ -38,6 +44,7 @@ impl<C: Clone> Clone for TracedConnection<C> {
         TracedConnection {
             inner: self.inner.clone(),
             shared: Arc::clone(&self.shared),
+            db: self.db.clone(),
         }
     }
 }
@@ -56,6 +63,16 @@ impl TracedConnection<()> {
     pub fn builder(client: &redis::Client) -> TracedConnectionBuilder {
         TracedConnectionBuilder::new(client)
     }
+
+    /// Options for connections made from a cluster client (feature `cluster`): the async
+    /// `redis::cluster_async::ClusterConnection` or the blocking
+    /// `redis::cluster::ClusterConnection`. Spans carry `db.namespace` `"0"` and no
+    /// `server.address` / `server.port`: redis-rs routes each command to a node inside the
+    /// connection and does not tell which one served it.
+    #[cfg(feature = "cluster")]
+    pub fn cluster_builder(client: &redis::cluster::ClusterClient) -> TracedConnectionBuilder {
+        TracedConnectionBuilder::cluster(client)
+    }
 }
 
 impl<C> TracedConnection<C> {
@@ -67,16 +84,14 @@ impl<C> TracedConnection<C> {
     }
 
     pub(crate) fn from_parts(inner: C, shared: Arc<Shared>) -> Self {
-        TracedConnection { inner, shared }
+        let db = CurrentDb::new(shared.db);
+        TracedConnection { inner, shared, db }
     }
 
     /// Wraps another connection to the same server with this connection's configuration
-    /// (no new recorder is built).
+    /// (no new recorder is built). Its database is the client's, whatever this one selected.
     pub fn with_inner<D>(&self, inner: D) -> TracedConnection<D> {
-        TracedConnection {
-            inner,
-            shared: Arc::clone(&self.shared),
-        }
+        TracedConnection::from_parts(inner, Arc::clone(&self.shared))
     }
 
     /// The wrapped connection (commands sent through it directly are not traced).
@@ -111,7 +126,7 @@ mod aio {
     use redis::{Cmd, Pipeline, RedisFuture, Value};
 
     use super::{TracedConnection, cmd_args};
-    use crate::outcome;
+    use crate::{outcome, select};
 
     impl<C> redis::aio::ConnectionLike for TracedConnection<C>
     where
@@ -120,18 +135,28 @@ mod aio {
         fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
             // The parent is the caller's context now, not whenever the future is first polled.
             let parent = otel_rpc::current_context();
-            let db = self.inner.get_db();
-            let recording = self.shared.start_command(&parent, db, cmd_args(cmd));
+            let recording = self
+                .shared
+                .start_command(&parent, self.db.get(), cmd_args(cmd));
+            let select = select::select_target(cmd_args(cmd)).map(|t| (self.db.clone(), t));
             let fut = self.inner.req_packed_command(cmd);
-            let Some(recording) = recording else {
+            if recording.is_none() && select.is_none() {
                 return fut;
-            };
+            }
             let errors = self.shared.error_text;
             Box::pin(async move {
                 // Dropping this future before it completes drops `recording`, which ends the
                 // span as cancelled.
-                let result = recording.in_scope(fut).await;
-                recording.end(outcome::command(&result, errors));
+                let result = match &recording {
+                    Some(recording) => recording.in_scope(fut).await,
+                    None => fut.await,
+                };
+                if let Some((db, target)) = select {
+                    db.after_command(target, &result);
+                }
+                if let Some(recording) = recording {
+                    recording.end(outcome::command(&result, errors));
+                }
                 result
             })
         }
@@ -143,21 +168,36 @@ mod aio {
             count: usize,
         ) -> RedisFuture<'a, Vec<Value>> {
             let parent = otel_rpc::current_context();
-            let db = self.inner.get_db();
             let atomic = pipeline.is_transaction();
+            let selects = select::pipeline_selects(pipeline.cmd_iter().map(cmd_args));
+            let db = if selects.is_empty() {
+                self.db.get()
+            } else {
+                // its commands run in more than one database
+                select::UNKNOWN
+            };
             let recording = self
                 .shared
                 .start_pipeline(&parent, db, atomic, pipeline.len(), || {
                     pipeline.cmd_iter().map(cmd_args)
                 });
+            let current = (!selects.is_empty()).then(|| self.db.clone());
             let fut = self.inner.req_packed_commands(pipeline, offset, count);
-            let Some(recording) = recording else {
+            if recording.is_none() && current.is_none() {
                 return fut;
-            };
+            }
             let errors = self.shared.error_text;
             Box::pin(async move {
-                let result = recording.in_scope(fut).await;
-                outcome::end_pipeline(recording, &result, atomic, errors);
+                let result = match &recording {
+                    Some(recording) => recording.in_scope(fut).await,
+                    None => fut.await,
+                };
+                if let Some(db) = current {
+                    db.after_pipeline(&selects, atomic, &result);
+                }
+                if let Some(recording) = recording {
+                    outcome::end_pipeline(recording, &result, atomic, errors);
+                }
                 result
             })
         }

@@ -67,6 +67,7 @@ mod outcome;
 #[cfg(feature = "sync")]
 mod packed;
 mod sanitize;
+mod select;
 pub mod stats;
 #[cfg(feature = "sync")]
 mod sync;

@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     pub(crate) server_port: Option<u16>,
     pub(crate) db: i64,
     pub(crate) namespace: StringValue,
+    /// Whether a blocking connection's `db.namespace` follows `SELECT` (not on a cluster:
+    /// there a `SELECT` reaches one node); see [`crate::select`].
+    pub(crate) follows_select: bool,
     pub(crate) text: TextOptions,
     pub(crate) error_text: ErrorTextMode,
     pub(crate) hooks: DbHooks,
@@ -110,6 +113,7 @@ pub struct TracedConnectionBuilder {
     server_address: Option<StringValue>,
     server_port: Option<u16>,
     db: i64,
+    cluster: bool,
 }
 
 impl fmt::Debug for TracedConnectionBuilder {
@@ -123,6 +127,7 @@ impl fmt::Debug for TracedConnectionBuilder {
             )
             .field("server_port", &self.server_port)
             .field("db", &self.db)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -149,11 +154,14 @@ impl TracedConnectionBuilder {
             server_address,
             server_port,
             db: info.redis_settings().db(),
+            cluster: false,
         }
     }
 
     /// Options for connections made from a cluster client: no `server.address` /
-    /// `server.port` (redis-rs does not tell which node served a command), db `0`.
+    /// `server.port` (redis-rs routes each command inside the connection and does not tell
+    /// which node served it), db `0` (what redis-rs's cluster connections report; the client
+    /// does not give its configured database back).
     #[cfg(feature = "cluster")]
     pub(crate) fn cluster(_client: &redis::cluster::ClusterClient) -> Self {
         TracedConnectionBuilder {
@@ -162,6 +170,7 @@ impl TracedConnectionBuilder {
             server_address: None,
             server_port: None,
             db: 0,
+            cluster: true,
         }
     }
 
@@ -199,6 +208,7 @@ impl TracedConnectionBuilder {
                 server_port: self.server_port,
                 db: self.db,
                 namespace: db_namespace(self.db),
+                follows_select: !self.cluster,
                 text: TextOptions {
                     mode: common.query_text,
                     max_len: common.max_query_text_len,

@@ -15,10 +15,16 @@ use crate::select::CurrentDb;
 /// default: `MultiplexedConnection`, `ConnectionManager`, ...) and the blocking
 /// `redis::ConnectionLike` (feature `sync`), so `redis::AsyncCommands`, `Cmd::query_async`,
 /// `Pipeline::query_async` and friends work on it unchanged. It is `Clone` when the inner
-/// connection is, and clones share one configuration and the current database: a `SELECT`
-/// through one clone moves `db.namespace` for all of them, as it moves the server-side
-/// database of the multiplexed connection they share. Wrap a connection once and clone the
-/// wrapper.
+/// connection is, and clones share one configuration and the current database.
+///
+/// `db.namespace` is the client's db index until a `SELECT` goes through the wrapper. On the
+/// blocking single-node connection (feature `sync`), which only the wrapper drives, it then
+/// follows every `SELECT` the server accepted. On async connections, shared by clones and
+/// tasks whose commands interleave in an order the wrapper cannot see (and re-selecting the
+/// client's database when `ConnectionManager` reconnects), and on cluster connections, where
+/// a `SELECT` reaches a single node, the database is no longer known: from the first `SELECT`
+/// on, spans of the connection and of its wrapper's clones carry no `db.namespace`. Configure
+/// the database in the client's URL (`redis://host/3`) to keep it recorded.
 ///
 /// ```no_run
 /// # async fn demo() -> redis::RedisResult<()> {
@@ -138,25 +144,19 @@ mod aio {
             let recording = self
                 .shared
                 .start_command(&parent, self.db.get(), cmd_args(cmd));
-            let select = select::select_target(cmd_args(cmd)).map(|t| (self.db.clone(), t));
-            let fut = self.inner.req_packed_command(cmd);
-            if recording.is_none() && select.is_none() {
-                return fut;
+            if select::is_select(cmd_args(cmd)) {
+                self.db.forget();
             }
+            let fut = self.inner.req_packed_command(cmd);
+            let Some(recording) = recording else {
+                return fut;
+            };
             let errors = self.shared.error_text;
             Box::pin(async move {
                 // Dropping this future before it completes drops `recording`, which ends the
                 // span as cancelled.
-                let result = match &recording {
-                    Some(recording) => recording.in_scope(fut).await,
-                    None => fut.await,
-                };
-                if let Some((db, target)) = select {
-                    db.after_command(target, &result);
-                }
-                if let Some(recording) = recording {
-                    recording.end(outcome::command(&result, errors));
-                }
+                let result = recording.in_scope(fut).await;
+                recording.end(outcome::command(&result, errors));
                 result
             })
         }
@@ -169,35 +169,25 @@ mod aio {
         ) -> RedisFuture<'a, Vec<Value>> {
             let parent = otel_rpc::current_context();
             let atomic = pipeline.is_transaction();
-            let selects = select::pipeline_selects(pipeline.cmd_iter().map(cmd_args));
-            let db = if selects.is_empty() {
-                self.db.get()
-            } else {
-                // its commands run in more than one database
-                select::UNKNOWN
-            };
-            let recording = self
-                .shared
-                .start_pipeline(&parent, db, atomic, pipeline.len(), || {
-                    pipeline.cmd_iter().map(cmd_args)
-                });
-            let current = (!selects.is_empty()).then(|| self.db.clone());
-            let fut = self.inner.req_packed_commands(pipeline, offset, count);
-            if recording.is_none() && current.is_none() {
-                return fut;
+            let selects = pipeline.cmd_iter().any(|c| select::is_select(cmd_args(c)));
+            let recording = self.shared.start_pipeline(
+                &parent,
+                self.db.for_pipeline(selects),
+                atomic,
+                pipeline.len(),
+                || pipeline.cmd_iter().map(cmd_args),
+            );
+            if selects {
+                self.db.forget();
             }
+            let fut = self.inner.req_packed_commands(pipeline, offset, count);
+            let Some(recording) = recording else {
+                return fut;
+            };
             let errors = self.shared.error_text;
             Box::pin(async move {
-                let result = match &recording {
-                    Some(recording) => recording.in_scope(fut).await,
-                    None => fut.await,
-                };
-                if let Some(db) = current {
-                    db.after_pipeline(&selects, atomic, &result);
-                }
-                if let Some(recording) = recording {
-                    outcome::end_pipeline(recording, &result, atomic, errors);
-                }
+                let result = recording.in_scope(fut).await;
+                outcome::end_pipeline(recording, &result, atomic, errors);
                 result
             })
         }

@@ -1,11 +1,18 @@
 //! `db.namespace` that follows `SELECT`.
 //!
-//! The server-side database belongs to the underlying connection: every clone of a
-//! multiplexed connection shares it, so a [`TracedConnection`](crate::TracedConnection) and
-//! its clones share one [`CurrentDb`]. A successful `SELECT n` (alone, in a pipeline or in a
-//! `MULTI`/`EXEC` that ran) moves it to `n`; a `SELECT` whose outcome is unknown (the reply
-//! was lost, or its argument is not a plain integer) makes it unknown, and spans then carry no
-//! `db.namespace` until the next successful `SELECT`.
+//! The server-side database belongs to the underlying connection, so a
+//! [`TracedConnection`](crate::TracedConnection) and its clones share one [`CurrentDb`].
+//!
+//! - On a connection the wrapper alone drives (the blocking single-node connection: `&mut`
+//!   access, no reconnect of its own), a `SELECT n` answered `OK` moves it to `n`; a `SELECT`
+//!   the server refused leaves it; any other outcome (a lost reply, `QUEUED` inside a
+//!   `MULTI`, an argument that is not a plain index) makes it unknown.
+//! - On a shared connection (every async one: a multiplexed connection and its clones carry
+//!   other tasks' commands in an order the wrapper does not see, and `ConnectionManager` or a
+//!   cluster connection reconnect with the client's database) and on cluster connections
+//!   (a `SELECT` reaches one node), sending a `SELECT` makes it unknown for good.
+//!
+//! An unknown database is recorded as no `db.namespace` at all.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -29,46 +36,57 @@ impl CurrentDb {
         self.0.load(Ordering::Relaxed)
     }
 
+    /// The database a pipeline runs in: unknown when it has a `SELECT` (its commands run in
+    /// more than one).
+    pub(crate) fn for_pipeline(&self, has_select: bool) -> i64 {
+        if has_select { UNKNOWN } else { self.get() }
+    }
+
+    /// A `SELECT` went out on a connection whose database can no longer be followed.
+    pub(crate) fn forget(&self) {
+        self.set(None);
+    }
+
     fn set(&self, target: Option<i64>) {
         self.0.store(target.unwrap_or(UNKNOWN), Ordering::Relaxed);
     }
 
-    /// After a `SELECT` whose parsed target is `target`, with its reply.
+    /// After a `SELECT` with parsed target `target`, given its reply.
     pub(crate) fn after_command(&self, target: Option<i64>, result: &RedisResult<Value>) {
         match result {
-            Ok(Value::ServerError(_)) => {}
-            Ok(_) => self.set(target),
+            Ok(Value::Okay) => self.set(target),
             // refused by the server: nothing changed
+            Ok(Value::ServerError(_)) => {}
             Err(e) if e.code().is_some() => {}
-            // the command may or may not have run
-            Err(_) => self.set(None),
+            // queued in a MULTI, or the command may or may not have run
+            Ok(_) | Err(_) => self.forget(),
         }
     }
 
     /// After a pipeline whose `SELECT`s are `selects` (index among the user commands, parsed
-    /// target), with its replies (one array, EXEC's, when `atomic`).
+    /// target), given its replies (one array, EXEC's, when `atomic`).
     pub(crate) fn after_pipeline(
         &self,
         selects: &[(usize, Option<i64>)],
         atomic: bool,
         result: &RedisResult<Vec<Value>>,
     ) {
-        let values = match result {
-            Ok(values) => values,
-            Err(e) if e.code().is_some() => return,
-            Err(_) => return self.set(None),
+        let Ok(values) = result else {
+            // some of its commands may have run
+            return self.forget();
         };
         let replies: &[Value] = match (atomic, values.first()) {
             (true, Some(Value::Array(items))) => items,
             // WATCH made EXEC return nil: nothing ran
-            (true, _) => return,
+            (true, Some(Value::Nil)) => return,
+            (true, _) => return self.forget(),
             (false, _) => values,
         };
         for &(index, target) in selects {
             match replies.get(index) {
+                Some(Value::Okay) => self.set(target),
                 Some(Value::ServerError(_)) => {}
-                Some(_) => self.set(target),
-                None => self.set(None),
+                _ => self.forget(),
             }
         }
     }
@@ -76,9 +94,7 @@ impl CurrentDb {
 
 /// `Some(target)` when `args` is a `SELECT`: `Some(n)` for `SELECT n`, `None` when the
 /// argument is not a plain non-negative integer (the server decides whether it is valid).
-pub(crate) fn select_target<'a>(
-    mut args: impl Iterator<Item = &'a [u8]>,
-) -> Option<Option<i64>> {
+pub(crate) fn select_target<'a>(mut args: impl Iterator<Item = &'a [u8]>) -> Option<Option<i64>> {
     if !args.next()?.eq_ignore_ascii_case(b"SELECT") {
         return None;
     }
@@ -87,6 +103,11 @@ pub(crate) fn select_target<'a>(
         .filter(|a| !a.is_empty() && a.len() <= 18 && a.iter().all(u8::is_ascii_digit))
         .and_then(|a| std::str::from_utf8(a).ok()?.parse::<i64>().ok());
     Some(if args.next().is_some() { None } else { db })
+}
+
+/// Whether `args` is a `SELECT`.
+pub(crate) fn is_select<'a>(args: impl Iterator<Item = &'a [u8]>) -> bool {
+    select_target(args).is_some()
 }
 
 /// The `SELECT`s of a pipeline: index among its commands and parsed target. Allocates only
@@ -124,16 +145,36 @@ mod tests {
     }
 
     #[test]
+    fn commands_follow_ok_replies_only() {
+        let db = CurrentDb::new(0);
+        db.after_command(Some(4), &Ok(Value::Okay));
+        assert_eq!(db.get(), 4);
+        db.after_command(Some(2), &Ok(Value::SimpleString("QUEUED".into())));
+        assert_eq!(db.get(), UNKNOWN, "queued in a MULTI: unknown");
+        db.after_command(Some(2), &Ok(Value::Okay));
+        db.after_command(None, &Ok(Value::Okay));
+        assert_eq!(db.get(), UNKNOWN, "unparsed argument: unknown");
+    }
+
+    #[test]
     fn pipelines_follow_successful_selects_only() {
         let db = CurrentDb::new(0);
         let selects = [(0, Some(2)), (2, Some(5))];
-        db.after_pipeline(&selects, false, &Ok(vec![Value::Okay, Value::Nil, Value::Okay]));
+        db.after_pipeline(
+            &selects,
+            false,
+            &Ok(vec![Value::Okay, Value::Nil, Value::Okay]),
+        );
         assert_eq!(db.get(), 5);
         db.after_pipeline(&[(0, Some(1))], true, &Ok(vec![Value::Nil]));
         assert_eq!(db.get(), 5, "EXEC returned nil: nothing ran");
-        db.after_pipeline(&[(1, Some(1))], true, &Ok(vec![Value::Array(vec![Value::Okay, Value::Okay])]));
+        db.after_pipeline(
+            &[(1, Some(1))],
+            true,
+            &Ok(vec![Value::Array(vec![Value::Okay, Value::Okay])]),
+        );
         assert_eq!(db.get(), 1);
-        db.after_command(None, &Ok(Value::Okay));
-        assert_eq!(db.get(), UNKNOWN);
+        db.after_pipeline(&[(0, Some(3))], false, &Ok(vec![]));
+        assert_eq!(db.get(), UNKNOWN, "no reply: unknown");
     }
 }

@@ -36,12 +36,7 @@ where
         let (skip, user_commands) = if atomic { (1, total - 2) } else { (0, total) };
         let commands = || PackedCommands::new(cmd).skip(skip).take(user_commands);
         let selects = select::pipeline_selects(commands());
-        let db = if selects.is_empty() {
-            self.db.get()
-        } else {
-            // its commands run in more than one database
-            select::UNKNOWN
-        };
+        let db = self.db.for_pipeline(!selects.is_empty());
         let recording = self
             .shared
             .start_pipeline(&parent, db, atomic, user_commands, commands);
@@ -53,7 +48,11 @@ where
             None => self.inner.req_packed_commands(cmd, offset, count),
         };
         if !selects.is_empty() {
-            self.db.after_pipeline(&selects, atomic, &result);
+            if self.shared.follows_select {
+                self.db.after_pipeline(&selects, atomic, &result);
+            } else {
+                self.db.forget();
+            }
         }
         if let Some(recording) = recording {
             outcome::end_pipeline(recording, &result, atomic, self.shared.error_text);
@@ -102,7 +101,11 @@ impl<C> TracedConnection<C> {
             None => send(&mut self.inner),
         };
         if let Some(target) = select::select_target(args()) {
-            self.db.after_command(target, &result);
+            if self.shared.follows_select {
+                self.db.after_command(target, &result);
+            } else {
+                self.db.forget();
+            }
         }
         if let Some(recording) = recording {
             recording.end(outcome::command(&result, self.shared.error_text));

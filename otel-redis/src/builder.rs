@@ -39,6 +39,7 @@ pub(crate) struct Shared {
     pub(crate) namespace: StringValue,
     /// Whether a blocking connection's `db.namespace` follows `SELECT` (not on a cluster:
     /// there a `SELECT` reaches one node); see [`crate::select`].
+    #[cfg(feature = "sync")]
     pub(crate) follows_select: bool,
     pub(crate) text: TextOptions,
     pub(crate) error_text: ErrorTextMode,
@@ -208,6 +209,7 @@ impl TracedConnectionBuilder {
                 server_port: self.server_port,
                 db: self.db,
                 namespace: db_namespace(self.db),
+                #[cfg(feature = "sync")]
                 follows_select: !self.cluster,
                 text: TextOptions {
                     mode: common.query_text,

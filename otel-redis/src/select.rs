@@ -17,6 +17,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+#[cfg(feature = "sync")]
 use redis::{RedisResult, Value};
 
 /// The database of a connection: a db index, or [`UNKNOWN`].
@@ -51,6 +52,7 @@ impl CurrentDb {
         self.0.store(target.unwrap_or(UNKNOWN), Ordering::Relaxed);
     }
 
+    #[cfg(feature = "sync")]
     /// After a `SELECT` with parsed target `target`, given its reply.
     pub(crate) fn after_command(&self, target: Option<i64>, result: &RedisResult<Value>) {
         match result {
@@ -63,6 +65,7 @@ impl CurrentDb {
         }
     }
 
+    #[cfg(feature = "sync")]
     /// After a pipeline whose `SELECT`s are `selects` (index among the user commands, parsed
     /// target), given its replies (one array, EXEC's, when `atomic`).
     pub(crate) fn after_pipeline(
@@ -106,10 +109,12 @@ pub(crate) fn select_target<'a>(mut args: impl Iterator<Item = &'a [u8]>) -> Opt
 }
 
 /// Whether `args` is a `SELECT`.
+#[cfg(feature = "aio")]
 pub(crate) fn is_select<'a>(args: impl Iterator<Item = &'a [u8]>) -> bool {
     select_target(args).is_some()
 }
 
+#[cfg(feature = "sync")]
 /// The `SELECT`s of a pipeline: index among its commands and parsed target. Allocates only
 /// when there is one.
 pub(crate) fn pipeline_selects<'a, P, I>(commands: P) -> Vec<(usize, Option<i64>)>
@@ -126,6 +131,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "sync")]
+    use redis::Value;
 
     fn target(args: &[&[u8]]) -> Option<Option<i64>> {
         select_target(args.iter().copied())
@@ -144,6 +151,7 @@ mod tests {
         assert_eq!(target(&[]), None);
     }
 
+    #[cfg(feature = "sync")]
     #[test]
     fn commands_follow_ok_replies_only() {
         let db = CurrentDb::new(0);
@@ -156,6 +164,7 @@ mod tests {
         assert_eq!(db.get(), UNKNOWN, "unparsed argument: unknown");
     }
 
+    #[cfg(feature = "sync")]
     #[test]
     fn pipelines_follow_successful_selects_only() {
         let db = CurrentDb::new(0);

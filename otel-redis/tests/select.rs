@@ -4,7 +4,6 @@
 mod common;
 
 use opentelemetry_semantic_conventions::attribute;
-use otel_redis::TracedConnection;
 use otel_testkit::{TestTelemetry, describe, env::unique_name};
 use redis::AsyncCommands;
 
@@ -33,6 +32,7 @@ fn namespace_of(t: &TestTelemetry, name: &str) -> Option<String> {
 #[cfg(feature = "sync")]
 #[test]
 fn blocking_connection_follows_select() {
+    use otel_redis::TracedConnection;
     use redis::Commands;
 
     let t = TestTelemetry::new();

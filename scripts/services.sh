@@ -524,12 +524,19 @@ start_redis() {
         log "redis: port $REDIS_PORT is taken by something that does not answer PING"
         return 1
     fi
-    rm -f "$REDIS_PID"
-    keep_log_small "$REDIS_LOG"
-    redis-server --daemonize yes --bind "$HOST" --port "$REDIS_PORT" \
-        --save '' --appendonly no --dir "$REDIS_DIR" \
-        --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" </dev/null >>"$REDIS_LOG" 2>&1 9>&-
+    launch_redis_server "$REDIS_PORT" "$REDIS_DIR" "$REDIS_PID" "$REDIS_LOG"
     wait_for redis redis_check "$REDIS_PID" redis-server
+}
+
+# launch_redis_server PORT DIR PIDFILE LOG [OPTION...]: a daemonized redis-server without
+# persistence on $HOST:PORT.
+launch_redis_server() {
+    local port=$1 dir=$2 pidfile=$3 logfile=$4
+    rm -f "$pidfile"
+    keep_log_small "$logfile"
+    redis-server --daemonize yes --bind "$HOST" --port "$port" "${@:5}" \
+        --save '' --appendonly no --dir "$dir" \
+        --pidfile "$pidfile" --logfile "$logfile" </dev/null >>"$logfile" 2>&1 9>&-
 }
 
 stop_redis() {
@@ -586,12 +593,8 @@ start_redis_cluster_node() {
         log "redis-cluster: port $port is taken by something that is not a Redis Cluster node"
         return 1
     fi
-    rm -f "$dir/redis.pid"
-    keep_log_small "$dir/redis.log"
-    redis-server --daemonize yes --bind "$HOST" --port "$port" \
-        --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
-        --save '' --appendonly no --dir "$dir" \
-        --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" </dev/null >>"$dir/redis.log" 2>&1 9>&-
+    launch_redis_server "$port" "$dir" "$dir/redis.pid" "$dir/redis.log" \
+        --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000
 }
 
 start_redis_cluster() {
@@ -613,7 +616,11 @@ start_redis_cluster() {
         timeout 60 redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes \
             >>"$RC_DIR/create.log" 2>&1 </dev/null
     fi
-    wait_for redis-cluster redis_cluster_check
+    # A cluster that does not agree is stopped, so that `up` wipes it and creates it afresh.
+    wait_for redis-cluster redis_cluster_check || {
+        stop_redis_cluster
+        return 1
+    }
 }
 
 stop_redis_cluster() {

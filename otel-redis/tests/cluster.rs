@@ -37,19 +37,25 @@ fn value_on_node(port: u16, key: &str) -> Option<String> {
         .expect("GET on the owner")
 }
 
+/// A traced async cluster connection reporting into `t`.
+async fn traced_cluster(
+    t: &TestTelemetry,
+) -> TracedConnection<redis::cluster_async::ClusterConnection> {
+    let client = cluster_client();
+    let conn = client
+        .get_async_connection()
+        .await
+        .expect("connect to the cluster");
+    TracedConnection::cluster_builder(&client)
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+        .build(conn)
+}
+
 #[tokio::test]
 async fn async_cluster_commands_on_every_node() {
     let t = TestTelemetry::new();
-    let client = cluster_client();
-    let mut conn = TracedConnection::cluster_builder(&client)
-        .tracer_provider(t.tracer_provider.clone())
-        .meter_provider(t.meter_provider.clone())
-        .build(
-            client
-                .get_async_connection()
-                .await
-                .expect("connect to the cluster"),
-        );
+    let mut conn = traced_cluster(&t).await;
     let keys = keys_on_every_node(&unique_name("otel_redis_cluster"));
     let cx = parent_context(&t, "parent");
     async {
@@ -104,16 +110,7 @@ async fn async_cluster_commands_on_every_node() {
 #[tokio::test]
 async fn async_cluster_pipelines_and_errors() {
     let t = TestTelemetry::new();
-    let client = cluster_client();
-    let mut conn = TracedConnection::cluster_builder(&client)
-        .tracer_provider(t.tracer_provider.clone())
-        .meter_provider(t.meter_provider.clone())
-        .build(
-            client
-                .get_async_connection()
-                .await
-                .expect("connect to the cluster"),
-        );
+    let mut conn = traced_cluster(&t).await;
     // One hash tag: one slot, one node.
     let tag = unique_name("otel_redis_cluster_pipe");
     let (a, b) = (format!("{{{tag}}}a"), format!("{{{tag}}}b"));

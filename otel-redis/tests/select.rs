@@ -32,15 +32,10 @@ fn namespace_of(t: &TestTelemetry, name: &str) -> Option<String> {
 #[cfg(feature = "sync")]
 #[test]
 fn blocking_connection_follows_select() {
-    use otel_redis::TracedConnection;
     use redis::Commands;
 
     let t = TestTelemetry::new();
-    let client = common::client();
-    let mut conn = TracedConnection::builder(&client)
-        .tracer_provider(t.tracer_provider.clone())
-        .meter_provider(t.meter_provider.clone())
-        .build(client.get_connection().unwrap());
+    let (client, mut conn) = common::traced_sync(&t);
     let (db0, db1, db2) = (
         client_db(&client),
         other_db(&client, 3),

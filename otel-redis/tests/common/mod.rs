@@ -41,6 +41,18 @@ pub async fn traced(
     (client, traced)
 }
 
+/// A traced blocking connection reporting into `t`.
+#[cfg(feature = "sync")]
+pub fn traced_sync(t: &TestTelemetry) -> (redis::Client, TracedConnection<redis::Connection>) {
+    let client = client();
+    let conn = client.get_connection().expect("connect to redis");
+    let traced = TracedConnection::builder(&client)
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+        .build(conn);
+    (client, traced)
+}
+
 /// A parent span made by the test, as a context to run work in.
 pub fn parent_context(t: &TestTelemetry, name: &'static str) -> Context {
     let span = t.tracer("otel-redis-test").start(name);

@@ -10,6 +10,8 @@
 #   postgres  127.0.0.1:5432   postgres://postgres@127.0.0.1:5432/test   (trust auth)
 #   mariadb   127.0.0.1:3306   mysql://root@127.0.0.1:3306/test          (empty root password)
 #   redis     127.0.0.1:6379   redis://127.0.0.1:6379/                   (no persistence)
+#   redis-cluster  127.0.0.1:7000-7002  three Redis Cluster masters, no replicas (no persistence;
+#                              REDIS_CLUSTER_URLS=redis://127.0.0.1:7000,redis://127.0.0.1:7001,...)
 #   ferretdb  127.0.0.1:27017  mongodb://127.0.0.1:27017/                (MongoDB protocol, SQLite handler)
 #   jaeger    127.0.0.1:16686  Jaeger v2 query API + UI; OTLP in on 127.0.0.1:4317 (gRPC) and
 #                              127.0.0.1:4318 (HTTP); in-memory storage (scripts/jaeger/config.yaml)
@@ -54,9 +56,11 @@ JAEGER_OTLP_GRPC_PORT=4317
 JAEGER_OTLP_HTTP_PORT=4318
 JAEGER_HEALTH_PORT=13133
 
-ALL_SERVICES=(postgres mariadb redis ferretdb jaeger)
+REDIS_CLUSTER_PORTS=(7000 7001 7002)
+
+ALL_SERVICES=(postgres mariadb redis redis-cluster ferretdb jaeger)
 SERVICES=("${ALL_SERVICES[@]}")
-declare -A PORTS=([postgres]=$PG_PORT [mariadb]=$MY_PORT [redis]=$REDIS_PORT [ferretdb]=$MONGO_PORT [jaeger]=$JAEGER_QUERY_PORT)
+declare -A PORTS=([postgres]=$PG_PORT [mariadb]=$MY_PORT [redis]=$REDIS_PORT [redis-cluster]=${REDIS_CLUSTER_PORTS[0]} [ferretdb]=$MONGO_PORT [jaeger]=$JAEGER_QUERY_PORT)
 
 for d in /usr/local/go/bin "$HOME/go/bin" /usr/local/sbin /usr/sbin /sbin; do
     if [[ -d $d && ":$PATH:" != *":$d:"* ]]; then PATH="$PATH:$d"; fi
@@ -145,7 +149,7 @@ keep_log_small() {
     if [[ -f $f ]] && (($(stat -c %s "$f") > 20 * 1024 * 1024)); then mv -f "$f" "$f.old"; fi
 }
 
-print_line() { printf '%-8s  %-4s  %s%s\n' "$1" "$2" "$3" "${4:-}"; }
+print_line() { printf '%-13s  %-4s  %s%s\n' "$1" "$2" "$3" "${4:-}"; }
 
 # ---------------------------------------------------------------------------------------------
 # installation
@@ -520,12 +524,19 @@ start_redis() {
         log "redis: port $REDIS_PORT is taken by something that does not answer PING"
         return 1
     fi
-    rm -f "$REDIS_PID"
-    keep_log_small "$REDIS_LOG"
-    redis-server --daemonize yes --bind "$HOST" --port "$REDIS_PORT" \
-        --save '' --appendonly no --dir "$REDIS_DIR" \
-        --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" </dev/null >>"$REDIS_LOG" 2>&1 9>&-
+    launch_redis_server "$REDIS_PORT" "$REDIS_DIR" "$REDIS_PID" "$REDIS_LOG"
     wait_for redis redis_check "$REDIS_PID" redis-server
+}
+
+# launch_redis_server PORT DIR PIDFILE LOG [OPTION...]: a daemonized redis-server without
+# persistence on $HOST:PORT.
+launch_redis_server() {
+    local port=$1 dir=$2 pidfile=$3 logfile=$4
+    rm -f "$pidfile"
+    keep_log_small "$logfile"
+    redis-server --daemonize yes --bind "$HOST" --port "$port" "${@:5}" \
+        --save '' --appendonly no --dir "$dir" \
+        --pidfile "$pidfile" --logfile "$logfile" </dev/null >>"$logfile" 2>&1 9>&-
 }
 
 stop_redis() {
@@ -536,6 +547,95 @@ stop_redis() {
 }
 
 reset_redis() { stop_redis; }
+
+# ---------------------------------------------------------------------------------------------
+# Redis Cluster: one redis-server per port under $RC_DIR/PORT (nodes.conf, pid, log), joined
+# once by `redis-cli --cluster create`; later restarts rejoin from nodes.conf.
+
+RC_DIR="$STATE_DIR/redis-cluster"
+
+rc_cli() { # rc_cli PORT ARGS...
+    timeout 5 redis-cli -h "$HOST" -p "$1" "${@:2}" 2>/dev/null
+}
+
+# rc_info_field PORT FIELD: a field of CLUSTER INFO on one node.
+rc_info_field() {
+    rc_cli "$1" cluster info | tr -d '\r' | sed -n "s/^$2://p"
+}
+
+rc_nodes_up() {
+    command -v redis-cli >/dev/null 2>&1 || return 1
+    local p
+    for p in "${REDIS_CLUSTER_PORTS[@]}"; do
+        [[ $(rc_cli "$p" ping) == PONG ]] || return 1
+    done
+}
+
+# Every node answers, sees all the masters and says cluster_state:ok.
+redis_cluster_check() {
+    rc_nodes_up || return 1
+    local p
+    for p in "${REDIS_CLUSTER_PORTS[@]}"; do
+        [[ $(rc_info_field "$p" cluster_state) == ok ]] || return 1
+        [[ $(rc_info_field "$p" cluster_known_nodes) == "${#REDIS_CLUSTER_PORTS[@]}" ]] || return 1
+    done
+}
+
+start_redis_cluster_node() {
+    local port=$1 dir="$RC_DIR/$1"
+    mkdir -p "$dir"
+    if pid_alive "$dir/redis.pid" redis-server >/dev/null 2>&1; then return 0; fi
+    if tcp_open "$port"; then
+        if [[ -n $(rc_info_field "$port" cluster_state) ]]; then
+            log "redis-cluster: reusing the cluster node already listening on $HOST:$port"
+            return 0
+        fi
+        log "redis-cluster: port $port is taken by something that is not a Redis Cluster node"
+        return 1
+    fi
+    launch_redis_server "$port" "$dir" "$dir/redis.pid" "$dir/redis.log" \
+        --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000
+}
+
+start_redis_cluster() {
+    local p nodes=()
+    for p in "${REDIS_CLUSTER_PORTS[@]}"; do
+        start_redis_cluster_node "$p"
+        nodes+=("$HOST:$p")
+    done
+    wait_for redis-cluster rc_nodes_up
+    if redis_cluster_check; then return 0; fi
+    # Fresh nodes (no slot assigned anywhere) are joined once; nodes that already know each
+    # other (a restart from nodes.conf) only need time to agree.
+    local assigned=0
+    for p in "${REDIS_CLUSTER_PORTS[@]}"; do
+        assigned=$((assigned + $(rc_info_field "$p" cluster_slots_assigned)))
+    done
+    if ((assigned == 0)); then
+        log "redis-cluster: creating the cluster of ${nodes[*]}"
+        timeout 60 redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes \
+            >>"$RC_DIR/create.log" 2>&1 </dev/null
+    fi
+    # A cluster that does not agree is stopped, so that `up` wipes it and creates it afresh.
+    wait_for redis-cluster redis_cluster_check || {
+        stop_redis_cluster
+        return 1
+    }
+}
+
+stop_redis_cluster() {
+    local p pid
+    for p in "${REDIS_CLUSTER_PORTS[@]}"; do
+        if pid=$(pid_alive "$RC_DIR/$p/redis.pid" redis-server); then
+            stop_pid "$pid" "redis-cluster node $p"
+        fi
+    done
+}
+
+reset_redis_cluster() {
+    stop_redis_cluster
+    rm -rf "$RC_DIR"
+}
 
 # ---------------------------------------------------------------------------------------------
 # FerretDB
@@ -731,7 +831,12 @@ reset_jaeger() { stop_jaeger; } # storage is in memory: nothing to wipe
 # ---------------------------------------------------------------------------------------------
 # commands
 
-addr_of() { echo "$HOST:${PORTS[$1]}"; }
+addr_of() {
+    case $1 in
+    redis-cluster) echo "$HOST:${REDIS_CLUSTER_PORTS[0]}-${REDIS_CLUSTER_PORTS[-1]}" ;;
+    *) echo "$HOST:${PORTS[$1]}" ;;
+    esac
+}
 
 log_of() {
     case $1 in
@@ -741,6 +846,7 @@ log_of() {
         ;;
     mariadb) echo "$MY_LOG" ;;
     redis) echo "$REDIS_LOG" ;;
+    redis-cluster) echo "$RC_DIR/${REDIS_CLUSTER_PORTS[0]}/redis.log" ;;
     ferretdb) echo "$FERRET_LOG" ;;
     jaeger) echo "$JAEGER_LOG" ;;
     esac
@@ -754,6 +860,7 @@ check_service() {
         ;;
     mariadb) my_check ;;
     redis) redis_check ;;
+    redis-cluster) redis_cluster_check ;;
     ferretdb) mongo_ping ;;
     jaeger) jaeger_check ;;
     esac
@@ -790,7 +897,7 @@ cmd_up() {
         set +e
         (
             set -e
-            "start_$s"
+            "start_${s//-/_}"
         )
         rc=$?
         set -e
@@ -802,8 +909,8 @@ cmd_up() {
             set +e
             (
                 set -e
-                "reset_$s"
-                "start_$s"
+                "reset_${s//-/_}"
+                "start_${s//-/_}"
             )
             rc=$?
             set -e
@@ -834,7 +941,7 @@ cmd_down() {
     lock_state
     local s
     for s in "${SERVICES[@]}"; do
-        "stop_$s"
+        "stop_${s//-/_}"
         if check_service "$s"; then
             # still answering: not started by this script (reused), leave it alone
             print_line "$s" up "$(addr_of "$s")" " (not started from $STATE_DIR, left running)"

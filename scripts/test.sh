@@ -23,10 +23,11 @@ scripts/python-env.sh >/dev/null
 export POSTGRES_URL="${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export MYSQL_URL="${MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/}"
+export REDIS_CLUSTER_URLS="${REDIS_CLUSTER_URLS:-redis://127.0.0.1:7000,redis://127.0.0.1:7001,redis://127.0.0.1:7002}"
 export MONGODB_URI="${MONGODB_URI:-mongodb://127.0.0.1:27017/}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/otel-adapters/target}"
 
-echo "test.sh: POSTGRES_URL=$POSTGRES_URL MYSQL_URL=$MYSQL_URL REDIS_URL=$REDIS_URL MONGODB_URI=$MONGODB_URI" >&2
+echo "test.sh: POSTGRES_URL=$POSTGRES_URL MYSQL_URL=$MYSQL_URL REDIS_URL=$REDIS_URL REDIS_CLUSTER_URLS=$REDIS_CLUSTER_URLS MONGODB_URI=$MONGODB_URI" >&2
 echo "test.sh: CARGO_TARGET_DIR=$CARGO_TARGET_DIR" >&2
 
 # `--workspace` would override a `-p/--package` selection: only add it when none is given.

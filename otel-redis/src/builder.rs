@@ -37,6 +37,10 @@ pub(crate) struct Shared {
     pub(crate) server_port: Option<u16>,
     pub(crate) db: i64,
     pub(crate) namespace: StringValue,
+    /// Whether a blocking connection's `db.namespace` follows `SELECT` (not on a cluster:
+    /// there a `SELECT` reaches one node); see [`crate::select`].
+    #[cfg(feature = "sync")]
+    pub(crate) follows_select: bool,
     pub(crate) text: TextOptions,
     pub(crate) error_text: ErrorTextMode,
     pub(crate) hooks: DbHooks,
@@ -61,12 +65,13 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// `db.namespace` for `db` (the connection's current database).
-    pub(crate) fn namespace(&self, db: i64) -> StringValue {
+    /// `db.namespace` for `db` (the connection's current database), `None` when it is
+    /// unknown.
+    pub(crate) fn namespace(&self, db: i64) -> Option<StringValue> {
         if db == self.db {
-            self.namespace.clone()
+            Some(self.namespace.clone())
         } else {
-            db_namespace(db)
+            (db >= 0).then(|| db_namespace(db))
         }
     }
 }
@@ -109,6 +114,7 @@ pub struct TracedConnectionBuilder {
     server_address: Option<StringValue>,
     server_port: Option<u16>,
     db: i64,
+    cluster: bool,
 }
 
 impl fmt::Debug for TracedConnectionBuilder {
@@ -122,6 +128,7 @@ impl fmt::Debug for TracedConnectionBuilder {
             )
             .field("server_port", &self.server_port)
             .field("db", &self.db)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -148,6 +155,23 @@ impl TracedConnectionBuilder {
             server_address,
             server_port,
             db: info.redis_settings().db(),
+            cluster: false,
+        }
+    }
+
+    /// Options for connections made from a cluster client: no `server.address` /
+    /// `server.port` (redis-rs routes each command inside the connection and does not tell
+    /// which node served it), db `0` (what redis-rs's cluster connections report; the client
+    /// does not give its configured database back).
+    #[cfg(feature = "cluster")]
+    pub(crate) fn cluster(_client: &redis::cluster::ClusterClient) -> Self {
+        TracedConnectionBuilder {
+            common: CommonOptions::new(INSTRUMENTATION_NAME),
+            hooks: DbHooks::default(),
+            server_address: None,
+            server_port: None,
+            db: 0,
+            cluster: true,
         }
     }
 
@@ -185,6 +209,8 @@ impl TracedConnectionBuilder {
                 server_port: self.server_port,
                 db: self.db,
                 namespace: db_namespace(self.db),
+                #[cfg(feature = "sync")]
+                follows_select: !self.cluster,
                 text: TextOptions {
                     mode: common.query_text,
                     max_len: common.max_query_text_len,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use redis::{Arg, Cmd};
 
 use crate::builder::{Shared, TracedConnectionBuilder};
+use crate::select::CurrentDb;
 
 /// A redis-rs connection that records a span (and the `db.client.operation.duration`
 /// histogram) for every command and pipeline sent through it.
@@ -14,7 +15,16 @@ use crate::builder::{Shared, TracedConnectionBuilder};
 /// default: `MultiplexedConnection`, `ConnectionManager`, ...) and the blocking
 /// `redis::ConnectionLike` (feature `sync`), so `redis::AsyncCommands`, `Cmd::query_async`,
 /// `Pipeline::query_async` and friends work on it unchanged. It is `Clone` when the inner
-/// connection is, and clones share one configuration.
+/// connection is, and clones share one configuration and the current database.
+///
+/// `db.namespace` is the client's db index until a `SELECT` goes through the wrapper. On the
+/// blocking single-node connection (feature `sync`), which only the wrapper drives, it then
+/// follows every `SELECT` the server accepted. On async connections, shared by clones and
+/// tasks whose commands interleave in an order the wrapper cannot see (and re-selecting the
+/// client's database when `ConnectionManager` reconnects), and on cluster connections, where
+/// a `SELECT` reaches a single node, the database is no longer known: from the first `SELECT`
+/// on, spans of the connection and of its wrapper's clones carry no `db.namespace`. Configure
+/// the database in the client's URL (`redis://host/3`) to keep it recorded.
 ///
 /// ```no_run
 /// # async fn demo() -> redis::RedisResult<()> {
@@ -31,6 +41,8 @@ use crate::builder::{Shared, TracedConnectionBuilder};
 pub struct TracedConnection<C> {
     pub(crate) inner: C,
     pub(crate) shared: Arc<Shared>,
+    /// The database `SELECT` left the underlying connection in.
+    pub(crate) db: CurrentDb,
 }
 
 impl<C: Clone> Clone for TracedConnection<C> {
@@ -38,6 +50,7 @@ impl<C: Clone> Clone for TracedConnection<C> {
         TracedConnection {
             inner: self.inner.clone(),
             shared: Arc::clone(&self.shared),
+            db: self.db.clone(),
         }
     }
 }
@@ -56,6 +69,16 @@ impl TracedConnection<()> {
     pub fn builder(client: &redis::Client) -> TracedConnectionBuilder {
         TracedConnectionBuilder::new(client)
     }
+
+    /// Options for connections made from a cluster client (feature `cluster`): the async
+    /// `redis::cluster_async::ClusterConnection` or the blocking
+    /// `redis::cluster::ClusterConnection`. Spans carry `db.namespace` `"0"` and no
+    /// `server.address` / `server.port`: redis-rs routes each command to a node inside the
+    /// connection and does not tell which one served it.
+    #[cfg(feature = "cluster")]
+    pub fn cluster_builder(client: &redis::cluster::ClusterClient) -> TracedConnectionBuilder {
+        TracedConnectionBuilder::cluster(client)
+    }
 }
 
 impl<C> TracedConnection<C> {
@@ -67,16 +90,14 @@ impl<C> TracedConnection<C> {
     }
 
     pub(crate) fn from_parts(inner: C, shared: Arc<Shared>) -> Self {
-        TracedConnection { inner, shared }
+        let db = CurrentDb::new(shared.db);
+        TracedConnection { inner, shared, db }
     }
 
     /// Wraps another connection to the same server with this connection's configuration
-    /// (no new recorder is built).
+    /// (no new recorder is built). Its database is the client's, whatever this one selected.
     pub fn with_inner<D>(&self, inner: D) -> TracedConnection<D> {
-        TracedConnection {
-            inner,
-            shared: Arc::clone(&self.shared),
-        }
+        TracedConnection::from_parts(inner, Arc::clone(&self.shared))
     }
 
     /// The wrapped connection (commands sent through it directly are not traced).
@@ -111,7 +132,7 @@ mod aio {
     use redis::{Cmd, Pipeline, RedisFuture, Value};
 
     use super::{TracedConnection, cmd_args};
-    use crate::outcome;
+    use crate::{outcome, select};
 
     impl<C> redis::aio::ConnectionLike for TracedConnection<C>
     where
@@ -120,8 +141,12 @@ mod aio {
         fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
             // The parent is the caller's context now, not whenever the future is first polled.
             let parent = otel_rpc::current_context();
-            let db = self.inner.get_db();
-            let recording = self.shared.start_command(&parent, db, cmd_args(cmd));
+            let recording = self
+                .shared
+                .start_command(&parent, self.db.get(), cmd_args(cmd));
+            if select::is_select(cmd_args(cmd)) {
+                self.db.forget();
+            }
             let fut = self.inner.req_packed_command(cmd);
             let Some(recording) = recording else {
                 return fut;
@@ -143,13 +168,18 @@ mod aio {
             count: usize,
         ) -> RedisFuture<'a, Vec<Value>> {
             let parent = otel_rpc::current_context();
-            let db = self.inner.get_db();
             let atomic = pipeline.is_transaction();
-            let recording = self
-                .shared
-                .start_pipeline(&parent, db, atomic, pipeline.len(), || {
-                    pipeline.cmd_iter().map(cmd_args)
-                });
+            let selects = pipeline.cmd_iter().any(|c| select::is_select(cmd_args(c)));
+            let recording = self.shared.start_pipeline(
+                &parent,
+                self.db.for_pipeline(selects),
+                atomic,
+                pipeline.len(),
+                || pipeline.cmd_iter().map(cmd_args),
+            );
+            if selects {
+                self.db.forget();
+            }
             let fut = self.inner.req_packed_commands(pipeline, offset, count);
             let Some(recording) = recording else {
                 return fut;

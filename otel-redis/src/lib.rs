@@ -36,9 +36,9 @@
 //! | `db.operation.name` | the command; `PIPELINE`, or `MULTI` for an atomic pipeline |
 //! | `db.query.summary` | the command; `PIPELINE` / `MULTI`, or `PIPELINE GET` when every command of the batch is `GET` |
 //! | `db.query.text` | sanitized commands (pipelines joined with `; `), capped at 2 KiB |
-//! | `db.namespace` | the db index, `"0"` |
+//! | `db.namespace` | the db index, `"0"`; after a `SELECT`, see [`TracedConnection`] |
 //! | `db.operation.batch.size` | number of commands of a pipeline (2 or more) |
-//! | `server.address`, `server.port` | from the client's connection info |
+//! | `server.address`, `server.port` | from the client's connection info (none on cluster connections, [`TracedConnection::cluster_builder`]) |
 //! | `db.response.status_code`, `error.type` | the error prefix when Redis defines it ([`ERROR_PREFIXES`]: `WRONGTYPE`, `ERR`, `EXECABORT`), else `_OTHER`; for errors that never reached the server, the error kind (`io`, `timeout`) |
 //! | [`PIPELINE_FAILED_COMMANDS`] | how many commands of a pipeline failed |
 //!
@@ -67,6 +67,7 @@ mod outcome;
 #[cfg(feature = "sync")]
 mod packed;
 mod sanitize;
+mod select;
 pub mod stats;
 #[cfg(feature = "sync")]
 mod sync;

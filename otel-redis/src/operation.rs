@@ -84,12 +84,12 @@ impl Shared {
 
     fn db_operation<'t>(
         &self,
-        namespace: StringValue,
+        namespace: Option<StringValue>,
         text: &'t dyn Fn() -> Option<StringValue>,
     ) -> DbOperation<'t> {
         // Fields are set in place: the operation is large, and every builder call moves it.
         let mut op = DbOperation::new(DB_SYSTEM);
-        op.namespace = Some(namespace);
+        op.namespace = namespace;
         if let Some(address) = &self.server_address {
             op.server_address = Some(address.clone());
             op.server_port = self.server_port;

@@ -177,6 +177,30 @@ async fn connect(
 async fn no_client_controlled_text_reaches_telemetry() {
     let t = TestTelemetry::new();
     let mut conn = connect(&t, ErrorTextMode::Off).await;
+    hostile_cases(&t, &mut conn).await;
+}
+
+/// The same table on a Redis Cluster connection: routing, redirections and cluster errors add
+/// no path for client text.
+#[cfg(feature = "cluster")]
+#[tokio::test]
+async fn no_client_controlled_text_reaches_telemetry_on_a_cluster() {
+    let t = TestTelemetry::new();
+    let client = common::cluster_client();
+    let inner = client
+        .get_async_connection()
+        .await
+        .expect("connect to the cluster");
+    let mut conn = TracedConnection::cluster_builder(&client)
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+        .build(inner);
+    hostile_cases(&t, &mut conn).await;
+}
+
+/// Runs every case, a pipeline and a transaction of them on `conn`, then scans everything
+/// `t` exported for the secrets.
+async fn hostile_cases(t: &TestTelemetry, conn: &mut impl redis::aio::ConnectionLike) {
     let key = unique_name("otel_redis_hostile");
     let mut secrets = Vec::new();
     for (i, case) in CASES.iter().enumerate() {
@@ -188,7 +212,7 @@ async fn no_client_controlled_text_reaches_telemetry() {
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let result = command(&args, &secret)
-            .query_async::<redis::Value>(&mut conn)
+            .query_async::<redis::Value>(conn)
             .await;
         assert_eq!(result.is_ok(), case.ok, "{}: {result:?}", case.what);
         secrets.push((case.what, secret));
@@ -204,13 +228,13 @@ async fn no_client_controlled_text_reaches_telemetry() {
     }
     let results: Vec<redis::RedisResult<redis::Value>> = pipe
         .ignore_errors()
-        .query_async(&mut conn)
+        .query_async(conn)
         .await
         .expect("pipeline with ignore_errors");
     assert!(results.iter().any(|r| r.is_err()));
-    assert!(multi.query_async::<redis::Value>(&mut conn).await.is_err());
+    assert!(multi.query_async::<redis::Value>(conn).await.is_err());
     secrets.push(("pipeline and transaction", pipe_secret));
-    let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(&key).query_async(&mut conn).await;
+    let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(&key).query_async(conn).await;
 
     // Not vacuous: one span per command, with the classified failures.
     let spans = t.spans();

@@ -1,6 +1,6 @@
 //! Options (the shared vocabulary of `otel-rpc`): filter and span names typed on
 //! `DbOperation`, query text off / raw / capped, metrics off, classification rules, the
-//! on/off switch, the deprecated aliases.
+//! on/off switch, the deprecated aliases, `require_parent`.
 
 use crate::common;
 
@@ -244,4 +244,45 @@ async fn deprecated_aliases_still_work() {
     .await;
     let _: Option<String> = conn.get(unique_name("otel_redis_alias")).await.unwrap();
     t.span("GET").assert_no_attr(attribute::DB_QUERY_TEXT);
+}
+
+#[tokio::test]
+async fn require_parent_keeps_the_metric_but_starts_no_root_span() {
+    use opentelemetry::context::FutureExt as _;
+
+    let t = TestTelemetry::new();
+    let mut conn = connect(&t, |b| b.require_parent(true)).await;
+    let key = unique_name("otel_redis_require_parent");
+    // No current span: a background job's commands, a command and a pipeline.
+    let _: Option<String> = conn.get(&key).await.unwrap();
+    let (): () = redis::pipe()
+        .get(&key)
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        t.spans().is_empty(),
+        "{}",
+        otel_testkit::describe(&t.spans())
+    );
+    let count = |t: &TestTelemetry| -> u64 {
+        t.histogram("db.client.operation.duration")
+            .iter()
+            .map(|p| p.count)
+            .sum()
+    };
+    assert_eq!(count(&t), 2, "both operations keep their metric point");
+
+    // Under a parent: spans as usual, children of it.
+    let cx = common::parent_context(&t, "parent");
+    async {
+        let _: Option<String> = conn.get(&key).await.unwrap();
+    }
+    .with_context(cx.clone())
+    .await;
+    let parent = common::end_parent(&t, &cx, "parent");
+    t.span("GET").assert_child_of(&parent);
+    assert_eq!(t.spans().len(), 2, "{}", otel_testkit::describe(&t.spans()));
+    assert_eq!(count(&t), 3);
 }

@@ -5,7 +5,7 @@
 use crate::common;
 
 use opentelemetry_semantic_conventions::attribute;
-use otel_redis::{PIPELINE_FAILED_COMMANDS, TracedConnection};
+use otel_redis::PIPELINE_FAILED_COMMANDS;
 use otel_testkit::{SpanAssert, TestTelemetry, env::unique_name};
 use redis::Commands;
 
@@ -14,11 +14,7 @@ use common::{assert_db_span, end_parent, parent_context};
 #[test]
 fn sync_connection_is_traced() {
     let t = TestTelemetry::new();
-    let client = common::client();
-    let mut conn = TracedConnection::builder(&client)
-        .tracer_provider(t.tracer_provider.clone())
-        .meter_provider(t.meter_provider.clone())
-        .build(client.get_connection().unwrap());
+    let (client, mut conn) = common::traced_sync(&t);
     let key = unique_name("otel_redis_sync");
     let cx = parent_context(&t, "parent");
     {

@@ -22,6 +22,19 @@ pub fn redis_url() -> String {
     var("REDIS_URL", "redis://127.0.0.1:6379/")
 }
 
+/// `REDIS_CLUSTER_URLS` (comma-separated node URLs), default the three masters of
+/// `scripts/services.sh`: `redis://127.0.0.1:7000` to `7002`.
+pub fn redis_cluster_urls() -> Vec<String> {
+    var(
+        "REDIS_CLUSTER_URLS",
+        "redis://127.0.0.1:7000,redis://127.0.0.1:7001,redis://127.0.0.1:7002",
+    )
+    .split(',')
+    .map(|u| u.trim().to_string())
+    .filter(|u| !u.is_empty())
+    .collect()
+}
+
 /// `MONGODB_URI`, default `mongodb://127.0.0.1:27017/`.
 pub fn mongodb_uri() -> String {
     var("MONGODB_URI", "mongodb://127.0.0.1:27017/")

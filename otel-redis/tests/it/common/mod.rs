@@ -41,6 +41,18 @@ pub async fn traced(
     (client, traced)
 }
 
+/// A traced blocking connection reporting into `t`.
+#[cfg(feature = "sync")]
+pub fn traced_sync(t: &TestTelemetry) -> (redis::Client, TracedConnection<redis::Connection>) {
+    let client = client();
+    let conn = client.get_connection().expect("connect to redis");
+    let traced = TracedConnection::builder(&client)
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+        .build(conn);
+    (client, traced)
+}
+
 /// A parent span made by the test, as a context to run work in.
 pub fn parent_context(t: &TestTelemetry, name: &'static str) -> Context {
     let span = t.tracer("otel-redis-test").start(name);
@@ -71,4 +83,71 @@ pub fn assert_db_span(span: &ExportedSpan, client: &redis::Client, operation: &s
         .assert_attr(attribute::SERVER_ADDRESS, host)
         .assert_attr(attribute::SERVER_PORT, port);
     assert_eq!(span.name, operation, "span name");
+}
+
+/// A cluster client for the test cluster (`REDIS_CLUSTER_URLS`), failing loudly when a node is
+/// down.
+#[cfg(feature = "cluster")]
+pub fn cluster_client() -> redis::cluster::ClusterClient {
+    let urls = otel_testkit::env::redis_cluster_urls();
+    for url in &urls {
+        otel_testkit::env::require("Redis Cluster", url);
+    }
+    redis::cluster::ClusterClient::new(urls).expect("valid REDIS_CLUSTER_URLS")
+}
+
+/// The port of the cluster node that owns `key`'s slot, asked of the nodes themselves
+/// (`CLUSTER KEYSLOT`, `CLUSTER NODES`) on plain connections.
+#[cfg(feature = "cluster")]
+pub fn cluster_owner(key: &str) -> u16 {
+    let url = otel_testkit::env::redis_cluster_urls().remove(0);
+    let mut conn = redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .expect("connect to a cluster node");
+    let slot: i64 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(key)
+        .query(&mut conn)
+        .expect("CLUSTER KEYSLOT");
+    let nodes: String = redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query(&mut conn)
+        .expect("CLUSTER NODES");
+    for line in nodes.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 9 || !fields[2].contains("master") {
+            continue;
+        }
+        let owns = fields[8..].iter().any(|range| {
+            let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+            matches!((lo.parse::<i64>(), hi.parse::<i64>()), (Ok(lo), Ok(hi)) if (lo..=hi).contains(&slot))
+        });
+        if owns {
+            let addr = fields[1].split('@').next().unwrap_or_default();
+            return addr
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .expect("node port");
+        }
+    }
+    panic!("no master owns slot {slot}:\n{nodes}")
+}
+
+/// Keys (with `prefix`) owned by different cluster nodes, one per node.
+#[cfg(feature = "cluster")]
+pub fn keys_on_every_node(prefix: &str) -> Vec<(String, u16)> {
+    let nodes = otel_testkit::env::redis_cluster_urls().len();
+    let mut keys: Vec<(String, u16)> = Vec::new();
+    for i in 0..1000 {
+        let key = format!("{prefix}_{i}");
+        let port = cluster_owner(&key);
+        if keys.iter().all(|(_, p)| *p != port) {
+            keys.push((key, port));
+        }
+        if keys.len() == nodes {
+            return keys;
+        }
+    }
+    panic!("could not find keys on {nodes} nodes: {keys:?}")
 }

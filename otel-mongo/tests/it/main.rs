@@ -3,7 +3,6 @@
 //! counter, RSS or latency measurements, global providers) stay separate files beside `it/`.
 
 mod cancellation;
-#[allow(dead_code)]
 mod common;
 mod concurrency;
 mod conventions;

@@ -2,8 +2,8 @@
 //! Tests that need a process of their own (a counting global allocator, a process-wide
 //! counter, RSS or latency measurements, global providers) stay separate files beside `it/`.
 
+mod cluster;
 mod commands;
-#[allow(dead_code)]
 mod common;
 mod concurrency;
 mod conventions;
@@ -12,4 +12,5 @@ mod options;
 mod pipelines;
 mod pool;
 mod secrets;
+mod select;
 mod sync;

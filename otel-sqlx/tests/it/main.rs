@@ -2,7 +2,6 @@
 //! Tests that need a process of their own (a counting global allocator, a process-wide
 //! counter, RSS or latency measurements, global providers) stay separate files beside `it/`.
 
-#[allow(dead_code)]
 mod common;
 #[cfg(feature = "sqlite")]
 mod conventions;

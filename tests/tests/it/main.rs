@@ -8,7 +8,6 @@ mod demo_trace;
 mod jaeger_e2e;
 mod python_propagation;
 mod reliability_cancel;
-#[allow(dead_code)]
 mod reliability_common;
 mod reliability_faults;
 mod reliability_input;

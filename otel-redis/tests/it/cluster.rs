@@ -3,7 +3,7 @@
 //! async and the blocking connection.
 #![cfg(feature = "cluster")]
 
-mod common;
+use crate::common;
 
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::SpanKind;

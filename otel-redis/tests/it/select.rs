@@ -1,7 +1,7 @@
 //! `db.namespace` after `SELECT`: followed on the blocking connection the wrapper alone drives,
 //! omitted from the first `SELECT` on for async (shared) connections.
 
-mod common;
+use crate::common;
 
 use opentelemetry_semantic_conventions::attribute;
 use otel_testkit::{TestTelemetry, describe, env::unique_name};

@@ -54,12 +54,14 @@ impl Recording {
         cx: Context,
         recorder: Arc<Inner>,
         start: Option<SystemTime>,
+        now: Option<Instant>,
         metric_attrs: Vec<KeyValue>,
         recording: bool,
     ) -> Self {
-        let started = match start {
-            Some(t) => Started::At(t),
-            None => Started::Now(Instant::now()),
+        let started = match (start, now) {
+            (Some(t), _) => Started::At(t),
+            (None, Some(now)) => Started::Now(now),
+            (None, None) => Started::Now(Instant::now()),
         };
         Recording {
             cx,
@@ -100,8 +102,7 @@ impl Recording {
     /// (e.g. `http.response.status_code`; a string value is capped at 255 bytes on the metric).
     pub fn set_metric_attribute(&mut self, kv: KeyValue) {
         if let Some(active) = &mut self.active {
-            if active.recorder.duration.is_some() && active.recorder.metric.allows(kv.key.as_str())
-            {
+            if active.recorder.metrics && active.recorder.metric.allows(kv.key.as_str()) {
                 active.metric_attrs.push(bound_metric_value(kv.clone()));
             }
             if active.recording {
@@ -216,7 +217,7 @@ impl Recording {
                 .status_code
                 .as_ref()
                 .and_then(|c| status_code_kv(recorder, c));
-            if recorder.duration.is_some() {
+            if recorder.metrics {
                 metric_attrs.push(error_type.clone());
                 if let Some(code) = &status_code {
                     push_metric_attr(recorder, metric_attrs, code);
@@ -239,7 +240,7 @@ impl Recording {
                     span.add_event("exception", attrs);
                 }
                 if signal.logs()
-                    && let Some(logger) = &recorder.logger
+                    && let Some(logger) = &recorder.providers.load().logger
                 {
                     let message = f.message.as_ref().map(|m| {
                         (
@@ -288,7 +289,7 @@ impl Recording {
             Some(end) => span.end_with_timestamp(end),
             None => span.end(),
         }
-        if let Some(histogram) = &active.recorder.duration {
+        if let Some(histogram) = &active.recorder.providers.load().duration {
             histogram.record(elapsed.as_secs_f64(), &active.metric_attrs);
         }
     }
@@ -296,7 +297,7 @@ impl Recording {
 
 /// Adds `kv` to the metric attributes when metrics are on and the allow-list has its key.
 fn push_metric_attr(recorder: &Inner, metric_attrs: &mut Vec<KeyValue>, kv: &KeyValue) {
-    if recorder.duration.is_some() && recorder.metric.allows(kv.key.as_str()) {
+    if recorder.metrics && recorder.metric.allows(kv.key.as_str()) {
         metric_attrs.push(kv.clone());
     }
 }

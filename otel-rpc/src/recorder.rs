@@ -20,7 +20,7 @@ use crate::options::{SharedMeterFactory, SharedTracerFactory};
 use crate::propagation::{BoundedExtractor, SharedPropagator, default_propagator};
 use crate::providers::{Given, Providers};
 use crate::recording::Recording;
-use crate::untrusted::ErrorTextMode;
+use crate::untrusted::{ErrorTextMode, cap_attribute};
 
 type TracerFactory = Box<dyn FnOnce(InstrumentationScope) -> BoxedTracer + Send>;
 type MeterFactory = Box<dyn FnOnce(InstrumentationScope) -> Meter + Send>;
@@ -260,6 +260,8 @@ impl SpanRecorder {
                 false,
             );
         }
+        let mut attributes = attributes;
+        attributes.iter_mut().for_each(cap_attribute);
         let resolved = match now {
             Some(now) => inner.providers.load_at(now),
             None => inner.providers.load(),
@@ -278,6 +280,7 @@ impl SpanRecorder {
         if recording {
             let mut extra = Vec::new();
             details(&mut extra);
+            extra.iter_mut().for_each(cap_attribute);
             if !extra.is_empty() {
                 span.set_attributes(extra);
             }

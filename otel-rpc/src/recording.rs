@@ -15,7 +15,7 @@ use crate::metric::bound_metric_value;
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
 use crate::recorder::Inner;
 use crate::text::truncate;
-use crate::untrusted::{MAX_NAME_LEN, OTHER};
+use crate::untrusted::{MAX_NAME_LEN, OTHER, cap_attribute};
 
 /// A started span plus what is needed to end it and record its duration.
 ///
@@ -91,16 +91,19 @@ impl Recording {
         self.active.as_ref().is_some_and(|a| a.recording)
     }
 
-    /// Sets a span attribute (ignored when the span is not recording).
-    pub fn set_attribute(&self, kv: KeyValue) {
+    /// Sets a span attribute (ignored when the span is not recording), capped by the one
+    /// attribute cap rule (see [`crate::untrusted`]).
+    pub fn set_attribute(&self, mut kv: KeyValue) {
         if self.is_recording() {
+            cap_attribute(&mut kv);
             self.cx.span().set_attribute(kv);
         }
     }
 
     /// Sets a span attribute and, when the metric allow-list has its key, a metric attribute
     /// (e.g. `http.response.status_code`; a string value is capped at 255 bytes on the metric).
-    pub fn set_metric_attribute(&mut self, kv: KeyValue) {
+    pub fn set_metric_attribute(&mut self, mut kv: KeyValue) {
+        cap_attribute(&mut kv);
         if let Some(active) = &mut self.active {
             if active.recorder.metrics && active.recorder.metric.allows(kv.key.as_str()) {
                 active.metric_attrs.push(bound_metric_value(kv.clone()));

@@ -375,7 +375,11 @@ mod tests {
         assert!(ATTRIBUTE_CAPS.iter().all(|(_, cap)| *cap >= SHORTEST_CAP));
         let mut kv = KeyValue::new("user_agent.original", format!("é{}", "x".repeat(600)));
         cap_attribute(&mut kv);
-        assert!(kv.value.as_str().len() <= 512, "{}", kv.value.as_str().len());
+        assert!(
+            kv.value.as_str().len() <= 512,
+            "{}",
+            kv.value.as_str().len()
+        );
         let mut kv = KeyValue::new("db.query.text", "x".repeat(5000));
         cap_attribute(&mut kv);
         assert_eq!(kv.value.as_str().len(), 5000);

@@ -38,12 +38,14 @@ const DEFAULT_CAP: usize = 1024;
 type TracedClient = HttpClientService<Client<HttpConnector, Full<Bytes>>>;
 
 async fn setup(t: &TestTelemetry) -> (SocketAddr, TracedClient) {
-    let app = Router::new().route("/{*rest}", any(|| async { "ok" })).layer(
-        HttpServerLayer::builder()
-            .tracer_provider(t.tracer_provider.clone())
-            .meter_provider(t.meter_provider.clone())
-            .build(),
-    );
+    let app = Router::new()
+        .route("/{*rest}", any(|| async { "ok" }))
+        .layer(
+            HttpServerLayer::builder()
+                .tracer_provider(t.tracer_provider.clone())
+                .meter_provider(t.meter_provider.clone())
+                .build(),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -117,9 +119,24 @@ async fn hostile_request_values_are_capped_on_client_and_server_spans() {
     let long = |n: usize| format!("{}{SECRET}", "a".repeat(n));
     let base = format!("http://{addr}");
     let rows: Vec<(&str, String, String, String)> = vec![
-        ("path", "GET".into(), format!("{base}/{}", long(60_000)), "ua".into()),
-        ("query key", "GET".into(), format!("{base}/q?{}=v", long(60_000)), "ua".into()),
-        ("user agent", "GET".into(), format!("{base}/ua"), long(300_000)),
+        (
+            "path",
+            "GET".into(),
+            format!("{base}/{}", long(60_000)),
+            "ua".into(),
+        ),
+        (
+            "query key",
+            "GET".into(),
+            format!("{base}/q?{}=v", long(60_000)),
+            "ua".into(),
+        ),
+        (
+            "user agent",
+            "GET".into(),
+            format!("{base}/ua"),
+            long(300_000),
+        ),
         ("method", long(300_000), format!("{base}/m"), "ua".into()),
     ];
     for (what, method, uri, agent) in &rows {
@@ -153,12 +170,21 @@ async fn bare_query_tokens_are_redacted_in_url_query_and_url_full() {
     let t = TestTelemetry::new();
     let (addr, client) = setup(&t).await;
     for (query, redacted) in [
-        (format!("{SECRET}"), "REDACTED".to_owned()),
-        (format!("next=%2Fhome&{SECRET}"), "next=REDACTED&REDACTED".to_owned()),
+        (SECRET.to_owned(), "REDACTED".to_owned()),
+        (
+            format!("next=%2Fhome&{SECRET}"),
+            "next=REDACTED&REDACTED".to_owned(),
+        ),
         (format!("{SECRET}&&a="), "REDACTED&&a=REDACTED".to_owned()),
     ] {
         t.reset();
-        let status = send(&client, "GET", &format!("http://{addr}/magic?{query}"), "ua").await;
+        let status = send(
+            &client,
+            "GET",
+            &format!("http://{addr}/magic?{query}"),
+            "ua",
+        )
+        .await;
         assert_eq!(status, 200);
         let server = spans_of_kind(&t, SpanKind::Server, 1).await;
         assert_eq!(server.len(), 1);

@@ -283,7 +283,10 @@ mod tests {
         assert_eq!(redact_url("http://u:p@h"), "http://REDACTED:REDACTED@h");
         assert_eq!(redact_url("/rel?x=1"), "/rel?x=REDACTED");
         assert_eq!(redact_url("http://h/p?3f9a0c7e"), "http://h/p?REDACTED");
-        assert_eq!(redact_url("http://h/p?a=1&&tok"), "http://h/p?a=REDACTED&&REDACTED");
+        assert_eq!(
+            redact_url("http://h/p?a=1&&tok"),
+            "http://h/p?a=REDACTED&&REDACTED"
+        );
         assert_eq!(redact_url("http://h/p?"), "http://h/p?");
         assert!(!redact_url("https://user:hunter2@h/?pw=hunter2").contains("hunter2"));
         for url in [

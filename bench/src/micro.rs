@@ -263,6 +263,8 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
 }
 
 /// Runs one hot loop `n` times (for a profiler): `sampled` / `unsampled` recorder start+end,
+/// `sampled-global` the same with a recorder following the global providers, `global-read`
+/// one read of the global tracer and meter providers,
 /// `mongo` / `mongo-unsampled` handler events (`mongo-baseline`: the events alone),
 /// `redis-raw` / `redis-unsampled` / `redis-sampled`
 /// null-connection SETs, `floor-db` / `floor-db-unsampled` / `floor-http` / `floor-grpc` the
@@ -273,6 +275,22 @@ pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
     let rec = db_recorder(p);
     match name {
         "sampled" => (0..n).for_each(|_| start_end(&rec, &Context::new())),
+        "sampled-global" => {
+            // A recorder built before the global providers were installed, following them.
+            let rec = SpanRecorder::builder(SpanKind::Client, "otel-bench")
+                .status_code_attribute(
+                    opentelemetry_semantic_conventions::attribute::DB_RESPONSE_STATUS_CODE,
+                )
+                .build();
+            opentelemetry::global::set_tracer_provider(p.tracer_provider.clone());
+            opentelemetry::global::set_meter_provider(p.meter_provider.clone());
+            (0..n).for_each(|_| start_end(&rec, &Context::new()));
+        }
+        "global-read" => (0..n).for_each(|_| {
+            // What reading the globals per operation would cost (without building a tracer).
+            black_box(opentelemetry::global::tracer_provider());
+            black_box(opentelemetry::global::meter_provider());
+        }),
         "unsampled" => {
             let parent = unsampled_parent();
             (0..n).for_each(|_| start_end(&rec, &parent));

@@ -346,7 +346,7 @@ impl SpanRecorder {
         details: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Recording {
         let inner = &self.inner;
-        let mask = if inner.duration.is_some() {
+        let mask = if inner.metrics {
             inner.db_metric_mask
         } else {
             0

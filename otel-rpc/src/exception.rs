@@ -20,6 +20,7 @@
 //! global logger provider), else nowhere. Only failures marked
 //! [`with_exception`](crate::Failure::with_exception) are exceptions.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -161,10 +162,12 @@ where
 }
 
 static GLOBAL_LOGGER: RwLock<Option<SharedLoggerFactory>> = RwLock::new(None);
+/// Bumped by every [`set_logger_provider`], so recorders notice it without taking the lock.
+static GLOBAL_LOGGER_GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// Installs the process-wide logger provider for exception log records, used by recorders
-/// built afterwards without their own `logger_provider(..)` (the `opentelemetry` crate 0.33 has
-/// no global logger provider, so install yours here too).
+/// without their own `logger_provider(..)`, including those built before (the `opentelemetry`
+/// crate 0.33 has no global logger provider, so install yours here too).
 ///
 /// ```
 /// let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder().build();
@@ -176,18 +179,24 @@ where
     P::Logger: Send + Sync + 'static,
 {
     let factory = logger_factory(provider);
-    match GLOBAL_LOGGER.write() {
-        Ok(mut g) => *g = Some(factory),
-        Err(poisoned) => *poisoned.into_inner() = Some(factory),
-    }
+    let mut g = GLOBAL_LOGGER
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *g = Some(factory);
+    GLOBAL_LOGGER_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The factory installed with [`set_logger_provider`], if any.
-pub(crate) fn global_logger_factory() -> Option<SharedLoggerFactory> {
-    match GLOBAL_LOGGER.read() {
-        Ok(g) => g.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    }
+/// The factory installed with [`set_logger_provider`], if any, with its generation.
+pub(crate) fn global_logger_factory() -> (u64, Option<SharedLoggerFactory>) {
+    let g = GLOBAL_LOGGER
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    (GLOBAL_LOGGER_GENERATION.load(Ordering::Relaxed), g.clone())
+}
+
+/// How many times [`set_logger_provider`] was called.
+pub(crate) fn global_logger_generation() -> u64 {
+    GLOBAL_LOGGER_GENERATION.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

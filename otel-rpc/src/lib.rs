@@ -65,6 +65,7 @@ mod outcome;
 mod parent;
 pub mod pool;
 pub mod propagation;
+mod providers;
 mod recorder;
 mod recording;
 pub mod text;

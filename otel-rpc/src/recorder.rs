@@ -4,22 +4,23 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
-use opentelemetry::global::{self, BoxedTracer, ObjectSafeTracer};
-use opentelemetry::metrics::{Histogram, Meter, MeterProvider};
+use opentelemetry::global::{BoxedTracer, ObjectSafeTracer};
+use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue};
 
 use crate::classify::{Classifier, Observed, Verdict, default_verdict};
 use crate::conventions::Domain;
-use crate::exception::{ExceptionLogger, ExceptionSignal, SharedLoggerFactory};
+use crate::exception::{ExceptionSignal, SharedLoggerFactory};
 use crate::metric::{DistinctValues, DurationMetric, bound_metric_value};
 use crate::options::{SharedMeterFactory, SharedTracerFactory};
 use crate::propagation::{BoundedExtractor, SharedPropagator, default_propagator};
+use crate::providers::{Given, Providers};
 use crate::recording::Recording;
-use crate::untrusted::ErrorTextMode;
+use crate::untrusted::{ErrorTextMode, cap_attribute};
 
 type TracerFactory = Box<dyn FnOnce(InstrumentationScope) -> BoxedTracer + Send>;
 type MeterFactory = Box<dyn FnOnce(InstrumentationScope) -> Meter + Send>;
@@ -27,9 +28,10 @@ type MeterFactory = Box<dyn FnOnce(InstrumentationScope) -> Meter + Send>;
 /// Starts and ends spans of one kind for one domain (HTTP server, gRPC client, a database
 /// driver, ...), records the `*.duration` histogram and propagates context.
 ///
-/// Cheap to clone (an `Arc`). Build it once, after the global providers are installed (or
-/// inject providers with [`SpanRecorderBuilder::tracer_provider`] /
-/// [`SpanRecorderBuilder::meter_provider`]).
+/// Cheap to clone (an `Arc`). Without [`SpanRecorderBuilder::tracer_provider`] /
+/// [`SpanRecorderBuilder::meter_provider`] it records with the global providers, including
+/// ones installed after it was built: it re-reads them at most every 100 ms, on an operation
+/// (no lock or allocation on the other operations).
 ///
 /// ```
 /// use opentelemetry::{Context, KeyValue};
@@ -48,9 +50,11 @@ pub struct SpanRecorder {
 
 pub(crate) struct Inner {
     pub(crate) kind: SpanKind,
-    pub(crate) tracer: BoxedTracer,
+    /// Tracer, histogram and logger, following the global providers when none was given.
+    pub(crate) providers: Providers,
+    /// Whether the duration histogram is recorded.
+    pub(crate) metrics: bool,
     pub(crate) propagator: SharedPropagator,
-    pub(crate) duration: Option<Histogram<f64>>,
     pub(crate) metric: DurationMetric,
     pub(crate) status_code_key: Option<Key>,
     /// Which of [`crate::db::DB_ATTRIBUTE_KEYS`] the metric allows (bit i = key i).
@@ -61,7 +65,6 @@ pub(crate) struct Inner {
     pub(crate) domain: Domain,
     pub(crate) classifier: Option<Classifier>,
     pub(crate) exception_signal: ExceptionSignal,
-    pub(crate) logger: Option<Arc<dyn ExceptionLogger>>,
     pub(crate) error_text: ErrorTextMode,
     /// No span for an operation whose parent context holds no span (its metric is recorded).
     pub(crate) require_parent: bool,
@@ -72,7 +75,7 @@ impl fmt::Debug for SpanRecorder {
         f.debug_struct("SpanRecorder")
             .field("kind", &self.inner.kind)
             .field("metric", &self.inner.metric.name)
-            .field("metrics_enabled", &self.inner.duration.is_some())
+            .field("metrics_enabled", &self.inner.metrics)
             .field("domain", &self.inner.domain)
             .field("exception_signal", &self.inner.exception_signal)
             .finish_non_exhaustive()
@@ -208,7 +211,7 @@ impl SpanRecorder {
         details: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Recording {
         let inner = &self.inner;
-        let metric_attrs = if inner.duration.is_some() {
+        let metric_attrs = if inner.metrics {
             // Sized up front (a `filter().collect()` starts at 4 and reallocates on the way),
             // with room for what the end adds (status code, `error.type`).
             let mut allowed = Vec::with_capacity(attributes.len() + crate::metric::END_ATTRIBUTES);
@@ -244,29 +247,40 @@ impl SpanRecorder {
             return Recording::suppressed(parent.clone());
         }
         let inner = &self.inner;
+        // The start instant doubles as the clock of the providers' refresh check.
+        let now = (start.is_none() || inner.providers.follows_globals()).then(Instant::now);
         if inner.require_parent && !parent.has_active_span() {
             // No trace to join: the operation is measured (metric) but starts no root trace.
             return Recording::new(
                 parent.clone(),
                 Arc::clone(&self.inner),
                 start,
+                now,
                 metric_attrs,
                 false,
             );
         }
-        let mut builder = inner
-            .tracer
+        let mut attributes = attributes;
+        attributes.iter_mut().for_each(cap_attribute);
+        let resolved = match now {
+            Some(now) => inner.providers.load_at(now),
+            None => inner.providers.load(),
+        };
+        let tracer = &resolved.tracer;
+        let mut builder = tracer
             .span_builder(name)
             .with_kind(inner.kind.clone())
             .with_attributes(attributes);
         if let Some(start) = start {
             builder = builder.with_start_time(start);
         }
-        let mut span = inner.tracer.build_with_context(builder, parent);
+        let mut span = tracer.build_with_context(builder, parent);
+        drop(resolved);
         let recording = span.is_recording();
         if recording {
             let mut extra = Vec::new();
             details(&mut extra);
+            extra.iter_mut().for_each(cap_attribute);
             if !extra.is_empty() {
                 span.set_attributes(extra);
             }
@@ -275,6 +289,7 @@ impl SpanRecorder {
             parent.with_span(span),
             Arc::clone(&self.inner),
             start,
+            now,
             metric_attrs,
             recording,
         )
@@ -433,35 +448,30 @@ impl SpanRecorderBuilder {
             scope = scope.with_version(v);
         }
         let scope = scope.build();
-        let tracer = match self.tracer {
-            Some(factory) => factory(scope.clone()),
-            None => global::tracer_provider().tracer_with_scope(scope.clone()),
+        let given = Given {
+            tracer: self.tracer.map(|factory| factory(scope.clone())),
+            duration: match (self.metrics_enabled, self.meter) {
+                (false, _) => Some(None),
+                (true, Some(factory)) => Some(Some(self.metric.build(&factory(scope.clone())))),
+                (true, None) => None,
+            },
+            logger: match (exception_signal.logs(), self.logger) {
+                (false, _) => Some(None),
+                (true, Some(factory)) => Some(Some(factory(scope.clone()))),
+                (true, None) => None,
+            },
         };
-        let logger = if exception_signal.logs() {
-            self.logger
-                .or_else(crate::exception::global_logger_factory)
-                .map(|factory| factory(scope.clone()))
-        } else {
-            None
-        };
-        let duration = if self.metrics_enabled {
-            let meter = match self.meter {
-                Some(factory) => factory(scope),
-                None => global::meter_with_scope(scope),
-            };
-            Some(self.metric.build(&meter))
-        } else {
-            None
-        };
-        let db_distinct = duration
-            .as_ref()
-            .and_then(|_| self.metric.distinct_values());
+        let providers = Providers::new(given, scope, &self.metric);
+        let db_distinct = self
+            .metrics_enabled
+            .then(|| self.metric.distinct_values())
+            .flatten();
         SpanRecorder {
             inner: Arc::new(Inner {
                 kind: self.kind,
-                tracer,
+                providers,
+                metrics: self.metrics_enabled,
                 propagator: self.propagator.unwrap_or_else(default_propagator),
-                duration,
                 db_metric_mask: crate::db::metric_mask(&self.metric),
                 db_distinct,
                 metric: self.metric,
@@ -469,7 +479,6 @@ impl SpanRecorderBuilder {
                 domain,
                 classifier: self.classifier,
                 exception_signal,
-                logger,
                 error_text: self.error_text,
                 require_parent: self.require_parent,
             }),

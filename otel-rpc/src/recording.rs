@@ -15,7 +15,7 @@ use crate::metric::bound_metric_value;
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
 use crate::recorder::Inner;
 use crate::text::truncate;
-use crate::untrusted::{MAX_NAME_LEN, OTHER};
+use crate::untrusted::{MAX_NAME_LEN, OTHER, cap_attribute};
 
 /// A started span plus what is needed to end it and record its duration.
 ///
@@ -54,12 +54,14 @@ impl Recording {
         cx: Context,
         recorder: Arc<Inner>,
         start: Option<SystemTime>,
+        now: Option<Instant>,
         metric_attrs: Vec<KeyValue>,
         recording: bool,
     ) -> Self {
-        let started = match start {
-            Some(t) => Started::At(t),
-            None => Started::Now(Instant::now()),
+        let started = match (start, now) {
+            (Some(t), _) => Started::At(t),
+            (None, Some(now)) => Started::Now(now),
+            (None, None) => Started::Now(Instant::now()),
         };
         Recording {
             cx,
@@ -89,19 +91,21 @@ impl Recording {
         self.active.as_ref().is_some_and(|a| a.recording)
     }
 
-    /// Sets a span attribute (ignored when the span is not recording).
-    pub fn set_attribute(&self, kv: KeyValue) {
+    /// Sets a span attribute (ignored when the span is not recording), capped by the one
+    /// attribute cap rule (see [`crate::untrusted`]).
+    pub fn set_attribute(&self, mut kv: KeyValue) {
         if self.is_recording() {
+            cap_attribute(&mut kv);
             self.cx.span().set_attribute(kv);
         }
     }
 
     /// Sets a span attribute and, when the metric allow-list has its key, a metric attribute
     /// (e.g. `http.response.status_code`; a string value is capped at 255 bytes on the metric).
-    pub fn set_metric_attribute(&mut self, kv: KeyValue) {
+    pub fn set_metric_attribute(&mut self, mut kv: KeyValue) {
+        cap_attribute(&mut kv);
         if let Some(active) = &mut self.active {
-            if active.recorder.duration.is_some() && active.recorder.metric.allows(kv.key.as_str())
-            {
+            if active.recorder.metrics && active.recorder.metric.allows(kv.key.as_str()) {
                 active.metric_attrs.push(bound_metric_value(kv.clone()));
             }
             if active.recording {
@@ -216,7 +220,7 @@ impl Recording {
                 .status_code
                 .as_ref()
                 .and_then(|c| status_code_kv(recorder, c));
-            if recorder.duration.is_some() {
+            if recorder.metrics {
                 metric_attrs.push(error_type.clone());
                 if let Some(code) = &status_code {
                     push_metric_attr(recorder, metric_attrs, code);
@@ -239,7 +243,7 @@ impl Recording {
                     span.add_event("exception", attrs);
                 }
                 if signal.logs()
-                    && let Some(logger) = &recorder.logger
+                    && let Some(logger) = &recorder.providers.load().logger
                 {
                     let message = f.message.as_ref().map(|m| {
                         (
@@ -288,7 +292,7 @@ impl Recording {
             Some(end) => span.end_with_timestamp(end),
             None => span.end(),
         }
-        if let Some(histogram) = &active.recorder.duration {
+        if let Some(histogram) = &active.recorder.providers.load().duration {
             histogram.record(elapsed.as_secs_f64(), &active.metric_attrs);
         }
     }
@@ -296,7 +300,7 @@ impl Recording {
 
 /// Adds `kv` to the metric attributes when metrics are on and the allow-list has its key.
 fn push_metric_attr(recorder: &Inner, metric_attrs: &mut Vec<KeyValue>, kv: &KeyValue) {
-    if recorder.duration.is_some() && recorder.metric.allows(kv.key.as_str()) {
+    if recorder.metrics && recorder.metric.allows(kv.key.as_str()) {
         metric_attrs.push(kv.clone());
     }
 }

@@ -13,7 +13,9 @@
 //! * [`name_shape_ok`]: the shape check every name taken from a command (table, collection,
 //!   key-as-name) must pass, or be omitted;
 //! * [`closed`] and [`OTHER`]: a value from a closed set, anything else one fixed value;
-//! * [`sqlstate`]: a well-formed SQLSTATE, else nothing.
+//! * [`sqlstate`]: a well-formed SQLSTATE, else nothing;
+//! * `attribute_cap`: the cap of every span attribute, applied by the recorder to every
+//!   attribute of every span (a table per key, one default for the others).
 //!
 //! ```
 //! use otel_rpc::untrusted::{closed, name_shape_ok, scrub, sqlstate, OTHER};
@@ -26,6 +28,9 @@
 //! assert_eq!(sqlstate("23505"), Some("23505"));
 //! assert_eq!(sqlstate("2350'"), None);
 //! ```
+
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_semantic_conventions::attribute;
 
 use crate::text::truncate;
 
@@ -52,6 +57,73 @@ pub const DEFAULT_MAX_ERROR_TEXT_LEN: usize = 256;
 /// Cap, in bytes, on a name taken from a command or a connection (namespace, collection,
 /// query summary, key-as-name).
 pub const MAX_NAME_LEN: usize = 255;
+
+/// Cap, in bytes, on the string value of a span attribute whose key is not in
+/// [`attribute_cap`]'s table (an adapter's or a hook's own attribute). `db.query.text` is the
+/// one exception: its cap is the adapter's `max_query_text_len`.
+pub(crate) const DEFAULT_MAX_ATTRIBUTE_LEN: usize = 1024;
+
+/// The cap table: every span attribute key that can carry a value chosen by a client, a
+/// server or a peer, with its cap in bytes. The recorder applies it to every string attribute
+/// of every span it starts or sets ([`cap_attribute`]), so no adapter can forget it.
+const ATTRIBUTE_CAPS: &[(&str, usize)] = &[
+    (attribute::URL_FULL, 2048),
+    (attribute::URL_PATH, 1024),
+    (attribute::URL_QUERY, 1024),
+    (attribute::HTTP_ROUTE, 512),
+    (attribute::USER_AGENT_ORIGINAL, 512),
+    (attribute::HTTP_REQUEST_METHOD_ORIGINAL, 64),
+    (attribute::SERVER_ADDRESS, 253),
+    (attribute::CLIENT_ADDRESS, 64),
+    (attribute::NETWORK_PEER_ADDRESS, 64),
+    (attribute::SERVICE_PEER_NAME, 128),
+    (attribute::RPC_METHOD, 256),
+    (attribute::RPC_METHOD_ORIGINAL, 256),
+    (attribute::RPC_RESPONSE_STATUS_CODE, 64),
+    (attribute::ERROR_TYPE, MAX_NAME_LEN),
+    (attribute::DB_NAMESPACE, MAX_NAME_LEN),
+    (attribute::DB_COLLECTION_NAME, MAX_NAME_LEN),
+    (attribute::DB_QUERY_SUMMARY, MAX_NAME_LEN),
+    (attribute::DB_OPERATION_NAME, MAX_NAME_LEN),
+    (attribute::DB_STORED_PROCEDURE_NAME, MAX_NAME_LEN),
+    (attribute::DB_RESPONSE_STATUS_CODE, MAX_NAME_LEN),
+    (attribute::DB_CLIENT_CONNECTION_POOL_NAME, MAX_NAME_LEN),
+];
+
+/// Values at most this long pass without a look-up (the smallest cap of the table).
+const SHORTEST_CAP: usize = 64;
+
+/// The cap, in bytes, on string values of span attribute `key`: its entry in the cap table,
+/// [`DEFAULT_MAX_ATTRIBUTE_LEN`] for other keys, `None` for `db.query.text` (capped by the
+/// adapter's own setting).
+pub(crate) fn attribute_cap(key: &str) -> Option<usize> {
+    if key == attribute::DB_QUERY_TEXT {
+        return None;
+    }
+    Some(
+        ATTRIBUTE_CAPS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(DEFAULT_MAX_ATTRIBUTE_LEN, |(_, cap)| *cap),
+    )
+}
+
+/// Cuts a string attribute value to its key's [`attribute_cap`] (on a char boundary, with
+/// [`crate::text::TRUNCATION_MARKER`]). Values of at most 64 bytes and non-string values are
+/// left alone without a look-up.
+pub(crate) fn cap_attribute(kv: &mut KeyValue) {
+    let Value::String(s) = &kv.value else {
+        return;
+    };
+    if s.as_str().len() <= SHORTEST_CAP {
+        return;
+    }
+    if let Some(cap) = attribute_cap(kv.key.as_str())
+        && let std::borrow::Cow::Owned(cut) = truncate(s.as_str(), cap)
+    {
+        kv.value = Value::from(cut);
+    }
+}
 
 /// The fixed value recorded for anything outside a closed set (the semantic conventions'
 /// `_OTHER`).
@@ -293,6 +365,24 @@ mod tests {
         for bad in ["a b", "a'b", "a\"b", "a`b", "a;b", "a\nb", "a\u{0}b"] {
             assert!(!name_shape_ok(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn attribute_caps() {
+        assert_eq!(attribute_cap("url.path"), Some(1024));
+        assert_eq!(attribute_cap("app.custom"), Some(DEFAULT_MAX_ATTRIBUTE_LEN));
+        assert_eq!(attribute_cap("db.query.text"), None);
+        assert!(ATTRIBUTE_CAPS.iter().all(|(_, cap)| *cap >= SHORTEST_CAP));
+        let mut kv = KeyValue::new("user_agent.original", format!("é{}", "x".repeat(600)));
+        cap_attribute(&mut kv);
+        assert!(
+            kv.value.as_str().len() <= 512,
+            "{}",
+            kv.value.as_str().len()
+        );
+        let mut kv = KeyValue::new("db.query.text", "x".repeat(5000));
+        cap_attribute(&mut kv);
+        assert_eq!(kv.value.as_str().len(), 5000);
     }
 
     #[test]

@@ -74,8 +74,7 @@ pub(crate) struct ServedMethods {
     /// The served services (`package.Service`), when configured: methods of any other
     /// service are unknown.
     services: Option<HashSet<Box<str>>>,
-    /// Methods whose calls ended with a status other than `UNIMPLEMENTED` (the status tonic's
-    /// router and generated servers answer for anything they do not serve), up to
+    /// Methods the service itself answered ([`learn`](Self::learn)), up to
     /// [`MAX_LEARNED_METHODS`].
     learned: BoundedValues,
 }
@@ -141,10 +140,18 @@ impl ServedMethods {
             .map_or(Lookup::Undecided, Lookup::Known)
     }
 
-    /// The `rpc.method` value of an undecided call that ended with `code`: the method, if a
-    /// handler answered it (not `UNIMPLEMENTED`) and the learned set has room.
-    pub(crate) fn learn(&self, method: &str, code: u32) -> Option<Value> {
-        (code != super::UNIMPLEMENTED)
+    /// The `rpc.method` value of an undecided call that ended with `code`, `answered` when
+    /// its response carried at least one message: the method, if the service itself served
+    /// it and the learned set has room.
+    ///
+    /// Served means a message or `OK`. A status alone proves nothing: whatever answers before
+    /// routing (an auth or rate-limit interceptor, a load shedder) answers made-up methods
+    /// with its own status (`UNAUTHENTICATED`, `RESOURCE_EXHAUSTED`, ...), and tonic's router
+    /// answers them `UNIMPLEMENTED`; neither sends a message or `OK`. A served method whose
+    /// calls all fail without a message stays `_OTHER` until one succeeds (or configure
+    /// `services` / `methods`).
+    pub(crate) fn learn(&self, method: &str, code: u32, answered: bool) -> Option<Value> {
+        (answered || code == super::OK)
             .then(|| self.learned.admit(method))
             .flatten()
     }
@@ -212,12 +219,12 @@ mod tests {
         assert_eq!(undecided, Some("echo.Echo/Say"));
         let (name, _, undecided) = served.server_attributes("/evil.Svc/X");
         assert_eq!((name.as_ref(), undecided), ("grpc", None));
-        assert!(served.learn("echo.Echo/Say", 0).is_some());
-        assert!(
-            served
-                .learn("echo.Echo/Nope", super::super::UNIMPLEMENTED)
-                .is_none()
-        );
+        assert!(served.learn("echo.Echo/Say", 0, false).is_some());
+        // UNIMPLEMENTED: tonic's router for a method it does not route.
+        assert!(served.learn("echo.Echo/Nope", 12, false).is_none());
+        // An interceptor's status without a message teaches nothing; a message does.
+        assert!(served.learn("echo.Echo/Made", 16, false).is_none());
+        assert!(served.learn("echo.Echo/Fails", 13, true).is_some());
         let (_, _, undecided) = served.server_attributes("/echo.Echo/Say");
         assert_eq!(undecided, None);
 

@@ -28,11 +28,13 @@ pub use server::{
 pub use status::{code_name, is_server_error};
 
 pub(crate) use method::{ServedMethods, client_attributes};
-pub(crate) use status::{code_from_http_status, message_in, status_in};
+pub(crate) use status::{client_error_code, code_from_http_status, message_in, status_in};
 
 /// The gRPC `UNAVAILABLE` code (what tonic reports for transport failures).
 pub(crate) const UNAVAILABLE: u32 = 14;
-/// The gRPC `UNIMPLEMENTED` code (what a server answers for a method it does not serve).
-pub(crate) const UNIMPLEMENTED: u32 = 12;
+/// The gRPC `CANCELLED` code (what tonic reports for its client timeouts).
+pub(crate) const CANCELLED: u32 = 1;
+/// The gRPC `OK` code.
+pub(crate) const OK: u32 = 0;
 /// The gRPC `UNKNOWN` code (a stream that ended without a status).
 pub(crate) const UNKNOWN: u32 = 2;

@@ -54,10 +54,13 @@ impl LayerBuilder<GrpcServerOptions> {
 /// going to the span's `rpc.method_original` and the span renamed `grpc`, so a client calling
 /// made-up methods cannot add metric series. Which methods are served: the exact
 /// [`methods`](LayerBuilder::methods) list when given; else, among the
-/// [`services`](LayerBuilder::services) when given, a method whose call ended with a status
-/// other than `UNIMPLEMENTED` (what tonic answers for anything it does not route), at most
-/// [`MAX_LEARNED_METHODS`](super::MAX_LEARNED_METHODS) of them. Until a method is known its
-/// `rpc.method` is set when the call ends, not at span start.
+/// [`services`](LayerBuilder::services) when given, a method the service itself answered: a
+/// call whose response carried a message or ended `OK`, at most
+/// [`MAX_LEARNED_METHODS`](super::MAX_LEARNED_METHODS) of them. A status without a message
+/// proves nothing (tonic's router answers `UNIMPLEMENTED` for what it does not route, an
+/// interceptor in front of it its own status for anything), so a client cannot fill the set
+/// with made-up methods. Until a method is known its `rpc.method` is set when the call ends,
+/// not at span start.
 ///
 /// ```no_run
 /// # async fn serve<S>(service: S) -> Result<(), tonic::transport::Error>

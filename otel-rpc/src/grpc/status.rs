@@ -2,6 +2,9 @@
 //! The `grpc-message` next to them is the peer's text: read only when the application opted
 //! in to scrubbed error text.
 
+use std::any::Any;
+use std::error::Error;
+
 use http::HeaderMap;
 use http::header::HeaderName;
 
@@ -69,6 +72,38 @@ pub(crate) fn status_in(headers: &HeaderMap) -> Option<u32> {
         .get(GRPC_STATUS)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
+}
+
+/// The code tonic gives the application when the client's service (a tonic `Channel`, or a
+/// stack of layers over one) returned `error` instead of a response, as tonic's client reads
+/// the error's source chain: a `Status` in it is that status, tonic's `TimeoutExpired`
+/// (`Endpoint::timeout`, `Request::set_timeout`) is `CANCELLED`, a `ConnectError` is
+/// `UNAVAILABLE`. Any other error, and an error type other than tonic's transport error, a
+/// `Status` or a boxed error, is `UNAVAILABLE` (a transport failure).
+pub(crate) fn client_error_code(error: &(dyn Any + 'static)) -> u32 {
+    let mut next: Option<&(dyn Error + 'static)> =
+        if let Some(e) = error.downcast_ref::<tonic::transport::Error>() {
+            Some(e)
+        } else if let Some(e) = error.downcast_ref::<Box<dyn Error + Send + Sync>>() {
+            Some(&**e)
+        } else if let Some(e) = error.downcast_ref::<tonic::Status>() {
+            Some(e)
+        } else {
+            None
+        };
+    while let Some(e) = next {
+        if let Some(status) = e.downcast_ref::<tonic::Status>() {
+            return u32::try_from(i32::from(status.code())).unwrap_or(super::UNKNOWN);
+        }
+        if e.is::<tonic::TimeoutExpired>() {
+            return super::CANCELLED;
+        }
+        if e.is::<tonic::ConnectError>() {
+            return super::UNAVAILABLE;
+        }
+        next = e.source();
+    }
+    super::UNAVAILABLE
 }
 
 /// The code a client infers from a non-200 HTTP status without `grpc-status`, per the gRPC

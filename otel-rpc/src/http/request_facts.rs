@@ -129,13 +129,14 @@ pub(crate) fn default_port(scheme: &str) -> Option<u16> {
 pub const REDACTED: &str = "REDACTED";
 
 /// A URL fit for `url.full`: user name and password replaced by `REDACTED` and every query
-/// value replaced by `REDACTED` (keys are kept), the fragment dropped.
+/// value replaced by `REDACTED` (keys are kept; a component without `=` is all value), the
+/// fragment dropped.
 ///
 /// ```
 /// use otel_rpc::http::redact_url;
 /// assert_eq!(
 ///     redact_url("https://bob:secret@example.com:8443/a?token=abc&x"),
-///     "https://REDACTED:REDACTED@example.com:8443/a?token=REDACTED&x"
+///     "https://REDACTED:REDACTED@example.com:8443/a?token=REDACTED&REDACTED"
 /// );
 /// ```
 pub fn redact_url(url: &str) -> String {
@@ -209,23 +210,26 @@ pub(crate) fn redact_uri(uri: &Uri) -> String {
     out
 }
 
-/// Every value of a query string replaced by `REDACTED`.
+/// Every value of a query string replaced by `REDACTED`: in a `key=value` component the
+/// value, and a component without `=` (a bare token such as the `?3f9a...` of a magic link)
+/// is all value. Empty components stay empty.
 pub(crate) fn redact_query(query: &str) -> Cow<'_, str> {
-    if !query.contains('=') {
+    if query.is_empty() {
         return Cow::Borrowed(query);
     }
     let mut out = String::with_capacity(query.len());
-    for (i, pair) in query.split('&').enumerate() {
+    for (i, component) in query.split('&').enumerate() {
         if i > 0 {
             out.push('&');
         }
-        match pair.split_once('=') {
+        match component.split_once('=') {
             Some((key, _)) => {
                 out.push_str(key);
                 out.push('=');
                 out.push_str(REDACTED);
             }
-            None => out.push_str(pair),
+            None if component.is_empty() => {}
+            None => out.push_str(REDACTED),
         }
     }
     Cow::Owned(out)
@@ -278,7 +282,12 @@ mod tests {
         );
         assert_eq!(redact_url("http://u:p@h"), "http://REDACTED:REDACTED@h");
         assert_eq!(redact_url("/rel?x=1"), "/rel?x=REDACTED");
-        assert_eq!(redact_url("http://h/p?flag"), "http://h/p?flag");
+        assert_eq!(redact_url("http://h/p?3f9a0c7e"), "http://h/p?REDACTED");
+        assert_eq!(
+            redact_url("http://h/p?a=1&&tok"),
+            "http://h/p?a=REDACTED&&REDACTED"
+        );
+        assert_eq!(redact_url("http://h/p?"), "http://h/p?");
         assert!(!redact_url("https://user:hunter2@h/?pw=hunter2").contains("hunter2"));
         for url in [
             "http://h/p",

@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use ::reqwest::{Request, Response, header};
+use opentelemetry::KeyValue;
 use opentelemetry::context::FutureExt as _;
+use opentelemetry_semantic_conventions::attribute;
 use reqwest_middleware::{Error, Middleware, Next, Result};
 
 use super::client::{HttpClientLayer, HttpClientOptions};
@@ -19,6 +21,14 @@ use crate::{Failure, Outcome, current_context};
 /// [`current_context`], context injected into the request headers, 4xx/5xx and transport
 /// errors are errors, `http.client.request.duration`. Configure it through the layer's
 /// builder.
+///
+/// One span per send through the middleware: a retry middleware placed before this one
+/// resends through it, and the repeats carry `http.request.resend_count`. Redirects are not
+/// sends through the middleware: reqwest follows them inside the client, below every
+/// middleware, so a followed redirect chain is one span with the first request's `url.full`
+/// and the last response's status (see the README's deviations). For one span per hop,
+/// build the client with `reqwest::redirect::Policy::none()` and follow `Location` in the
+/// application.
 ///
 /// ```
 /// use otel_rpc::http::{HttpClientLayer, OtelMiddleware};
@@ -112,6 +122,12 @@ impl Middleware for OtelMiddleware {
                     .and_then(|v| v.to_str().ok()),
             };
             let mut extra = Vec::new();
+            if let Some(resends) = resend_count(extensions) {
+                extra.push(KeyValue::new(
+                    attribute::HTTP_REQUEST_RESEND_COUNT,
+                    i64::from(resends),
+                ));
+            }
             let mut name = None;
             if let Some(parts) = &parts {
                 name = shared.hooks.span_name(parts);
@@ -148,6 +164,21 @@ impl Middleware for OtelMiddleware {
         }
         result
     }
+}
+
+/// How many times this middleware already sent the request that owns `extensions`.
+/// reqwest-middleware gives every send of one request the same extensions, so a retry
+/// middleware in front of this one (reqwest-retry, or the application's own) resends with
+/// them: each attempt gets its own span, the repeats `http.request.resend_count` 1, 2, ...
+#[derive(Clone, Copy)]
+struct Sends(u32);
+
+/// Counts this send; the resend count when it is a repeat.
+fn resend_count(extensions: &mut http::Extensions) -> Option<u32> {
+    let previous = extensions.get::<Sends>().map(|s| s.0);
+    let sends = previous.map_or(1, |n| n.saturating_add(1));
+    extensions.insert(Sends(sends));
+    previous
 }
 
 /// The failure of a request that got no response. reqwest's messages name the URL (query

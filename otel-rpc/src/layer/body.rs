@@ -1,14 +1,17 @@
 //! [`TracedBody`]: a response body that ends its span when the body has been fully sent (or
-//! read), fails, or is dropped early.
+//! read), fails, panics, or is dropped early.
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use super::rules::Rules;
 use crate::{Failure, Outcome, Recording};
 
 pin_project! {
@@ -17,6 +20,9 @@ pin_project! {
     /// * end of stream (or trailers): ends with the outcome decided from the response head,
     ///   or, for gRPC, from the `grpc-status` trailer;
     /// * a body error: ends as a failure of the error's type;
+    /// * a panic while producing the body (a streamed HTTP body, a gRPC server stream), when
+    ///   panics are caught (the default): ends as a panic, as a panic in the handler does,
+    ///   then the panic resumes;
     /// * dropped before its end (the peer went away, the caller stopped reading): ends as
     ///   cancelled.
     ///
@@ -33,6 +39,7 @@ pin_project! {
 struct Pending {
     recording: Recording,
     completion: Completion,
+    rules: Arc<Rules>,
 }
 
 /// How the outcome of a traced body is decided.
@@ -63,10 +70,16 @@ impl<B: Body> TracedBody<B> {
     }
 
     /// A body that ends `recording` when it ends. An empty body ends it at once.
-    pub(crate) fn new(inner: B, recording: Recording, completion: Completion) -> Self {
+    pub(crate) fn new(
+        inner: B,
+        recording: Recording,
+        completion: Completion,
+        rules: Arc<Rules>,
+    ) -> Self {
         let mut pending = Some(Pending {
             recording,
             completion,
+            rules,
         });
         if inner.is_end_stream() {
             finish(&mut pending, None);
@@ -84,6 +97,7 @@ fn finish(pending: &mut Option<Pending>, trailers: Option<&HeaderMap>) {
     let Some(Pending {
         recording,
         completion,
+        ..
     }) = pending.take()
     else {
         return;
@@ -110,15 +124,38 @@ impl<B: Body> Body for TracedBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
+        let catch = this.pending.as_ref().is_some_and(|p| p.rules.catch_panics);
         let polled = {
             let _guard = this
                 .pending
                 .as_ref()
                 .map(|p| p.recording.context().clone().attach());
-            ready!(this.inner.as_mut().poll_frame(cx))
+            if catch {
+                match catch_unwind(AssertUnwindSafe(|| this.inner.as_mut().poll_frame(cx))) {
+                    Ok(polled) => ready!(polled),
+                    Err(panic) => {
+                        if let Some(p) = this.pending.take() {
+                            let failure = p.rules.panic(panic.as_ref());
+                            p.recording.end(Outcome::Failure(failure));
+                        }
+                        resume_unwind(panic)
+                    }
+                }
+            } else {
+                ready!(this.inner.as_mut().poll_frame(cx))
+            }
         };
         match &polled {
             Some(Ok(frame)) => {
+                #[cfg(feature = "grpc")]
+                if let Some(Pending {
+                    completion: Completion::Grpc(end),
+                    ..
+                }) = this.pending.as_mut()
+                    && frame.is_data()
+                {
+                    end.saw_message();
+                }
                 if let Some(trailers) = frame.trailers_ref() {
                     finish(this.pending, Some(trailers));
                 } else if this.inner.is_end_stream() {

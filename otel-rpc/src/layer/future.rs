@@ -52,7 +52,7 @@ where
     F: Future<Output = Result<Response<B>, E>>,
     P: Protocol,
     B: http_body::Body,
-    E: fmt::Display,
+    E: fmt::Display + 'static,
 {
     type Output = Result<Response<P::ResponseBody<B>>, E>;
 
@@ -77,7 +77,7 @@ where
             Ok(response) => Ok(P::respond(this.traced.take(), response)),
             Err(error) => {
                 if let Some(mut traced) = this.traced.take() {
-                    let error_type = P::service_error_type(&mut traced);
+                    let error_type = P::service_error_type(&mut traced, &error);
                     let failure = traced.rules.service_error(error_type, &error);
                     traced.recording.end(Outcome::Failure(failure));
                 }

@@ -119,7 +119,7 @@ impl<S: fmt::Debug, P: Protocol> fmt::Debug for TraceService<S, P> {
 impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for TraceService<S, P>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    S::Error: fmt::Display,
+    S::Error: fmt::Display + 'static,
     ResBody: http_body::Body,
     P: Protocol,
 {

@@ -11,8 +11,8 @@ use opentelemetry_semantic_conventions::attribute;
 
 use super::{Protocol, Sealed, Traced};
 use crate::grpc::{
-    GrpcClientOptions, GrpcServerOptions, ServedMethods, UNAVAILABLE, UNKNOWN, client_attributes,
-    code_from_http_status, code_name, status_in,
+    GrpcClientOptions, GrpcServerOptions, ServedMethods, UNKNOWN, client_attributes,
+    client_error_code, code_from_http_status, code_name, status_in,
 };
 use crate::http::{peer_service, send_service_name, shared_str};
 use crate::layer::body::{Completion, TracedBody};
@@ -42,6 +42,8 @@ pub struct GrpcCall {
 struct Undecided {
     methods: Arc<ServedMethods>,
     method: Box<str>,
+    /// The response carried a message: the service itself answered.
+    answered: bool,
 }
 
 /// The end of a gRPC call still waiting for its trailers.
@@ -52,6 +54,14 @@ pub(crate) struct GrpcEnd {
 }
 
 impl GrpcEnd {
+    /// Notes that the response body carried a message (a data frame), which only the service
+    /// itself sends.
+    pub(crate) fn saw_message(&mut self) {
+        if let Some(undecided) = &mut self.call.undecided {
+            undecided.answered = true;
+        }
+    }
+
     /// The outcome from the trailers; a stream that ended without a `grpc-status` is
     /// `UNKNOWN`.
     pub(crate) fn finish(
@@ -73,8 +83,13 @@ fn finish(
     code: u32,
     headers: Option<&HeaderMap>,
 ) -> Outcome<'static> {
-    if let Some(Undecided { methods, method }) = call.undecided {
-        match methods.learn(&method, code) {
+    if let Some(Undecided {
+        methods,
+        method,
+        answered,
+    }) = call.undecided
+    {
+        match methods.learn(&method, code, answered) {
             Some(value) => {
                 recording.set_metric_attribute(KeyValue::new(attribute::RPC_METHOD, value))
             }
@@ -117,9 +132,12 @@ fn respond<B: http_body::Body>(
             code,
             Some(response.headers()),
         )),
-        None => Completion::Grpc(GrpcEnd { rules, call }),
+        None => Completion::Grpc(GrpcEnd {
+            rules: Arc::clone(&rules),
+            call,
+        }),
     };
-    response.map(|body| TracedBody::new(body, recording, completion))
+    response.map(|body| TracedBody::new(body, recording, completion, rules))
 }
 
 impl Protocol for GrpcServer {
@@ -153,6 +171,7 @@ impl Protocol for GrpcServer {
             undecided: undecided.map(|method| Undecided {
                 methods: Arc::clone(methods),
                 method: method.into(),
+                answered: false,
             }),
         };
         (recording, call)
@@ -165,7 +184,10 @@ impl Protocol for GrpcServer {
         respond(Side::Server, traced, response)
     }
 
-    fn service_error_type(traced: &mut Traced<GrpcCall>) -> &'static str {
+    fn service_error_type(
+        traced: &mut Traced<GrpcCall>,
+        _error: &(dyn std::any::Any + 'static),
+    ) -> &'static str {
         if let Some(Undecided { method, .. }) = traced.call.undecided.take() {
             ServedMethods::mark_unknown(&mut traced.recording, &method);
         }
@@ -219,9 +241,13 @@ impl Protocol for GrpcClient {
         respond(Side::Client, traced, response)
     }
 
-    /// The call never reached the server: tonic reports transport failures as `UNAVAILABLE`.
-    fn service_error_type(traced: &mut Traced<GrpcCall>) -> &'static str {
-        let name = code_name(UNAVAILABLE);
+    /// No response: the code tonic gives the application for `error` (`CANCELLED` for its
+    /// client timeouts, `UNAVAILABLE` for a failed connection or an unknown error).
+    fn service_error_type(
+        traced: &mut Traced<GrpcCall>,
+        error: &(dyn std::any::Any + 'static),
+    ) -> &'static str {
+        let name = code_name(client_error_code(error));
         traced
             .recording
             .set_metric_attribute(KeyValue::new(crate::conventions::RPC_STATUS_CODE, name));

@@ -62,7 +62,7 @@ impl Protocol for HttpServer {
             return response.map(TracedBody::untraced);
         };
         let outcome = rules.conclude(&mut recording, Code::Http(response.status().as_u16()));
-        response.map(|body| TracedBody::new(body, recording, Completion::Known(outcome)))
+        response.map(|body| TracedBody::new(body, recording, Completion::Known(outcome), rules))
     }
 }
 

@@ -72,7 +72,10 @@ pub trait Protocol: sealed::Sealed + Sized + Send + Sync + 'static {
     /// The `error.type` of a service error (no response), after recording what the protocol
     /// records for it.
     #[doc(hidden)]
-    fn service_error_type(_traced: &mut Traced<Self::Call>) -> &'static str {
+    fn service_error_type(
+        _traced: &mut Traced<Self::Call>,
+        _error: &(dyn std::any::Any + 'static),
+    ) -> &'static str {
         OTHER_ERROR
     }
 }

@@ -1,0 +1,221 @@
+//! The tracer, duration histogram and exception logger of a [`SpanRecorder`](crate::SpanRecorder),
+//! and how a recorder built without explicit providers follows the global ones installed after
+//! it was built.
+//!
+//! `opentelemetry::global` keeps its providers behind an `RwLock` and says nothing when one is
+//! replaced; reading it per operation costs the lock plus a tracer allocation. So a recorder
+//! that follows the globals re-reads them at most once per [`REFRESH_INTERVAL`], on the first
+//! operation after the interval has passed. The check per operation is one relaxed atomic load
+//! compared with the operation's start instant (which the recorder takes anyway for the
+//! duration); the current set is read with `ArcSwap::load` (no lock, no allocation, no shared
+//! reference count written). The operation that wins the refresh pays the global locks, one
+//! tracer, and a new histogram only when the global meter provider changed (compared by
+//! identity); the exception logger is re-read when [`crate::exception::set_logger_provider`]
+//! was called since (a generation counter). Providers given explicitly are never re-read.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use arc_swap::{ArcSwap, Guard};
+use opentelemetry::InstrumentationScope;
+use opentelemetry::global::{self, BoxedTracer};
+use opentelemetry::metrics::{Histogram, MeterProvider};
+use opentelemetry::trace::TracerProvider;
+
+use crate::exception::ExceptionLogger;
+use crate::metric::DurationMetric;
+
+/// How often a recorder following the global providers re-reads them (at most; only when it
+/// records). An operation started within this interval after a global provider was installed
+/// may still go to the previous one.
+pub(crate) const REFRESH_INTERVAL: Duration = Duration::from_millis(100);
+
+type GlobalMeterProvider = dyn MeterProvider + Send + Sync;
+
+/// What a recorder records with.
+pub(crate) struct Resolved {
+    pub(crate) tracer: Arc<BoxedTracer>,
+    /// `None` when metrics are off.
+    pub(crate) duration: Option<Histogram<f64>>,
+    /// `None` when exceptions do not go to logs or no logger provider is known.
+    pub(crate) logger: Option<Arc<dyn ExceptionLogger>>,
+    /// The global meter provider `duration` came from (identity only; never upgraded).
+    meter_from: Option<Weak<GlobalMeterProvider>>,
+    /// The generation of the global logger `logger` came from.
+    logger_generation: u64,
+}
+
+/// Which parts follow the globals.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Follow {
+    pub(crate) tracer: bool,
+    pub(crate) meter: bool,
+    pub(crate) logger: bool,
+}
+
+impl Follow {
+    fn any(self) -> bool {
+        self.tracer || self.meter || self.logger
+    }
+}
+
+/// The explicitly given parts; `None` = follow the global.
+pub(crate) struct Given {
+    pub(crate) tracer: Option<BoxedTracer>,
+    /// `Some(None)`: metrics off. `Some(Some(h))`: from an explicit meter provider.
+    pub(crate) duration: Option<Option<Histogram<f64>>>,
+    /// `Some(..)`: explicit logger (or logs off).
+    pub(crate) logger: Option<Option<Arc<dyn ExceptionLogger>>>,
+}
+
+/// The current [`Resolved`] of one recorder, and its refresh schedule when it follows globals.
+pub(crate) struct Providers {
+    current: ArcSwap<Resolved>,
+    refresh: Option<Refresh>,
+}
+
+struct Refresh {
+    follow: Follow,
+    scope: InstrumentationScope,
+    metric: DurationMetric,
+    epoch: Instant,
+    /// Nanoseconds since `epoch` after which the next operation re-reads the globals.
+    due: AtomicU64,
+}
+
+impl Providers {
+    /// Resolves what was not `given` from the globals now.
+    pub(crate) fn new(given: Given, scope: InstrumentationScope, metric: &DurationMetric) -> Self {
+        let follow = Follow {
+            tracer: given.tracer.is_none(),
+            meter: given.duration.is_none(),
+            logger: given.logger.is_none(),
+        };
+        let tracer = Arc::new(given.tracer.unwrap_or_else(|| global_tracer(&scope)));
+        let (duration, meter_from) = match given.duration {
+            Some(h) => (h, None),
+            None => {
+                let (h, from) = global_histogram(&scope, metric);
+                (Some(h), Some(from))
+            }
+        };
+        let (logger, logger_generation) = match given.logger {
+            Some(l) => (l, 0),
+            None => global_logger(&scope),
+        };
+        let resolved = Resolved {
+            tracer,
+            duration,
+            logger,
+            meter_from,
+            logger_generation,
+        };
+        let epoch = Instant::now();
+        Providers {
+            current: ArcSwap::from_pointee(resolved),
+            refresh: follow.any().then(|| Refresh {
+                follow,
+                scope,
+                metric: metric.clone(),
+                epoch,
+                due: AtomicU64::new(nanos(REFRESH_INTERVAL)),
+            }),
+        }
+    }
+
+    /// The set to start an operation at `now` with, re-reading the globals first when due.
+    pub(crate) fn load_at(&self, now: Instant) -> Guard<Arc<Resolved>> {
+        if let Some(refresh) = &self.refresh {
+            let at = nanos(now.saturating_duration_since(refresh.epoch));
+            let due = refresh.due.load(Ordering::Relaxed);
+            if at >= due
+                && refresh
+                    .due
+                    .compare_exchange(
+                        due,
+                        at.saturating_add(nanos(REFRESH_INTERVAL)),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                refresh.run(&self.current);
+            }
+        }
+        self.current.load()
+    }
+
+    /// The current set (no refresh).
+    pub(crate) fn load(&self) -> Guard<Arc<Resolved>> {
+        self.current.load()
+    }
+
+    /// `true` when some part follows the global providers (the operation start then needs an
+    /// instant even when it was given a start time).
+    pub(crate) fn follows_globals(&self) -> bool {
+        self.refresh.is_some()
+    }
+}
+
+impl Refresh {
+    fn run(&self, current: &ArcSwap<Resolved>) {
+        let old = current.load_full();
+        let tracer = if self.follow.tracer {
+            Arc::new(global_tracer(&self.scope))
+        } else {
+            Arc::clone(&old.tracer)
+        };
+        let (duration, meter_from) = match (&old.meter_from, self.follow.meter) {
+            (Some(from), true) => {
+                let provider = global::meter_provider();
+                if std::ptr::addr_eq(from.as_ptr(), Arc::as_ptr(&provider)) {
+                    (old.duration.clone(), old.meter_from.clone())
+                } else {
+                    let meter = provider.meter_with_scope(self.scope.clone());
+                    (
+                        Some(self.metric.build(&meter)),
+                        Some(Arc::downgrade(&provider)),
+                    )
+                }
+            }
+            _ => (old.duration.clone(), old.meter_from.clone()),
+        };
+        let (logger, logger_generation) = if self.follow.logger
+            && crate::exception::global_logger_generation() != old.logger_generation
+        {
+            global_logger(&self.scope)
+        } else {
+            (old.logger.clone(), old.logger_generation)
+        };
+        current.store(Arc::new(Resolved {
+            tracer,
+            duration,
+            logger,
+            meter_from,
+            logger_generation,
+        }));
+    }
+}
+
+fn global_tracer(scope: &InstrumentationScope) -> BoxedTracer {
+    global::tracer_provider().tracer_with_scope(scope.clone())
+}
+
+fn global_histogram(
+    scope: &InstrumentationScope,
+    metric: &DurationMetric,
+) -> (Histogram<f64>, Weak<GlobalMeterProvider>) {
+    let provider = global::meter_provider();
+    let meter = provider.meter_with_scope(scope.clone());
+    (metric.build(&meter), Arc::downgrade(&provider))
+}
+
+fn global_logger(scope: &InstrumentationScope) -> (Option<Arc<dyn ExceptionLogger>>, u64) {
+    let (generation, factory) = crate::exception::global_logger_factory();
+    (factory.map(|f| f(scope.clone())), generation)
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}

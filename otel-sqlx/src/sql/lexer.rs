@@ -172,9 +172,11 @@ impl<'a> Lexer<'a> {
     }
 
     /// `/*` at `pos` in MySQL: an executable comment's opener (its content is then lexed as
-    /// SQL) or a comment, as the current reading says.
+    /// SQL) or a comment, as the current reading says. An opener inside an executable comment
+    /// opens nothing more (MariaDB sql_lex.cc: the first `*/` outside strings ends both), but
+    /// its marker is still not SQL.
     fn mysql_block_comment(&mut self) -> Kind {
-        let Some((len, conditional)) = self.exec_opener().filter(|_| !self.exec) else {
+        let Some((len, conditional)) = self.exec_opener() else {
             return self.block_comment();
         };
         self.opened_conditional = conditional;

@@ -28,4 +28,3 @@ pub use sanitize::{sanitize, sanitize_with};
 pub use summary::{
     Analysis, MAX_CTE_NAMES, MAX_SUMMARY_LEN, MAX_TRACKED_DEPTH, analyze, analyze_with,
 };
-

@@ -299,8 +299,12 @@ impl Level {
 /// What a name being read will be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
-    Table { collect: bool },
-    Object { table: bool },
+    Table {
+        collect: bool,
+    },
+    Object {
+        table: bool,
+    },
     Procedure,
     /// A database or prepared statement: in the summary only.
     Named,

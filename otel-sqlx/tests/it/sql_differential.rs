@@ -2,15 +2,18 @@
 //! agree. A seeded generator builds statements (statement shapes taken from the conformance
 //! vectors and the project's own tables, filled with literals of every form the dialect has,
 //! plus fragments that read differently in other dialects: prefixes, comments, executable
-//! comments, dollar quotes, TCL variables, backslashes), mutates some of them character by
-//! character, and runs each on PostgreSQL (`standard_conforming_strings` on and off), MariaDB
+//! comments, dollar quotes, TCL variables, backslashes), or takes a statement of the project's
+//! own vector tables with each of its literals replaced by a marked one; then mutates some of
+//! them character by character and plants marked tokens of every form (quoted, bare, prefixed,
+//! inside comments) at random token boundaries, and runs each on PostgreSQL (`standard_conforming_strings` on and off), MariaDB
 //! (default and `NO_BACKSLASH_ESCAPES`) and SQLite. Every literal carries a unique marker;
 //! whenever a server returns a marker among the result values, the sanitized text (the
 //! function `db.query.text` uses, with the session's backslash rule unknown as by default and
 //! known) and the summary must not contain it.
 //!
-//! `OTEL_DIFF_CASES` sets the cases per session (default 700, five sessions);
-//! `OTEL_DIFF_SEED` the seed.
+//! `SQL_DIFFERENTIAL_CASES` sets the cases per session (default 1,000; five sessions, so
+//! 5,000 statements), `SQL_DIFFERENTIAL_SEED` the seed (printed by every run; a failure prints
+//! the session, the statement and the marker).
 
 use otel_sqlx::sql::{Backslashes, Dialect, SqlMode, analyze_with, sanitize_with};
 use otel_testkit::env::{mysql_url, postgres_url, require};
@@ -106,6 +109,56 @@ const SHAPES: &[&str] = &[
     "SELECT {i} {g}, {i}{g} FROM t",
 ];
 
+/// Statements from the project's own vector tables (`sql_semconv_cases.rs`, the semantic
+/// conventions' published cases, and `sanitizer.rs`) that run without a table: each of their
+/// string and number literals is replaced by a marked one before the mutations.
+const VECTORS: &[&str] = &[
+    "SELECT 12, -12, +12",
+    "SELECT 12.34, -12.34, +12.34, .01, -.01",
+    "SELECT 12.34e56, -12.34e56, +12.34e56",
+    "SELECT 12.34e-56, -12.34e-56, +12.34e-56",
+    "SELECT 99+100",
+    "SELECT 'hello'",
+    "SELECT 'My name''s not important'",
+    "SELECT 'My name is \n not important'",
+    "SELECT 5 -- comment 'x'\n",
+    "SELECT 'a' FROM t WHERE 2 IN (123, 456, 789)",
+    "SELECT CASE WHEN 1 = 1 THEN 'a' ELSE 'b' END",
+    "SELECT COALESCE(NULL, 'x', 'y')",
+    "SELECT 'a' AS x UNION ALL SELECT 'b'",
+    "SELECT 'a # not a comment' FROM t",
+    "SELECT 'x'\n  -- trailing 'comment'\n  , 7",
+];
+
+/// Marked tokens planted at token boundaries, in every dialect's forms (a form that is not a
+/// literal where it lands is an identifier, a comment or an error: only what the server
+/// returns is checked).
+const PLANTED: &[&str] = &[
+    "'{w}'",
+    "{n}",
+    "-{n}",
+    "{w}",
+    "\"{w}\"",
+    "`{w}`",
+    "[{w}]",
+    "e'{w}'",
+    "E'\\{w}'",
+    "U&'{w}'",
+    "N'{w}'",
+    "x'{x}'",
+    "$${w}$$",
+    "$m${w}$m$",
+    "/*! '{w}' */",
+    "/*M! '{w}' */",
+    "/*!50000 '{w}' */",
+    "/* '{w}' */",
+    "# '{w}'\n",
+    "-- '{w}'\n",
+    "--'{w}'",
+    "$a('{w}')",
+    ":{w}",
+];
+
 /// Fragments with no marker that read differently across dialects and settings.
 fn breakers(s: Session) -> (&'static [&'static str], &'static [&'static str]) {
     match s.dialect() {
@@ -167,19 +220,8 @@ fn breakers(s: Session) -> (&'static [&'static str], &'static [&'static str]) {
         ),
         _ => (
             &[
-                "$a(')",
-                ":a(')",
-                "@a(')",
-                "#a(')",
-                "$a::b",
-                "\"'\"",
-                r"e'\'",
-                r"u&'\'",
-                "x'27'",
-                "[e]",
-                "`e`",
-                r"'\'",
-                "$$",
+                "$a(')", ":a(')", "@a(')", "#a(')", "$a::b", "\"'\"", r"e'\'", r"u&'\'", "x'27'",
+                "[e]", "`e`", r"'\'", "$$",
             ],
             &["/* ' */", "-- '\n", "/* /* */", "/*! ' */"],
         ),
@@ -211,9 +253,101 @@ impl Generator {
         )
     }
 
+    /// `form` with a fresh marker (`{w}` a word, `{n}` a number, `{x}` the word in hex),
+    /// recorded in `markers`.
+    fn fill(&mut self, form: &str, markers: &mut Vec<Marker>) -> String {
+        let (word, number) = self.marker();
+        let (text, needle, value) = if form.contains("{n}") {
+            (form.replace("{n}", &number), number.clone(), number)
+        } else if form.contains("{x}") {
+            let x = hex(word.as_bytes());
+            (form.replace("{x}", &x), x, word)
+        } else {
+            (form.replace("{w}", &word), word.clone(), word)
+        };
+        markers.push(Marker {
+            text: needle,
+            value: value.into_bytes(),
+        });
+        text
+    }
+
+    /// A vector statement with each literal marked: a marker word opens every string's
+    /// content, a marker number replaces every number.
+    fn vector(&mut self, markers: &mut Vec<Marker>) -> String {
+        let src = self
+            .rng
+            .pick(VECTORS)
+            .replace("FROM t", &format!("FROM {TABLE}"));
+        let b = src.as_bytes();
+        let mut out = String::new();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            let after_word = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+            if c == b'\'' {
+                out.push('\'');
+                let mark = self.fill("{w} ", markers);
+                out.push_str(&mark);
+                i += 1;
+            } else if !after_word
+                && (c.is_ascii_digit()
+                    || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)))
+            {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric()
+                        || b[i] == b'.'
+                        || (matches!(b[i], b'-' | b'+') && matches!(b[i - 1], b'e' | b'E')))
+                {
+                    i += 1;
+                }
+                let mark = self.fill("{n}", markers);
+                out.push_str(&mark);
+                continue;
+            } else {
+                out.push(c as char);
+                i += 1;
+            }
+            // Copy the rest of a string verbatim (doubled quotes included).
+            if c == b'\'' {
+                while i < b.len() {
+                    out.push(b[i] as char);
+                    i += 1;
+                    if b[i - 1] == b'\'' {
+                        if b.get(i) == Some(&b'\'') {
+                            out.push('\'');
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Plants a marked token of any dialect's form at a random token boundary of `sql`.
+    fn plant(&mut self, sql: &mut String, markers: &mut Vec<Marker>) {
+        let b = sql.as_bytes();
+        let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+        let bounds: Vec<usize> = (0..=b.len())
+            .filter(|&i| sql.is_char_boundary(i))
+            .filter(|&i| i == 0 || i == b.len() || !ident(b[i - 1]) || !ident(b[i]))
+            .collect();
+        let at = bounds[self.rng.below(bounds.len())];
+        let form = self.rng.pick(PLANTED);
+        let token = self.fill(form, markers);
+        let token = match self.rng.below(3) {
+            0 => token,
+            1 => format!(" {token} "),
+            _ => format!("{token}, "),
+        };
+        sql.insert_str(at, &token);
+    }
+
     /// A literal of one of the session's forms, with its marker.
     fn literal(&mut self, s: Session, markers: &mut Vec<Marker>) -> String {
-        let (word, number) = self.marker();
         let common: &[&str] = &["'{w}'", "'{w}''q'", "{n}", "-{n}", "{n}.25"];
         let own: &[&str] = match s.dialect() {
             Dialect::Postgres => &[
@@ -246,19 +380,7 @@ impl Generator {
         } else {
             self.rng.pick(own)
         };
-        let (text, needle, value) = if form.contains("{n}") {
-            (form.replace("{n}", &number), number.clone(), number)
-        } else if form.contains("{x}") {
-            let x = hex(word.as_bytes());
-            (form.replace("{x}", &x), x, word)
-        } else {
-            (form.replace("{w}", &word), word.clone(), word)
-        };
-        markers.push(Marker {
-            text: needle,
-            value: value.into_bytes(),
-        });
-        text
+        self.fill(form, markers)
     }
 
     fn item(&mut self, s: Session, markers: &mut Vec<Marker>) -> String {
@@ -286,7 +408,9 @@ impl Generator {
     fn case(&mut self, s: Session) -> Case {
         let mut markers = Vec::new();
         let mut sql = String::new();
-        if self.rng.chance(20) {
+        if self.rng.chance(15) {
+            sql = self.vector(&mut markers);
+        } else if self.rng.chance(20) {
             sql.push_str("SELECT ");
             for k in 0..1 + self.rng.below(5) {
                 if k > 0 {
@@ -314,6 +438,11 @@ impl Generator {
             sql.push_str(rest);
             sql = sql.replace("FROM t", &format!("FROM {TABLE}"));
         }
+        if self.rng.chance(50) {
+            for _ in 0..1 + self.rng.below(3) {
+                self.plant(&mut sql, &mut markers);
+            }
+        }
         if self.rng.chance(35) {
             for _ in 0..1 + self.rng.below(3) {
                 let bounds: Vec<usize> = (0..=sql.len())
@@ -339,6 +468,9 @@ struct Tally {
     cases: usize,
     accepted: usize,
     literals: usize,
+    /// Checks that failed (marker and sanitizer mode), all counted.
+    leaking: usize,
+    /// The first failures, described.
     leaks: Vec<String>,
 }
 
@@ -358,11 +490,15 @@ impl Tally {
                 let text = sanitize_with(&case.sql, mode, usize::MAX);
                 let summary = analyze_with(&case.sql, mode).summary.unwrap_or_default();
                 let lower = text.to_ascii_lowercase();
-                if (lower.contains(&m.text) || summary.contains(&m.text)) && self.leaks.len() < 20
-                {
+                if !lower.contains(&m.text) && !summary.contains(&m.text) {
+                    continue;
+                }
+                self.leaking += 1;
+                if self.leaks.len() < 20 {
                     self.leaks.push(format!(
-                        "{s:?} {:?}: server returned {:?} but db.query.text is {text:?} \
-                         (summary {summary:?}) for {:?}",
+                        "{s:?} ({:?}, backslashes {:?}): server returned marker {:?} but \
+                         db.query.text is {text:?} (summary {summary:?}) for {:?}",
+                        mode.dialect(),
                         mode.backslash_rule(),
                         String::from_utf8_lossy(&m.value),
                         case.sql
@@ -374,14 +510,14 @@ impl Tally {
 }
 
 fn cases_per_session() -> usize {
-    std::env::var("OTEL_DIFF_CASES")
+    std::env::var("SQL_DIFFERENTIAL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(700)
+        .unwrap_or(1000)
 }
 
 fn seed() -> u64 {
-    std::env::var("OTEL_DIFF_SEED")
+    std::env::var("SQL_DIFFERENTIAL_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x5eed_0024)
@@ -396,11 +532,13 @@ fn generator(s: Session) -> Generator {
 
 fn report(s: Session, t: &Tally) {
     eprintln!(
-        "differential {s:?}: {} cases, {} accepted by the server, {} literals returned, {} leaks",
+        "differential {s:?} (SQL_DIFFERENTIAL_SEED={}): {} cases, {} accepted by the server, \
+         {} literals returned, {} leaks",
+        seed(),
         t.cases,
         t.accepted,
         t.literals,
-        t.leaks.len()
+        t.leaking
     );
 }
 
@@ -528,7 +666,7 @@ fn assert_clean(runs: &[(Session, Tally)]) {
         // The generator must keep producing statements the server accepts and literals it
         // returns, or the test proves nothing.
         assert!(
-            t.accepted * 5 >= t.cases && t.literals * 2 >= t.accepted,
+            t.accepted * 10 >= t.cases && t.literals * 2 >= t.accepted,
             "{s:?}: too few accepted statements ({} of {}) or returned literals ({})",
             t.accepted,
             t.cases,
@@ -536,7 +674,12 @@ fn assert_clean(runs: &[(Session, Tally)]) {
         );
         leaks.extend(t.leaks.iter().cloned());
     }
-    assert!(leaks.is_empty(), "literals the server read survive:\n{}", leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "literals the server read survive (SQL_DIFFERENTIAL_SEED={}):\n{}",
+        seed(),
+        leaks.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -572,5 +715,8 @@ fn the_check_sees_a_literal_that_survives() {
     };
     let mut t = Tally::default();
     t.check(Session::Postgres, &case, &[b"mk1q1".to_vec()]);
-    assert_eq!((t.accepted, t.literals, t.leaks.len()), (1, 1, 2));
+    assert_eq!(
+        (t.accepted, t.literals, t.leaking, t.leaks.len()),
+        (1, 1, 2, 2)
+    );
 }

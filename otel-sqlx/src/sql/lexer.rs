@@ -8,13 +8,15 @@
 #[non_exhaustive]
 pub enum Dialect {
     /// PostgreSQL: `"ident"`, `'str'` (no backslash escapes), `E'str'` (backslash escapes),
-    /// `$$..$$` / `$tag$..$tag$` dollar quotes, `$1` placeholders, nested `/* */` comments.
+    /// `U&'str'`, `B'..'` / `X'..'` bit strings, `$$..$$` / `$tag$..$tag$` dollar quotes, `$1`
+    /// placeholders, nested `/* */` comments.
     Postgres,
     /// MySQL and MariaDB: `` `ident` ``, `'str'` and `"str"` with backslash escapes, `#` and
-    /// `-- ` line comments, `?` placeholders.
+    /// `-- ` line comments, `?` placeholders, executable comments (`/*! .. */`,
+    /// `/*!50110 .. */`, MariaDB's `/*M! .. */`) whose content is SQL.
     MySql,
-    /// SQLite: `"ident"`, `` `ident` ``, `[ident]`, `'str'`, `?`, `?NNN`, `:name`, `@name`,
-    /// `$name` placeholders.
+    /// SQLite: `"ident"`, `` `ident` ``, `[ident]`, `'str'`, `X'..'` blobs, `?`, `?NNN`,
+    /// `:name`, `@name`, `#name`, `$name` placeholders (with TCL suffixes `::x` and `(..)`).
     Sqlite,
 }
 
@@ -64,6 +66,27 @@ pub(crate) struct Lexer<'a> {
     /// Whether a backslash escapes the next byte in plain `'..'` strings (and MySQL `".."`
     /// strings): MySQL by default, PostgreSQL with `standard_conforming_strings=off`.
     escapes: bool,
+    /// Inside a MySQL executable comment: its `*/` is a comment token of its own.
+    pub(crate) exec: bool,
+    /// How an executable comment whose reading depends on the server (version or vendor) is
+    /// read: as SQL (the default) or as one comment.
+    pub(crate) conditional: Conditional,
+    /// The last token was the opener of such an executable comment.
+    pub(crate) opened_conditional: bool,
+}
+
+/// The readings of a MySQL executable comment whose fate the server decides: `/*!NNNNN` runs
+/// on a server at least that version (and MariaDB skips MySQL's 5.7-9.x versions), `/*M!`
+/// runs on MariaDB and is a plain comment on MySQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Conditional {
+    /// The content is SQL up to the `*/` token outside strings.
+    Run,
+    /// Skipped the way a too-new versioned comment is: up to the first `*/`, one level of
+    /// `/* */` nested.
+    SkipNested,
+    /// A plain comment: up to the first `*/`.
+    Skip,
 }
 
 impl<'a> Lexer<'a> {
@@ -81,6 +104,9 @@ impl<'a> Lexer<'a> {
             pos: 0,
             dialect,
             escapes,
+            exec: false,
+            conditional: Conditional::Run,
+            opened_conditional: false,
         }
     }
 
@@ -91,6 +117,20 @@ impl<'a> Lexer<'a> {
             escapes: !self.escapes,
             ..*self
         }
+    }
+
+    /// The same lexer at `pos` reading conditional executable comments as `conditional`.
+    pub(crate) fn reading_conditional(&self, pos: usize, conditional: Conditional) -> Self {
+        Lexer {
+            pos,
+            conditional,
+            ..*self
+        }
+    }
+
+    /// The length of the text.
+    pub(crate) fn text_len(&self) -> usize {
+        self.bytes.len()
     }
 
     fn peek(&self, offset: usize) -> Option<u8> {
@@ -113,6 +153,57 @@ impl<'a> Lexer<'a> {
             self.pos += 1;
         }
         Kind::Comment
+    }
+
+    /// A MySQL executable comment opener at `pos`: its length (`/*!`, `/*M!`, plus a 5 or 6
+    /// digit version) and whether the server decides whether it runs (MariaDB sql_lex.cc:
+    /// exactly 5 digits, or 6, make a version; fewer are SQL).
+    fn exec_opener(&self) -> Option<(usize, bool)> {
+        let maria = self.peek(2) == Some(b'M') && self.peek(3) == Some(b'!');
+        if !(maria || self.peek(2) == Some(b'!')) {
+            return None;
+        }
+        let base = if maria { 4 } else { 3 };
+        let digits = (0..6)
+            .take_while(|&i| self.peek(base + i).is_some_and(|b| b.is_ascii_digit()))
+            .count();
+        let version = if digits >= 5 { digits } else { 0 };
+        Some((base + version, maria || version > 0))
+    }
+
+    /// `/*` at `pos` in MySQL: an executable comment's opener (its content is then lexed as
+    /// SQL) or a comment, as the current reading says. An opener inside an executable comment
+    /// opens nothing more (MariaDB sql_lex.cc: the first `*/` outside strings ends both), but
+    /// its marker is still not SQL.
+    fn mysql_block_comment(&mut self) -> Kind {
+        let Some((len, conditional)) = self.exec_opener() else {
+            return self.block_comment();
+        };
+        self.opened_conditional = conditional;
+        match (conditional, self.conditional) {
+            (false, _) | (true, Conditional::Run) => {
+                self.pos += len;
+                self.exec = true;
+                Kind::Comment
+            }
+            (true, Conditional::Skip) => self.block_comment(),
+            (true, Conditional::SkipNested) => {
+                self.pos += len;
+                while self.pos < self.bytes.len() {
+                    match (self.bytes[self.pos], self.peek(1)) {
+                        (b'*', Some(b'/')) => {
+                            self.pos += 2;
+                            return Kind::Comment;
+                        }
+                        (b'/', Some(b'*')) => {
+                            self.block_comment();
+                        }
+                        _ => self.pos += 1,
+                    }
+                }
+                Kind::Comment
+            }
+        }
     }
 
     fn block_comment(&mut self) -> Kind {
@@ -219,6 +310,42 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// A SQLite variable (tokenize.c): `$`, `@`, `:` or `#`, identifier characters, `::`
+    /// separators, and a TCL array suffix `(...)` running to `)` or whitespace. Returns false
+    /// (position unchanged) when no identifier character follows.
+    fn sqlite_variable(&mut self) -> bool {
+        let mut i = self.pos + 1;
+        let mut n = 0usize;
+        while let Some(&c) = self.bytes.get(i) {
+            if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80 {
+                n += 1;
+                i += 1;
+            } else if c == b'(' && n > 0 {
+                i += 1;
+                while let Some(&c) = self.bytes.get(i) {
+                    i += 1;
+                    if c == b')' {
+                        break;
+                    }
+                    if c.is_ascii_whitespace() || c == 0x0b {
+                        i -= 1;
+                        break;
+                    }
+                }
+                break;
+            } else if c == b':' && self.bytes.get(i + 1) == Some(&b':') {
+                i += 2;
+            } else {
+                break;
+            }
+        }
+        if n == 0 {
+            return false;
+        }
+        self.pos = i;
+        true
+    }
+
     fn number(&mut self) {
         let b0 = self.peek(0);
         let b1 = self.peek(1).map(|b| b.to_ascii_lowercase());
@@ -291,7 +418,18 @@ impl<'a> Lexer<'a> {
                 }
             }
             b'#' if d == Dialect::MySql => self.line_comment(),
-            b'/' if next == Some(b'*') => self.block_comment(),
+            b'*' if self.exec && next == Some(b'/') => {
+                self.pos += 2;
+                self.exec = false;
+                Kind::Comment
+            }
+            b'/' if next == Some(b'*') => {
+                if d == Dialect::MySql {
+                    self.mysql_block_comment()
+                } else {
+                    self.block_comment()
+                }
+            }
             b'\'' => {
                 self.quoted(b'\'', self.escapes);
                 Kind::Str
@@ -304,7 +442,8 @@ impl<'a> Lexer<'a> {
                     self.quoted_ident(b'"')
                 }
             }
-            b'`' => self.quoted_ident(b'`'),
+            // PostgreSQL has no backtick identifiers (`` ` `` is an operator character there).
+            b'`' if d != Dialect::Postgres => self.quoted_ident(b'`'),
             b'[' if d == Dialect::Sqlite => {
                 match self.bytes[self.pos..].iter().position(|&c| c == b']') {
                     Some(p) => {
@@ -317,42 +456,48 @@ impl<'a> Lexer<'a> {
                     }
                 }
             }
-            // Prefixed strings: E'..' (escapes), X'..' / B'..' (hex, bit), N'..', U&'..'.
-            b'e' | b'E' if next == Some(b'\'') => {
+            // Prefixed strings. PostgreSQL only: E'..' (always escapes), U&'..' (never). In
+            // MySQL and SQLite `e` is a word and `u&` a word and an operator.
+            b'e' | b'E' if d == Dialect::Postgres && next == Some(b'\'') => {
                 self.pos += 1;
                 self.quoted(b'\'', true);
                 Kind::Str
             }
-            b'x' | b'X' | b'b' | b'B' | b'n' | b'N' if next == Some(b'\'') => {
-                self.pos += 1;
-                self.quoted(b'\'', self.escapes);
-                Kind::Str
-            }
-            b'u' | b'U' if next == Some(b'&') && self.peek(2) == Some(b'\'') => {
+            b'u' | b'U'
+                if d == Dialect::Postgres && next == Some(b'&') && self.peek(2) == Some(b'\'') =>
+            {
                 self.pos += 2;
                 self.quoted(b'\'', false);
                 Kind::Str
             }
-            b'$' => {
-                if d == Dialect::Postgres && self.dollar_quote() {
-                    return Kind::Str;
+            // X'..' (hex, SQLite blob) and B'..' (bits): no escapes anywhere (MySQL accepts
+            // only digits there). SQLite has no B'..'.
+            b'x' | b'X' if next == Some(b'\'') => {
+                self.pos += 1;
+                self.quoted(b'\'', false);
+                Kind::Str
+            }
+            b'b' | b'B' if d != Dialect::Sqlite && next == Some(b'\'') => {
+                self.pos += 1;
+                self.quoted(b'\'', false);
+                Kind::Str
+            }
+            // N'..' (national): a plain string (SQLite: a word and a string, the same extent).
+            b'n' | b'N' if next == Some(b'\'') => {
+                self.pos += 1;
+                self.quoted(b'\'', self.escapes);
+                Kind::Str
+            }
+            b'$' if d == Dialect::Postgres && self.dollar_quote() => Kind::Str,
+            b'$' | b'@' | b':' | b'#' if d == Dialect::Sqlite && self.sqlite_variable() => {
+                Kind::Placeholder
+            }
+            b'$' if next.is_some_and(|c| c.is_ascii_digit()) => {
+                self.pos += 1;
+                while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
+                    self.pos += 1;
                 }
-                if next.is_some_and(|c| c.is_ascii_digit()) {
-                    self.pos += 1;
-                    while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
-                        self.pos += 1;
-                    }
-                    Kind::Placeholder
-                } else if d == Dialect::Sqlite
-                    && next.is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
-                {
-                    self.pos += 1;
-                    self.word();
-                    Kind::Placeholder
-                } else {
-                    self.pos += 1;
-                    Kind::Punct
-                }
+                Kind::Placeholder
             }
             b'?' => {
                 self.pos += 1;
@@ -361,14 +506,6 @@ impl<'a> Lexer<'a> {
                         self.pos += 1;
                     }
                 }
-                Kind::Placeholder
-            }
-            b':' | b'@'
-                if d == Dialect::Sqlite
-                    && next.is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') =>
-            {
-                self.pos += 1;
-                self.word();
                 Kind::Placeholder
             }
             b'0'..=b'9' => {
@@ -399,6 +536,7 @@ impl Iterator for Lexer<'_> {
             return None;
         }
         let start = self.pos;
+        self.opened_conditional = false;
         let kind = self.next_kind();
         // Always make progress, and always stop on a char boundary.
         self.pos = self.boundary(self.pos.max(start + 1));

@@ -37,7 +37,8 @@ pub struct Analysis {
     pub summary: Option<String>,
     /// Number of non-empty statements (`;`-separated): `db.operation.batch.size` when >= 2.
     pub statement_count: usize,
-    /// The procedure of the first `CALL` / `EXEC` / `EXECUTE`: `db.stored_procedure.name`.
+    /// The procedure of the first `CALL` / `EXEC`: `db.stored_procedure.name` (`EXECUTE name`
+    /// runs a prepared statement in PostgreSQL and MySQL, not a procedure).
     pub stored_procedure: Option<String>,
 }
 
@@ -196,6 +197,8 @@ enum Target {
     Truncate,
     Lock,
     Proc,
+    /// `EXECUTE name`: a prepared statement (named in the summary only).
+    Prepared,
     Copy,
 }
 
@@ -228,7 +231,7 @@ impl Target {
             Target::Delete => &["LOW_PRIORITY", "QUICK", "IGNORE", "FROM", "ONLY"],
             Target::Merge => &["INTO"],
             Target::Truncate => &["ONLY"],
-            Target::Lock | Target::Proc | Target::Copy => &[],
+            Target::Lock | Target::Proc | Target::Prepared | Target::Copy => &[],
         };
         is_any(word, set)
     }
@@ -252,6 +255,8 @@ enum State {
     DdlKind,
     /// After a named object kind: `IF NOT EXISTS`, then the name.
     DdlName { table: bool },
+    /// After MySQL's `DEFINER` in a `CREATE`: the user (skipped), then the object kind.
+    Definer,
     /// After `EXPLAIN`: options, then the explained statement.
     Explain,
     /// After a transaction verb: an optional `TRANSACTION` / `WORK`.
@@ -294,10 +299,15 @@ impl Level {
 /// What a name being read will be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
-    Table { collect: bool },
-    Object { table: bool },
+    Table {
+        collect: bool,
+    },
+    Object {
+        table: bool,
+    },
     Procedure,
-    Database,
+    /// A database or prepared statement: in the summary only.
+    Named,
 }
 
 /// Summary words, capped.
@@ -329,8 +339,54 @@ impl Summary {
     }
 }
 
+/// Words that open a block closed by `END` inside a compound body (`END IF`, `END LOOP`, ...
+/// close blocks that are not counted).
+const BLOCK_OPENERS: &[&str] = &["BEGIN", "CASE"];
+
+/// Words after `END` that close an uncounted block.
+const UNCOUNTED_ENDS: &[&str] = &["IF", "LOOP", "WHILE", "REPEAT", "FOR"];
+
+/// Object kinds whose definition may hold a compound body (`BEGIN ...; ...; END`).
+const BODY_KINDS: &[&str] = &["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT", "PACKAGE"];
+
+/// A compound body (`CREATE TRIGGER .. BEGIN ..; END`, MariaDB `CREATE PROCEDURE .. BEGIN
+/// ..; END` and `BEGIN NOT ATOMIC ..; END`, PostgreSQL `BEGIN ATOMIC ..; END`): its `;` do not
+/// end the statement and its statements are not analysed.
+#[derive(Debug, Default)]
+struct Compound {
+    /// The statement defines an object that may have a body.
+    allowed: bool,
+    /// Open `BEGIN` / `CASE` blocks.
+    depth: usize,
+    /// An `END` was read: the next token says whether it closed a counted block.
+    end_pending: bool,
+}
+
+impl Compound {
+    /// Feeds one significant token; true when it belongs to a body.
+    fn feed(&mut self, kind: Kind, text: &str) -> bool {
+        let word = kind == Kind::Word;
+        if std::mem::take(&mut self.end_pending) && !(word && is_any(text, UNCOUNTED_ENDS)) {
+            self.depth = self.depth.saturating_sub(1);
+        }
+        if !self.allowed || !word {
+            return self.depth > 0;
+        }
+        if is_any(text, BLOCK_OPENERS) {
+            self.depth += 1;
+            return true;
+        }
+        if self.depth > 0 && is(text, "END") {
+            self.end_pending = true;
+            return true;
+        }
+        self.depth > 0
+    }
+}
+
 struct Analyzer<'a> {
     sql: &'a str,
+    compound: Compound,
     summary: Summary,
     levels: Vec<Level>,
     /// Levels below the tracked ones.
@@ -359,6 +415,7 @@ impl<'a> Analyzer<'a> {
     fn new(sql: &'a str) -> Self {
         Analyzer {
             sql,
+            compound: Compound::default(),
             summary: Summary::default(),
             levels: vec![Level::new(State::Plain, true, true)],
             untracked: 0,
@@ -402,6 +459,10 @@ impl<'a> Analyzer<'a> {
             self.commit_name();
         }
         let text = tok.text(self.sql);
+        if self.compound.feed(tok.kind, text) {
+            self.started = true;
+            return;
+        }
         let after_dot =
             std::mem::replace(&mut self.prev_dot, tok.kind == Kind::Punct && text == ".");
         // A word right after `,` is a list item (a column named `select`), never an operation.
@@ -532,7 +593,7 @@ impl<'a> Analyzer<'a> {
             }
             State::Use => {
                 self.set(State::Skip);
-                self.start_name(tok, Purpose::Database);
+                self.start_name(tok, Purpose::Named);
             }
             State::CteName => self.cte_name(tok),
             State::Alias { from_list } => self.set(if from_list {
@@ -609,7 +670,12 @@ impl<'a> Analyzer<'a> {
                 }
             }
             State::DdlKind => {
+                if self.depth() == 0 && is_any(w, BODY_KINDS) {
+                    self.compound.allowed = true;
+                }
                 if is_any(w, DDL_MODIFIERS) {
+                } else if is(w, "DEFINER") {
+                    self.set(State::Definer);
                 } else if is(w, "MATERIALIZED") {
                     self.summary.word(w);
                 } else if is_any(w, NAMED_KINDS) {
@@ -639,7 +705,11 @@ impl<'a> Analyzer<'a> {
                 }
             }
             State::Transaction => {
-                if is_any(w, &["TRANSACTION", "WORK", "TRAN"]) {
+                if self.depth() == 0 && is(w, "NOT") && self.op.as_deref() == Some("BEGIN") {
+                    // MariaDB `BEGIN NOT ATOMIC ..; END`: a compound statement.
+                    self.compound.allowed = true;
+                    self.compound.depth = 1;
+                } else if is_any(w, &["TRANSACTION", "WORK", "TRAN"]) {
                     self.summary.word(w);
                 }
                 self.set(State::Skip);
@@ -661,6 +731,12 @@ impl<'a> Analyzer<'a> {
             State::CteAfterBody => {
                 self.set(State::Plain);
                 self.start_word(w);
+            }
+            State::Definer => {
+                if is_any(w, NAMED_KINDS) || is_any(w, BODY_KINDS) {
+                    self.set(State::DdlKind);
+                    self.word(w, tok);
+                }
             }
             State::Skip => {}
         }
@@ -718,9 +794,12 @@ impl<'a> Analyzer<'a> {
         } else if is(w, "LOCK") {
             self.operation(w);
             target(Target::Lock)
-        } else if is_any(w, &["CALL", "EXEC", "EXECUTE"]) {
+        } else if is_any(w, &["CALL", "EXEC"]) {
             self.operation(w);
             target(Target::Proc)
+        } else if is(w, "EXECUTE") {
+            self.operation(w);
+            target(Target::Prepared)
         } else if is(w, "COPY") {
             self.operation(w);
             target(Target::Copy)
@@ -748,6 +827,7 @@ impl<'a> Analyzer<'a> {
     fn target_name(&mut self, tok: &Token, t: Target) {
         let (purpose, next) = match t {
             Target::Proc => (Purpose::Procedure, State::Plain),
+            Target::Prepared => (Purpose::Named, State::Skip),
             Target::Truncate | Target::Lock | Target::Copy => {
                 (Purpose::Table { collect: true }, State::Skip)
             }
@@ -809,7 +889,7 @@ impl<'a> Analyzer<'a> {
                     self.procedure = Some(name);
                 }
             }
-            Purpose::Database => {
+            Purpose::Named => {
                 let name = name.to_string();
                 self.summary.word(&name);
             }
@@ -858,6 +938,7 @@ impl<'a> Analyzer<'a> {
         self.table = None;
         self.tables = 0;
         self.ctes.clear();
+        self.compound = Compound::default();
         self.levels.clear();
         self.levels.push(Level::new(State::Plain, true, true));
         self.untracked = 0;

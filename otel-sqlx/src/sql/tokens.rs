@@ -19,7 +19,7 @@
 //! Unterminated quoted identifiers are literals already in the lexer. The stream holds no
 //! buffer: its state is a few positions, so it can be copied to look ahead.
 
-use super::lexer::{Dialect, Kind, Lexer, Token};
+use super::lexer::{Conditional, Dialect, Kind, Lexer, Token};
 use super::mode::SqlMode;
 
 /// Statements whose first word says they carry no credentials (plain DML and the like):
@@ -183,29 +183,66 @@ impl<'a> Tokens<'a> {
         tok.text(self.sql)
     }
 
-    /// The next lexer token with the backslash ambiguity resolved.
+    /// The next lexer token with the server-dependent readings resolved: a string with a
+    /// backslash when the backslash rule is unknown, and a MySQL executable comment that runs
+    /// or not depending on the server's version or vendor. Where the readings disagree, the
+    /// whole run up to the first point where they all agree again is one literal.
     fn resolved(&mut self) -> Option<Token> {
         if let Some(t) = self.peeked.take() {
             return Some(t);
         }
-        let start = self.lex.pos;
+        let before = self.lex;
+        let start = before.pos;
         let tok = self.lex.next()?;
-        if !self.dual || tok.kind != Kind::Str || !tok.text(self.sql).contains('\\') {
+        let backslash = self.dual && tok.kind == Kind::Str && tok.text(self.sql).contains('\\');
+        if !backslash && !self.lex.opened_conditional {
             return Some(tok);
         }
-        let mut a = self.lex;
-        let mut b = self.lex.other_reading(start);
-        let _ = b.next();
-        // Advance whichever reading is behind until both stand at the same token boundary;
-        // everything in between is one literal.
-        while a.pos != b.pos {
-            let behind = if a.pos < b.pos { &mut a } else { &mut b };
-            if behind.next().is_none() {
-                break;
+        let mut readings = [self.lex; 6];
+        let mut n = 1;
+        let mut skips = [tok.end; 2];
+        let mut push = |lexer: Lexer<'a>, readings: &mut [Lexer<'a>; 6]| {
+            readings[n] = lexer;
+            n += 1;
+        };
+        if self.lex.opened_conditional {
+            let escapes = if self.dual { 2 } else { 1 };
+            for flip in 0..escapes {
+                let base = if flip == 0 {
+                    before
+                } else {
+                    before.other_reading(start)
+                };
+                if flip == 1 {
+                    let mut run = base;
+                    let _ = run.next();
+                    push(run, &mut readings);
+                }
+                for (i, c) in [Conditional::SkipNested, Conditional::Skip]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let mut skip = base.reading_conditional(start, c);
+                    let first = skip.next();
+                    if flip == 0 {
+                        skips[i] = first.map_or(start, |t| t.end);
+                    }
+                    push(skip, &mut readings);
+                }
             }
+        } else {
+            let mut other = before.other_reading(start);
+            let _ = other.next();
+            push(other, &mut readings);
         }
-        let end = a.pos.max(b.pos);
+        let end = sync(&mut readings[..n]);
+        if !backslash && skips.iter().all(|&s| s == end) {
+            // Every reading puts the comment's end at the same `*/`: the content is SQL for
+            // the server that runs it and a comment for the others; read it as SQL.
+            return Some(tok);
+        }
         // Continue with the primary reading from the agreed point.
+        self.lex = readings[0];
         self.lex.pos = end;
         Some(Token {
             kind: Kind::Str,
@@ -380,6 +417,31 @@ impl Iterator for Tokens<'_> {
         let tok = self.credentials(tok);
         self.prev = Some(tok);
         Some(tok)
+    }
+}
+
+/// Advances whichever reading is behind until all stand at the same token boundary in the
+/// same comment state (or at the end of the text); returns that position.
+fn sync(readings: &mut [Lexer<'_>]) -> usize {
+    loop {
+        let first = readings[0];
+        if readings
+            .iter()
+            .all(|l| l.pos == first.pos && l.exec == first.exec)
+        {
+            return first.pos;
+        }
+        let Some(behind) = readings.iter_mut().min_by_key(|l| (l.pos, !l.exec)) else {
+            return first.pos;
+        };
+        if behind.next().is_none() {
+            return readings.iter().map(|l| l.pos).max().unwrap_or(first.pos);
+        }
+        if behind.opened_conditional {
+            // Another server-dependent comment inside the disputed run: its readings multiply
+            // with these; the rest of the text is the literal.
+            return behind.text_len();
+        }
     }
 }
 

@@ -20,6 +20,10 @@ mod postgres;
 #[cfg(feature = "postgres")]
 mod propagation;
 mod sanitizer;
+#[cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod sql_dialect_probes;
+#[cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod sql_differential;
 mod sql_literals;
 mod sql_semconv_cases;
 #[cfg(all(feature = "postgres", feature = "mysql"))]

@@ -15,7 +15,7 @@ use otel_rpc::{DbOperation, DurationMetric, ErrorTextMode};
 
 use crate::event::StartedCommand;
 use crate::handler::OtelCommandHandler;
-use crate::pool::{DEFAULT_ABANDONED_CHECKOUT_AFTER, PoolEvents};
+use crate::pool::{DEFAULT_ABANDONED_CHECKOUT_AFTER, PoolShared};
 
 /// Default for [`OtelCommandHandlerBuilder::max_in_flight`].
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
@@ -23,15 +23,19 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
 /// Default for [`OtelCommandHandlerBuilder::reply_timeout`].
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Commands the driver sends from its own background tasks, with no caller to parent them to.
-pub const BACKGROUND_COMMANDS: &[&str] = &["killCursors", "endSessions", "abortTransaction"];
+/// Commands the driver sends from its own background tasks, with no caller to parent them to,
+/// and that an application does not send itself.
+pub const BACKGROUND_COMMANDS: &[&str] = &["killCursors", "endSessions"];
 
 /// What to do with commands the driver runs in background tasks: `killCursors` when a cursor
-/// is dropped before its end, `endSessions` when the client shuts down, `abortTransaction`
-/// when a session is dropped mid-transaction ([`BACKGROUND_COMMANDS`]).
+/// is dropped before its end, `endSessions` when the client shuts down
+/// ([`BACKGROUND_COMMANDS`]).
 ///
 /// They are recognised by name *and* by having no current span: the same commands run inside
-/// a traced caller are always recorded as that caller's children.
+/// a traced caller are always recorded as that caller's children. `abortTransaction` is not
+/// one of them: an application aborts its own transactions (`session.abort_transaction()`),
+/// traced or not, and the driver's abort of a session dropped mid-transaction cannot be told
+/// from that, so every `abortTransaction` is recorded (the driver's as a root span).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum BackgroundCommands {
@@ -308,7 +312,7 @@ impl OtelCommandHandlerBuilder {
                 .pool
                 .meter
                 .unwrap_or_else(|| opentelemetry::global::meter_with_scope(scope()));
-            PoolEvents::new(&meter, self.pool.abandoned_checkout_after)
+            PoolShared::new(&meter, self.pool.abandoned_checkout_after)
         });
         let options = Options {
             query_text: common.query_text,

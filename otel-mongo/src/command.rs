@@ -7,13 +7,12 @@
 //! value has the shape of a name ([`name_shape_ok`]).
 //!
 //! Command names are keys the application's code (through the driver) sends, never a server's
-//! or a peer's text, but `run_command` takes any document, so they are still bounded: the
-//! known ones by name; any other one when it has the shape of a command name
-//! ([`command_name_shape_ok`]: an identifier) and the handler's [`LearnedCommands`] still
-//! has room for it (the first [`MAX_LEARNED_COMMANDS`] such names, learned from the commands
-//! this process sent); else [`otel_rpc::untrusted::OTHER`] (`_OTHER`).
-
-use std::sync::{Arc, PoisonError, RwLock};
+//! or a peer's text, but `run_command` takes any document, so they are still checked: a name
+//! outside [`KNOWN_COMMANDS`] is recorded when it has the shape of a command name
+//! ([`command_name_shape_ok`]: an identifier of at most [`MAX_COMMAND_NAME_LEN`] bytes), else
+//! as [`otel_rpc::untrusted::OTHER`] (`_OTHER`). On the duration metric the distinct values of
+//! `db.operation.name` and `db.query.summary` are further bounded by the recorder (the first
+//! `DurationMetric::max_distinct_values`, later new ones `_OTHER` on the metric only).
 
 use mongodb::bson::{Bson, Document};
 
@@ -131,10 +130,6 @@ pub(crate) const KNOWN_COMMANDS: &[(&str, Target)] = &[
 /// Longest command name recorded as such (the server's longest is about 40 bytes).
 pub(crate) const MAX_COMMAND_NAME_LEN: usize = 64;
 
-/// Command names outside [`KNOWN_COMMANDS`] a handler records by name (shared by its
-/// clients); later new ones are `_OTHER`.
-pub(crate) const MAX_LEARNED_COMMANDS: usize = 64;
-
 /// Whether `name` has the shape of a server command name: an ASCII identifier (letters,
 /// digits, `_`, not starting with a digit) of at most [`MAX_COMMAND_NAME_LEN`] bytes. Text
 /// with spaces, quotes, `-`, `.`, `$` or anything else is not a command name.
@@ -143,67 +138,47 @@ pub(crate) fn command_name_shape_ok(name: &str) -> bool {
     !bytes.is_empty()
         && bytes.len() <= MAX_COMMAND_NAME_LEN
         && !bytes[0].is_ascii_digit()
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
 /// How a command's name is recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CommandName {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CommandName<'a> {
     /// One of [`KNOWN_COMMANDS`].
     Known(Known),
-    /// A command-name-shaped name the handler learned (bounded by [`MAX_LEARNED_COMMANDS`]).
-    Learned(Arc<str>),
+    /// Another name with the shape of a command name ([`command_name_shape_ok`]).
+    Unlisted(&'a str),
     /// Anything else: `_OTHER`.
     Other,
 }
 
-impl CommandName {
+impl<'a> CommandName<'a> {
+    /// How the command named `name` is recorded.
+    pub(crate) fn resolve(name: &'a str) -> Self {
+        match lookup(name) {
+            Some(known) => CommandName::Known(known),
+            None if command_name_shape_ok(name) => CommandName::Unlisted(name),
+            None => CommandName::Other,
+        }
+    }
+
     /// The known command, if it is one.
-    pub(crate) fn known(&self) -> Option<Known> {
+    pub(crate) fn known(self) -> Option<Known> {
         match self {
-            CommandName::Known(k) => Some(*k),
+            CommandName::Known(k) => Some(k),
             _ => None,
         }
     }
-}
 
-/// The first [`MAX_LEARNED_COMMANDS`] command-name-shaped names outside [`KNOWN_COMMANDS`]
-/// that this handler's clients sent: a name is learned from our own side (the command was
-/// sent), never from a server's answer, and the known names never compete for the room.
-#[derive(Debug, Default)]
-pub(crate) struct LearnedCommands {
-    names: RwLock<Vec<Arc<str>>>,
-}
-
-impl LearnedCommands {
-    /// How `name` is recorded; learns it when it is new, shaped and there is room.
-    pub(crate) fn resolve(&self, name: &str) -> CommandName {
-        if let Some(known) = lookup(name) {
-            return CommandName::Known(known);
+    /// The name as recorded, `None` for `_OTHER`.
+    pub(crate) fn recorded(self) -> Option<&'a str> {
+        match self {
+            CommandName::Known(k) => Some(k.name),
+            CommandName::Unlisted(n) => Some(n),
+            CommandName::Other => None,
         }
-        if !command_name_shape_ok(name) {
-            return CommandName::Other;
-        }
-        let find = |names: &[Arc<str>]| names.iter().find(|n| &***n == name).cloned();
-        {
-            let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(n) = find(&names) {
-                return CommandName::Learned(n);
-            }
-            if names.len() >= MAX_LEARNED_COMMANDS {
-                return CommandName::Other;
-            }
-        }
-        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = find(&names) {
-            return CommandName::Learned(n);
-        }
-        if names.len() >= MAX_LEARNED_COMMANDS {
-            return CommandName::Other;
-        }
-        let learned: Arc<str> = Arc::from(name);
-        names.push(Arc::clone(&learned));
-        CommandName::Learned(learned)
     }
 }
 
@@ -331,26 +306,24 @@ mod tests {
             assert!(command_name_shape_ok(ok), "{ok}");
         }
         let long = "c".repeat(MAX_COMMAND_NAME_LEN + 1);
-        for bad in ["", "1abc", "my cmd", "a-b", "a.b", "$cmd", "q'", "s3cret;x", &long] {
+        for bad in [
+            "", "1abc", "my cmd", "a-b", "a.b", "$cmd", "q'", "s3cret;x", &long,
+        ] {
             assert!(!command_name_shape_ok(bad), "{bad:?}");
         }
         assert!(command_name_shape_ok(&long[1..]));
     }
 
     #[test]
-    fn learned_names_are_bounded_and_known_names_never_compete() {
-        let learned = LearnedCommands::default();
-        assert_eq!(learned.resolve("find"), CommandName::Known(lookup("find").unwrap()));
-        assert_eq!(learned.resolve("my cmd"), CommandName::Other);
-        let first = learned.resolve("connPoolStats");
-        assert!(matches!(&first, CommandName::Learned(n) if &**n == "connPoolStats"));
-        assert_eq!(learned.resolve("connPoolStats"), first);
-        for i in 1..MAX_LEARNED_COMMANDS {
-            assert!(matches!(learned.resolve(&format!("cmd{i}")), CommandName::Learned(_)));
-        }
-        assert_eq!(learned.resolve("oneTooMany"), CommandName::Other);
-        assert_eq!(learned.resolve("connPoolStats"), first, "learned names stay");
-        assert!(matches!(learned.resolve("ping"), CommandName::Known(_)));
+    fn names_resolve_known_unlisted_or_other() {
+        assert_eq!(CommandName::resolve("find").recorded(), Some("find"));
+        assert!(CommandName::resolve("find").known().is_some());
+        assert_eq!(
+            CommandName::resolve("connPoolStats"),
+            CommandName::Unlisted("connPoolStats")
+        );
+        assert_eq!(CommandName::resolve("my cmd"), CommandName::Other);
+        assert_eq!(CommandName::resolve("my cmd").recorded(), None);
     }
 
     #[test]

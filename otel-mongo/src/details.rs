@@ -72,7 +72,11 @@ fn command_cursor_id(command_name: &str, command: &Document) -> Option<i64> {
 
 /// The cursor a reply opened (`cursor.id`; `0`: none, or exhausted).
 pub(crate) fn reply_cursor_id(reply: &Document) -> Option<i64> {
-    let id = reply.get_document("cursor").ok()?.get("id").and_then(integer)?;
+    let id = reply
+        .get_document("cursor")
+        .ok()?
+        .get("id")
+        .and_then(integer)?;
     (id != 0).then_some(id)
 }
 
@@ -144,7 +148,10 @@ mod tests {
             Some(42)
         );
         assert_eq!(
-            command_cursor_id("killCursors", &doc! { "killCursors": "c", "cursors": [7_i64] }),
+            command_cursor_id(
+                "killCursors",
+                &doc! { "killCursors": "c", "cursors": [7_i64] }
+            ),
             Some(7)
         );
         assert_eq!(

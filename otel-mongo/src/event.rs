@@ -87,7 +87,6 @@ impl StartedCommand {
         self.network_transport = Some(transport(port));
         self
     }
-
 }
 
 /// A command the server answered with `ok: 1` (which may still carry `writeErrors`).

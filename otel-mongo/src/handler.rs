@@ -9,13 +9,13 @@ use mongodb::event::EventHandler;
 use mongodb::event::cmap::CmapEvent;
 use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, ServerAddress};
-use opentelemetry::{KeyValue, StringValue};
 use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{KeyValue, StringValue};
 use otel_rpc::{DbOperation, ErrorTextMode, Failure, Outcome, QueryText, SpanRecorder};
 
 use crate::chain;
 use crate::client::{ClientState, Clients};
-use crate::command::{self, CommandName, LearnedCommands, Target};
+use crate::command::{self, CommandName, Target};
 use crate::details;
 use crate::event::{self, FailedCommand, StartedCommand, SucceededCommand};
 use crate::failure::CommandFailure;
@@ -65,8 +65,6 @@ struct Inner {
     enabled: bool,
     recorder: SpanRecorder,
     options: Options,
-    /// Command names outside the known table, learned from what this handler's clients sent.
-    commands: LearnedCommands,
     /// The per-client state (in-flight commands, pools, configured server).
     clients: Clients,
 }
@@ -110,7 +108,6 @@ impl OtelCommandHandler {
                 enabled,
                 recorder,
                 options,
-                commands: LearnedCommands::default(),
                 clients: Clients::new(max_in_flight, reply_timeout, pool.map(Arc::new)),
             }),
         }
@@ -142,7 +139,8 @@ impl OtelCommandHandler {
             previous,
         ));
         let previous = options.cmap_event_handler.take();
-        options.cmap_event_handler = Some(chain::cmap_event_handler(self.clone(), client, previous));
+        options.cmap_event_handler =
+            Some(chain::cmap_event_handler(self.clone(), client, previous));
     }
 
     /// The connection pool event handler for this handler (a synchronous callback), for
@@ -245,27 +243,26 @@ impl OtelCommandHandler {
             .map(|address| (intern::server(address), ev.server_port));
         let mut cursor_from_command = false;
         let recording = {
-            let name = inner.commands.resolve(&ev.command_name);
+            let name = CommandName::resolve(&ev.command_name);
             let known = name.known();
             let collection = command::collection(known, &ev.command);
             // Fields set in place (the builder calls would move the struct each time).
             let mut op = DbOperation::new(DB_SYSTEM);
             let database = command::name_shape_ok(&ev.db).then(|| intern::database(&ev.db));
             op.namespace = database.clone().map(Into::into);
-            op.operation = Some(match &name {
+            let recorded_name = name.recorded();
+            op.operation = Some(match name {
                 CommandName::Known(k) => k.name.into(),
-                CommandName::Learned(n) => Arc::clone(n).into(),
-                // A name that is not a command name's shape, or one too many.
+                // Recorded on the span; `_OTHER` on the metric (see `open_operation`).
+                CommandName::Unlisted(n) => {
+                    op.open_operation = true;
+                    StringValue::from(n.to_owned())
+                }
+                // Not a command name's shape.
                 CommandName::Other => OTHER_COMMAND.into(),
             });
-            let recorded_name = match &name {
-                CommandName::Known(k) => Some(k.name),
-                CommandName::Learned(n) => Some(&**n),
-                CommandName::Other => None,
-            };
             op.summary = recorded_name.map(|n| {
-                intern::summary(n, summary_target(known, collection, database.as_deref(), n))
-                    .into()
+                intern::summary(n, summary_target(known, collection, database.as_deref(), n)).into()
             });
             op.collection = collection.map(|c| intern::collection(c).into());
             op.batch_size = command::batch_size(known, &ev.command);

@@ -188,3 +188,39 @@ async fn a_prebuilt_recorder_is_used_as_given() {
     assert_eq!(f.t.series("db.client.operation.duration"), 1);
     f.cleanup().await;
 }
+
+/// `require_parent(true)` (the shared DB option): a command with no current span records its
+/// duration metric but no span; inside a traced caller it is a child span as always.
+#[tokio::test]
+async fn require_parent_keeps_the_metric_and_drops_parentless_spans() {
+    let t = TestTelemetry::new();
+    let handler = common::builder(&t).require_parent(true).build();
+    let f = common::fixture_with(t, handler).await;
+    let coll = f.db.collection::<Document>("jobs");
+    coll.insert_one(doc! { "background": 1 })
+        .await
+        .expect("untraced insert");
+    assert!(
+        f.t.spans().is_empty(),
+        "{}",
+        otel_testkit::describe(&f.t.spans())
+    );
+    assert_eq!(f.handler.in_flight(), 0);
+    let measured = |op: &str| -> u64 {
+        f.t.histogram("db.client.operation.duration")
+            .iter()
+            .filter(|p| p.attr(a::DB_OPERATION_NAME).as_deref() == Some(op))
+            .map(|p| p.count)
+            .sum()
+    };
+    assert_eq!(measured("insert"), 1, "the parentless insert is measured");
+
+    f.in_span("caller", async {
+        coll.find_one(doc! {}).await.expect("traced find");
+    })
+    .await;
+    f.span("find jobs").assert_child_of(&f.span("caller"));
+    assert_eq!(f.t.spans().len(), 2, "caller and find only");
+    assert_eq!(measured("find"), 1);
+    f.cleanup().await;
+}

@@ -196,14 +196,23 @@ pub(crate) fn lookup(name: &str) -> Option<Known> {
 /// `db.collection.name`: the collection of a known command that targets one, when it has the
 /// shape of a name.
 pub(crate) fn collection(known: Option<Known>, command: &Document) -> Option<&str> {
-    let value = match known?.target {
-        Target::None => return None,
-        Target::FirstValue => command.iter().next().map(|(_, v)| v),
-        Target::CollectionField => command.get("collection"),
-    };
-    match value {
+    match collection_value(known, command) {
         Some(Bson::String(s)) if name_shape_ok(s) => Some(s.as_str()),
         _ => None,
+    }
+}
+
+/// Whether the command names a collection (a string where its collection goes), shaped as a
+/// name or not: `{"aggregate": 1}` names none and works on its database.
+pub(crate) fn names_collection(known: Option<Known>, command: &Document) -> bool {
+    matches!(collection_value(known, command), Some(Bson::String(_)))
+}
+
+fn collection_value(known: Option<Known>, command: &Document) -> Option<&Bson> {
+    match known?.target {
+        Target::None => None,
+        Target::FirstValue => command.iter().next().map(|(_, v)| v),
+        Target::CollectionField => command.get("collection"),
     }
 }
 

@@ -15,7 +15,7 @@ use otel_rpc::{DbOperation, ErrorTextMode, Failure, Outcome, QueryText, SpanReco
 
 use crate::chain;
 use crate::client::{ClientState, Clients};
-use crate::command::{self, CommandName, Target};
+use crate::command::{self, CommandName};
 use crate::details;
 use crate::event::{self, FailedCommand, StartedCommand, SucceededCommand};
 use crate::failure::CommandFailure;
@@ -124,7 +124,7 @@ impl OtelCommandHandler {
     /// its client a state of its own (commands awaiting a reply, connection pools,
     /// `server.address` from that client's configuration), since the driver numbers
     /// connections per pool and two clients to one server reuse the same ids. Spans, the
-    /// duration metric, the pool metrics (summed per server) and the learned command names are
+    /// duration metric and the pool metrics (summed per server) are
     /// shared. Install once per client options. A disabled handler (`enabled(false)`,
     /// `OTEL_INSTRUMENTATION_MONGO_ENABLED=false`) leaves the options untouched.
     pub fn install(&self, options: &mut ClientOptions) {
@@ -262,7 +262,9 @@ impl OtelCommandHandler {
                 CommandName::Other => OTHER_COMMAND.into(),
             });
             op.summary = recorded_name.map(|n| {
-                intern::summary(n, summary_target(known, collection, database.as_deref(), n)).into()
+                let names_collection = command::names_collection(known, &ev.command);
+                let target = summary_target(names_collection, collection, database.as_deref(), n);
+                intern::summary(n, target).into()
             });
             op.collection = collection.map(|c| intern::collection(c).into());
             op.batch_size = command::batch_size(known, &ev.command);
@@ -416,22 +418,21 @@ fn checked_in(client: &ClientState, address: &ServerAddress, connection_id: u32)
 
 /// The target of `db.query.summary` (`{command} {target}`, semantic conventions): the
 /// collection of a command that works on one; for a command that works on none (`ping`,
-/// `listDatabases`, `commitTransaction`, `listCollections`, `aggregate: 1`, a learned
+/// `listDatabases`, `commitTransaction`, `listCollections`, `aggregate: 1`, an unlisted
 /// command), the database it runs against (`listDatabases admin`, as the drivers'
 /// specification writes it). A collection command whose collection was left out (not a name)
 /// has no target: its database would read as a database-wide operation. A target that does
 /// not fit in 255 bytes with the command name is left out (never cut).
 fn summary_target<'a>(
-    known: Option<command::Known>,
+    names_collection: bool,
     collection: Option<&'a str>,
     database: Option<&'a str>,
     name: &str,
 ) -> Option<&'a str> {
-    let targets_collection = known.is_some_and(|k| k.target != Target::None);
-    let target = if targets_collection {
+    let target = if names_collection {
         collection
     } else {
-        collection.or(database)
+        database
     };
     target.filter(|t| name.len() + 1 + t.len() <= otel_rpc::untrusted::MAX_NAME_LEN)
 }

@@ -211,9 +211,17 @@ async fn summaries_of_database_and_admin_commands() {
         f.client.list_database_names().await.expect("listDatabases");
         f.db.list_collection_names().await.expect("listCollections");
         f.db.run_command(doc! { "ping": 1 }).await.expect("ping");
+        // A database-level aggregate (FerretDB may refuse it: the summary is ours).
+        let _ =
+            f.db.run_command(doc! { "aggregate": 1, "pipeline": [], "cursor": {} })
+                .await;
     })
     .await;
     let spans = f.t.spans();
+    let aggregate = format!("aggregate {}", f.db_name);
+    f.span(&aggregate)
+        .assert_attr(a::DB_QUERY_SUMMARY, aggregate.clone())
+        .assert_no_attr(a::DB_COLLECTION_NAME);
     let list_dbs = f.span("listDatabases admin");
     list_dbs
         .assert_attr(a::DB_QUERY_SUMMARY, "listDatabases admin")

@@ -231,11 +231,6 @@ impl OtelCommandHandler {
             // Never kept, never shown to a hook.
             ev.command = Document::new();
         }
-        if let Some(filter) = &inner.options.command_filter
-            && !filter(&ev)
-        {
-            return;
-        }
         let start_time = SystemTime::now();
         let server = ev
             .server_address
@@ -288,10 +283,7 @@ impl OtelCommandHandler {
             if !inner.options.hooks.allows(&op) {
                 return;
             }
-            let span_name = match &inner.options.command_span_name {
-                Some(namer) => namer(&ev, &op).into(),
-                None => inner.options.hooks.name(&op),
-            };
+            let span_name = inner.options.hooks.name(&op);
             inner
                 .recorder
                 .start_db_with(&parent, Some(start_time), span_name, &op, |out| {

@@ -11,7 +11,7 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
 use otel_rpc::text::QueryTextMode;
-use otel_rpc::{DbOperation, DurationMetric, ErrorTextMode};
+use otel_rpc::{DurationMetric, ErrorTextMode};
 
 use crate::event::StartedCommand;
 use crate::handler::OtelCommandHandler;
@@ -48,9 +48,6 @@ pub enum BackgroundCommands {
     Root,
 }
 
-pub(crate) type CommandFilter = Arc<dyn Fn(&StartedCommand) -> bool + Send + Sync>;
-pub(crate) type CommandSpanNamer =
-    Arc<dyn Fn(&StartedCommand, &DbOperation<'_>) -> String + Send + Sync>;
 pub(crate) type AttributesHook = Arc<dyn Fn(&StartedCommand, &mut Vec<KeyValue>) + Send + Sync>;
 
 /// The short instrumentation name: `OTEL_INSTRUMENTATION_MONGO_ENABLED=false` turns the
@@ -65,8 +62,6 @@ pub(crate) struct Options {
     pub(crate) error_text: ErrorTextMode,
     pub(crate) background: BackgroundCommands,
     pub(crate) hooks: DbHooks,
-    pub(crate) command_filter: Option<CommandFilter>,
-    pub(crate) command_span_name: Option<CommandSpanNamer>,
     pub(crate) attributes: Option<AttributesHook>,
 }
 
@@ -183,8 +178,6 @@ impl OtelCommandHandlerBuilder {
                 error_text: ErrorTextMode::default(),
                 background: BackgroundCommands::default(),
                 hooks: DbHooks::default(),
-                command_filter: None,
-                command_span_name: None,
                 attributes: None,
             },
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
@@ -239,28 +232,6 @@ impl OtelCommandHandlerBuilder {
     /// that long legitimately).
     pub fn abandoned_checkout_after(mut self, grace: Duration) -> Self {
         self.pool.abandoned_checkout_after = grace;
-        self
-    }
-
-    /// The old command-level filter: records only the commands for which `filter` returns
-    /// `true`. Authentication commands reach it with an empty document.
-    #[deprecated(note = "use `filter` (DbInstrumentationOptions), typed on `DbOperation`")]
-    pub fn filter_command(
-        mut self,
-        filter: impl Fn(&StartedCommand) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.options.command_filter = Some(Arc::new(filter));
-        self
-    }
-
-    /// The old command-level span name hook (it wins over `span_name`). Keep it low
-    /// cardinality: never put values in it.
-    #[deprecated(note = "use `span_name` (DbInstrumentationOptions), typed on `DbOperation`")]
-    pub fn span_name_command(
-        mut self,
-        name: impl Fn(&StartedCommand, &DbOperation<'_>) -> String + Send + Sync + 'static,
-    ) -> Self {
-        self.options.command_span_name = Some(Arc::new(name));
         self
     }
 

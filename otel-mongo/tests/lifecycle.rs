@@ -452,7 +452,7 @@ fn exception_signal_logs_moves_driver_errors_to_log_records() {
     handler.on_failed(FailedCommand::new(
         CommandKey::new(7, 3),
         Duration::from_millis(3),
-        CommandFailure::server(11000, None),
+        CommandFailure::server(11000),
     ));
     for span in t.spans_named("find orders") {
         span.assert_error().assert_no_exception();

@@ -1,6 +1,6 @@
 //! The shared options vocabulary on the Mongo builder: filter and span name typed on
-//! `DbOperation`, attribute hook, text length cap, classification, the on/off switch, and the
-//! deprecated command-level hooks.
+//! `DbOperation`, attribute hook, text length cap, classification, the on/off switch,
+//! `require_parent`.
 
 mod common;
 
@@ -143,27 +143,6 @@ async fn a_disabled_handler_is_a_pass_through() {
             .in_flight(),
         0
     );
-}
-
-/// The old command-level hooks still work for one release.
-#[tokio::test]
-#[allow(deprecated)]
-async fn deprecated_command_hooks_still_work() {
-    let t = TestTelemetry::new();
-    let handler = common::builder(&t)
-        .filter_command(|cmd| cmd.command_name != "ping")
-        .span_name_command(|cmd, _op| format!("mongo.{}", cmd.command_name))
-        .build();
-    let f = common::fixture_with(t, handler).await;
-    f.db.run_command(doc! { "ping": 1 }).await.expect("ping");
-    f.db.collection::<Document>("c")
-        .insert_one(doc! { "x": 1 })
-        .await
-        .expect("insert");
-    assert!(f.t.spans_named("mongo.ping").is_empty());
-    f.span("mongo.insert")
-        .assert_attr(a::DB_QUERY_SUMMARY, "insert c");
-    f.cleanup().await;
 }
 
 /// `recorder(..)`: a prebuilt recorder (its providers, scope and metric) records the commands.

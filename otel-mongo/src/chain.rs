@@ -4,33 +4,39 @@ use mongodb::event::EventHandler;
 use mongodb::event::cmap::CmapEvent;
 use mongodb::event::command::CommandEvent;
 
+use std::sync::Arc;
+
+use crate::client::ClientState;
 use crate::handler::OtelCommandHandler;
 
 /// A synchronous callback (so events are handled inline, in the caller's task and context)
-/// that feeds `handler`, then forwards to `previous`.
+/// that feeds `handler` with `client`'s state, then forwards to `previous`.
 pub(crate) fn event_handler(
     handler: OtelCommandHandler,
+    client: Arc<ClientState>,
     previous: Option<EventHandler<CommandEvent>>,
 ) -> EventHandler<CommandEvent> {
     match previous {
-        None => EventHandler::callback(move |ev| handler.handle(ev)),
+        None => EventHandler::callback(move |ev| handler.handle_for(&client, ev)),
         Some(previous) => EventHandler::callback(move |ev: CommandEvent| {
-            handler.handle(ev.clone());
+            handler.handle_for(&client, ev.clone());
             forward(&previous, ev);
         }),
     }
 }
 
 /// A synchronous callback for connection pool events (handled inline, in the pool's task,
-/// in the order the pool emits them) that feeds `handler`, then forwards to `previous`.
+/// in the order the pool emits them) that feeds `handler` with `client`'s state, then
+/// forwards to `previous`.
 pub(crate) fn cmap_event_handler(
     handler: OtelCommandHandler,
+    client: Arc<ClientState>,
     previous: Option<EventHandler<CmapEvent>>,
 ) -> EventHandler<CmapEvent> {
     match previous {
-        None => EventHandler::callback(move |ev| handler.handle_cmap(&ev)),
+        None => EventHandler::callback(move |ev| handler.handle_cmap_for(&client, &ev)),
         Some(previous) => EventHandler::callback(move |ev: CmapEvent| {
-            handler.handle_cmap(&ev);
+            handler.handle_cmap_for(&client, &ev);
             forward(&previous, ev);
         }),
     }

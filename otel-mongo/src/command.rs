@@ -1,12 +1,18 @@
-//! Facts read from a command document: which known command it is, its collection and batch
-//! size.
+//! Facts read from a command document: which command it is, its collection and batch size.
 //!
 //! A command's first key is its name and, for the commands that work on one collection, the
 //! first value is that collection. For every other command the first value is something else
 //! entirely (`eval` code, the user name of `usersInfo` / `dropUser`, `1`), so the collection is
 //! taken only from commands of [`KNOWN_COMMANDS`] marked as targeting one, and only when the
-//! value has the shape of a name ([`name_shape_ok`]). Command names outside the list are
-//! client-chosen text: they are recorded as [`otel_rpc::untrusted::OTHER`] (`_OTHER`).
+//! value has the shape of a name ([`name_shape_ok`]).
+//!
+//! Command names are keys the application's code (through the driver) sends, never a server's
+//! or a peer's text, but `run_command` takes any document, so they are still checked: a name
+//! outside [`KNOWN_COMMANDS`] is recorded when it has the shape of a command name
+//! ([`command_name_shape_ok`]: an identifier of at most [`MAX_COMMAND_NAME_LEN`] bytes), else
+//! as [`otel_rpc::untrusted::OTHER`] (`_OTHER`). On the duration metric the distinct values of
+//! `db.operation.name` and `db.query.summary` are further bounded by the recorder (the first
+//! `DurationMetric::max_distinct_values`, later new ones `_OTHER` on the metric only).
 
 use mongodb::bson::{Bson, Document};
 
@@ -121,6 +127,61 @@ pub(crate) const KNOWN_COMMANDS: &[(&str, Target)] = &[
     ("whatsmyuri", NoColl),
 ];
 
+/// Longest command name recorded as such (the server's longest is about 40 bytes).
+pub(crate) const MAX_COMMAND_NAME_LEN: usize = 64;
+
+/// Whether `name` has the shape of a server command name: an ASCII identifier (letters,
+/// digits, `_`, not starting with a digit) of at most [`MAX_COMMAND_NAME_LEN`] bytes. Text
+/// with spaces, quotes, `-`, `.`, `$` or anything else is not a command name.
+pub(crate) fn command_name_shape_ok(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= MAX_COMMAND_NAME_LEN
+        && !bytes[0].is_ascii_digit()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+/// How a command's name is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CommandName<'a> {
+    /// One of [`KNOWN_COMMANDS`].
+    Known(Known),
+    /// Another name with the shape of a command name ([`command_name_shape_ok`]).
+    Unlisted(&'a str),
+    /// Anything else: `_OTHER`.
+    Other,
+}
+
+impl<'a> CommandName<'a> {
+    /// How the command named `name` is recorded.
+    pub(crate) fn resolve(name: &'a str) -> Self {
+        match lookup(name) {
+            Some(known) => CommandName::Known(known),
+            None if command_name_shape_ok(name) => CommandName::Unlisted(name),
+            None => CommandName::Other,
+        }
+    }
+
+    /// The known command, if it is one.
+    pub(crate) fn known(self) -> Option<Known> {
+        match self {
+            CommandName::Known(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The name as recorded, `None` for `_OTHER`.
+    pub(crate) fn recorded(self) -> Option<&'a str> {
+        match self {
+            CommandName::Known(k) => Some(k.name),
+            CommandName::Unlisted(n) => Some(n),
+            CommandName::Other => None,
+        }
+    }
+}
+
 /// The known command named exactly `name` (command names are case-sensitive).
 pub(crate) fn lookup(name: &str) -> Option<Known> {
     KNOWN_COMMANDS
@@ -135,14 +196,23 @@ pub(crate) fn lookup(name: &str) -> Option<Known> {
 /// `db.collection.name`: the collection of a known command that targets one, when it has the
 /// shape of a name.
 pub(crate) fn collection(known: Option<Known>, command: &Document) -> Option<&str> {
-    let value = match known?.target {
-        Target::None => return None,
-        Target::FirstValue => command.iter().next().map(|(_, v)| v),
-        Target::CollectionField => command.get("collection"),
-    };
-    match value {
+    match collection_value(known, command) {
         Some(Bson::String(s)) if name_shape_ok(s) => Some(s.as_str()),
         _ => None,
+    }
+}
+
+/// Whether the command names a collection (a string where its collection goes), shaped as a
+/// name or not: `{"aggregate": 1}` names none and works on its database.
+pub(crate) fn names_collection(known: Option<Known>, command: &Document) -> bool {
+    matches!(collection_value(known, command), Some(Bson::String(_)))
+}
+
+fn collection_value(known: Option<Known>, command: &Document) -> Option<&Bson> {
+    match known?.target {
+        Target::None => None,
+        Target::FirstValue => command.iter().next().map(|(_, v)| v),
+        Target::CollectionField => command.get("collection"),
     }
 }
 
@@ -237,6 +307,32 @@ mod tests {
             coll("find", &doc! { "find": "x".repeat(255) }).map(str::len),
             Some(255)
         );
+    }
+
+    #[test]
+    fn command_names_are_identifiers() {
+        for ok in ["connPoolStats", "top", "_isSelf", "shardCollection", "a1"] {
+            assert!(command_name_shape_ok(ok), "{ok}");
+        }
+        let long = "c".repeat(MAX_COMMAND_NAME_LEN + 1);
+        for bad in [
+            "", "1abc", "my cmd", "a-b", "a.b", "$cmd", "q'", "s3cret;x", &long,
+        ] {
+            assert!(!command_name_shape_ok(bad), "{bad:?}");
+        }
+        assert!(command_name_shape_ok(&long[1..]));
+    }
+
+    #[test]
+    fn names_resolve_known_unlisted_or_other() {
+        assert_eq!(CommandName::resolve("find").recorded(), Some("find"));
+        assert!(CommandName::resolve("find").known().is_some());
+        assert_eq!(
+            CommandName::resolve("connPoolStats"),
+            CommandName::Unlisted("connPoolStats")
+        );
+        assert_eq!(CommandName::resolve("my cmd"), CommandName::Other);
+        assert_eq!(CommandName::resolve("my cmd").recorded(), None);
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub struct StartedCommand {
     pub server_address: Option<String>,
     /// Port of the connection (`server.port`), when known.
     pub server_port: Option<u16>,
+    /// `network.transport` of the connection: `tcp` or `unix`, when known.
+    pub network_transport: Option<&'static str>,
+    /// The server's id of the connection (`db.mongodb.server_connection_id`, from its
+    /// `hello` reply), when it sent one.
+    pub server_connection_id: Option<i64>,
 }
 
 impl StartedCommand {
@@ -68,14 +73,18 @@ impl StartedCommand {
             command,
             server_address: None,
             server_port: None,
+            network_transport: None,
+            server_connection_id: None,
         }
     }
 
-    /// Sets the server address and port.
+    /// Sets the server address and port, and the transport: TCP with a port, a Unix socket
+    /// (the address is its path) without.
     #[must_use]
     pub fn with_server(mut self, address: impl Into<String>, port: Option<u16>) -> Self {
         self.server_address = Some(address.into());
         self.server_port = port;
+        self.network_transport = Some(transport(port));
         self
     }
 }
@@ -141,6 +150,11 @@ pub(crate) fn split_address(address: ServerAddress) -> (Option<String>, Option<u
     }
 }
 
+/// `network.transport` of an address [`split_address`] split: TCP addresses have a port.
+fn transport(port: Option<u16>) -> &'static str {
+    if port.is_some() { "tcp" } else { "unix" }
+}
+
 /// Whether `address` is the one [`split_address`] turned into `host` and `port`.
 pub(crate) fn is_server(address: &ServerAddress, host: &str, port: Option<u16>) -> bool {
     match address {
@@ -162,6 +176,8 @@ impl From<CommandStartedEvent> for StartedCommand {
             command: ev.command,
             server_address,
             server_port,
+            network_transport: Some(transport(server_port)),
+            server_connection_id: ev.connection.server_id,
         }
     }
 }

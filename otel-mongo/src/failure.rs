@@ -36,16 +36,12 @@ pub struct CommandFailure {
     /// errors): recorded as an exception. A server error code is a classified response, not
     /// an exception.
     pub is_exception: bool,
-    /// The old description: `DuplicateKey (11000)`, `server error 11000` or the error kind.
-    #[deprecated(note = "use `description` (and `untrusted_message` for opt-in text)")]
-    pub message: String,
 }
 
 impl CommandFailure {
-    /// A server error with `code`. Its name comes from this crate's table of known codes;
-    /// `code_name` (server text) is not recorded and only kept for compatibility.
-    pub fn server(code: i32, code_name: Option<&str>) -> Self {
-        let _ = code_name;
+    /// A server error with `code`. Its name comes from this crate's table of known codes
+    /// (never the reply's `codeName`, which is server text).
+    pub fn server(code: i32) -> Self {
         Self::from_code(code, None)
     }
 
@@ -53,18 +49,12 @@ impl CommandFailure {
     pub fn from_code(code: i32, server_message: Option<&str>) -> Self {
         let code_text = code.to_string();
         let description = codes::code_name(code);
-        let message = match description {
-            Some(name) => format!("{name} ({code})"),
-            None => format!("server error {code}"),
-        };
-        #[allow(deprecated)]
         CommandFailure {
             error_type: code_text.clone(),
             status_code: Some(code_text),
             description,
             untrusted_message: server_message.map(capped),
             is_exception: false,
-            message,
         }
     }
 
@@ -73,9 +63,7 @@ impl CommandFailure {
     pub fn other(kind: impl Into<String>, message: impl Into<String>) -> Self {
         let kind = kind.into();
         let message: String = message.into();
-        #[allow(deprecated)]
         CommandFailure {
-            message: kind.clone(),
             error_type: kind,
             status_code: None,
             description: None,
@@ -209,7 +197,7 @@ mod tests {
         assert_eq!(f.status_code.as_deref(), Some("987654"));
         assert_eq!(f.description, None);
         assert_eq!(f.untrusted_message, None);
-        let f = CommandFailure::server(64, Some("s3cret"));
+        let f = CommandFailure::server(64);
         assert_eq!(f.description, Some("WriteConcernTimeout"));
         assert_eq!(CommandFailure::from_reply(&doc! { "n": 1, "ok": 1 }), None);
         assert_eq!(

@@ -1,7 +1,7 @@
 //! [`OtelCommandHandler`]: turns the driver's command events into client spans.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use mongodb::bson::Document;
@@ -9,24 +9,27 @@ use mongodb::event::EventHandler;
 use mongodb::event::cmap::CmapEvent;
 use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, ServerAddress};
-use opentelemetry::StringValue;
 use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{KeyValue, StringValue};
 use otel_rpc::{DbOperation, ErrorTextMode, Failure, Outcome, QueryText, SpanRecorder};
 
 use crate::chain;
-use crate::command;
+use crate::client::{ClientState, Clients};
+use crate::command::{self, CommandName};
+use crate::details;
 use crate::event::{self, FailedCommand, StartedCommand, SucceededCommand};
 use crate::failure::CommandFailure;
-use crate::in_flight::{Entry, InFlight, LostReason};
+use crate::in_flight::{Entry, LostReason};
 use crate::intern;
 use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
-use crate::pool::PoolEvents;
+use crate::pool::PoolShared;
 use crate::sanitize;
 
 /// `db.system.name` of every span.
 pub const DB_SYSTEM: &str = "mongodb";
 
-/// `db.operation.name` of a command outside the known set (its name is client-chosen text).
+/// `db.operation.name` of a command whose name is not a command name's shape (or one new
+/// name too many, see the crate's README).
 pub const OTHER_COMMAND: &str = otel_rpc::untrusted::OTHER;
 
 /// `error.type` of a command whose reply never came (timed out or evicted).
@@ -62,11 +65,8 @@ struct Inner {
     enabled: bool,
     recorder: SpanRecorder,
     options: Options,
-    in_flight: InFlight,
-    pool: Option<PoolEvents>,
-    /// `server.address` / `server.port` from the client configuration, when it names a single
-    /// host (set by the first [`OtelCommandHandler::install`]); else each connection's server.
-    configured_server: OnceLock<Option<(Arc<str>, Option<u16>)>>,
+    /// The per-client state (in-flight commands, pools, configured server).
+    clients: Clients,
 }
 
 impl fmt::Debug for OtelCommandHandler {
@@ -99,7 +99,7 @@ impl OtelCommandHandler {
         enabled: bool,
         recorder: SpanRecorder,
         options: Options,
-        pool: Option<PoolEvents>,
+        pool: Option<PoolShared>,
         max_in_flight: usize,
         reply_timeout: Duration,
     ) -> Self {
@@ -108,9 +108,7 @@ impl OtelCommandHandler {
                 enabled,
                 recorder,
                 options,
-                in_flight: InFlight::new(max_in_flight, reply_timeout),
-                pool,
-                configured_server: OnceLock::new(),
+                clients: Clients::new(max_in_flight, reply_timeout, pool.map(Arc::new)),
             }),
         }
     }
@@ -120,44 +118,63 @@ impl OtelCommandHandler {
     /// end abandoned commands as `cancelled`, see
     /// [`on_connection_checked_in`](Self::on_connection_checked_in)). A handler already set
     /// there keeps receiving every event (synchronous callbacks are called first, async ones
-    /// and channels are fed from a spawned task as the driver would). Install once per client
-    /// options. A disabled handler (`enabled(false)`, `OTEL_INSTRUMENTATION_MONGO_ENABLED=false`)
-    /// leaves the options untouched.
+    /// and channels are fed from a spawned task as the driver would).
+    ///
+    /// One handler can be installed into any number of client options: each install gives
+    /// its client a state of its own (commands awaiting a reply, connection pools,
+    /// `server.address` from that client's configuration), since the driver numbers
+    /// connections per pool and two clients to one server reuse the same ids. Spans, the
+    /// duration metric and the pool metrics (summed per server) are
+    /// shared. Install once per client options. A disabled handler (`enabled(false)`,
+    /// `OTEL_INSTRUMENTATION_MONGO_ENABLED=false`) leaves the options untouched.
     pub fn install(&self, options: &mut ClientOptions) {
         if !self.inner.enabled {
             return;
         }
-        let _ = self
-            .inner
-            .configured_server
-            .set(configured_server(&options.hosts));
+        let client = self.inner.clients.install(&options.hosts);
         let previous = options.command_event_handler.take();
-        options.command_event_handler = Some(chain::event_handler(self.clone(), previous));
+        options.command_event_handler = Some(chain::event_handler(
+            self.clone(),
+            Arc::clone(&client),
+            previous,
+        ));
         let previous = options.cmap_event_handler.take();
-        options.cmap_event_handler = Some(chain::cmap_event_handler(self.clone(), previous));
+        options.cmap_event_handler =
+            Some(chain::cmap_event_handler(self.clone(), client, previous));
     }
 
     /// The connection pool event handler for this handler (a synchronous callback), for
-    /// composing it yourself; [`install`](Self::install) sets it.
+    /// composing it yourself; [`install`](Self::install) sets it. It shares its state with
+    /// [`event_handler`](Self::event_handler) and the other direct entry points: use the pair
+    /// on one client (for several clients, use [`install`](Self::install)).
     pub fn cmap_event_handler(&self) -> EventHandler<CmapEvent> {
-        chain::cmap_event_handler(self.clone(), None)
+        chain::cmap_event_handler(self.clone(), self.direct(), None)
     }
 
     /// The driver event handler for this handler (a synchronous callback), for composing it
-    /// yourself; [`install`](Self::install) is the one-line form.
+    /// yourself; [`install`](Self::install) is the one-line form (see
+    /// [`cmap_event_handler`](Self::cmap_event_handler) for the state they share).
     pub fn event_handler(&self) -> EventHandler<CommandEvent> {
-        chain::event_handler(self.clone(), None)
+        chain::event_handler(self.clone(), self.direct(), None)
+    }
+
+    fn direct(&self) -> Arc<ClientState> {
+        Arc::clone(self.inner.clients.direct())
     }
 
     /// Handles one driver event.
     pub fn handle(&self, event: CommandEvent) {
+        self.handle_for(self.inner.clients.direct(), event);
+    }
+
+    pub(crate) fn handle_for(&self, client: &ClientState, event: CommandEvent) {
         if !self.inner.enabled {
             return;
         }
         match event {
-            CommandEvent::Started(ev) => self.on_started(ev.into()),
-            CommandEvent::Succeeded(ev) => self.on_succeeded(ev.into()),
-            CommandEvent::Failed(ev) => self.on_failed(ev.into()),
+            CommandEvent::Started(ev) => self.started(client, ev.into()),
+            CommandEvent::Succeeded(ev) => self.succeeded(client, ev.into()),
+            CommandEvent::Failed(ev) => self.failed(client, ev.into()),
             _ => {}
         }
     }
@@ -167,14 +184,18 @@ impl OtelCommandHandler {
     /// commands abandoned on that connection, see
     /// [`on_connection_checked_in`](Self::on_connection_checked_in).
     pub fn handle_cmap(&self, event: &CmapEvent) {
+        self.handle_cmap_for(self.inner.clients.direct(), event);
+    }
+
+    pub(crate) fn handle_cmap_for(&self, client: &ClientState, event: &CmapEvent) {
         if !self.inner.enabled {
             return;
         }
-        if let Some(pool) = &self.inner.pool {
+        if let Some(pool) = &client.pool {
             pool.handle(event);
         }
         if let CmapEvent::ConnectionCheckedIn(ev) = event {
-            self.on_connection_checked_in(&ev.address, ev.connection_id);
+            checked_in(client, &ev.address, ev.connection_id);
         }
     }
 
@@ -188,21 +209,15 @@ impl OtelCommandHandler {
     /// check-in never got a reply event: its operation future was dropped mid-flight (e.g. by
     /// `tokio::time::timeout`). The driver then closes the connection (reason `Dropped`).
     pub fn on_connection_checked_in(&self, address: &ServerAddress, connection_id: u32) -> usize {
-        let orphans = self
-            .inner
-            .in_flight
-            .take_connection(connection_id, |server| {
-                server.is_some_and(|(host, port)| event::is_server(address, host, *port))
-            });
-        let n = orphans.len();
-        for entry in orphans {
-            entry.recording.end(Outcome::Cancelled);
-        }
-        n
+        checked_in(self.inner.clients.direct(), address, connection_id)
     }
 
     /// A command is about to be sent: starts its span now, under the current context.
-    pub fn on_started(&self, mut ev: StartedCommand) {
+    pub fn on_started(&self, ev: StartedCommand) {
+        self.started(self.inner.clients.direct(), ev);
+    }
+
+    fn started(&self, client: &ClientState, mut ev: StartedCommand) {
         let inner = &*self.inner;
         let parent = otel_rpc::current_context();
         if inner.options.background == BackgroundCommands::Skip
@@ -216,45 +231,41 @@ impl OtelCommandHandler {
             // Never kept, never shown to a hook.
             ev.command = Document::new();
         }
-        if let Some(filter) = &inner.options.command_filter
-            && !filter(&ev)
-        {
-            return;
-        }
         let start_time = SystemTime::now();
         let server = ev
             .server_address
             .as_deref()
             .map(|address| (intern::server(address), ev.server_port));
+        let mut cursor_from_command = false;
         let recording = {
-            let known = command::lookup(&ev.command_name);
+            let name = CommandName::resolve(&ev.command_name);
+            let known = name.known();
             let collection = command::collection(known, &ev.command);
             // Fields set in place (the builder calls would move the struct each time).
             let mut op = DbOperation::new(DB_SYSTEM);
-            if command::name_shape_ok(&ev.db) {
-                op.namespace = Some(intern::database(&ev.db).into());
-            }
-            match known {
-                Some(known) => {
-                    op.operation = Some(known.name.into());
-                    // At most 255 bytes, never cut inside the target (semantic conventions):
-                    // a target that does not fit is left out of the summary.
-                    let target = collection.filter(|c| {
-                        known.name.len() + 1 + c.len() <= otel_rpc::untrusted::MAX_NAME_LEN
-                    });
-                    op.summary = Some(intern::summary(known.name, target).into());
+            let database = command::name_shape_ok(&ev.db).then(|| intern::database(&ev.db));
+            op.namespace = database.clone().map(Into::into);
+            let recorded_name = name.recorded();
+            op.operation = Some(match name {
+                CommandName::Known(k) => k.name.into(),
+                // Recorded on the span; `_OTHER` on the metric (see `open_operation`).
+                CommandName::Unlisted(n) => {
+                    op.open_operation = true;
+                    StringValue::from(n.to_owned())
                 }
-                // A name outside the closed set is client-chosen text.
-                None => op.operation = Some(OTHER_COMMAND.into()),
-            }
+                // Not a command name's shape.
+                CommandName::Other => OTHER_COMMAND.into(),
+            });
+            op.summary = recorded_name.map(|n| {
+                let names_collection = command::names_collection(known, &ev.command);
+                let target = summary_target(names_collection, collection, database.as_deref(), n);
+                intern::summary(n, target).into()
+            });
             op.collection = collection.map(|c| intern::collection(c).into());
             op.batch_size = command::batch_size(known, &ev.command);
             // The configured address (semantic conventions: not the server selected for the
             // operation), else the connection's.
-            let recorded = match inner.configured_server.get() {
-                Some(Some(configured)) => Some(configured),
-                _ => server.as_ref(),
-            };
+            let recorded = client.configured_server.as_ref().or(server.as_ref());
             if let Some((address, port)) = recorded {
                 op.server_address = Some(Arc::clone(address).into());
                 op.server_port = *port;
@@ -272,13 +283,11 @@ impl OtelCommandHandler {
             if !inner.options.hooks.allows(&op) {
                 return;
             }
-            let name = match &inner.options.command_span_name {
-                Some(namer) => namer(&ev, &op).into(),
-                None => inner.options.hooks.name(&op),
-            };
+            let span_name = inner.options.hooks.name(&op);
             inner
                 .recorder
-                .start_db_with(&parent, Some(start_time), name, &op, |out| {
+                .start_db_with(&parent, Some(start_time), span_name, &op, |out| {
+                    cursor_from_command = details::at_start(&ev, out);
                     if let Some(hook) = &inner.options.attributes {
                         hook(&ev, out);
                     }
@@ -289,17 +298,30 @@ impl OtelCommandHandler {
             start_time,
             inserted: Instant::now(),
             server,
+            cursor_from_command,
         };
-        let lost = inner.in_flight.insert(ev.key, entry);
+        let lost = client.in_flight.insert(ev.key, entry);
         self.end_lost(lost);
     }
 
     /// The server answered: ends the span at start + the driver-measured duration. Write
     /// errors carried by the reply (e.g. a duplicate key) mark it as failed.
     pub fn on_succeeded(&self, ev: SucceededCommand) {
-        let Some(entry) = self.inner.in_flight.remove(&ev.key) else {
+        self.succeeded(self.inner.clients.direct(), ev);
+    }
+
+    fn succeeded(&self, client: &ClientState, ev: SucceededCommand) {
+        let Some(entry) = client.in_flight.remove(&ev.key) else {
             return;
         };
+        if !entry.cursor_from_command
+            && entry.recording.is_recording()
+            && let Some(id) = details::reply_cursor_id(&ev.reply)
+        {
+            entry
+                .recording
+                .set_attribute(KeyValue::new(details::CURSOR_ID, id));
+        }
         let end = entry.start_time + ev.duration;
         match CommandFailure::from_reply(&ev.reply) {
             None => entry.recording.end_at(end, Outcome::Success),
@@ -311,7 +333,11 @@ impl OtelCommandHandler {
 
     /// The command failed: ends the span with the failure.
     pub fn on_failed(&self, ev: FailedCommand) {
-        let Some(entry) = self.inner.in_flight.remove(&ev.key) else {
+        self.failed(self.inner.clients.direct(), ev);
+    }
+
+    fn failed(&self, client: &ClientState, ev: FailedCommand) {
+        let Some(entry) = client.in_flight.remove(&ev.key) else {
             return;
         };
         let end = entry.start_time + ev.duration;
@@ -320,32 +346,45 @@ impl OtelCommandHandler {
             .end_at(end, outcome(&ev.failure, self.inner.options.error_text));
     }
 
-    /// Ends, as lost, every command that waited longer than the reply timeout; returns how
-    /// many. Also done lazily as new commands start, so calling it is optional.
+    /// Ends, as lost, every command (of every client) that waited longer than the reply
+    /// timeout; returns how many. Also done lazily as new commands start, so calling it is
+    /// optional.
     pub fn sweep(&self) -> usize {
-        let lost = self.inner.in_flight.sweep(Instant::now());
+        let now = Instant::now();
+        let mut lost = Vec::new();
+        self.inner
+            .clients
+            .for_each(|client| lost.extend(client.in_flight.sweep(now)));
         let n = lost.len();
         self.end_lost(lost);
         n
     }
 
-    /// Commands started and not yet answered.
+    /// Commands started and not yet answered, over every client.
     pub fn in_flight(&self) -> usize {
-        self.inner.in_flight.len()
+        let mut n = 0;
+        self.inner
+            .clients
+            .for_each(|client| n += client.in_flight.len());
+        n
     }
 
     /// Commands ended as lost so far (no reply within the timeout, or evicted because too
     /// many were in flight). Each is also counted by [`otel_rpc::health`].
     pub fn lost_replies(&self) -> u64 {
-        self.inner.in_flight.lost()
+        self.inner.clients.lost()
     }
 
     fn end_lost(&self, lost: Vec<(Entry, LostReason)>) {
+        if lost.is_empty() {
+            return;
+        }
+        self.inner.clients.count_lost(lost.len());
         for (entry, reason) in lost {
             let message = match reason {
                 LostReason::TimedOut => format!(
                     "no reply event within {:?}: the operation was cancelled or its connection lost",
-                    self.inner.in_flight.timeout()
+                    self.inner.clients.reply_timeout()
                 ),
                 LostReason::Evicted => String::from("evicted: too many commands awaiting a reply"),
             };
@@ -356,17 +395,38 @@ impl OtelCommandHandler {
     }
 }
 
-/// The address of a configuration that names a single host (a replica set seed list or an
-/// SRV record resolved to several hosts has no single address: then each connection's server
-/// is recorded).
-fn configured_server(hosts: &[ServerAddress]) -> Option<(Arc<str>, Option<u16>)> {
-    match hosts {
-        [one] => {
-            let (host, port) = event::split_address(one.clone());
-            host.map(|h| (Arc::from(h), port))
-        }
-        _ => None,
+/// Ends `client`'s commands still in flight on connection `connection_id` to `address`, as
+/// cancelled; returns how many.
+fn checked_in(client: &ClientState, address: &ServerAddress, connection_id: u32) -> usize {
+    let orphans = client.in_flight.take_connection(connection_id, |server| {
+        server.is_some_and(|(host, port)| event::is_server(address, host, *port))
+    });
+    let n = orphans.len();
+    for entry in orphans {
+        entry.recording.end(Outcome::Cancelled);
     }
+    n
+}
+
+/// The target of `db.query.summary` (`{command} {target}`, semantic conventions): the
+/// collection of a command that works on one; for a command that works on none (`ping`,
+/// `listDatabases`, `commitTransaction`, `listCollections`, `aggregate: 1`, an unlisted
+/// command), the database it runs against (`listDatabases admin`, as the drivers'
+/// specification writes it). A collection command whose collection was left out (not a name)
+/// has no target: its database would read as a database-wide operation. A target that does
+/// not fit in 255 bytes with the command name is left out (never cut).
+fn summary_target<'a>(
+    names_collection: bool,
+    collection: Option<&'a str>,
+    database: Option<&'a str>,
+    name: &str,
+) -> Option<&'a str> {
+    let target = if names_collection {
+        collection
+    } else {
+        database
+    };
+    target.filter(|t| name.len() + 1 + t.len() <= otel_rpc::untrusted::MAX_NAME_LEN)
 }
 
 /// The recorded form of `failure`: code (or kind) and the code's fixed name; the untrusted

@@ -69,6 +69,8 @@ pub(crate) struct Entry {
     pub(crate) inserted: Instant,
     /// Host and port of the connection, to match the pool's check-in events.
     pub(crate) server: Option<(Arc<str>, Option<u16>)>,
+    /// The span has the cursor id the command named (`getMore`): the reply's is not recorded.
+    pub(crate) cursor_from_command: bool,
 }
 
 /// Why an entry was dropped without a reply.
@@ -93,7 +95,6 @@ pub(crate) struct InFlight {
     base: Instant,
     /// Nanoseconds after `base` when the next lazy sweep is due.
     next_sweep: AtomicU64,
-    lost: AtomicU64,
 }
 
 impl InFlight {
@@ -120,12 +121,7 @@ impl InFlight {
             sweep_every,
             base: Instant::now(),
             next_sweep: AtomicU64::new(nanos(sweep_every)),
-            lost: AtomicU64::new(0),
         }
-    }
-
-    pub(crate) fn timeout(&self) -> Duration {
-        self.timeout
     }
 
     fn shard(&self, key: &CommandKey) -> MutexGuard<'_, Shard> {
@@ -137,7 +133,8 @@ impl InFlight {
         lock(&self.shards[index])
     }
 
-    /// Stores `entry`; returns the entries that had to go (expired, evicted or displaced).
+    /// Stores `entry`; returns the entries that had to go (expired, evicted or displaced), for
+    /// the caller to end and count.
     pub(crate) fn insert(&self, key: CommandKey, entry: Entry) -> Vec<(Entry, LostReason)> {
         let now = entry.inserted;
         let mut lost = if self.claim_sweep(now) {
@@ -161,7 +158,6 @@ impl InFlight {
                 lost.push((displaced, LostReason::Evicted));
             }
         }
-        self.count_lost(lost.len());
         lost
     }
 
@@ -194,9 +190,7 @@ impl InFlight {
             nanos(now.saturating_duration_since(self.base) + self.sweep_every),
             Ordering::Relaxed,
         );
-        let lost = self.expire_all(now);
-        self.count_lost(lost.len());
-        lost
+        self.expire_all(now)
     }
 
     /// `true` for the one caller that should run the lazy sweep due at `now`.
@@ -227,18 +221,6 @@ impl InFlight {
     /// Entries currently held.
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).entries.len()).sum()
-    }
-
-    /// Entries ended without a reply so far.
-    pub(crate) fn lost(&self) -> u64 {
-        self.lost.load(Ordering::Relaxed)
-    }
-
-    fn count_lost(&self, n: usize) {
-        for _ in 0..n {
-            otel_rpc::health::count_swallowed_error();
-        }
-        self.lost.fetch_add(n as u64, Ordering::Relaxed);
     }
 }
 

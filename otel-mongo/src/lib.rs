@@ -31,8 +31,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod chain;
+mod client;
 mod codes;
 mod command;
+mod details;
 pub mod event;
 mod failure;
 mod handler;

@@ -11,11 +11,11 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
 use otel_rpc::text::QueryTextMode;
-use otel_rpc::{DbOperation, DurationMetric, ErrorTextMode};
+use otel_rpc::{DurationMetric, ErrorTextMode};
 
 use crate::event::StartedCommand;
 use crate::handler::OtelCommandHandler;
-use crate::pool::{DEFAULT_ABANDONED_CHECKOUT_AFTER, PoolEvents};
+use crate::pool::{DEFAULT_ABANDONED_CHECKOUT_AFTER, PoolShared};
 
 /// Default for [`OtelCommandHandlerBuilder::max_in_flight`].
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
@@ -23,15 +23,19 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
 /// Default for [`OtelCommandHandlerBuilder::reply_timeout`].
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Commands the driver sends from its own background tasks, with no caller to parent them to.
-pub const BACKGROUND_COMMANDS: &[&str] = &["killCursors", "endSessions", "abortTransaction"];
+/// Commands the driver sends from its own background tasks, with no caller to parent them to,
+/// and that an application does not send itself.
+pub const BACKGROUND_COMMANDS: &[&str] = &["killCursors", "endSessions"];
 
 /// What to do with commands the driver runs in background tasks: `killCursors` when a cursor
-/// is dropped before its end, `endSessions` when the client shuts down, `abortTransaction`
-/// when a session is dropped mid-transaction ([`BACKGROUND_COMMANDS`]).
+/// is dropped before its end, `endSessions` when the client shuts down
+/// ([`BACKGROUND_COMMANDS`]).
 ///
 /// They are recognised by name *and* by having no current span: the same commands run inside
-/// a traced caller are always recorded as that caller's children.
+/// a traced caller are always recorded as that caller's children. `abortTransaction` is not
+/// one of them: an application aborts its own transactions (`session.abort_transaction()`),
+/// traced or not, and the driver's abort of a session dropped mid-transaction cannot be told
+/// from that, so every `abortTransaction` is recorded (the driver's as a root span).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum BackgroundCommands {
@@ -44,9 +48,6 @@ pub enum BackgroundCommands {
     Root,
 }
 
-pub(crate) type CommandFilter = Arc<dyn Fn(&StartedCommand) -> bool + Send + Sync>;
-pub(crate) type CommandSpanNamer =
-    Arc<dyn Fn(&StartedCommand, &DbOperation<'_>) -> String + Send + Sync>;
 pub(crate) type AttributesHook = Arc<dyn Fn(&StartedCommand, &mut Vec<KeyValue>) + Send + Sync>;
 
 /// The short instrumentation name: `OTEL_INSTRUMENTATION_MONGO_ENABLED=false` turns the
@@ -61,8 +62,6 @@ pub(crate) struct Options {
     pub(crate) error_text: ErrorTextMode,
     pub(crate) background: BackgroundCommands,
     pub(crate) hooks: DbHooks,
-    pub(crate) command_filter: Option<CommandFilter>,
-    pub(crate) command_span_name: Option<CommandSpanNamer>,
     pub(crate) attributes: Option<AttributesHook>,
 }
 
@@ -179,8 +178,6 @@ impl OtelCommandHandlerBuilder {
                 error_text: ErrorTextMode::default(),
                 background: BackgroundCommands::default(),
                 hooks: DbHooks::default(),
-                command_filter: None,
-                command_span_name: None,
                 attributes: None,
             },
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
@@ -238,28 +235,6 @@ impl OtelCommandHandlerBuilder {
         self
     }
 
-    /// The old command-level filter: records only the commands for which `filter` returns
-    /// `true`. Authentication commands reach it with an empty document.
-    #[deprecated(note = "use `filter` (DbInstrumentationOptions), typed on `DbOperation`")]
-    pub fn filter_command(
-        mut self,
-        filter: impl Fn(&StartedCommand) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.options.command_filter = Some(Arc::new(filter));
-        self
-    }
-
-    /// The old command-level span name hook (it wins over `span_name`). Keep it low
-    /// cardinality: never put values in it.
-    #[deprecated(note = "use `span_name` (DbInstrumentationOptions), typed on `DbOperation`")]
-    pub fn span_name_command(
-        mut self,
-        name: impl Fn(&StartedCommand, &DbOperation<'_>) -> String + Send + Sync + 'static,
-    ) -> Self {
-        self.options.command_span_name = Some(Arc::new(name));
-        self
-    }
-
     /// Adds span attributes per command; called only for recorded (sampled) spans.
     /// Authentication commands reach it with an empty document.
     pub fn attributes(
@@ -308,7 +283,7 @@ impl OtelCommandHandlerBuilder {
                 .pool
                 .meter
                 .unwrap_or_else(|| opentelemetry::global::meter_with_scope(scope()));
-            PoolEvents::new(&meter, self.pool.abandoned_checkout_after)
+            PoolShared::new(&meter, self.pool.abandoned_checkout_after)
         });
         let options = Options {
             query_text: common.query_text,

@@ -28,7 +28,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use mongodb::event::cmap::{CmapEvent, ConnectionCheckoutFailedReason};
@@ -76,6 +76,7 @@ type Connections = HashMap<u32, Connection, BuildHasherDefault<KeyHasher>>;
 
 struct Pool {
     address: ServerAddress,
+    /// Shared with the other clients' pools to the same server (see [`Observers`]).
     observer: PoolObserver,
     connections: Connections,
     /// Start instants of the check-outs not resolved yet, oldest first.
@@ -164,29 +165,85 @@ fn distance(a: Instant, b: Instant) -> Duration {
     if a > b { a - b } else { b - a }
 }
 
-/// Feeds the pool observers from CMAP events.
-pub(crate) struct PoolEvents {
+/// What the pools of every client of one handler share: the instruments, the grace period
+/// and one observer per server.
+pub(crate) struct PoolShared {
     metrics: PoolMetrics,
     abandoned_after: Duration,
+    observers: Observers,
+}
+
+impl PoolShared {
+    pub(crate) fn new(meter: &Meter, abandoned_after: Duration) -> Self {
+        PoolShared {
+            metrics: PoolMetrics::new(meter),
+            abandoned_after,
+            observers: Observers::default(),
+        }
+    }
+}
+
+/// One observer per server address, shared by the pools of every client to that server (each
+/// client's driver has a pool of its own there, with connection ids of its own): their counts
+/// add up under one `db.client.connection.pool.name`, instead of two observers reporting the
+/// same attributes. Counted by users, dropped with the last.
+#[derive(Default)]
+struct Observers {
+    entries: Mutex<Vec<(ServerAddress, PoolObserver, usize)>>,
+}
+
+impl Observers {
+    fn lock(&self) -> MutexGuard<'_, Vec<(ServerAddress, PoolObserver, usize)>> {
+        lock(&self.entries)
+    }
+
+    fn acquire(&self, metrics: &PoolMetrics, address: &ServerAddress) -> PoolObserver {
+        let mut entries = self.lock();
+        if let Some((_, observer, users)) = entries.iter_mut().find(|(a, _, _)| a == address) {
+            *users += 1;
+            return observer.clone();
+        }
+        let observer = metrics.pool(pool_name(address));
+        entries.push((address.clone(), observer.clone(), 1));
+        observer
+    }
+
+    fn release(&self, address: &ServerAddress) {
+        let mut entries = self.lock();
+        if let Some(i) = entries.iter().position(|(a, _, _)| a == address) {
+            entries[i].2 -= 1;
+            if entries[i].2 == 0 {
+                entries.swap_remove(i);
+            }
+        }
+    }
+}
+
+/// Feeds the pool observers from the CMAP events of one client.
+pub(crate) struct PoolEvents {
+    shared: Arc<PoolShared>,
     pools: Mutex<Vec<Pool>>,
 }
 
+/// A poisoned lock still holds consistent data (nothing panics while holding it): recover it
+/// and count the event.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned: PoisonError<_>| {
+        otel_rpc::health::count_swallowed_error();
+        poisoned.into_inner()
+    })
+}
+
 impl PoolEvents {
-    pub(crate) fn new(meter: &Meter, abandoned_after: Duration) -> Self {
+    pub(crate) fn new(shared: Arc<PoolShared>) -> Self {
         PoolEvents {
-            metrics: PoolMetrics::new(meter),
-            abandoned_after,
+            shared,
             pools: Mutex::new(Vec::new()),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Pool>> {
-        self.pools
-            .lock()
-            .unwrap_or_else(|poisoned: PoisonError<_>| {
-                otel_rpc::health::count_swallowed_error();
-                poisoned.into_inner()
-            })
+        lock(&self.pools)
     }
 
     /// The pool of `address`, created on first sight (a handler installed after the pool was
@@ -197,7 +254,7 @@ impl PoolEvents {
             None => {
                 pools.push(Pool {
                     address: address.clone(),
-                    observer: self.metrics.pool(pool_name(address)),
+                    observer: self.shared.observers.acquire(&self.shared.metrics, address),
                     connections: Connections::default(),
                     pending: VecDeque::new(),
                 });
@@ -205,6 +262,12 @@ impl PoolEvents {
             }
         };
         &mut pools[i]
+    }
+
+    /// Takes this client's counts out of the shared observer of `pool`.
+    fn close(&self, mut pool: Pool) {
+        pool.close();
+        self.shared.observers.release(&pool.address);
     }
 
     pub(crate) fn handle(&self, event: &CmapEvent) {
@@ -251,7 +314,7 @@ impl PoolEvents {
                 let now = Instant::now();
                 let pool = self.pool(&mut pools, &ev.address);
                 let start = pool.checkout_ended(now, ev.duration);
-                pool.abandon_older_than(start, self.abandoned_after);
+                pool.abandon_older_than(start, self.shared.abandoned_after);
                 pool.observer.record_wait_time(ev.duration);
                 pool.set(ev.connection_id, Connection::Used(now));
             }
@@ -268,11 +331,22 @@ impl PoolEvents {
             }
             CmapEvent::PoolClosed(ev) => {
                 if let Some(i) = pools.iter().position(|p| p.address == ev.address) {
-                    pools.swap_remove(i).close();
+                    let pool = pools.swap_remove(i);
+                    self.close(pool);
                 }
             }
             // Pool ready / cleared: no count changes (cleared connections close one by one).
             _ => {}
+        }
+    }
+}
+
+/// The client is gone (its driver dropped the callbacks): its pools leave the shared counts.
+impl Drop for PoolEvents {
+    fn drop(&mut self) {
+        let pools = std::mem::take(&mut *self.lock());
+        for pool in pools {
+            self.close(pool);
         }
     }
 }

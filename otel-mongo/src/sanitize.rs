@@ -3,7 +3,8 @@
 //!
 //! Sanitized text keeps the document's *shape* and drops every value:
 //!
-//! * the command name is kept when it is a known command, else written `_OTHER`; the
+//! * the command name is kept when it is a known command or has the shape of one (an
+//!   identifier: letters, digits, `_`, at most 64 bytes), else written `_OTHER`; the
 //!   collection of a command that targets one (`{"find": "orders", ...}`, the `collection`
 //!   field of `getMore`) is kept when it has the shape of a name; any other first value
 //!   (`eval` code, `usersInfo` user names) is a value like the others;
@@ -210,8 +211,13 @@ fn render_command(w: &mut Bounded, command_name: &str, command: &Document) -> fm
         }
         first = false;
         if i == 0 {
-            // The command name, from the closed set.
-            write_quoted(w, known.map_or(OTHER, |k| k.name))?;
+            // The command name: known, else identifier-shaped, else `_OTHER`.
+            let name = match known {
+                Some(k) => k.name,
+                None if command::command_name_shape_ok(command_name) => command_name,
+                None => OTHER,
+            };
+            write_quoted(w, name)?;
             w.write_str(": ")?;
         } else {
             write_key(w, key)?;

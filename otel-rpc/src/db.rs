@@ -70,6 +70,10 @@ pub struct DbOperation<'a> {
     pub server_port: Option<u16>,
     /// Further attributes (recorded on the span only).
     pub extra: Vec<KeyValue>,
+    /// `operation` is a checked name from an open set (e.g. a command outside the adapter's
+    /// list): the span records it and `summary`, the metric records `db.operation.name` =
+    /// `_OTHER` and no summary, so new names add no series and take no distinct-value slot.
+    pub open_operation: bool,
 }
 
 impl<'a> DbOperation<'a> {
@@ -86,6 +90,7 @@ impl<'a> DbOperation<'a> {
             server_address: None,
             server_port: None,
             extra: Vec::new(),
+            open_operation: false,
         }
     }
 
@@ -225,7 +230,11 @@ impl<'a> DbOperation<'a> {
         let mut entries: [DistinctEntry; DISTINCT_SLOT_OF_INDEX.len()] = Default::default();
         let mut bounded = 0;
         self.for_each_attribute(|i, kv| {
-            if metric_mask & (1 << i) != 0 {
+            if metric_mask & (1 << i) != 0 && self.open_operation && matches!(i, 3 | 4) {
+                if i == 3 {
+                    metric.push(KeyValue::new(kv.key.clone(), crate::untrusted::OTHER));
+                }
+            } else if metric_mask & (1 << i) != 0 {
                 if let Some(Some(slot)) = DISTINCT_SLOT_OF_INDEX.get(i) {
                     // At most one entry per slot, so `bounded` stays below 4 and fits a u8.
                     entries[bounded] = (metric.len() as u8, *slot);
@@ -395,6 +404,41 @@ mod tests {
             .summary(format!("SELECT {table}"));
         rec.start_db(&Context::new(), &op)
             .end(crate::Outcome::Success);
+    }
+
+    #[test]
+    fn an_open_operation_is_named_on_the_span_and_other_on_the_metric() {
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 256);
+        for name in ["connPoolStats", "top"] {
+            let mut op = DbOperation::new("mongodb")
+                .namespace("admin")
+                .operation(name)
+                .summary(format!("{name} admin"));
+            op.open_operation = true;
+            rec.start_db(&Context::new(), &op)
+                .end(crate::Outcome::Success);
+        }
+        let span = t.span("top admin");
+        let attr = |k: &str| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .map(|kv| kv.value.to_string())
+        };
+        assert_eq!(attr(attribute::DB_OPERATION_NAME).as_deref(), Some("top"));
+        assert_eq!(
+            attr(attribute::DB_QUERY_SUMMARY).as_deref(),
+            Some("top admin")
+        );
+        let points = t.histogram("db.client.operation.duration");
+        assert_eq!(points.len(), 1, "one series for both names");
+        assert_eq!(
+            points[0].attr(attribute::DB_OPERATION_NAME).as_deref(),
+            Some(crate::untrusted::OTHER)
+        );
+        assert_eq!(points[0].attr(attribute::DB_QUERY_SUMMARY), None);
+        assert_eq!(points[0].count, 2);
     }
 
     #[test]

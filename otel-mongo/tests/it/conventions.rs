@@ -37,7 +37,9 @@ async fn mongo_spans_and_metric_follow_the_db_conventions() {
         "every sampling-relevant attribute but the (lazy) query text is given at start"
     );
 
-    let listed = key_set(conv.span_start.iter().chain(conv.detail).map(|a| a.key));
+    // Plus the MongoDB drivers' specification's connection and session attributes.
+    let mut listed = key_set(conv.span_start.iter().chain(conv.detail).map(|a| a.key));
+    listed.extend(common::CONNECTION_KEYS.iter().map(|k| k.to_string()));
     let spans = f.t.spans_named("insert orders");
     assert_eq!(spans.len(), 2);
     for span in &spans {

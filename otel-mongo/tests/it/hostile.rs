@@ -135,6 +135,28 @@ fn cases(db: &str) -> Vec<Case> {
             db,
             doc! { "find": "users", "comment": planted("comment") },
         ),
+        // Session, transaction and cursor fields of the wrong type or shape (the command
+        // details are recorded only as integers or a UUID built from 16 bytes).
+        case(
+            "string txnNumber",
+            db,
+            doc! { "find": "users", "txnNumber": planted("txn") },
+        ),
+        case(
+            "string lsid",
+            db,
+            doc! { "find": "users", "lsid": { "id": planted("lsid") } },
+        ),
+        case(
+            "string getMore cursor",
+            db,
+            doc! { "getMore": planted("cursor"), "collection": "users" },
+        ),
+        case(
+            "string killCursors cursor",
+            db,
+            doc! { "killCursors": "users", "cursors": [planted("kill")] },
+        ),
         // Values the server quotes in error messages.
         case(
             "duplicate key",

@@ -158,6 +158,11 @@ async fn find_and_every_get_more_are_children_of_the_caller() {
 
     let caller = f.span("caller");
     let find = f.span("find items");
+    // The cursor the find's reply opened, named by every getMore.
+    let cursor = find
+        .attr("db.mongodb.cursor_id")
+        .cloned()
+        .expect("cursor id");
     find.assert_kind(SpanKind::Client)
         .assert_child_of(&caller)
         .assert_unset();
@@ -167,10 +172,13 @@ async fn find_and_every_get_more_are_children_of_the_caller() {
             &f,
             "find",
             Some("items"),
-            &[(
-                TEXT,
-                r#"{"find": "items", "batchSize": ?, "filter": {"n": {"$gte": ?}}}"#.into(),
-            )],
+            &[
+                (
+                    TEXT,
+                    r#"{"find": "items", "batchSize": ?, "filter": {"n": {"$gte": ?}}}"#.into(),
+                ),
+                ("db.mongodb.cursor_id", cursor.clone()),
+            ],
         ),
     );
     let get_mores = f.t.spans_named("getMore items");
@@ -186,10 +194,13 @@ async fn find_and_every_get_more_are_children_of_the_caller() {
                 &f,
                 "getMore",
                 Some("items"),
-                &[(
-                    TEXT,
-                    r#"{"getMore": ?, "collection": "items", "batchSize": ?}"#.into(),
-                )],
+                &[
+                    (
+                        TEXT,
+                        r#"{"getMore": ?, "collection": "items", "batchSize": ?}"#.into(),
+                    ),
+                    ("db.mongodb.cursor_id", cursor.clone()),
+                ],
             ),
         );
     }
@@ -337,7 +348,7 @@ async fn ping_has_no_collection() {
         f.db.run_command(doc! { "ping": 1 }).await.expect("ping");
     })
     .await;
-    let span = f.span("ping");
+    let span = f.span(&format!("ping {}", f.db_name));
     span.assert_child_of(&f.span("caller")).assert_unset();
     assert_attrs_exactly(
         &span,
@@ -349,7 +360,7 @@ async fn ping_has_no_collection() {
 async fn commands_without_a_current_span_are_roots() {
     let f = common::fixture().await;
     f.db.run_command(doc! { "ping": 1 }).await.expect("ping");
-    let span = f.span("ping");
+    let span = f.span(&format!("ping {}", f.db_name));
     assert_eq!(span.parent_span_id, opentelemetry::trace::SpanId::INVALID);
     span.assert_unset();
 }

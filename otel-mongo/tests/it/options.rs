@@ -1,6 +1,6 @@
 //! The shared options vocabulary on the Mongo builder: filter and span name typed on
-//! `DbOperation`, attribute hook, text length cap, classification, the on/off switch, and the
-//! deprecated command-level hooks.
+//! `DbOperation`, attribute hook, text length cap, classification, the on/off switch,
+//! `require_parent`.
 
 use crate::common;
 
@@ -145,27 +145,6 @@ async fn a_disabled_handler_is_a_pass_through() {
     );
 }
 
-/// The old command-level hooks still work for one release.
-#[tokio::test]
-#[allow(deprecated)]
-async fn deprecated_command_hooks_still_work() {
-    let t = TestTelemetry::new();
-    let handler = common::builder(&t)
-        .filter_command(|cmd| cmd.command_name != "ping")
-        .span_name_command(|cmd, _op| format!("mongo.{}", cmd.command_name))
-        .build();
-    let f = common::fixture_with(t, handler).await;
-    f.db.run_command(doc! { "ping": 1 }).await.expect("ping");
-    f.db.collection::<Document>("c")
-        .insert_one(doc! { "x": 1 })
-        .await
-        .expect("insert");
-    assert!(f.t.spans_named("mongo.ping").is_empty());
-    f.span("mongo.insert")
-        .assert_attr(a::DB_QUERY_SUMMARY, "insert c");
-    f.cleanup().await;
-}
-
 /// `recorder(..)`: a prebuilt recorder (its providers, scope and metric) records the commands.
 #[tokio::test]
 async fn a_prebuilt_recorder_is_used_as_given() {
@@ -186,5 +165,41 @@ async fn a_prebuilt_recorder_is_used_as_given() {
     let span = f.span("insert c");
     assert_eq!(span.instrumentation_scope.name(), "my-prebuilt-recorder");
     assert_eq!(f.t.series("db.client.operation.duration"), 1);
+    f.cleanup().await;
+}
+
+/// `require_parent(true)` (the shared DB option): a command with no current span records its
+/// duration metric but no span; inside a traced caller it is a child span as always.
+#[tokio::test]
+async fn require_parent_keeps_the_metric_and_drops_parentless_spans() {
+    let t = TestTelemetry::new();
+    let handler = common::builder(&t).require_parent(true).build();
+    let f = common::fixture_with(t, handler).await;
+    let coll = f.db.collection::<Document>("jobs");
+    coll.insert_one(doc! { "background": 1 })
+        .await
+        .expect("untraced insert");
+    assert!(
+        f.t.spans().is_empty(),
+        "{}",
+        otel_testkit::describe(&f.t.spans())
+    );
+    assert_eq!(f.handler.in_flight(), 0);
+    let measured = |op: &str| -> u64 {
+        f.t.histogram("db.client.operation.duration")
+            .iter()
+            .filter(|p| p.attr(a::DB_OPERATION_NAME).as_deref() == Some(op))
+            .map(|p| p.count)
+            .sum()
+    };
+    assert_eq!(measured("insert"), 1, "the parentless insert is measured");
+
+    f.in_span("caller", async {
+        coll.find_one(doc! {}).await.expect("traced find");
+    })
+    .await;
+    f.span("find jobs").assert_child_of(&f.span("caller"));
+    assert_eq!(f.t.spans().len(), 2, "caller and find only");
+    assert_eq!(measured("find"), 1);
     f.cleanup().await;
 }

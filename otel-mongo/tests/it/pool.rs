@@ -321,3 +321,52 @@ async fn disable_metrics_records_no_pool_metrics() {
         .collect();
     assert!(names.is_empty(), "{names:?}");
 }
+
+/// One handler, two clients to one server: each client's pool has a connection 1, and their
+/// counts add up under one pool name; a client shut down takes its counts out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pools_of_two_clients_add_up_and_leave_with_their_client() {
+    let uri = env::mongodb_uri();
+    env::require("FerretDB (MongoDB)", &uri);
+    let t = TestTelemetry::new();
+    let metrics = Metrics::new();
+    let handler = OtelCommandHandler::builder()
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(metrics.provider.clone())
+        .build();
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        let mut options = ClientOptions::parse(&uri).await.expect("uri");
+        handler.install(&mut options);
+        let client = mongodb::Client::with_options(options).expect("client");
+        client
+            .database("admin")
+            .run_command(doc! { "ping": 1 })
+            .await
+            .expect("ping");
+        clients.push(client);
+    }
+    // The pool's task emits the check-in, maybe after the ping returned.
+    until("one idle connection per client", || {
+        metrics.int("db.client.connection.count", Some("idle")) == 2
+    })
+    .await;
+    assert_eq!(metrics.int("db.client.connection.count", Some("used")), 0);
+    let b = clients.pop().expect("b");
+    b.shutdown().await;
+    until("b's idle connection leaves the count", || {
+        metrics.int("db.client.connection.count", Some("idle")) == 1
+    })
+    .await;
+    // A's connection is still counted, and still used and checked in as before.
+    clients[0]
+        .database("admin")
+        .run_command(doc! { "ping": 1 })
+        .await
+        .expect("ping after b shut down");
+    until("a's connection idle again", || {
+        metrics.int("db.client.connection.count", Some("idle")) == 1
+            && metrics.int("db.client.connection.count", Some("used")) == 0
+    })
+    .await;
+}

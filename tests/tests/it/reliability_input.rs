@@ -333,11 +333,12 @@ fn mongo_values_in_name_positions_never_reach_the_text() {
                     otel_mongo::sanitize::query_text(name, &doc, QueryTextMode::Sanitized, CAP)
                         .expect("text");
                 prop_assert!(!text.contains(MARK), "{name}: {text}");
-                // An unknown command's name is client text too.
+                // An unlisted command's name is recorded when it is an identifier (a key the
+                // application sent); one that is not is client text too.
                 let mut unknown = Document::new();
-                unknown.insert(format!("{MARK}{command}"), 1);
+                unknown.insert(format!("{MARK}{bad}{command}"), 1);
                 let text = otel_mongo::sanitize::query_text(
-                    &format!("{MARK}{command}"),
+                    &format!("{MARK}{bad}{command}"),
                     &unknown,
                     QueryTextMode::Sanitized,
                     CAP,

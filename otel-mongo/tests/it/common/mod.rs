@@ -78,13 +78,45 @@ pub async fn in_span<F: Future>(t: &TestTelemetry, name: &'static str, fut: F) -
     out
 }
 
-/// Asserts the span's attributes are exactly `expected` (order ignored).
+/// The connection and session attributes of every command span (`tests/details.rs` checks
+/// their values).
+pub const CONNECTION_KEYS: [&str; 4] = [
+    "network.transport",
+    "db.mongodb.server_connection_id",
+    "db.mongodb.driver_connection_id",
+    "db.mongodb.lsid",
+];
+
+/// Asserts the span's attributes are exactly `expected` (order ignored), plus
+/// [`CONNECTION_KEYS`] (each present, of its type) unless `expected` names them.
 pub fn assert_attrs_exactly(span: &ExportedSpan, expected: &[(&str, opentelemetry::Value)]) {
-    let mut actual: Vec<(String, String)> = span
-        .attributes
-        .iter()
-        .map(|kv| (kv.key.to_string(), typed(&kv.value)))
-        .collect();
+    use opentelemetry::Value;
+    let mut actual: Vec<(String, String)> = Vec::new();
+    let mut connection = Vec::new();
+    for kv in &span.attributes {
+        let key = kv.key.as_str();
+        if CONNECTION_KEYS.contains(&key) && !expected.iter().any(|(k, _)| *k == key) {
+            let typed_ok = match (key, &kv.value) {
+                ("network.transport", Value::String(s)) => s.as_str() == "tcp",
+                ("db.mongodb.lsid", Value::String(s)) => s.as_str().len() == 36,
+                (_, Value::I64(n)) => *n >= 1,
+                _ => false,
+            };
+            assert!(typed_ok, "{key} = {:?} on {:?}", kv.value, span.name);
+            connection.push(key);
+        } else {
+            actual.push((key.to_string(), typed(&kv.value)));
+        }
+    }
+    connection.sort_unstable();
+    let mut all = CONNECTION_KEYS.to_vec();
+    all.retain(|k| !expected.iter().any(|(e, _)| e == k));
+    all.sort_unstable();
+    assert_eq!(
+        connection, all,
+        "connection attributes of span {:?}",
+        span.name
+    );
     let mut wanted: Vec<(String, String)> = expected
         .iter()
         .map(|(k, v)| (k.to_string(), typed(v)))
@@ -128,7 +160,11 @@ pub fn db_attrs(
             attrs.push((a::DB_COLLECTION_NAME, c.to_string().into()));
             attrs.push((a::DB_QUERY_SUMMARY, format!("{operation} {c}").into()));
         }
-        None => attrs.push((a::DB_QUERY_SUMMARY, operation.to_string().into())),
+        // A command on no collection: its database is the target.
+        None => attrs.push((
+            a::DB_QUERY_SUMMARY,
+            format!("{operation} {}", f.db_name).into(),
+        )),
     }
     for (k, v) in extra {
         let key: &'static str = Box::leak(k.to_string().into_boxed_str());

@@ -1,0 +1,176 @@
+//! The command-span attributes of the MongoDB drivers' OpenTelemetry specification that the
+//! command events carry: the connection (`network.transport`, the server's and the driver's
+//! connection ids), the session (`db.mongodb.lsid`, `db.mongodb.txn_number`) and the cursor
+//! (`db.mongodb.cursor_id`).
+//!
+//! The specification requires each "if available". They go on recording spans only, never on
+//! the duration metric (a connection, session or cursor id is a series per value), and every
+//! value is a number or a fixed-format string built here (no text from the server or the
+//! command is copied).
+
+use mongodb::bson::{Bson, Document, spec::BinarySubtype};
+use opentelemetry::KeyValue;
+use opentelemetry_semantic_conventions::attribute;
+
+use crate::event::StartedCommand;
+
+/// `db.mongodb.server_connection_id`: the server's id of the connection (its `hello` reply's
+/// `connectionId`).
+pub(crate) const SERVER_CONNECTION_ID: &str = "db.mongodb.server_connection_id";
+/// `db.mongodb.driver_connection_id`: the driver's id of the connection (per pool).
+pub(crate) const DRIVER_CONNECTION_ID: &str = "db.mongodb.driver_connection_id";
+/// `db.mongodb.lsid`: the logical session id, as a UUID string.
+pub(crate) const LSID: &str = "db.mongodb.lsid";
+/// `db.mongodb.txn_number`: the transaction number within the session.
+pub(crate) const TXN_NUMBER: &str = "db.mongodb.txn_number";
+/// `db.mongodb.cursor_id`: the cursor the command uses (`getMore`, `killCursors`) or the one
+/// its reply opened (`find`, `aggregate`, `listCollections`, ...).
+pub(crate) const CURSOR_ID: &str = "db.mongodb.cursor_id";
+
+/// The attributes known when the command starts. Returns whether a cursor id was taken from
+/// the command (then the reply's, `0` when the cursor is exhausted, is not recorded).
+pub(crate) fn at_start(ev: &StartedCommand, out: &mut Vec<KeyValue>) -> bool {
+    if let Some(transport) = ev.network_transport {
+        out.push(KeyValue::new(attribute::NETWORK_TRANSPORT, transport));
+    }
+    if let Some(id) = ev.server_connection_id {
+        out.push(KeyValue::new(SERVER_CONNECTION_ID, id));
+    }
+    out.push(KeyValue::new(
+        DRIVER_CONNECTION_ID,
+        i64::from(ev.key.connection_id),
+    ));
+    if let Ok(lsid) = ev.command.get_document("lsid")
+        && let Some(uuid) = lsid_uuid(lsid)
+    {
+        out.push(KeyValue::new(LSID, uuid));
+    }
+    if let Some(txn) = ev.command.get("txnNumber").and_then(integer) {
+        out.push(KeyValue::new(TXN_NUMBER, txn));
+    }
+    match command_cursor_id(&ev.command_name, &ev.command) {
+        Some(id) => {
+            out.push(KeyValue::new(CURSOR_ID, id));
+            true
+        }
+        None => false,
+    }
+}
+
+/// The cursor a command uses: `getMore`'s value, `killCursors`' only cursor.
+fn command_cursor_id(command_name: &str, command: &Document) -> Option<i64> {
+    match command_name {
+        "getMore" => command.get("getMore").and_then(integer),
+        "killCursors" => match command.get_array("cursors").ok()?.as_slice() {
+            [one] => integer(one),
+            _ => None,
+        },
+        _ => None,
+    }
+    .filter(|id| *id != 0)
+}
+
+/// The cursor a reply opened (`cursor.id`; `0`: none, or exhausted).
+pub(crate) fn reply_cursor_id(reply: &Document) -> Option<i64> {
+    let id = reply
+        .get_document("cursor")
+        .ok()?
+        .get("id")
+        .and_then(integer)?;
+    (id != 0).then_some(id)
+}
+
+fn integer(value: &Bson) -> Option<i64> {
+    match value {
+        Bson::Int64(n) => Some(*n),
+        Bson::Int32(n) => Some(i64::from(*n)),
+        _ => None,
+    }
+}
+
+/// The session id of an `lsid` document (`{id: UUID}`, binary subtype 4) as the canonical
+/// lower-case hyphenated UUID (`8-4-4-4-12` hex digits); nothing for any other shape.
+fn lsid_uuid(lsid: &Document) -> Option<String> {
+    let Some(Bson::Binary(binary)) = lsid.get("id") else {
+        return None;
+    };
+    if binary.subtype != BinarySubtype::Uuid {
+        return None;
+    }
+    let bytes: &[u8; 16] = binary.bytes.as_slice().try_into().ok()?;
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    Some(out)
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::{Binary, doc};
+
+    fn uuid_binary(bytes: &[u8]) -> Binary {
+        Binary {
+            subtype: BinarySubtype::Uuid,
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn lsid_is_a_canonical_uuid_or_nothing() {
+        let bytes: Vec<u8> = (0u8..16).map(|b| b * 17).collect();
+        let lsid = doc! { "id": uuid_binary(&bytes) };
+        assert_eq!(
+            lsid_uuid(&lsid).as_deref(),
+            Some("00112233-4455-6677-8899-aabbccddeeff")
+        );
+        assert_eq!(lsid_uuid(&doc! { "id": uuid_binary(&bytes[..15]) }), None);
+        let generic = Binary {
+            subtype: BinarySubtype::Generic,
+            bytes: bytes.clone(),
+        };
+        assert_eq!(lsid_uuid(&doc! { "id": generic }), None);
+        assert_eq!(lsid_uuid(&doc! { "id": "s3cret" }), None);
+        assert_eq!(lsid_uuid(&doc! {}), None);
+    }
+
+    #[test]
+    fn cursor_ids_come_from_the_command_or_the_reply() {
+        assert_eq!(
+            command_cursor_id("getMore", &doc! { "getMore": 42_i64, "collection": "c" }),
+            Some(42)
+        );
+        assert_eq!(
+            command_cursor_id(
+                "killCursors",
+                &doc! { "killCursors": "c", "cursors": [7_i64] }
+            ),
+            Some(7)
+        );
+        assert_eq!(
+            command_cursor_id(
+                "killCursors",
+                &doc! { "killCursors": "c", "cursors": [7_i64, 8_i64] }
+            ),
+            None
+        );
+        assert_eq!(command_cursor_id("find", &doc! { "find": "c" }), None);
+        assert_eq!(
+            reply_cursor_id(&doc! { "cursor": { "id": 9_i64, "firstBatch": [] }, "ok": 1 }),
+            Some(9)
+        );
+        assert_eq!(
+            reply_cursor_id(&doc! { "cursor": { "id": 0_i64, "firstBatch": [] } }),
+            None
+        );
+        assert_eq!(reply_cursor_id(&doc! { "ok": 1 }), None);
+        assert_eq!(reply_cursor_id(&doc! { "cursor": { "id": "x" } }), None);
+    }
+}

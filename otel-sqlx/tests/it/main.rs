@@ -2,7 +2,6 @@
 //! Tests that need a process of their own (a counting global allocator, a process-wide
 //! counter, RSS or latency measurements, global providers) stay separate files beside `it/`.
 
-#[allow(dead_code)]
 mod common;
 #[cfg(feature = "sqlite")]
 mod conventions;
@@ -20,6 +19,8 @@ mod pool_metrics;
 mod postgres;
 #[cfg(feature = "postgres")]
 mod propagation;
+#[cfg(all(feature = "postgres", feature = "query-log"))]
+mod query_log;
 mod sanitizer;
 mod sql_literals;
 mod sql_semconv_cases;

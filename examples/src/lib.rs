@@ -6,5 +6,6 @@ pub mod demo;
 pub mod message;
 pub mod proto;
 pub mod telemetry;
+pub mod tracing_service;
 pub mod user;
 pub mod waterfall;

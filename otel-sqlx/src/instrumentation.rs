@@ -2,6 +2,7 @@
 //! the recorder, options, query cache and connection facts. Starts query and transaction spans.
 
 use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
 
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
@@ -93,7 +94,7 @@ impl Instrumentation {
         if !self.needs_detection() {
             return;
         }
-        if let Some(system) = DB::detect_system(conn).await {
+        if let Some(system) = crate::quiet::quiet(DB::detect_system(conn)).await {
             let _ = self.detected.set(system);
         }
     }
@@ -117,6 +118,17 @@ impl Instrumentation {
     /// Starts the span of one query, or `None` when the instrumentation is off or the filter
     /// excludes it.
     pub(crate) fn start_query(self: &Arc<Self>, parent: &Context, sql: &str) -> Option<QuerySpan> {
+        self.start_query_at(parent, sql, None)
+    }
+
+    /// [`start_query`](Self::start_query) for a statement that started at `start` (`None`:
+    /// now), e.g. one reported after the fact by sqlx's query log.
+    pub(crate) fn start_query_at(
+        self: &Arc<Self>,
+        parent: &Context,
+        sql: &str,
+        start: Option<SystemTime>,
+    ) -> Option<QuerySpan> {
         if !self.enabled {
             return None;
         }
@@ -159,7 +171,9 @@ impl Instrumentation {
             return None;
         }
         let name = self.hooks.name(&op);
-        let recording = self.recorder.start_db_with(parent, None, name, &op, |_| {});
+        let recording = self
+            .recorder
+            .start_db_with(parent, start, name, &op, |_| {});
         let comment = self.options.sqlcommenter.as_ref().and_then(|c| {
             use opentelemetry::trace::TraceContextExt;
             c.comment(recording.context().span().span_context())
@@ -229,6 +243,14 @@ impl QuerySpan {
     pub(crate) fn result(&mut self, affected: u64) {
         self.answered = true;
         self.affected += affected;
+    }
+
+    /// Sets the counts of a statement reported as a whole (sqlx's query log).
+    #[cfg(feature = "query-log")]
+    pub(crate) fn counted(&mut self, returned: u64, affected: u64) {
+        self.answered = true;
+        self.returned = returned;
+        self.affected = affected;
     }
 
     pub(crate) fn answered(&mut self) {

@@ -44,6 +44,9 @@ mod instrumentation;
 mod options;
 mod parts;
 mod pool;
+#[cfg(feature = "query-log")]
+mod query_log;
+mod quiet;
 pub mod sql;
 mod stream;
 mod transaction;
@@ -58,4 +61,6 @@ pub use otel_rpc::ErrorTextMode;
 pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
 pub use otel_rpc::text::QueryTextMode;
 pub use pool::{SCOPE, TracedPool, TracedPoolBuilder};
+#[cfg(feature = "query-log")]
+pub use query_log::{QueryLogLayer, QueryLogLayerBuilder};
 pub use transaction::TracedTransaction;

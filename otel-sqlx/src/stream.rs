@@ -14,6 +14,7 @@ use sqlx::Database;
 
 use crate::backend::TracedDatabase;
 use crate::instrumentation::QuerySpan;
+use crate::quiet::{Mark, quiet};
 
 /// One item of `Executor::fetch_many`.
 pub(crate) type Item<DB> =
@@ -53,6 +54,7 @@ impl<DB: TracedDatabase> Stream for TracedStream<'_, DB> {
     type Item = Item<DB>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Item<DB>>> {
+        let _quiet = Mark::enter();
         loop {
             match &mut self.state {
                 State::Starting(fut) => match fut.poll_unpin(cx) {
@@ -90,13 +92,21 @@ impl<DB: TracedDatabase> Stream for TracedStream<'_, DB> {
     }
 }
 
+impl<DB: Database> Drop for TracedStream<'_, DB> {
+    fn drop(&mut self) {
+        // A statement cut short (`fetch_one`, a dropped stream) logs when its stream drops.
+        let _quiet = Mark::enter();
+        self.state = State::Done;
+    }
+}
+
 /// Runs a `fetch_optional` future under `span`.
 pub(crate) async fn traced_optional<R>(
     span: Option<QuerySpan>,
     fut: impl Future<Output = Result<Option<R>, sqlx::Error>>,
 ) -> Result<Option<R>, sqlx::Error> {
     let mut span = span;
-    let result = fut.await;
+    let result = quiet(fut).await;
     if let Some(s) = &mut span {
         match &result {
             Ok(Some(_)) => {

@@ -15,6 +15,7 @@ use sqlx_core::transaction::TransactionManager;
 use crate::backend::TracedDatabase;
 use crate::connection::{TracedConnection, TracedPoolConnection};
 use crate::instrumentation::DB_TRANSACTION_DROPPED;
+use crate::quiet::quiet;
 
 /// A transaction from [`TracedPool::begin`](crate::TracedPool::begin) (and `try_begin`,
 /// `begin_with`, `try_begin_with`) or [`TracedConnection::begin`] (and `begin_with`); calling
@@ -90,7 +91,7 @@ impl<'c, DB: TracedDatabase> TracedTransaction<'c, DB> {
         let name = names(self.depth()).1;
         let conn = self.conn.get();
         let recording = conn.shared.start_control(&current_context(), name);
-        let result = DB::TransactionManager::commit(&mut conn.conn).await;
+        let result = quiet(DB::TransactionManager::commit(&mut conn.conn)).await;
         conn.shared.end_control(recording, &result);
         if result.is_ok() {
             // As sqlx: after a failed commit or rollback, the drop still queues a rollback.
@@ -104,7 +105,7 @@ impl<'c, DB: TracedDatabase> TracedTransaction<'c, DB> {
         let name = names(self.depth()).2;
         let conn = self.conn.get();
         let recording = conn.shared.start_control(&current_context(), name);
-        let result = DB::TransactionManager::rollback(&mut conn.conn).await;
+        let result = quiet(DB::TransactionManager::rollback(&mut conn.conn)).await;
         conn.shared.end_control(recording, &result);
         if result.is_ok() {
             // As sqlx: after a failed commit or rollback, the drop still queues a rollback.
@@ -147,7 +148,7 @@ async fn begin_in<DB: TracedDatabase>(
     statement: Option<SqlStr>,
     recording: Recording,
 ) -> Result<usize, sqlx::Error> {
-    let result = DB::TransactionManager::begin(&mut conn.conn, statement).await;
+    let result = quiet(DB::TransactionManager::begin(&mut conn.conn, statement)).await;
     conn.shared.end_control(recording, &result);
     result?;
     conn.depth += 1;

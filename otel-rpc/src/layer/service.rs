@@ -134,7 +134,12 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (mut parts, body) = req.into_parts();
         let (cx, traced) = start::<P>(&self.shared, &mut parts);
-        let fut = self.inner.call(Request::from_parts(parts, body));
+        // The inner `call` runs under the span too: layers that start their work there (e.g.
+        // tower-http's `TraceLayer` creates its `tracing` span in `call`) nest under it.
+        let fut = {
+            let _attached = cx.clone().attach();
+            self.inner.call(Request::from_parts(parts, body))
+        };
         TraceFuture::new(fut.with_context(cx), traced)
     }
 }

@@ -19,6 +19,8 @@ mod pool_metrics;
 mod postgres;
 #[cfg(feature = "postgres")]
 mod propagation;
+#[cfg(all(feature = "postgres", feature = "query-log"))]
+mod query_log;
 mod sanitizer;
 #[cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod sql_dialect_probes;

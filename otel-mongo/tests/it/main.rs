@@ -3,9 +3,11 @@
 //! counter, RSS or latency measurements, global providers) stay separate files beside `it/`.
 
 mod cancellation;
+mod clients;
 mod common;
 mod concurrency;
 mod conventions;
+mod details;
 mod errors;
 mod hostile;
 mod lifecycle;

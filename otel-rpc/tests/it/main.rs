@@ -2,15 +2,22 @@
 //! Tests that need a process of their own (a counting global allocator, a process-wide
 //! counter, RSS or latency measurements, global providers) stay separate files beside `it/`.
 
+mod attribute_caps;
 mod conventions;
+#[cfg(feature = "grpc")]
+#[path = "../support/echo.rs"]
+mod echo;
 mod exception_signal;
 mod grpc;
+mod grpc_bounds;
 mod http;
 mod layer_classify;
 mod layer_conventions;
 mod layer_untrusted;
 mod options;
 mod recorder;
+mod reqwest_resends;
+mod stream_panics;
 mod trace_context;
 mod tracing_bridge;
 mod untrusted;

@@ -13,3 +13,4 @@ mod reliability_faults;
 mod reliability_input;
 mod secrets;
 mod services_smoke;
+mod tracing_service;

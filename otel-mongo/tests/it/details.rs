@@ -3,7 +3,7 @@
 //! commands that work on no collection; unlisted command names; the application's own
 //! `abortTransaction`. Span only: none of them reaches the duration metric.
 
-mod common;
+use crate::common;
 
 use mongodb::bson::{Document, doc};
 use opentelemetry::Value;

@@ -21,8 +21,7 @@ use otel_rpc::grpc::GrpcServerLayer;
 use otel_rpc::http::HttpServerLayer;
 use otel_testkit::{SpanAssert, TestTelemetry};
 
-#[path = "support/echo.rs"]
-mod echo;
+use crate::echo;
 
 use echo::PANIC_TEXT;
 use echo::proto::EchoRequest;

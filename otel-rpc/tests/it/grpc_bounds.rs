@@ -16,8 +16,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Status};
 use tower::ServiceBuilder;
 
-#[path = "support/echo.rs"]
-mod echo;
+use crate::echo;
 
 use echo::proto::echo_client::EchoClient;
 use echo::proto::echo_server::EchoServer;

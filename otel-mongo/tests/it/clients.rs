@@ -2,7 +2,7 @@
 //! configured server are its own. The driver numbers connections per pool, from 1, so two
 //! clients to one server both have a connection 1.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

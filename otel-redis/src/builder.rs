@@ -177,18 +177,6 @@ impl TracedConnectionBuilder {
 
     otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
 
-    /// Former name of [`InstrumentationOptions::recorder`].
-    #[deprecated(note = "use `InstrumentationOptions::recorder` (the shared option word)")]
-    pub fn span_recorder(self, recorder: SpanRecorder) -> Self {
-        InstrumentationOptions::recorder(self, recorder)
-    }
-
-    /// Former name of [`InstrumentationOptions::query_text`].
-    #[deprecated(note = "use `InstrumentationOptions::query_text` (the shared option word)")]
-    pub fn query_text_mode(self, mode: QueryTextMode) -> Self {
-        InstrumentationOptions::query_text(self, mode)
-    }
-
     /// Wraps `inner`.
     pub fn build<C>(self, inner: C) -> TracedConnection<C> {
         let common = self.common;

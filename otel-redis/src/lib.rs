@@ -61,7 +61,6 @@ mod builder;
 mod command;
 mod commands;
 mod connection;
-mod description;
 mod operation;
 mod outcome;
 #[cfg(feature = "sync")]
@@ -75,10 +74,6 @@ mod sync;
 pub use builder::{INSTRUMENTATION_NAME, SCOPE_NAME, TracedConnectionBuilder};
 pub use command::OTHER_COMMAND;
 pub use connection::TracedConnection;
-#[allow(deprecated)]
-pub use description::{OperationDescription, OperationKind};
-#[allow(deprecated)]
-pub use operation::MAX_SUMMARY_COMMANDS;
 pub use operation::{DB_SYSTEM, PIPELINE_OPERATION, TRANSACTION_OPERATION};
 pub use outcome::{ERROR_PREFIXES, OTHER_ERROR, PIPELINE_FAILED_COMMANDS};
 

@@ -18,12 +18,6 @@ pub const PIPELINE_OPERATION: &str = "PIPELINE";
 /// `db.operation.name` of an atomic pipeline (`MULTI` ... `EXEC`).
 pub const TRANSACTION_OPERATION: &str = "MULTI";
 
-/// Formerly: at most this many distinct command names were listed in a pipeline's summary.
-#[deprecated(
-    note = "pipeline summaries no longer list commands: `PIPELINE`, `MULTI` or `PIPELINE GET`"
-)]
-pub const MAX_SUMMARY_COMMANDS: usize = 10;
-
 impl Shared {
     /// Starts the span of one command, or returns `None` when the instrumentation is disabled
     /// or the filter skips it.

@@ -227,26 +227,6 @@ async fn disabled_instrumentation_is_a_pass_through() {
 }
 
 #[tokio::test]
-#[allow(deprecated)]
-async fn deprecated_aliases_still_work() {
-    let t = TestTelemetry::new();
-    let recorder = otel_rpc::SpanRecorder::builder(
-        opentelemetry::trace::SpanKind::Client,
-        "prebuilt-recorder",
-    )
-    .tracer_provider(t.tracer_provider.clone())
-    .disable_metrics()
-    .build();
-    let mut conn = connect(&t, |b| {
-        b.span_recorder(recorder)
-            .query_text_mode(QueryTextMode::Off)
-    })
-    .await;
-    let _: Option<String> = conn.get(unique_name("otel_redis_alias")).await.unwrap();
-    t.span("GET").assert_no_attr(attribute::DB_QUERY_TEXT);
-}
-
-#[tokio::test]
 async fn require_parent_keeps_the_metric_but_starts_no_root_span() {
     use opentelemetry::context::FutureExt as _;
 

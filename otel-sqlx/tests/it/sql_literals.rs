@@ -321,8 +321,13 @@ proptest! {
         l in lit(),
         tail in prop::sample::select(vec!["", " WHERE x = 1", ") AS y", "; SELECT 2"]),
     ) {
-        // `[` quotes only in SQLite; elsewhere it is an operator and what follows is code.
-        let quote = if quote == '[' && s.dialect != Dialect::Sqlite { '"' } else { quote };
+        // `[` quotes only in SQLite, a backtick not in PostgreSQL; elsewhere they are
+        // operators (or invalid) and what follows is code.
+        let quote = match quote {
+            '[' if s.dialect != Dialect::Sqlite => '"',
+            '`' if s.dialect == Dialect::Postgres => '"',
+            q => q,
+        };
         let close = if quote == '[' { ']' } else { quote };
         let body: String = format!("{}{}{}", l.before, l.word, l.after)
             .chars()

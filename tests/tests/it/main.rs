@@ -1,6 +1,7 @@
 //! All integration tests of this crate in one binary (one link instead of one per file).
 //! Tests that need a process of their own (a counting global allocator, a process-wide
-//! counter, RSS or latency measurements, global providers) stay separate files beside `it/`.
+//! counter, RSS or latency measurements, global providers, `tracing`'s process-wide callsite
+//! interest cache) stay separate files beside `it/`.
 
 #[allow(dead_code)]
 mod demo_common;
@@ -13,4 +14,3 @@ mod reliability_faults;
 mod reliability_input;
 mod secrets;
 mod services_smoke;
-mod tracing_service;

@@ -70,7 +70,7 @@ pub(crate) struct Options {
 /// The shared options vocabulary of every crate of this workspace comes from
 /// [`InstrumentationOptions`] (providers, `disable_metrics`, `recorder`, `query_text`,
 /// `max_query_text_len`, `error_text`, `classify`, `exception_signal`, `enabled`) and
-/// [`DbInstrumentationOptions`] (`filter`, `span_name`, typed on [`DbOperation`]); bring them
+/// [`DbInstrumentationOptions`] (`filter`, `span_name`, typed on [`DbOperation`](otel_rpc::DbOperation)); bring them
 /// into scope (both are re-exported by this crate).
 ///
 /// ```

@@ -13,7 +13,6 @@ use opentelemetry::StringValue;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::options::{DbHooks, DbInstrumentationOptions};
-use otel_rpc::text::QueryTextMode;
 use otel_rpc::{
     CommonOptions, DurationMetric, ErrorTextMode, InstrumentationOptions, SpanRecorder,
 };

@@ -558,6 +558,31 @@ fn pg_values(rows: &[sqlx::postgres::PgRow]) -> Vec<Vec<u8>> {
     out
 }
 
+/// Runs the session's generated cases on `conn`, checking what the server returned
+/// (`values` reads the returned values' bytes) against the sanitized text.
+async fn run_cases<DB: sqlx::Database>(
+    conn: &mut DB::Connection,
+    s: Session,
+    values: impl Fn(&[DB::Row]) -> Vec<Vec<u8>>,
+) -> Tally
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let mut g = generator(s);
+    let mut t = Tally::default();
+    for _ in 0..cases_per_session() {
+        let case = g.case(s);
+        t.cases += 1;
+        if let Ok(rows) = sqlx::raw_sql(AssertSqlSafe(case.sql.clone()))
+            .fetch_all(&mut *conn)
+            .await
+        {
+            t.check(s, &case, &values(&rows));
+        }
+    }
+    t
+}
+
 async fn run_postgres(s: Session) -> Tally {
     let url = postgres_url();
     require("PostgreSQL", &url);
@@ -576,19 +601,7 @@ async fn run_postgres(s: Session) -> Tally {
     .execute(&mut conn)
     .await
     .expect("session settings");
-    let mut g = generator(s);
-    let mut t = Tally::default();
-    for _ in 0..cases_per_session() {
-        let case = g.case(s);
-        t.cases += 1;
-        if let Ok(rows) = sqlx::raw_sql(AssertSqlSafe(case.sql.clone()))
-            .fetch_all(&mut conn)
-            .await
-        {
-            t.check(s, &case, &pg_values(&rows));
-        }
-    }
-    t
+    run_cases::<sqlx::Postgres>(&mut conn, s, pg_values).await
 }
 
 fn bytes_of<R: Row>(rows: &[R]) -> Vec<Vec<u8>>
@@ -624,19 +637,7 @@ async fn run_mariadb(s: Session) -> Tally {
     .execute(&mut conn)
     .await
     .expect("session settings");
-    let mut g = generator(s);
-    let mut t = Tally::default();
-    for _ in 0..cases_per_session() {
-        let case = g.case(s);
-        t.cases += 1;
-        if let Ok(rows) = sqlx::raw_sql(AssertSqlSafe(case.sql.clone()))
-            .fetch_all(&mut conn)
-            .await
-        {
-            t.check(s, &case, &bytes_of(&rows));
-        }
-    }
-    t
+    run_cases::<sqlx::MySql>(&mut conn, s, bytes_of).await
 }
 
 async fn run_sqlite() -> Tally {
@@ -644,19 +645,7 @@ async fn run_sqlite() -> Tally {
     let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
         .await
         .expect("open SQLite");
-    let mut g = generator(s);
-    let mut t = Tally::default();
-    for _ in 0..cases_per_session() {
-        let case = g.case(s);
-        t.cases += 1;
-        if let Ok(rows) = sqlx::raw_sql(AssertSqlSafe(case.sql.clone()))
-            .fetch_all(&mut conn)
-            .await
-        {
-            t.check(s, &case, &bytes_of(&rows));
-        }
-    }
-    t
+    run_cases::<sqlx::Sqlite>(&mut conn, s, bytes_of).await
 }
 
 fn assert_clean(runs: &[(Session, Tally)]) {

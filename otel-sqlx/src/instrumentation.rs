@@ -4,9 +4,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
+use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::options::DbHooks;
+use otel_rpc::DurationMetric;
+use otel_rpc::options::{CommonOptions, DbHooks};
 use otel_rpc::pool::PoolObserver;
 use otel_rpc::text::{QueryTextMode, truncate};
 use otel_rpc::{DbOperation, Outcome, QueryText, Recording, SpanRecorder};
@@ -37,6 +39,21 @@ pub(crate) struct Instrumentation {
     codes: CodeKind,
     detected: OnceLock<&'static str>,
     needs_detection: bool,
+}
+
+/// The recorder of every otel-sqlx span (pool and query-log layer alike), with the shared
+/// option words copied into `options`.
+pub(crate) fn build_recorder(common: &CommonOptions, options: &mut TracingOptions) -> SpanRecorder {
+    options.query_text = common.query_text;
+    options.max_query_text_len = common.max_query_text_len;
+    options.error_text = common.error_text;
+    common.build_recorder(
+        SpanKind::Client,
+        crate::SCOPE,
+        Some(env!("CARGO_PKG_VERSION")),
+        DurationMetric::db_client(),
+        Some(attribute::DB_RESPONSE_STATUS_CODE),
+    )
 }
 
 impl std::fmt::Debug for Instrumentation {

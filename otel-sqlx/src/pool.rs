@@ -9,12 +9,10 @@ use futures_core::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
 use opentelemetry::InstrumentationScope;
 use opentelemetry::metrics::{Meter, MeterProvider};
-use opentelemetry::trace::SpanKind;
-use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::Outcome;
+use otel_rpc::current_context;
 use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
 use otel_rpc::pool::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
-use otel_rpc::{DurationMetric, current_context};
 use sqlx::database::Database;
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, Execute, Executor, Pool, SqlSafeStr, SqlStr, Transaction};
@@ -397,16 +395,7 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     /// Builds the traced pool.
     pub fn build(mut self) -> TracedPool<DB> {
         let common = &self.common;
-        let recorder = common.build_recorder(
-            SpanKind::Client,
-            SCOPE,
-            Some(env!("CARGO_PKG_VERSION")),
-            DurationMetric::db_client(),
-            Some(attribute::DB_RESPONSE_STATUS_CODE),
-        );
-        self.options.query_text = common.query_text;
-        self.options.max_query_text_len = common.max_query_text_len;
-        self.options.error_text = common.error_text;
+        let recorder = crate::instrumentation::build_recorder(common, &mut self.options);
         let pool_metrics = common.enabled && common.metrics && self.options.pool_metrics;
         let info = DB::connection_info(&self.pool.connect_options());
         let mut shared = Instrumentation::new::<DB>(

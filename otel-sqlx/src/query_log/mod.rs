@@ -17,9 +17,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use opentelemetry::Context;
-use opentelemetry::trace::{SpanKind, TraceContextExt};
-use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::DurationMetric;
+use opentelemetry::trace::TraceContextExt;
 use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
 use otel_rpc::text::QueryTextMode;
 use sqlx::Connection;
@@ -31,7 +29,6 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::backend::TracedDatabase;
 use crate::instrumentation::Instrumentation;
 use crate::options::TracingOptions;
-use crate::pool::SCOPE;
 
 /// A `tracing_subscriber` layer recording a span per `sqlx::query` event.
 ///
@@ -186,19 +183,10 @@ impl<DB: TracedDatabase> QueryLogLayerBuilder<DB> {
     /// Builds the layer.
     pub fn build(mut self) -> QueryLogLayer {
         let common = &self.common;
-        let recorder = common.build_recorder(
-            SpanKind::Client,
-            SCOPE,
-            Some(env!("CARGO_PKG_VERSION")),
-            DurationMetric::db_client(),
-            Some(attribute::DB_RESPONSE_STATUS_CODE),
-        );
-        self.options.query_text = match common.query_text {
-            QueryTextMode::Raw => QueryTextMode::Sanitized,
-            mode => mode,
-        };
-        self.options.max_query_text_len = common.max_query_text_len;
-        self.options.error_text = common.error_text;
+        let recorder = crate::instrumentation::build_recorder(common, &mut self.options);
+        if self.options.query_text == QueryTextMode::Raw {
+            self.options.query_text = QueryTextMode::Sanitized;
+        }
         self.options.pool_metrics = false;
         let shared = Instrumentation::new::<DB>(
             recorder,

@@ -6,23 +6,20 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use either::Either;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
-use futures_util::{FutureExt, StreamExt};
-use otel_rpc::current_context;
 use otel_rpc::pool::ConnectionUse;
 use sqlx::pool::PoolConnection;
-use sqlx::{Acquire, Execute, Executor, SqlSafeStr, SqlStr, Transaction};
+use sqlx::{Acquire, Executor, SqlStr, Transaction};
 
 use crate::backend::TracedDatabase;
+use crate::executor::{Target, traced_executor};
 use crate::instrumentation::Instrumentation;
 use crate::parts::QueryParts;
-use crate::stream::{TracedStream, traced_optional};
-use crate::transaction::TracedTransaction;
+use crate::stream::Item;
 
 /// A traced database connection: what `&mut *conn` of a [`TracedPoolConnection`] and `&mut
-/// *tx` of a [`TracedTransaction`] give, as `&mut *conn` of sqlx's `PoolConnection` and
+/// *tx` of a [`TracedTransaction`](crate::TracedTransaction) give, as `&mut *conn` of sqlx's `PoolConnection` and
 /// `Transaction` give `&mut PgConnection`. `&mut TracedConnection<DB>` is an [`Executor`], so
 /// helpers taking `&mut TracedConnection<Postgres>` or `impl Executor<'_, Database = DB>`
 /// accept pooled connections and transactions alike, and every query through them is traced.
@@ -59,24 +56,6 @@ impl<DB: TracedDatabase> fmt::Debug for TracedConnection<DB> {
         f.debug_struct("TracedConnection")
             .field("conn", &self.conn)
             .finish_non_exhaustive()
-    }
-}
-
-impl<DB: TracedDatabase> TracedConnection<DB> {
-    /// Begins a transaction, or a savepoint when one is already open on this connection;
-    /// records a `BEGIN` (or `SAVEPOINT`) span.
-    pub async fn begin(&mut self) -> Result<TracedTransaction<'_, DB>, sqlx::Error> {
-        TracedTransaction::begin_on(self, None).await
-    }
-
-    /// Begins a transaction with `statement` (e.g. `BEGIN ISOLATION LEVEL SERIALIZABLE`), as
-    /// sqlx's `Connection::begin_with`: an error if a transaction is already open; records a
-    /// `BEGIN` span.
-    pub async fn begin_with(
-        &mut self,
-        statement: impl SqlSafeStr,
-    ) -> Result<TracedTransaction<'_, DB>, sqlx::Error> {
-        TracedTransaction::begin_on(self, Some(statement.into_sql_str())).await
     }
 }
 
@@ -129,42 +108,35 @@ impl<DB: TracedDatabase> DerefMut for TracedPoolConnection<DB> {
     }
 }
 
-impl<'c, DB: TracedDatabase> Executor<'c> for &'c mut TracedConnection<DB>
+/// Each statement runs on the connection itself.
+impl<'c, DB: TracedDatabase> Target<DB> for &'c mut TracedConnection<DB>
 where
     for<'a> &'a mut DB::Connection: Executor<'a, Database = DB>,
 {
-    type Database = DB;
-
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, Result<Either<DB::QueryResult, DB::Row>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + Execute<'q, DB>,
-    {
-        let parts = QueryParts::<DB>::new(query);
-        let mut span = self
-            .shared
-            .start_query(&current_context(), parts.sql.as_str());
-        let parts = parts.commented(&mut span);
-        TracedStream::<DB>::running((&mut *self.conn).fetch_many(parts), span).boxed()
+    fn instrumentation(&self) -> &Arc<Instrumentation> {
+        &self.shared
     }
 
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<DB::Row>, sqlx::Error>>
+    fn detection(&self) -> Option<BoxFuture<'static, ()>> {
+        // A pool detects the server before it hands out a connection.
+        None
+    }
+
+    fn fetch_many<'e>(self, parts: QueryParts<DB>) -> BoxStream<'e, Item<DB>>
     where
-        'c: 'e,
-        E: 'q + Execute<'q, DB>,
+        Self: 'e,
     {
-        let parts = QueryParts::<DB>::new(query);
-        let mut span = self
-            .shared
-            .start_query(&current_context(), parts.sql.as_str());
-        let parts = parts.commented(&mut span);
-        traced_optional(span, (&mut *self.conn).fetch_optional(parts)).boxed()
+        (&mut *self.conn).fetch_many(parts)
+    }
+
+    fn fetch_optional<'e>(
+        self,
+        parts: QueryParts<DB>,
+    ) -> impl Future<Output = Result<Option<DB::Row>, sqlx::Error>> + Send + 'e
+    where
+        Self: 'e,
+    {
+        (&mut *self.conn).fetch_optional(parts)
     }
 
     fn prepare_with<'e>(
@@ -173,18 +145,21 @@ where
         parameters: &'e [DB::TypeInfo],
     ) -> BoxFuture<'e, Result<DB::Statement, sqlx::Error>>
     where
-        'c: 'e,
+        Self: 'e,
     {
         (&mut *self.conn).prepare_with(sql, parameters)
     }
 
     fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<sqlx::Describe<DB>, sqlx::Error>>
     where
-        'c: 'e,
+        Self: 'e,
     {
         (&mut *self.conn).describe(sql)
     }
 }
+
+// `&mut TracedConnection<DB>` is a traced `Executor` (so are `&mut *conn` and `&mut *tx`).
+traced_executor!('c, &'c mut TracedConnection<DB>, std::convert::identity);
 
 /// sqlx's [`Acquire`], for helpers written against `A: Acquire<'c, Database = DB>` (called
 /// with `&mut *conn` or `&mut *tx`). sqlx requires the acquired connection to deref to the

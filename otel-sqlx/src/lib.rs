@@ -40,6 +40,7 @@ mod checkout;
 mod commenter;
 mod connection;
 mod error;
+mod executor;
 mod instrumentation;
 mod options;
 mod parts;

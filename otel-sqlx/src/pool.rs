@@ -3,7 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use either::Either;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
@@ -15,16 +14,17 @@ use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, Instru
 use otel_rpc::pool::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
 use sqlx::database::Database;
 use sqlx::pool::PoolConnection;
-use sqlx::{Acquire, Execute, Executor, Pool, SqlSafeStr, SqlStr, Transaction};
+use sqlx::{Acquire, Executor, Pool, SqlSafeStr, SqlStr, Transaction};
 
 use crate::backend::TracedDatabase;
 use crate::checkout::{Checkout, fetch_many_on_checkout};
 use crate::connection::TracedPoolConnection;
+use crate::executor::{Target, traced_executor};
 use crate::instrumentation::Instrumentation;
 use crate::options::TracingOptions;
 use crate::parts::QueryParts;
 use crate::sql::QueryCache;
-use crate::stream::{TracedStream, traced_optional};
+use crate::stream::Item;
 use crate::transaction::TracedTransaction;
 
 /// Instrumentation scope name of the spans and metrics of this crate.
@@ -458,72 +458,43 @@ fn observe_pool<DB: Database>(
     observer
 }
 
-impl<'p, DB: TracedDatabase> Executor<'p> for &'_ TracedPool<DB>
+/// Each statement runs on a connection checked out of the pool for it (under the pool
+/// metrics), after the server detection when one is still due.
+impl<DB: TracedDatabase> Target<DB> for TracedPool<DB>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
-    type Database = DB;
-
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, Result<Either<DB::QueryResult, DB::Row>, sqlx::Error>>
-    where
-        'p: 'e,
-        E: 'q + Execute<'q, Self::Database>,
-    {
-        let parent = current_context();
-        let parts = QueryParts::<DB>::new(query);
-        let pool = self.pool.clone();
-        let shared = Arc::clone(&self.shared);
-        let observer = shared.pool.clone();
-        match self.detection() {
-            None => {
-                let mut span = shared.start_query(&parent, parts.sql.as_str());
-                let parts = parts.commented(&mut span);
-                let inner = fetch_many_on_checkout::<DB, _>(pool, observer, parts).boxed();
-                TracedStream::<DB>::running(inner, span).boxed()
-            }
-            Some(detect) => TracedStream::<DB>::starting(Box::pin(async move {
-                detect.await;
-                let mut span = shared.start_query(&parent, parts.sql.as_str());
-                let parts = parts.commented(&mut span);
-                let inner = fetch_many_on_checkout::<DB, _>(pool, observer, parts).boxed();
-                (inner, span)
-            }))
-            .boxed(),
-        }
+    fn instrumentation(&self) -> &Arc<Instrumentation> {
+        &self.shared
     }
 
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<DB::Row>, sqlx::Error>>
+    fn detection(&self) -> Option<BoxFuture<'static, ()>> {
+        TracedPool::detection(self)
+    }
+
+    fn fetch_many<'e>(self, parts: QueryParts<DB>) -> BoxStream<'e, Item<DB>>
     where
-        'p: 'e,
-        E: 'q + Execute<'q, Self::Database>,
+        Self: 'e,
     {
-        let parent = current_context();
-        let parts = QueryParts::<DB>::new(query);
-        let pool = self.pool.clone();
-        let shared = Arc::clone(&self.shared);
-        let detect = self.detection();
-        Box::pin(async move {
-            if let Some(detect) = detect {
-                detect.await;
-            }
-            let mut span = shared.start_query(&parent, parts.sql.as_str());
-            let parts = parts.commented(&mut span);
-            traced_optional(span, async {
-                let checkout = Checkout::acquire(&pool, shared.pool.as_ref()).await?;
-                let (mut conn, use_guard) = checkout.into_parts();
-                let result = (&mut *conn).fetch_optional(parts).await;
-                drop(conn);
-                drop(use_guard);
-                result
-            })
-            .await
-        })
+        let observer = self.shared.pool.clone();
+        fetch_many_on_checkout::<DB, _>(self.pool, observer, parts).boxed()
+    }
+
+    fn fetch_optional<'e>(
+        self,
+        parts: QueryParts<DB>,
+    ) -> impl Future<Output = Result<Option<DB::Row>, sqlx::Error>> + Send + 'e
+    where
+        Self: 'e,
+    {
+        async move {
+            let checkout = Checkout::acquire(&self.pool, self.shared.pool.as_ref()).await?;
+            let (mut conn, use_guard) = checkout.into_parts();
+            let result = (&mut *conn).fetch_optional(parts).await;
+            drop(conn);
+            drop(use_guard);
+            result
+        }
     }
 
     fn prepare_with<'e>(
@@ -532,20 +503,21 @@ where
         parameters: &'e [DB::TypeInfo],
     ) -> BoxFuture<'e, Result<DB::Statement, sqlx::Error>>
     where
-        'p: 'e,
+        Self: 'e,
     {
-        let pool = self.pool.clone();
-        async move { (&pool).prepare_with(sql, parameters).await }.boxed()
+        async move { (&self.pool).prepare_with(sql, parameters).await }.boxed()
     }
 
     fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<sqlx::Describe<DB>, sqlx::Error>>
     where
-        'p: 'e,
+        Self: 'e,
     {
-        let pool = self.pool.clone();
-        async move { (&pool).describe(sql).await }.boxed()
+        async move { (&self.pool).describe(sql).await }.boxed()
     }
 }
+
+// `&TracedPool<DB>` is a traced `Executor` (the statement runs on a clone of the pool).
+traced_executor!('p, &'_ TracedPool<DB>, TracedPool::clone);
 
 /// sqlx's [`Acquire`], so `sqlx::migrate!().run(&pool)` and helpers written against
 /// `A: Acquire<'_, Database = DB>` accept a `&TracedPool`. sqlx requires the acquired

@@ -9,7 +9,7 @@ use std::ops::{Deref, DerefMut};
 
 use opentelemetry::KeyValue;
 use otel_rpc::{Outcome, Recording, current_context};
-use sqlx::SqlStr;
+use sqlx::{SqlSafeStr, SqlStr};
 use sqlx_core::transaction::TransactionManager;
 
 use crate::backend::TracedDatabase;
@@ -65,9 +65,28 @@ fn names(depth: usize) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// Transactions on a connection (here, beside the transaction they begin).
+impl<DB: TracedDatabase> TracedConnection<DB> {
+    /// Begins a transaction, or a savepoint when one is already open on this connection;
+    /// records a `BEGIN` (or `SAVEPOINT`) span.
+    pub async fn begin(&mut self) -> Result<TracedTransaction<'_, DB>, sqlx::Error> {
+        TracedTransaction::begin_on(self, None).await
+    }
+
+    /// Begins a transaction with `statement` (e.g. `BEGIN ISOLATION LEVEL SERIALIZABLE`), as
+    /// sqlx's `Connection::begin_with`: an error if a transaction is already open; records a
+    /// `BEGIN` span.
+    pub async fn begin_with(
+        &mut self,
+        statement: impl SqlSafeStr,
+    ) -> Result<TracedTransaction<'_, DB>, sqlx::Error> {
+        TracedTransaction::begin_on(self, Some(statement.into_sql_str())).await
+    }
+}
+
 impl<'c, DB: TracedDatabase> TracedTransaction<'c, DB> {
     /// Begins on a borrowed connection (a transaction, or a savepoint when one is open).
-    pub(crate) async fn begin_on(
+    async fn begin_on(
         conn: &'c mut TracedConnection<DB>,
         statement: Option<SqlStr>,
     ) -> Result<Self, sqlx::Error> {

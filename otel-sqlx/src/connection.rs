@@ -1,4 +1,4 @@
-//! [`TracedConnection`], the traced counterpart of a driver connection (`PgConnection`, ...),
+//! [`TracedSqlConnection`], the traced counterpart of a driver connection (`PgConnection`, ...),
 //! and [`TracedPoolConnection`], the pool's handle that derefs to it (as sqlx's
 //! `PoolConnection` derefs to `PgConnection`).
 
@@ -20,17 +20,17 @@ use crate::stream::Item;
 
 /// A traced database connection: what `&mut *conn` of a [`TracedPoolConnection`] and `&mut
 /// *tx` of a [`TracedTransaction`](crate::TracedTransaction) give, as `&mut *conn` of sqlx's `PoolConnection` and
-/// `Transaction` give `&mut PgConnection`. `&mut TracedConnection<DB>` is an [`Executor`], so
-/// helpers taking `&mut TracedConnection<Postgres>` or `impl Executor<'_, Database = DB>`
+/// `Transaction` give `&mut PgConnection`. `&mut TracedSqlConnection<DB>` is an [`Executor`], so
+/// helpers taking `&mut TracedSqlConnection<Postgres>` or `impl Executor<'_, Database = DB>`
 /// accept pooled connections and transactions alike, and every query through them is traced.
 /// There is no `Deref` to the raw driver connection.
 ///
 /// ```no_run
 /// # async fn demo(pool: otel_sqlx::TracedPool<sqlx::Postgres>) -> Result<(), sqlx::Error> {
-/// use otel_sqlx::TracedConnection;
+/// use otel_sqlx::TracedSqlConnection;
 /// use sqlx::Postgres;
 ///
-/// async fn mark_paid(conn: &mut TracedConnection<Postgres>, id: i64) -> Result<(), sqlx::Error> {
+/// async fn mark_paid(conn: &mut TracedSqlConnection<Postgres>, id: i64) -> Result<(), sqlx::Error> {
 ///     sqlx::query("UPDATE orders SET paid = true WHERE id = $1").bind(id).execute(conn).await?;
 ///     Ok(())
 /// }
@@ -43,7 +43,7 @@ use crate::stream::Item;
 /// tx.commit().await?;
 /// # Ok(()) }
 /// ```
-pub struct TracedConnection<DB: TracedDatabase> {
+pub struct TracedSqlConnection<DB: TracedDatabase> {
     pub(crate) conn: PoolConnection<DB>,
     pub(crate) shared: Arc<Instrumentation>,
     /// Transactions open through this crate (1: a transaction, 2 and more: savepoints). Our
@@ -51,9 +51,9 @@ pub struct TracedConnection<DB: TracedDatabase> {
     pub(crate) depth: usize,
 }
 
-impl<DB: TracedDatabase> fmt::Debug for TracedConnection<DB> {
+impl<DB: TracedDatabase> fmt::Debug for TracedSqlConnection<DB> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TracedConnection")
+        f.debug_struct("TracedSqlConnection")
             .field("conn", &self.conn)
             .finish_non_exhaustive()
     }
@@ -61,10 +61,10 @@ impl<DB: TracedDatabase> fmt::Debug for TracedConnection<DB> {
 
 /// A connection checked out of a [`TracedPool`](crate::TracedPool)
 /// ([`acquire`](crate::TracedPool::acquire), [`try_acquire`](crate::TracedPool::try_acquire)):
-/// derefs to its [`TracedConnection`], so `&mut *conn` (sqlx's idiom) is a traced
+/// derefs to its [`TracedSqlConnection`], so `&mut *conn` (sqlx's idiom) is a traced
 /// [`Executor`]. Back to the pool when dropped; its use time is recorded by the pool metrics.
 pub struct TracedPoolConnection<DB: TracedDatabase> {
-    conn: TracedConnection<DB>,
+    conn: TracedSqlConnection<DB>,
     /// Records `db.client.connection.use_time` when dropped, after `conn` (field order).
     _use: Option<ConnectionUse>,
 }
@@ -84,7 +84,7 @@ impl<DB: TracedDatabase> TracedPoolConnection<DB> {
         use_guard: Option<ConnectionUse>,
     ) -> Self {
         TracedPoolConnection {
-            conn: TracedConnection {
+            conn: TracedSqlConnection {
                 conn,
                 shared,
                 depth: 0,
@@ -95,21 +95,21 @@ impl<DB: TracedDatabase> TracedPoolConnection<DB> {
 }
 
 impl<DB: TracedDatabase> Deref for TracedPoolConnection<DB> {
-    type Target = TracedConnection<DB>;
+    type Target = TracedSqlConnection<DB>;
 
-    fn deref(&self) -> &TracedConnection<DB> {
+    fn deref(&self) -> &TracedSqlConnection<DB> {
         &self.conn
     }
 }
 
 impl<DB: TracedDatabase> DerefMut for TracedPoolConnection<DB> {
-    fn deref_mut(&mut self) -> &mut TracedConnection<DB> {
+    fn deref_mut(&mut self) -> &mut TracedSqlConnection<DB> {
         &mut self.conn
     }
 }
 
 /// Each statement runs on the connection itself.
-impl<'c, DB: TracedDatabase> Target<DB> for &'c mut TracedConnection<DB>
+impl<'c, DB: TracedDatabase> Target<DB> for &'c mut TracedSqlConnection<DB>
 where
     for<'a> &'a mut DB::Connection: Executor<'a, Database = DB>,
 {
@@ -158,16 +158,16 @@ where
     }
 }
 
-// `&mut TracedConnection<DB>` is a traced `Executor` (so are `&mut *conn` and `&mut *tx`).
-traced_executor!('c, &'c mut TracedConnection<DB>, std::convert::identity);
+// `&mut TracedSqlConnection<DB>` is a traced `Executor` (so are `&mut *conn` and `&mut *tx`).
+traced_executor!('c, &'c mut TracedSqlConnection<DB>, std::convert::identity);
 
 /// sqlx's [`Acquire`], for helpers written against `A: Acquire<'c, Database = DB>` (called
 /// with `&mut *conn` or `&mut *tx`). sqlx requires the acquired connection to deref to the
 /// **raw** driver connection, so queries a helper sends through it are **not traced** by this
 /// crate (the `query-log` feature's layer records them); prefer `impl Executor` or `&mut
-/// TracedConnection<DB>` in helpers. [`Acquire::begin`] returns sqlx's untraced
+/// TracedSqlConnection<DB>` in helpers. [`Acquire::begin`] returns sqlx's untraced
 /// `Transaction`.
-impl<'c, DB: TracedDatabase> Acquire<'c> for &'c mut TracedConnection<DB> {
+impl<'c, DB: TracedDatabase> Acquire<'c> for &'c mut TracedSqlConnection<DB> {
     type Database = DB;
     type Connection = &'c mut DB::Connection;
 

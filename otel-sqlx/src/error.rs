@@ -43,7 +43,7 @@ pub const ERROR_KINDS: &[&str] = &[
 
 /// `error.type` for a sqlx error that is not a database error: the variant name, one of
 /// [`ERROR_KINDS`]. A database error without a valid code gives `_OTHER`.
-pub fn error_kind(err: &Error) -> &'static str {
+pub(crate) fn error_kind(err: &Error) -> &'static str {
     match err {
         Error::Configuration(_) => "Configuration",
         Error::InvalidArgument(_) => "InvalidArgument",

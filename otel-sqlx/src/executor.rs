@@ -1,5 +1,5 @@
 //! The one traced `sqlx::Executor` body: [`traced_executor!`] writes the `Executor` impl of
-//! `&TracedPool` and `&mut TracedConnection` (a transaction derefs to the latter), and
+//! `&TracedPool` and `&mut TracedSqlConnection` (a transaction derefs to the latter), and
 //! [`fetch_many`] / [`fetch_optional`] are what every statement goes through: take the query
 //! apart, start its span (after the server detection a pool may still owe), comment it, run it
 //! on the [`Target`] and count its rows into the span.

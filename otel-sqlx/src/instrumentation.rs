@@ -16,7 +16,7 @@ use otel_rpc::{DbOperation, Outcome, QueryText, Recording, SpanRecorder};
 use crate::backend::{ConnectionInfo, TracedDatabase};
 use crate::error::{CodeKind, failure};
 use crate::options::TracingOptions;
-use crate::sql::{Dialect, QueryCache};
+use crate::statement::{Dialect, QueryCache};
 
 /// Custom span attribute: rows affected by an `INSERT`/`UPDATE`/`DELETE` (the semantic
 /// conventions define only `db.response.returned_rows`). Recorded when row counts are on.

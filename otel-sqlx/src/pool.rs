@@ -23,7 +23,6 @@ use crate::executor::{Target, traced_executor};
 use crate::instrumentation::Instrumentation;
 use crate::options::TracingOptions;
 use crate::parts::QueryParts;
-use crate::sql::QueryCache;
 use crate::stream::Item;
 use crate::transaction::TracedTransaction;
 
@@ -128,14 +127,11 @@ impl<DB: TracedDatabase> TracedPool<DB> {
         &self.pool
     }
 
-    /// The per-pool cache of analysed SQL (and the sanitizer run counter).
-    pub fn query_cache(&self) -> &QueryCache {
+    /// The per-pool cache of analysed SQL (and the sanitizer run counter). Feature
+    /// `testing`.
+    #[cfg(feature = "testing")]
+    pub fn query_cache(&self) -> &crate::testing::QueryCache {
         &self.shared.cache
-    }
-
-    /// The options in effect.
-    pub fn options(&self) -> &TracingOptions {
-        &self.shared.options
     }
 
     /// `db.system.name` as currently known (`mariadb` is known after the first connection).
@@ -144,6 +140,8 @@ impl<DB: TracedDatabase> TracedPool<DB> {
     }
 
     /// The pool metrics observer (`db.client.connection.*`), when pool metrics are on.
+    /// Feature `testing`.
+    #[cfg(feature = "testing")]
     pub fn pool_observer(&self) -> Option<&PoolObserver> {
         self.shared.pool.as_ref()
     }
@@ -344,21 +342,7 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
         InstrumentationOptions::disable_metrics(self)
     }
 
-    /// Records `db.response.returned_rows` and
-    /// [`db.response.affected_rows`](crate::DB_RESPONSE_AFFECTED_ROWS) (opt-in).
-    pub fn record_row_counts(mut self, on: bool) -> Self {
-        self.options.record_row_counts = on;
-        self
-    }
-
-    /// Also records `db.operation.name` and `db.collection.name` parsed out of the query text
-    /// (default off: the SQL conventions say they SHOULD NOT be taken from the text, and the
-    /// `db.query.summary` — `SELECT orders` — carries the same information). The parsed
-    /// collection is recorded only when the statement touches exactly one table.
-    pub fn parse_operation_and_collection(mut self, on: bool) -> Self {
-        self.options.parse_operation_and_collection = on;
-        self
-    }
+    crate::options::statement_options!();
 
     /// Turns the `db.client.connection.*` pool metrics off or on (default on;
     /// [`disable_metrics`](InstrumentationOptions::disable_metrics) turns them off too).
@@ -383,12 +367,6 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     /// hold a comment are not changed.
     pub fn sqlcommenter(mut self, commenter: crate::SqlCommenter) -> Self {
         self.options.sqlcommenter = Some(commenter);
-        self
-    }
-
-    /// Number of distinct SQL strings whose analysis is cached (default 512; 0 disables).
-    pub fn cache_capacity(mut self, capacity: usize) -> Self {
-        self.options.cache_capacity = capacity;
         self
     }
 

@@ -4,10 +4,10 @@ use futures_core::future::BoxFuture;
 use sqlx::MySql;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlQueryResult};
 
-use super::{ConnectionInfo, TracedDatabase};
-use crate::sql::Dialect;
+use super::{Backend, ConnectionInfo};
+use crate::statement::Dialect;
 
-impl TracedDatabase for MySql {
+impl Backend for MySql {
     const DIALECT: Dialect = Dialect::MySql;
     const DETECTS_SYSTEM: bool = true;
 

@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use opentelemetry::{Context, StringValue};
 use otel_rpc::{DbOperation, QueryText, Recording, SpanRecorder};
 
-use crate::builder::Shared;
 use crate::command::{CommandName, name_of, resolve};
 use crate::sanitize;
+use crate::shared::Shared;
 
 /// `db.system.name` of every span.
-pub const DB_SYSTEM: &str = "redis";
+pub(crate) const DB_SYSTEM: &str = "redis";
 
 /// `db.operation.name` of a pipeline.
 pub const PIPELINE_OPERATION: &str = "PIPELINE";

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use either::Either;
 use futures_core::Stream;
 use futures_core::future::BoxFuture;
 use futures_util::future::Fuse;
@@ -189,7 +190,7 @@ pub(crate) fn fetch_many_on_checkout<'e, DB, E>(
     pool: Pool<DB>,
     observer: Option<PoolObserver>,
     query: E,
-) -> OwnedStream<'e, crate::stream::Item<DB>>
+) -> OwnedStream<'e, Result<Either<DB::QueryResult, DB::Row>, sqlx::Error>>
 where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,

@@ -66,7 +66,7 @@ fn start<DB: TracedDatabase>(
     parts: QueryParts<DB>,
 ) -> (QueryParts<DB>, Option<QuerySpan>) {
     let mut span = shared.start_query(parent, parts.sql.as_str());
-    let parts = parts.commented(&mut span);
+    let parts = parts.commented(span.as_mut().and_then(|s| s.comment.take()));
     (parts, span)
 }
 

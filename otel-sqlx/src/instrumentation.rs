@@ -18,6 +18,9 @@ use crate::error::{CodeKind, failure};
 use crate::options::TracingOptions;
 use crate::statement::{Dialect, QueryCache};
 
+/// Instrumentation scope name of the spans and metrics of this crate.
+pub const SCOPE: &str = "otel-sqlx";
+
 /// Custom span attribute: rows affected by an `INSERT`/`UPDATE`/`DELETE` (the semantic
 /// conventions define only `db.response.returned_rows`). Recorded when row counts are on.
 pub const DB_RESPONSE_AFFECTED_ROWS: &str = "db.response.affected_rows";
@@ -49,7 +52,7 @@ pub(crate) fn build_recorder(common: &CommonOptions, options: &mut TracingOption
     options.error_text = common.error_text;
     common.build_recorder(
         SpanKind::Client,
-        crate::SCOPE,
+        SCOPE,
         Some(env!("CARGO_PKG_VERSION")),
         DurationMetric::db_client(),
         Some(attribute::DB_RESPONSE_STATUS_CODE),

@@ -57,8 +57,8 @@ pub use backend::TracedDatabase;
 pub use commenter::SqlCommenter;
 pub use connection::{TracedPoolConnection, TracedSqlConnection};
 pub use error::ERROR_KINDS;
-pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED};
-pub use pool::{SCOPE, TracedPool, TracedPoolBuilder};
+pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED, SCOPE};
+pub use pool::{TracedPool, TracedPoolBuilder};
 #[cfg(feature = "query-log")]
 pub use query_log::{QueryLogLayer, QueryLogLayerBuilder};
 pub use transaction::TracedTransaction;

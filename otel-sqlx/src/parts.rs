@@ -28,14 +28,11 @@ impl<DB: Database> QueryParts<DB> {
 }
 
 impl<DB: Database> QueryParts<DB> {
-    /// Appends the span's sqlcommenter comment, if any, and sends the statement unnamed
+    /// Appends the span's sqlcommenter `comment`, if any, and sends the statement unnamed
     /// (non-persistent), so sqlx's statement cache never sees the unique text. Statements
     /// given as prepared statements, or already holding a comment, are left unchanged.
-    pub(crate) fn commented(
-        mut self,
-        span: &mut Option<crate::instrumentation::QuerySpan>,
-    ) -> Self {
-        let Some(comment) = span.as_mut().and_then(|s| s.comment.take()) else {
+    pub(crate) fn commented(mut self, comment: Option<String>) -> Self {
+        let Some(comment) = comment else {
             return self;
         };
         if self.statement.is_some() || self.prepared_on_mysql() {

@@ -18,16 +18,14 @@ use sqlx::{Acquire, Executor, Pool, SqlSafeStr, SqlStr, Transaction};
 
 use crate::backend::TracedDatabase;
 use crate::checkout::{Checkout, fetch_many_on_checkout};
+use crate::commenter::SqlCommenter;
 use crate::connection::TracedPoolConnection;
 use crate::executor::{Target, traced_executor};
-use crate::instrumentation::Instrumentation;
+use crate::instrumentation::{Instrumentation, SCOPE};
 use crate::options::TracingOptions;
 use crate::parts::QueryParts;
 use crate::stream::Item;
 use crate::transaction::TracedTransaction;
-
-/// Instrumentation scope name of the spans and metrics of this crate.
-pub const SCOPE: &str = "otel-sqlx";
 
 /// The instrumentation scope of the pool metrics (the spans' scope, built by the recorder).
 fn scope() -> InstrumentationScope {
@@ -365,7 +363,7 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     /// cache never holds the unique text; unsampled statements are sent unchanged.
     /// `db.query.text` and the summary never include the comment; statements that already
     /// hold a comment are not changed.
-    pub fn sqlcommenter(mut self, commenter: crate::SqlCommenter) -> Self {
+    pub fn sqlcommenter(mut self, commenter: SqlCommenter) -> Self {
         self.options.sqlcommenter = Some(commenter);
         self
     }

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use either::Either;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
@@ -59,19 +60,15 @@ pub(crate) trait Target<DB: TracedDatabase>: Send + Sized {
         Self: 'e;
 }
 
-/// Starts the span of `parts` and appends its sqlcommenter comment, if any.
-fn start<DB: TracedDatabase>(
-    shared: &Arc<Instrumentation>,
-    parent: &Context,
-    parts: QueryParts<DB>,
-) -> (QueryParts<DB>, Option<QuerySpan>) {
-    let mut span = shared.start_query(parent, parts.sql.as_str());
-    let parts = parts.commented(span.as_mut().and_then(|s| s.comment.take()));
-    (parts, span)
-}
+/// A statement ready to run: its target, its parts (commented) and its span.
+type Ready<DB, T> = (T, QueryParts<DB>, Option<QuerySpan>);
 
-/// `Executor::fetch_many` on `target`, traced. The parent is the caller's context now.
-pub(crate) fn fetch_many<'e, 'q: 'e, DB, T, E>(target: T, query: E) -> BoxStream<'e, Item<DB>>
+/// Takes `query` apart under the caller's context (now) and starts its span: at once
+/// (`Left`), or after the detection the target still owes (`Right`, a future).
+fn start<'e, 'q: 'e, DB, T, E>(
+    target: T,
+    query: E,
+) -> Either<Ready<DB, T>, impl Future<Output = Ready<DB, T>> + Send + 'e>
 where
     DB: TracedDatabase,
     T: Target<DB> + 'e,
@@ -79,21 +76,42 @@ where
 {
     let parent = current_context();
     let parts = QueryParts::<DB>::new(query);
+    let ready = move |target: T, parent: &Context, parts: QueryParts<DB>| {
+        let mut span = target
+            .instrumentation()
+            .start_query(parent, parts.sql.as_str());
+        let parts = parts.commented(span.as_mut().and_then(|s| s.comment.take()));
+        (target, parts, span)
+    };
     match target.detection() {
-        None => {
-            let (parts, span) = start(target.instrumentation(), &parent, parts);
+        None => Either::Left(ready(target, &parent, parts)),
+        Some(detect) => Either::Right(async move {
+            detect.await;
+            ready(target, &parent, parts)
+        }),
+    }
+}
+
+/// `Executor::fetch_many` on `target`, traced.
+pub(crate) fn fetch_many<'e, 'q: 'e, DB, T, E>(target: T, query: E) -> BoxStream<'e, Item<DB>>
+where
+    DB: TracedDatabase,
+    T: Target<DB> + 'e,
+    E: 'q + Execute<'q, DB>,
+{
+    match start(target, query) {
+        Either::Left((target, parts, span)) => {
             TracedStream::<DB>::running(target.fetch_many(parts), span).boxed()
         }
-        Some(detect) => TracedStream::<DB>::starting(Box::pin(async move {
-            detect.await;
-            let (parts, span) = start(target.instrumentation(), &parent, parts);
+        Either::Right(later) => TracedStream::<DB>::starting(Box::pin(async move {
+            let (target, parts, span) = later.await;
             (target.fetch_many(parts), span)
         }))
         .boxed(),
     }
 }
 
-/// `Executor::fetch_optional` on `target`, traced. The parent is the caller's context now.
+/// `Executor::fetch_optional` on `target`, traced.
 pub(crate) fn fetch_optional<'e, 'q: 'e, DB, T, E>(
     target: T,
     query: E,
@@ -103,16 +121,12 @@ where
     T: Target<DB> + 'e,
     E: 'q + Execute<'q, DB>,
 {
-    let parent = current_context();
-    let parts = QueryParts::<DB>::new(query);
-    match target.detection() {
-        None => {
-            let (parts, span) = start(target.instrumentation(), &parent, parts);
+    match start(target, query) {
+        Either::Left((target, parts, span)) => {
             traced_optional(span, target.fetch_optional(parts)).boxed()
         }
-        Some(detect) => Box::pin(async move {
-            detect.await;
-            let (parts, span) = start(target.instrumentation(), &parent, parts);
+        Either::Right(later) => Box::pin(async move {
+            let (target, parts, span) = later.await;
             traced_optional(span, target.fetch_optional(parts)).await
         }),
     }

@@ -128,7 +128,7 @@ impl<DB: TracedDatabase> TracedPool<DB> {
     /// The per-pool cache of analysed SQL (and the sanitizer run counter). Feature
     /// `testing`.
     #[cfg(feature = "testing")]
-    pub fn query_cache(&self) -> &crate::testing::QueryCache {
+    pub fn query_cache(&self) -> &crate::statement::QueryCache {
         &self.shared.cache
     }
 

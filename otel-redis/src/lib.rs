@@ -45,10 +45,10 @@
 //! A nil reply is not an error. No other text of an error reply is recorded, unless opted in
 //! with [`InstrumentationOptions::error_text`] (scrubbed). Options use the shared vocabulary of
 //! `otel-rpc` ([`InstrumentationOptions`], [`DbInstrumentationOptions`]);
-//! `OTEL_INSTRUMENTATION_REDIS_ENABLED=false` makes every connection a pass-through. The parent of each span is [`otel_rpc::current_context`] at
-//! the moment the command is issued; the inner connection runs with the command's span as
-//! the current context. A command whose future is dropped before it completes ends its span
-//! as cancelled.
+//! `OTEL_INSTRUMENTATION_REDIS_ENABLED=false` makes every connection a pass-through. The
+//! parent of each span is [`otel_rpc::current_context`] at the moment the command is issued;
+//! the inner connection runs with the command's span as the current context. A command whose
+//! future is dropped before it completes ends its span as cancelled.
 //!
 //! Unsampled operations pay for no query text: it is built only when the span records (the
 //! `unsampled` test counts the texts built).

@@ -15,15 +15,19 @@ use sqlx::{Acquire, Executor, SqlStr, Transaction};
 use crate::backend::TracedDatabase;
 use crate::executor::{Target, traced_executor};
 use crate::instrumentation::Instrumentation;
-use crate::parts::QueryParts;
-use crate::stream::Item;
+use crate::parts::{Item, QueryParts};
 
-/// A traced database connection: what `&mut *conn` of a [`TracedPoolConnection`] and `&mut
-/// *tx` of a [`TracedTransaction`](crate::TracedTransaction) give, as `&mut *conn` of sqlx's `PoolConnection` and
-/// `Transaction` give `&mut PgConnection`. `&mut TracedSqlConnection<DB>` is an [`Executor`], so
-/// helpers taking `&mut TracedSqlConnection<Postgres>` or `impl Executor<'_, Database = DB>`
-/// accept pooled connections and transactions alike, and every query through them is traced.
-/// There is no `Deref` to the raw driver connection.
+/// A traced database connection: what `&mut *conn` of a [`TracedPoolConnection`] and
+/// `&mut *tx` of a [`TracedTransaction`](crate::TracedTransaction) give, as `&mut *conn` of
+/// sqlx's `PoolConnection` and `Transaction` give `&mut PgConnection`.
+/// `&mut TracedSqlConnection<DB>` is an [`Executor`], so helpers taking
+/// `&mut TracedSqlConnection<Postgres>` or `impl Executor<'_, Database = DB>` accept pooled
+/// connections and transactions alike, and every query through them is traced. There is no
+/// `Deref` to the raw driver connection.
+///
+/// It is always a connection of a [`TracedPool`](crate::TracedPool), never one you wrap
+/// yourself (otel-redis's `TracedConnection` is that: a wrapper of your connection), hence
+/// its own name.
 ///
 /// ```no_run
 /// # async fn demo(pool: otel_sqlx::TracedPool<sqlx::Postgres>) -> Result<(), sqlx::Error> {
@@ -109,7 +113,7 @@ impl<DB: TracedDatabase> DerefMut for TracedPoolConnection<DB> {
 }
 
 /// Each statement runs on the connection itself.
-impl<'c, DB: TracedDatabase> Target<DB> for &'c mut TracedSqlConnection<DB>
+impl<DB: TracedDatabase> Target<DB> for &mut TracedSqlConnection<DB>
 where
     for<'a> &'a mut DB::Connection: Executor<'a, Database = DB>,
 {

@@ -19,8 +19,9 @@ use sqlx::{Execute, SqlStr};
 
 use crate::backend::TracedDatabase;
 use crate::instrumentation::{Instrumentation, QuerySpan};
+use crate::parts::Item;
 use crate::parts::QueryParts;
-use crate::stream::{Item, TracedStream, traced_optional};
+use crate::stream::{TracedStream, traced_optional};
 
 /// Where a traced statement runs: a connection the caller holds, or one the pool checks out
 /// for the statement. `Self: 'e` ties what the statement borrows to the caller's lifetime.

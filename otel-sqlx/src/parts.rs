@@ -1,9 +1,14 @@
 //! [`QueryParts`]: a user's query taken apart (SQL, arguments, cached statement, persistence)
 //! so the SQL is known before execution, then handed to sqlx unchanged.
 
+use either::Either;
 use sqlx::database::Database;
 use sqlx::error::BoxDynError;
 use sqlx::{Execute, SqlStr};
+
+/// One item of `Executor::fetch_many`: what a statement's parts turn into.
+pub(crate) type Item<DB> =
+    Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, sqlx::Error>;
 
 pub(crate) struct QueryParts<DB: Database> {
     pub(crate) sql: SqlStr,

@@ -23,8 +23,7 @@ use crate::connection::TracedPoolConnection;
 use crate::executor::{Target, traced_executor};
 use crate::instrumentation::{Instrumentation, SCOPE};
 use crate::options::TracingOptions;
-use crate::parts::QueryParts;
-use crate::stream::Item;
+use crate::parts::{Item, QueryParts};
 use crate::transaction::TracedTransaction;
 
 /// The instrumentation scope of the pool metrics (the spans' scope, built by the recorder).
@@ -456,21 +455,16 @@ where
         fetch_many_on_checkout::<DB, _>(self.pool, observer, parts).boxed()
     }
 
-    fn fetch_optional<'e>(
-        self,
-        parts: QueryParts<DB>,
-    ) -> impl Future<Output = Result<Option<DB::Row>, sqlx::Error>> + Send + 'e
+    async fn fetch_optional<'e>(self, parts: QueryParts<DB>) -> Result<Option<DB::Row>, sqlx::Error>
     where
         Self: 'e,
     {
-        async move {
-            let checkout = Checkout::acquire(&self.pool, self.shared.pool.as_ref()).await?;
-            let (mut conn, use_guard) = checkout.into_parts();
-            let result = (&mut *conn).fetch_optional(parts).await;
-            drop(conn);
-            drop(use_guard);
-            result
-        }
+        let checkout = Checkout::acquire(&self.pool, self.shared.pool.as_ref()).await?;
+        let (mut conn, use_guard) = checkout.into_parts();
+        let result = (&mut *conn).fetch_optional(parts).await;
+        drop(conn);
+        drop(use_guard);
+        result
     }
 
     fn prepare_with<'e>(

@@ -74,29 +74,31 @@ pub use otel_rpc::options::DbInstrumentationOptions;
 /// Re-exported: the modes of [`InstrumentationOptions::query_text`].
 pub use otel_rpc::text::QueryTextMode;
 
-/// The SQL sanitizer and analyzer every span of this crate is built with, for your own use:
-/// sanitize the statements your application logs ([`sanitize`]: literals to `?`) or name
-/// them as the spans do ([`analyze`]: `db.query.summary`, operation, table, stored
-/// procedure, statement count). No connection, no pool, no telemetry.
-///
-/// ```
-/// use otel_sqlx::sql::{Dialect, analyze, sanitize};
-///
-/// let sql = "SELECT * FROM users WHERE email = 'a@b.c' AND age > 30";
-/// assert_eq!(sanitize(sql, Dialect::Postgres, 2048), "SELECT * FROM users WHERE email = ? AND age > ?");
-/// assert_eq!(analyze(sql, Dialect::Postgres).summary.as_deref(), Some("SELECT users"));
-/// ```
-///
-/// Both read one token stream, so a token is a literal for both or for neither: string and
-/// number literals (signs folded in), both readings of a backslash when the session's
-/// [`Backslashes`](sql::Backslashes) rule is unknown (give it with [`SqlMode`](sql::SqlMode)
-/// and the `_with` functions when you know it), unterminated quotes (the rest of the text is
-/// one literal), SQLite double-quoted tokens where a value can stand, and the token after
-/// `PASSWORD`, `IDENTIFIED BY` and the like. Names (tables, procedures) pass a shape check
-/// ([`MAX_NAME_LEN`](sql::MAX_NAME_LEN) bytes, no whitespace, quotes or control characters)
-/// or are omitted. Both stream: memory use does not grow with the statement (the sanitizer's
-/// output aside, which is cut at the caller's limit).
 pub mod sql {
+    //! The SQL sanitizer and analyzer every span of this crate is built with, for your own use:
+    //! sanitize the statements your application logs ([`sanitize`]: literals to `?`) or name
+    //! them as the spans do ([`analyze`]: `db.query.summary`, operation, table, stored
+    //! procedure, statement count). No connection, no pool, no telemetry.
+    //!
+    //! ```
+    //! use otel_sqlx::sql::{Dialect, analyze, sanitize};
+    //!
+    //! let sql = "SELECT * FROM users WHERE email = 'a@b.c' AND age > 30";
+    //! let text = sanitize(sql, Dialect::Postgres, 2048);
+    //! assert_eq!(text, "SELECT * FROM users WHERE email = ? AND age > ?");
+    //! assert_eq!(analyze(sql, Dialect::Postgres).summary.as_deref(), Some("SELECT users"));
+    //! ```
+    //!
+    //! Both read one token stream, so a token is a literal for both or for neither: string and
+    //! number literals (signs folded in), both readings of a backslash when the session's
+    //! [`Backslashes`] rule is unknown (give it with [`SqlMode`] and the `_with` functions when
+    //! you know it), unterminated quotes (the rest of the text is one literal), SQLite
+    //! double-quoted tokens where a value can stand, and the token after `PASSWORD`,
+    //! `IDENTIFIED BY` and the like. Names (tables, procedures) pass a shape check
+    //! ([`MAX_NAME_LEN`] bytes, no whitespace, quotes or control characters) or are omitted.
+    //! Both stream: memory use does not grow with the statement (the sanitizer's output aside,
+    //! which is cut at the caller's limit).
+
     pub use crate::statement::{
         Analysis, Backslashes, Dialect, MAX_NAME_LEN, MAX_SUMMARY_LEN, SqlMode, analyze,
         analyze_with, sanitize, sanitize_with,

@@ -81,7 +81,7 @@ impl QueryInfo {
     }
 }
 
-/// A bounded map from SQL string to [`QueryInfo`]. When full, the oldest entry is evicted
+/// A bounded map from SQL string to its analysis (`QueryInfo`). When full, the oldest entry is evicted
 /// (first in, first out: static queries are inserted once and hit ever after).
 #[derive(Debug)]
 pub struct QueryCache {

@@ -1,5 +1,6 @@
-//! [`TracedConnectionBuilder`]: options of a [`TracedConnection`] and the configuration its
-//! clones share.
+//! [`TracedConnectionBuilder`]: options of a [`TracedConnection`], its constructors
+//! (`builder`, `cluster_builder`, `new`) and `build`, which makes the configuration its clones
+//! share.
 //!
 //! The builder speaks the shared vocabulary of `otel-rpc`
 //! ([`InstrumentationOptions`](otel_rpc::InstrumentationOptions) and

@@ -77,13 +77,6 @@ where
 {
     let parent = current_context();
     let parts = QueryParts::<DB>::new(query);
-    let ready = move |target: T, parent: &Context, parts: QueryParts<DB>| {
-        let mut span = target
-            .instrumentation()
-            .start_query(parent, parts.sql.as_str());
-        let parts = parts.commented(span.as_mut().and_then(|s| s.comment.take()));
-        (target, parts, span)
-    };
     match target.detection() {
         None => Either::Left(ready(target, &parent, parts)),
         Some(detect) => Either::Right(async move {
@@ -91,6 +84,19 @@ where
             ready(target, &parent, parts)
         }),
     }
+}
+
+/// Starts the span of `parts` under `parent` and appends its sqlcommenter comment, if any.
+fn ready<DB: TracedDatabase, T: Target<DB>>(
+    target: T,
+    parent: &Context,
+    parts: QueryParts<DB>,
+) -> Ready<DB, T> {
+    let mut span = target
+        .instrumentation()
+        .start_query(parent, parts.sql.as_str());
+    let parts = parts.commented(span.as_mut().and_then(|s| s.comment.take()));
+    (target, parts, span)
 }
 
 /// `Executor::fetch_many` on `target`, traced.

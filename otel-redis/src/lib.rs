@@ -38,7 +38,7 @@
 //! | `db.query.text` | sanitized commands (pipelines joined with `; `), capped at 2 KiB |
 //! | `db.namespace` | the db index, `"0"`; after a `SELECT`, see [`TracedConnection`] |
 //! | `db.operation.batch.size` | number of commands of a pipeline (2 or more) |
-//! | `server.address`, `server.port` | from the client's connection info (none on cluster connections, [`TracedConnection::cluster_builder`]) |
+//! | `server.address`, `server.port` | from the client's connection info (none on cluster connections, `TracedConnection::cluster_builder`, feature `cluster`) |
 //! | `db.response.status_code`, `error.type` | the error prefix when Redis defines it ([`ERROR_PREFIXES`]: `WRONGTYPE`, `ERR`, `EXECABORT`), else `_OTHER`; for errors that never reached the server, the error kind (`io`, `timeout`) |
 //! | [`PIPELINE_FAILED_COMMANDS`] | how many commands of a pipeline failed |
 //!

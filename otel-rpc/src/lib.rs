@@ -74,7 +74,7 @@ pub mod untrusted;
 pub use db::{DbOperation, QueryText};
 pub use metric::{
     DB_DURATION_BOUNDARIES, DB_METRIC_KEYS, DurationMetric, HTTP_CLIENT_METRIC_KEYS,
-    HTTP_DURATION_BOUNDARIES, HTTP_METRIC_KEYS, HTTP_SERVER_METRIC_KEYS,
+    HTTP_DURATION_BOUNDARIES, HTTP_SERVER_METRIC_KEYS,
     HTTP_SERVER_METRIC_KEYS_WITH_SERVER_ADDRESS, RPC_METRIC_KEYS,
 };
 pub use options::{CommonOptions, InstrumentationOptions};

@@ -96,21 +96,6 @@ pub const HTTP_CLIENT_METRIC_KEYS: &[&str] = &[
     attribute::NETWORK_PROTOCOL_VERSION,
 ];
 
-/// Attribute keys that went on both HTTP duration metrics before the server and client sets
-/// (`HTTP_SERVER_METRIC_KEYS`, `HTTP_CLIENT_METRIC_KEYS`) were split; kept for
-/// `DurationMetric::with_keys` users.
-pub const HTTP_METRIC_KEYS: &[&str] = &[
-    attribute::HTTP_REQUEST_METHOD,
-    attribute::HTTP_ROUTE,
-    attribute::HTTP_RESPONSE_STATUS_CODE,
-    attribute::URL_SCHEME,
-    attribute::ERROR_TYPE,
-    attribute::SERVER_ADDRESS,
-    attribute::SERVER_PORT,
-    attribute::NETWORK_PROTOCOL_NAME,
-    attribute::NETWORK_PROTOCOL_VERSION,
-];
-
 /// Attribute keys that may go on the RPC duration metrics.
 pub const RPC_METRIC_KEYS: &[&str] = &[
     attribute::RPC_SYSTEM_NAME,
@@ -161,8 +146,8 @@ impl DurationMetric {
         Self::http(
             metric::HTTP_SERVER_REQUEST_DURATION,
             "Duration of HTTP server requests.",
+            HTTP_SERVER_METRIC_KEYS,
         )
-        .with_keys(HTTP_SERVER_METRIC_KEYS)
     }
 
     /// `http.client.request.duration`.
@@ -170,8 +155,8 @@ impl DurationMetric {
         Self::http(
             metric::HTTP_CLIENT_REQUEST_DURATION,
             "Duration of HTTP client requests.",
+            HTTP_CLIENT_METRIC_KEYS,
         )
-        .with_keys(HTTP_CLIENT_METRIC_KEYS)
     }
 
     /// `rpc.server.call.duration`.
@@ -190,12 +175,16 @@ impl DurationMetric {
         )
     }
 
-    fn http(name: &'static str, description: &'static str) -> Self {
+    fn http(
+        name: &'static str,
+        description: &'static str,
+        keys: &'static [&'static str],
+    ) -> Self {
         DurationMetric {
             name: Cow::Borrowed(name),
             description: Cow::Borrowed(description),
             boundaries: HTTP_DURATION_BOUNDARIES.to_vec(),
-            keys: Cow::Borrowed(HTTP_METRIC_KEYS),
+            keys: Cow::Borrowed(keys),
             max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
         }
     }

@@ -308,7 +308,7 @@ impl SpanRecorder {
     pub fn extract_with_context(&self, cx: &Context, carrier: &dyn Extractor) -> Context {
         self.inner
             .propagator
-            .extract_with_context(cx, &BoundedExtractor(carrier))
+            .extract_with_context(cx, &BoundedExtractor::new(carrier))
     }
 
     /// Client side: writes `cx` (normally [`Recording::context`]) into an outgoing carrier.

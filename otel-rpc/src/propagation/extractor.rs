@@ -64,13 +64,6 @@ impl<'a> BoundedExtractor<'a> {
     }
 }
 
-/// Kept while `SpanRecorder::extract` still builds the extractor with the old tuple syntax.
-#[doc(hidden)]
-#[allow(non_snake_case)]
-pub fn BoundedExtractor(inner: &dyn Extractor) -> BoundedExtractor<'_> {
-    BoundedExtractor::new(inner)
-}
-
 impl std::fmt::Debug for BoundedExtractor<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BoundedExtractor").finish_non_exhaustive()

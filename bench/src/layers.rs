@@ -17,8 +17,8 @@ use axum::Router;
 use axum::routing::get;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer};
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer};
+use otel_rpc::{GrpcClientLayer, GrpcServerLayer};
+use otel_rpc::{HttpClientLayer, HttpServerLayer};
 use tower::{Layer, Service, ServiceExt};
 
 use crate::micro::{Micro, time};

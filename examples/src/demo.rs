@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use opentelemetry::trace::{FutureExt as _, TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
-use otel_rpc::http::{HttpClientLayer, OtelMiddleware};
+use otel_rpc::{HttpClientLayer, OtelMiddleware};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mongodb::bson::{Document, doc, oid::ObjectId};
 use mongodb::options::{ClientOptions, FindOptions};
 use otel_mongo::OtelCommandHandler;
-use otel_rpc::grpc::GrpcServerLayer;
+use otel_rpc::GrpcServerLayer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};

@@ -27,7 +27,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use otel_rpc::http::HttpServerLayer;
+use otel_rpc::HttpServerLayer;
 use otel_sqlx::TracedPool;
 use sqlx::Sqlite;
 use tower::ServiceBuilder;

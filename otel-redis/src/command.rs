@@ -11,7 +11,7 @@ use crate::commands::{self, Keys};
 
 /// Recorded for a command the command table does not know (a typo, a module command, a
 /// hostile word): never the word itself.
-pub const OTHER_COMMAND: &str = otel_rpc::untrusted::OTHER;
+pub const OTHER_COMMAND: &str = otel_rpc::OTHER;
 
 /// The name of a command as recorded: `GET`, `CONFIG GET`, or [`OTHER_COMMAND`]. Always one of
 /// a closed set of static strings, so copying it never allocates.

@@ -9,7 +9,7 @@
 //! chooses its whole error reply (`redis.error_reply(ARGV[1])`), first word included.
 
 use opentelemetry::KeyValue;
-use otel_rpc::untrusted::{self, ErrorTextMode};
+use otel_rpc::ErrorTextMode;
 use otel_rpc::{Failure, Outcome, Recording};
 use redis::{ErrorKind, RedisError, RedisResult, ServerError, Value};
 
@@ -20,7 +20,7 @@ pub const PIPELINE_FAILED_COMMANDS: &str = "redis.pipeline.failed_commands";
 /// `error.type` and `db.response.status_code` for an error reply whose first word is not one
 /// of [`ERROR_PREFIXES`] (a Lua `redis.error_reply` with an arbitrary first word, a module's
 /// own code): never the word itself.
-pub const OTHER_ERROR: &str = untrusted::OTHER;
+pub const OTHER_ERROR: &str = otel_rpc::OTHER;
 
 /// The error prefixes Redis itself replies with (`-WRONGTYPE Operation against a key ...`),
 /// as found in the Redis server (7.x) source, plus the cluster redirections `MOVED` and `ASK`.
@@ -203,7 +203,7 @@ fn error(e: &RedisError, errors: ErrorTextMode) -> (Failure<'_>, Option<usize>) 
 /// `code` when it is one of [`ERROR_PREFIXES`] (exactly, case included), else
 /// [`OTHER_ERROR`].
 fn checked_code(code: &str) -> &'static str {
-    untrusted::closed(code, ERROR_PREFIXES)
+    otel_rpc::closed(code, ERROR_PREFIXES)
 }
 
 /// A low-cardinality name for an error that carries no server code.

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use opentelemetry::trace::{SpanId, Status};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
+use otel_rpc::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
 use reqwest_middleware::ClientWithMiddleware;
 
 #[derive(Clone)]

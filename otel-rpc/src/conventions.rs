@@ -12,7 +12,8 @@
 //! insert of many documents is not a batch), the domain's [`Conventions::notes`] say so.
 //!
 //! ```
-//! use otel_rpc::conventions::{Domain, Requirement};
+//! use otel_rpc::Domain;
+//! use otel_rpc::testing::Requirement;
 //!
 //! let db = Domain::Db.conventions();
 //! assert_eq!(db.semconv_version, "1.42.0");

@@ -15,6 +15,20 @@ use crate::recorder::SpanRecorder;
 use crate::recording::Recording;
 use crate::untrusted::MAX_NAME_LEN;
 
+/// What an adapter records as `db.query.text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum QueryTextMode {
+    /// Literal values replaced by `?` (the default): safe for production.
+    #[default]
+    Sanitized,
+    /// No query text at all.
+    Off,
+    /// The text exactly as sent, values included. **Unsafe**: passwords, personal data and
+    /// any other literal reach your tracing backend. Only for local debugging.
+    Raw,
+}
+
 /// Database query text, given ready or computed only when the span is recorded.
 pub enum QueryText<'a> {
     /// Text already sanitized (or deliberately raw).
@@ -155,7 +169,7 @@ impl<'a> DbOperation<'a> {
     /// `{db.operation.name}`, else `{target}`, else `{db.system.name}`, where target is the
     /// collection, else the namespace, else `server.address:server.port`.
     ///
-    /// Names are bounded as on the attributes (see [`DB_METRIC_KEYS`](crate::DB_METRIC_KEYS)):
+    /// Names are bounded as on the attributes (see `DB_METRIC_KEYS`):
     /// summary and namespace capped at [`MAX_NAME_LEN`](crate::untrusted::MAX_NAME_LEN) bytes,
     /// a collection failing [`name_shape_ok`](crate::untrusted::name_shape_ok) is not a target.
     ///

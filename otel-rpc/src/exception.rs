@@ -52,7 +52,7 @@ impl ExceptionSignal {
     /// wins over `logs`; anything else is [`ExceptionSignal::SpanEvent`].
     ///
     /// ```
-    /// use otel_rpc::exception::ExceptionSignal;
+    /// use otel_rpc::ExceptionSignal;
     /// assert_eq!(ExceptionSignal::parse("logs"), ExceptionSignal::Logs);
     /// assert_eq!(ExceptionSignal::parse("http, logs/dup"), ExceptionSignal::LogsDup);
     /// assert_eq!(ExceptionSignal::parse(""), ExceptionSignal::SpanEvent);
@@ -171,7 +171,7 @@ static GLOBAL_LOGGER_GENERATION: AtomicU64 = AtomicU64::new(0);
 ///
 /// ```
 /// let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder().build();
-/// otel_rpc::exception::set_logger_provider(provider);
+/// otel_rpc::set_logger_provider(provider);
 /// ```
 pub fn set_logger_provider<P>(provider: P)
 where

@@ -175,11 +175,7 @@ impl DurationMetric {
         )
     }
 
-    fn http(
-        name: &'static str,
-        description: &'static str,
-        keys: &'static [&'static str],
-    ) -> Self {
+    fn http(name: &'static str, description: &'static str, keys: &'static [&'static str]) -> Self {
         DurationMetric {
             name: Cow::Borrowed(name),
             description: Cow::Borrowed(description),

@@ -9,9 +9,9 @@
 //! ```
 //! use std::borrow::Cow;
 //! use opentelemetry::trace::SpanKind;
-//! use otel_rpc::classify::{Observed, Verdict};
-//! use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
-//! use otel_rpc::text::QueryTextMode;
+//! use otel_rpc::{Observed, Verdict};
+//! use otel_rpc::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
+//! use otel_rpc::QueryTextMode;
 //! use otel_rpc::{DbOperation, DurationMetric, ErrorTextMode, SpanRecorder};
 //!
 //! /// A toy adapter's builder: this is all an adapter writes to get the shared vocabulary.
@@ -65,10 +65,11 @@ use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 
 use crate::classify::{Classifier, Observed, Verdict};
 use crate::db::DbOperation;
+use crate::db::QueryTextMode;
 use crate::metric::DurationMetric;
 use crate::propagation::SharedPropagator;
 use crate::recorder::{SpanRecorder, SpanRecorderBuilder};
-use crate::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
+use crate::text::DEFAULT_MAX_QUERY_TEXT_LEN;
 use crate::untrusted::ErrorTextMode;
 
 pub(crate) type SharedTracerFactory =
@@ -79,8 +80,8 @@ pub(crate) type SharedMeterFactory = Arc<dyn Fn(InstrumentationScope) -> Meter +
 /// `OTEL_INSTRUMENTATION_<NAME>_ENABLED`, NAME upper-cased with `-` and `.` as `_`.
 ///
 /// ```
-/// assert_eq!(otel_rpc::options::enabled_env_var("sqlx"), "OTEL_INSTRUMENTATION_SQLX_ENABLED");
-/// assert_eq!(otel_rpc::options::enabled_env_var("http-server"), "OTEL_INSTRUMENTATION_HTTP_SERVER_ENABLED");
+/// assert_eq!(otel_rpc::testing::enabled_env_var("sqlx"), "OTEL_INSTRUMENTATION_SQLX_ENABLED");
+/// assert_eq!(otel_rpc::testing::enabled_env_var("http-server"), "OTEL_INSTRUMENTATION_HTTP_SERVER_ENABLED");
 /// ```
 pub fn enabled_env_var(instrumentation: &str) -> String {
     let name: String = instrumentation
@@ -277,7 +278,7 @@ impl CommonOptions {
 /// scope (the generated docs link to it). One definition for every builder of the workspace.
 ///
 /// ```
-/// use otel_rpc::options::{CommonOptions, InstrumentationOptions};
+/// use otel_rpc::{CommonOptions, InstrumentationOptions};
 ///
 /// struct MyBuilder(CommonOptions);
 /// impl InstrumentationOptions for MyBuilder {
@@ -302,7 +303,7 @@ macro_rules! forward_instrumentation_options {
             P::Tracer: Send + Sync + 'static,
             <P::Tracer as ::opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
         {
-            $crate::options::InstrumentationOptions::tracer_provider(self, provider)
+            $crate::InstrumentationOptions::tracer_provider(self, provider)
         }
     };
     (@ meter_provider) => {
@@ -311,13 +312,13 @@ macro_rules! forward_instrumentation_options {
         where
             P: ::opentelemetry::metrics::MeterProvider + Send + Sync + 'static,
         {
-            $crate::options::InstrumentationOptions::meter_provider(self, provider)
+            $crate::InstrumentationOptions::meter_provider(self, provider)
         }
     };
     (@ disable_metrics) => {
         /// [`InstrumentationOptions::disable_metrics`], callable without importing the trait.
         pub fn disable_metrics(self) -> Self {
-            $crate::options::InstrumentationOptions::disable_metrics(self)
+            $crate::InstrumentationOptions::disable_metrics(self)
         }
     };
 }
@@ -411,7 +412,7 @@ pub trait InstrumentationOptions: Sized {
     }
 
     /// A classification rule: `Some(verdict)` decides whether an outcome is an error, `None`
-    /// keeps the default (see [`crate::classify`]).
+    /// keeps the default (see `classify`).
     #[must_use]
     fn classify(
         mut self,

@@ -17,7 +17,8 @@ use crate::conventions::Domain;
 use crate::exception::{ExceptionSignal, SharedLoggerFactory};
 use crate::metric::{DistinctValues, DurationMetric, bound_metric_value};
 use crate::options::{SharedMeterFactory, SharedTracerFactory};
-use crate::propagation::{BoundedExtractor, SharedPropagator, default_propagator};
+use crate::propagation::extractor::BoundedExtractor;
+use crate::propagation::{SharedPropagator, default_propagator};
 use crate::providers::{Given, Providers};
 use crate::recording::Recording;
 use crate::untrusted::{ErrorTextMode, cap_attribute};
@@ -367,7 +368,7 @@ impl SpanRecorderBuilder {
         self
     }
 
-    /// A classification rule (see [`crate::classify`]).
+    /// A classification rule (see `classify`).
     pub fn classifier(mut self, classifier: Classifier) -> Self {
         self.classifier = Some(classifier);
         self

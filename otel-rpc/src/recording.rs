@@ -92,7 +92,7 @@ impl Recording {
     }
 
     /// Sets a span attribute (ignored when the span is not recording), capped by the one
-    /// attribute cap rule (see [`crate::untrusted`]).
+    /// attribute cap rule (see `untrusted`).
     pub fn set_attribute(&self, mut kv: KeyValue) {
         if self.is_recording() {
             cap_attribute(&mut kv);

@@ -10,8 +10,8 @@ use either::Either;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
+use otel_rpc::ConnectionUse;
 use otel_rpc::current_context;
-use otel_rpc::pool::ConnectionUse;
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, Execute, Executor, SqlSafeStr, SqlStr, Transaction};
 

@@ -58,8 +58,8 @@ pub use error::{ERROR_KINDS, error_kind};
 pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED};
 pub use options::TracingOptions;
 pub use otel_rpc::ErrorTextMode;
-pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
-pub use otel_rpc::text::QueryTextMode;
+pub use otel_rpc::QueryTextMode;
+pub use otel_rpc::{DbInstrumentationOptions, InstrumentationOptions};
 pub use pool::{SCOPE, TracedPool, TracedPoolBuilder};
 #[cfg(feature = "query-log")]
 pub use query_log::{QueryLogLayer, QueryLogLayerBuilder};

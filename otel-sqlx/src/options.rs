@@ -4,7 +4,8 @@
 use std::fmt;
 
 use otel_rpc::ErrorTextMode;
-use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
+use otel_rpc::QueryTextMode;
+use otel_rpc::text::DEFAULT_MAX_QUERY_TEXT_LEN;
 
 use crate::commenter::SqlCommenter;
 use crate::sql::DEFAULT_CACHE_CAPACITY;

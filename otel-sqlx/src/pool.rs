@@ -11,8 +11,8 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry::metrics::{Meter, MeterProvider};
 use otel_rpc::Outcome;
 use otel_rpc::current_context;
-use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
-use otel_rpc::pool::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
+use otel_rpc::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
+use otel_rpc::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
 use sqlx::database::Database;
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, Execute, Executor, Pool, SqlSafeStr, SqlStr, Transaction};
@@ -34,7 +34,7 @@ pub const SCOPE: &str = "otel-sqlx";
 fn scope() -> InstrumentationScope {
     InstrumentationScope::builder(SCOPE)
         .with_version(env!("CARGO_PKG_VERSION"))
-        .with_schema_url(otel_rpc::conventions::SCHEMA_URL)
+        .with_schema_url(otel_rpc::testing::SCHEMA_URL)
         .build()
 }
 
@@ -252,7 +252,7 @@ impl<DB: TracedDatabase> TracedPool<DB> {
         Some(Box::pin(async move {
             match pool.acquire().await {
                 Ok(mut conn) => shared.detect::<DB>(&mut conn).await,
-                Err(_) => otel_rpc::health::count_swallowed_error(),
+                Err(_) => otel_rpc::count_swallowed_error(),
             }
         }))
     }
@@ -268,7 +268,7 @@ impl<DB: TracedDatabase> TracedPool<DB> {
 /// use std::borrow::Cow;
 /// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 /// use otel_rpc::DbOperation;
-/// use otel_rpc::classify::{Observed, Verdict};
+/// use otel_rpc::{Observed, Verdict};
 /// use otel_sqlx::{
 ///     DbInstrumentationOptions, ErrorTextMode, InstrumentationOptions, QueryTextMode,
 ///     TracedDatabase, TracedPool,

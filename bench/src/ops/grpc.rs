@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 
 use futures_util::Stream;
-use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer};
+use otel_rpc::{GrpcClientLayer, GrpcServerLayer};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use tower::ServiceBuilder;

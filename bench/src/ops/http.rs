@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer};
+use otel_rpc::{HttpClientLayer, HttpServerLayer};
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 use super::{Plan, check, with_parent};

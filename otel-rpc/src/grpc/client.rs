@@ -5,9 +5,10 @@ use http::header::HeaderValue;
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute;
 
-use crate::http::service_header_value;
+use crate::http::peer::service_header_value;
+use crate::layer::builder::LayerBuilder;
 pub use crate::layer::protocol::grpc::GrpcClient;
-use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
+use crate::layer::service::{TraceLayer, TraceService};
 
 /// Options specific to [`GrpcClientLayer`]; set them on its [`LayerBuilder`].
 #[derive(Debug, Clone, Default)]
@@ -24,7 +25,7 @@ impl crate::layer::protocol::LayerOptions for GrpcClientOptions {
 
 impl LayerBuilder<GrpcClientOptions> {
     /// Sends this service's name in the
-    /// [`PEER_SERVICE_HEADER`](crate::http::PEER_SERVICE_HEADER) metadata, so the server's
+    /// `PEER_SERVICE_HEADER` metadata, so the server's
     /// span records who called (`service.peer.name`). Off by default.
     pub fn service_name(mut self, name: &str) -> Self {
         self.options.service_name = service_header_value(name);
@@ -38,7 +39,7 @@ impl LayerBuilder<GrpcClientOptions> {
         let address: String = address.into();
         self.options.server = vec![KeyValue::new(
             attribute::SERVER_ADDRESS,
-            crate::http::shared_str(&address),
+            crate::http::request_facts::shared_str(&address),
         )];
         if let Some(port) = port {
             self.options
@@ -56,7 +57,7 @@ impl LayerBuilder<GrpcClientOptions> {
 ///
 /// ```no_run
 /// # async fn call() -> Result<(), Box<dyn std::error::Error>> {
-/// use otel_rpc::grpc::GrpcClientLayer;
+/// use otel_rpc::GrpcClientLayer;
 /// use tower::ServiceBuilder;
 ///
 /// let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051")
@@ -73,6 +74,3 @@ pub type GrpcClientLayer = TraceLayer<GrpcClient>;
 /// The service made by [`GrpcClientLayer`]: a tonic channel behind the layer is a
 /// `GrpcClientService<Channel>`, e.g. `EchoClient<GrpcClientService<Channel>>`.
 pub type GrpcClientService<S> = TraceService<S, GrpcClient>;
-
-/// The future of [`GrpcClientService`].
-pub type GrpcClientFuture<F> = TraceFuture<F, GrpcClient>;

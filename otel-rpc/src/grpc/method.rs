@@ -13,7 +13,7 @@ use crate::layer::rules::OTHER;
 /// Longest method name recorded as is; longer paths count as unknown methods.
 const MAX_METHOD_LEN: usize = 256;
 
-/// Most distinct methods a [`GrpcServerLayer`](super::GrpcServerLayer) learns when it is not
+/// Most distinct methods a [`GrpcServerLayer`](crate::GrpcServerLayer) learns when it is not
 /// told which methods it serves; calls to further methods are recorded as `_OTHER`.
 pub const MAX_LEARNED_METHODS: usize = 256;
 
@@ -45,7 +45,7 @@ pub(crate) fn client_attributes(path: &str) -> (Cow<'static, str>, Vec<KeyValue>
             // Shared with the metric's copy of the attribute.
             attributes.push(KeyValue::new(
                 attribute::RPC_METHOD,
-                crate::http::shared_str(method),
+                crate::http::request_facts::shared_str(method),
             ));
             (Cow::Owned(method.to_owned()), attributes)
         }

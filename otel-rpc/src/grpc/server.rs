@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use super::method::ServedMethods;
+use crate::layer::builder::LayerBuilder;
 pub use crate::layer::protocol::grpc::GrpcServer;
-use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
+use crate::layer::service::TraceLayer;
 
 /// Options specific to [`GrpcServerLayer`]; set them on its [`LayerBuilder`].
 #[derive(Debug, Clone, Default)]
@@ -56,7 +57,7 @@ impl LayerBuilder<GrpcServerOptions> {
 /// [`methods`](LayerBuilder::methods) list when given; else, among the
 /// [`services`](LayerBuilder::services) when given, a method the service itself answered: a
 /// call whose response carried a message or ended `OK`, at most
-/// [`MAX_LEARNED_METHODS`](super::MAX_LEARNED_METHODS) of them. A status without a message
+/// `MAX_LEARNED_METHODS` of them. A status without a message
 /// proves nothing (tonic's router answers `UNIMPLEMENTED` for what it does not route, an
 /// interceptor in front of it its own status for anything), so a client cannot fill the set
 /// with made-up methods. Until a method is known its `rpc.method` is set when the call ends,
@@ -67,7 +68,7 @@ impl LayerBuilder<GrpcServerOptions> {
 /// # where S: tower::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>
 /// #   + tonic::server::NamedService + Clone + Send + Sync + 'static,
 /// #   S::Response: axum::response::IntoResponse, S::Future: Send + 'static {
-/// use otel_rpc::grpc::GrpcServerLayer;
+/// use otel_rpc::GrpcServerLayer;
 ///
 /// tonic::transport::Server::builder()
 ///     .layer(GrpcServerLayer::new())
@@ -77,9 +78,3 @@ impl LayerBuilder<GrpcServerOptions> {
 /// # }
 /// ```
 pub type GrpcServerLayer = TraceLayer<GrpcServer>;
-
-/// The service made by [`GrpcServerLayer`].
-pub type GrpcServerService<S> = TraceService<S, GrpcServer>;
-
-/// The future of [`GrpcServerService`]: runs the handler inside the span's context.
-pub type GrpcServerFuture<F> = TraceFuture<F, GrpcServer>;

@@ -133,7 +133,7 @@ pub const REDACTED: &str = "REDACTED";
 /// fragment dropped.
 ///
 /// ```
-/// use otel_rpc::http::redact_url;
+/// use otel_rpc::testing::redact_url;
 /// assert_eq!(
 ///     redact_url("https://bob:secret@example.com:8443/a?token=abc&x"),
 ///     "https://REDACTED:REDACTED@example.com:8443/a?token=REDACTED&REDACTED"

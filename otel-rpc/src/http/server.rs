@@ -7,8 +7,9 @@ use std::sync::Arc;
 use http::request::Parts;
 
 use crate::layer::bounded::BoundedValues;
+use crate::layer::builder::LayerBuilder;
 pub use crate::layer::protocol::http::HttpServer;
-use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
+use crate::layer::service::TraceLayer;
 
 /// The route template of a request, e.g. `/users/{id}`.
 pub type RouteFn = Arc<dyn Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync>;
@@ -99,7 +100,7 @@ impl LayerBuilder<HttpServerOptions> {
 /// # #[cfg(feature = "axum")]
 /// # async fn serve() -> std::io::Result<()> {
 /// use axum::{Router, routing::get};
-/// use otel_rpc::http::HttpServerLayer;
+/// use otel_rpc::HttpServerLayer;
 ///
 /// let app = Router::new()
 ///     .route("/users/{id}", get(|| async { "user" }))
@@ -109,9 +110,3 @@ impl LayerBuilder<HttpServerOptions> {
 /// # }
 /// ```
 pub type HttpServerLayer = TraceLayer<HttpServer>;
-
-/// The service made by [`HttpServerLayer`].
-pub type HttpServerService<S> = TraceService<S, HttpServer>;
-
-/// The future of [`HttpServerService`]: runs the handler inside the span's context.
-pub type HttpServerFuture<F> = TraceFuture<F, HttpServer>;

@@ -28,7 +28,7 @@ pub type AttributesFn = Arc<dyn Fn(&Parts, &mut Vec<KeyValue>) + Send + Sync>;
 pub(crate) const SCOPE: &str = "otel-rpc";
 
 /// Builds a tracing layer. Obtained from the layer's `builder()`, e.g.
-/// [`HttpServerLayer::builder`](crate::http::HttpServerLayer::builder); the options in `O` are
+/// [`HttpServerLayer::builder`](crate::HttpServerLayer::builder); the options in `O` are
 /// specific to that layer, the methods here are common to all layers, and the shared options
 /// vocabulary of every crate ([`InstrumentationOptions`]: providers, propagator,
 /// `disable_metrics`, `recorder`, `error_text`, `classify`, `exception_signal`, `enabled`)
@@ -45,9 +45,9 @@ pub(crate) const SCOPE: &str = "otel-rpc";
 /// use http::request::Parts;
 /// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 /// use otel_rpc::ErrorTextMode;
-/// use otel_rpc::classify::{Observed, Verdict};
-/// use otel_rpc::grpc::GrpcServerLayer;
-/// use otel_rpc::options::InstrumentationOptions;
+/// use otel_rpc::{Observed, Verdict};
+/// use otel_rpc::GrpcServerLayer;
+/// use otel_rpc::InstrumentationOptions;
 ///
 /// let (tracer_provider, meter_provider) = (SdkTracerProvider::default(), SdkMeterProvider::default());
 /// // The same words as every crate's builder (otel-sqlx, otel-mongo, otel-redis); the hooks
@@ -190,7 +190,7 @@ impl<O> LayerBuilder<O> {
     ///
     /// ```
     /// # #[cfg(feature = "http")] {
-    /// let layer = otel_rpc::http::HttpServerLayer::builder()
+    /// let layer = otel_rpc::HttpServerLayer::builder()
     ///     .filter(|req| req.uri.path() != "/healthz")
     ///     .build();
     /// # let _ = layer; }

@@ -84,7 +84,7 @@ impl Rules {
             }
             #[cfg(feature = "grpc")]
             Code::Grpc(code) => {
-                let name = crate::grpc::code_name(code);
+                let name = crate::grpc::status::code_name(code);
                 recording
                     .set_metric_attribute(KeyValue::new(crate::conventions::RPC_STATUS_CODE, name));
                 ErrorType::Static(name)

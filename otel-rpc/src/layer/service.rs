@@ -16,16 +16,16 @@ use opentelemetry::trace::SpanKind;
 
 use super::builder::{LayerBuilder, Shared};
 use super::future::TraceFuture;
+use super::headers::{HeaderExtractor, HeaderInjector};
 use super::protocol::{Protocol, Traced};
 use super::rules::Side;
-use super::{HeaderExtractor, HeaderInjector};
 use crate::current_context;
 
 /// The tracing layer of protocol `P`; named through its aliases
-/// [`HttpServerLayer`](crate::http::HttpServerLayer),
-/// [`HttpClientLayer`](crate::http::HttpClientLayer),
-/// [`GrpcServerLayer`](crate::grpc::GrpcServerLayer) and
-/// [`GrpcClientLayer`](crate::grpc::GrpcClientLayer).
+/// [`HttpServerLayer`](crate::HttpServerLayer),
+/// [`HttpClientLayer`](crate::HttpClientLayer),
+/// [`GrpcServerLayer`](crate::GrpcServerLayer) and
+/// [`GrpcClientLayer`](crate::GrpcClientLayer).
 pub struct TraceLayer<P: Protocol> {
     pub(crate) shared: Arc<Shared<P::Options>>,
 }
@@ -87,10 +87,10 @@ impl<S, P: Protocol> Layer<S> for TraceLayer<P> {
 }
 
 /// The service made by a [`TraceLayer`]; named through its aliases
-/// [`HttpServerService`](crate::http::HttpServerService),
-/// [`HttpClientService`](crate::http::HttpClientService),
-/// [`GrpcServerService`](crate::grpc::GrpcServerService) and
-/// [`GrpcClientService`](crate::grpc::GrpcClientService) (e.g. a layered tonic channel is a
+/// `HttpServerService`,
+/// [`HttpClientService`](crate::HttpClientService),
+/// `GrpcServerService` and
+/// [`GrpcClientService`](crate::GrpcClientService) (e.g. a layered tonic channel is a
 /// `GrpcClientService<Channel>`).
 pub struct TraceService<S, P: Protocol> {
     inner: S,

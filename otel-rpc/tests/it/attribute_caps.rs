@@ -17,7 +17,7 @@ use hyper_util::rt::TokioExecutor;
 use opentelemetry::Value;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::http::{HttpClientLayer, HttpClientService, HttpServerLayer};
+use otel_rpc::{HttpClientLayer, HttpClientService, HttpServerLayer};
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry};
 use tower::{ServiceBuilder, ServiceExt};
 

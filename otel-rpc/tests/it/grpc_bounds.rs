@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer, MAX_LEARNED_METHODS, code_name};
+use otel_rpc::testing::{MAX_LEARNED_METHODS, code_name};
+use otel_rpc::{GrpcClientLayer, GrpcServerLayer};
 use otel_testkit::{SpanAssert, TestTelemetry};
 use tonic::service::InterceptorLayer;
 use tonic::transport::{Channel, Endpoint};

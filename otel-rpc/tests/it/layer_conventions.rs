@@ -62,8 +62,8 @@ mod http_layers {
     use hyper_util::rt::TokioExecutor;
     use opentelemetry::trace::SpanKind;
     use opentelemetry_sdk::trace::Sampler;
-    use otel_rpc::conventions::{HTTP_CLIENT, HTTP_SERVER};
-    use otel_rpc::http::{HttpClientLayer, HttpServerLayer};
+    use otel_rpc::testing::{HTTP_CLIENT, HTTP_SERVER};
+    use otel_rpc::{HttpClientLayer, HttpServerLayer};
     use otel_testkit::TestTelemetry;
     use tower::{ServiceBuilder, ServiceExt};
 
@@ -138,10 +138,8 @@ mod grpc_layers {
 
     use opentelemetry::trace::SpanKind;
     use opentelemetry_sdk::trace::Sampler;
-    use otel_rpc::conventions::{
-        Conventions, RPC_CLIENT, RPC_SERVER, RPC_STATUS_CODE, Requirement,
-    };
-    use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer};
+    use otel_rpc::testing::{Conventions, RPC_CLIENT, RPC_SERVER, RPC_STATUS_CODE, Requirement};
+    use otel_rpc::{GrpcClientLayer, GrpcServerLayer};
     use otel_testkit::{ExportedSpan, TestTelemetry};
     use tonic::{Request, Response, Status};
     use tower::ServiceBuilder;
@@ -191,7 +189,7 @@ mod grpc_layers {
         list.into_iter().map(str::to_owned).collect()
     }
 
-    fn required(list: &[otel_rpc::conventions::Attr]) -> BTreeSet<String> {
+    fn required(list: &[otel_rpc::testing::Attr]) -> BTreeSet<String> {
         keys(
             list.iter()
                 .filter(|a| a.requirement == Requirement::Required)

@@ -14,7 +14,7 @@ use axum::response::Redirect;
 use axum::routing::get;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
+use otel_rpc::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
 use otel_testkit::{SpanAssert, TestTelemetry};
 use reqwest_middleware::{ClientWithMiddleware, Middleware, Next};
 

@@ -17,8 +17,8 @@ use hyper_util::rt::TokioExecutor;
 use opentelemetry::trace::Status;
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::grpc::GrpcServerLayer;
-use otel_rpc::http::HttpServerLayer;
+use otel_rpc::GrpcServerLayer;
+use otel_rpc::HttpServerLayer;
 use otel_testkit::{SpanAssert, TestTelemetry};
 
 use crate::echo;

@@ -17,7 +17,7 @@ use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
+use otel_rpc::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
 use otel_testkit::{SpanAssert, TestTelemetry};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, BufReader};

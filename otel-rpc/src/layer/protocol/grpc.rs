@@ -10,21 +10,23 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
 use super::{Protocol, Sealed, Traced};
-use crate::grpc::{
-    GrpcClientOptions, GrpcServerOptions, ServedMethods, UNKNOWN, client_attributes,
-    client_error_code, code_from_http_status, code_name, status_in,
-};
-use crate::http::{peer_service, send_service_name, shared_str};
+use crate::grpc::UNKNOWN;
+use crate::grpc::client::GrpcClientOptions;
+use crate::grpc::method::{ServedMethods, client_attributes};
+use crate::grpc::server::GrpcServerOptions;
+use crate::grpc::status::{client_error_code, code_from_http_status, code_name, status_in};
+use crate::http::peer::{peer_service, send_service_name};
+use crate::http::request_facts::shared_str;
 use crate::layer::body::{Completion, TracedBody};
 use crate::layer::builder::Shared;
 use crate::layer::rules::{Code, Rules, Side};
 use crate::{Outcome, Recording};
 
-/// The gRPC server protocol of [`GrpcServerLayer`](crate::grpc::GrpcServerLayer).
+/// The gRPC server protocol of [`GrpcServerLayer`](crate::GrpcServerLayer).
 #[derive(Debug)]
 pub enum GrpcServer {}
 
-/// The gRPC client protocol of [`GrpcClientLayer`](crate::grpc::GrpcClientLayer).
+/// The gRPC client protocol of [`GrpcClientLayer`](crate::GrpcClientLayer).
 #[derive(Debug)]
 pub enum GrpcClient {}
 
@@ -100,7 +102,7 @@ fn finish(
     if rules.error_text == crate::ErrorTextMode::Off {
         return outcome;
     }
-    let message = headers.and_then(crate::grpc::message_in);
+    let message = headers.and_then(crate::grpc::status::message_in);
     rules.with_peer_text(outcome, message.as_deref())
 }
 

@@ -10,20 +10,22 @@ use opentelemetry_semantic_conventions::attribute;
 
 use super::{Protocol, Sealed, Traced};
 use crate::Recording;
+use crate::http::client::HttpClientOptions;
+use crate::http::peer::{peer_service, send_service_name};
 use crate::http::request_facts::{
     client_scheme, default_port, method, protocol_version, redact_query, redact_uri,
     server_host_port, server_scheme, shared_str, valid_host,
 };
-use crate::http::{HttpClientOptions, HttpServerOptions, peer_service, send_service_name};
+use crate::http::server::HttpServerOptions;
 use crate::layer::body::{Completion, TracedBody};
 use crate::layer::builder::Shared;
 use crate::layer::rules::{Code, OTHER, Side};
 
-/// The HTTP server protocol of [`HttpServerLayer`](crate::http::HttpServerLayer).
+/// The HTTP server protocol of [`HttpServerLayer`](crate::HttpServerLayer).
 #[derive(Debug)]
 pub enum HttpServer {}
 
-/// The HTTP client protocol of [`HttpClientLayer`](crate::http::HttpClientLayer).
+/// The HTTP client protocol of [`HttpClientLayer`](crate::HttpClientLayer).
 #[derive(Debug)]
 pub enum HttpClient {}
 

@@ -29,11 +29,11 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A protocol a [`TraceLayer`](super::TraceLayer) traces: [`HttpServer`](crate::http::HttpServer),
-/// [`HttpClient`](crate::http::HttpClient), [`GrpcServer`](crate::grpc::GrpcServer) or
-/// [`GrpcClient`](crate::grpc::GrpcClient). Implemented by this crate only.
+/// A protocol a [`TraceLayer`](crate::TraceLayer) traces: [`HttpServer`](crate::HttpServer),
+/// [`HttpClient`](crate::HttpClient), [`GrpcServer`](crate::GrpcServer) or
+/// [`GrpcClient`](crate::GrpcClient). Implemented by this crate only.
 pub trait Protocol: sealed::Sealed + Sized + Send + Sync + 'static {
-    /// The protocol's own options, set on its [`LayerBuilder`](super::LayerBuilder).
+    /// The protocol's own options, set on its [`LayerBuilder`](crate::LayerBuilder).
     type Options: Default + Send + Sync + 'static;
     /// What the protocol remembers about a call between its start and its end.
     type Call: Send + 'static;

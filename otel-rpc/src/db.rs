@@ -2,17 +2,14 @@
 //! name and attributes by the naming rules of the database semantic conventions, in one place.
 
 use std::borrow::Cow;
-use std::time::SystemTime;
 
-use opentelemetry::{Context, KeyValue, StringValue};
+use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 
 use crate::metric::{
     DB_STRING_RULES, DbValueRule, DistinctEntry, DistinctValues, DurationMetric, bound_db_str,
     bound_db_value,
 };
-use crate::recorder::SpanRecorder;
-use crate::recording::Recording;
 use crate::untrusted::MAX_NAME_LEN;
 
 /// What an adapter records as `db.query.text`.
@@ -230,7 +227,7 @@ impl<'a> DbOperation<'a> {
     /// [`DB_ATTRIBUTE_KEYS`]): selecting metric attributes by position needs no key comparison.
     /// The free-text values among the metric ones are then bounded by `distinct` (the
     /// recorder's first distinct values; later new ones become `_OTHER` on the metric only).
-    fn attributes_with_metric(
+    pub(crate) fn attributes_with_metric(
         &self,
         metric_mask: u16,
         distinct: Option<&DistinctValues>,
@@ -328,64 +325,11 @@ pub(crate) fn metric_mask(metric: &DurationMetric) -> u16 {
         .fold(0, |mask, (i, _)| mask | (1 << i))
 }
 
-impl SpanRecorder {
-    /// Starts a database client span for `op` under `parent` now. The query text is built only
-    /// when the span is recording.
-    pub fn start_db(&self, parent: &Context, op: &DbOperation<'_>) -> Recording {
-        self.start_db_inner(parent, None, op)
-    }
-
-    /// Starts a database client span for `op` at `start` (event-driven drivers).
-    pub fn start_db_at(
-        &self,
-        parent: &Context,
-        start: SystemTime,
-        op: &DbOperation<'_>,
-    ) -> Recording {
-        self.start_db_inner(parent, Some(start), op)
-    }
-
-    fn start_db_inner(
-        &self,
-        parent: &Context,
-        start: Option<SystemTime>,
-        op: &DbOperation<'_>,
-    ) -> Recording {
-        self.start_db_with(parent, start, op.span_name(), op, |_| {})
-    }
-
-    /// The general database form: `op` under `parent`, named `name` (an adapter's own naming,
-    /// e.g. a user hook), at `start` (`None`: now); `details` adds span-only attributes after
-    /// the query text and `op.extra`, and is called only when the span is recording.
-    ///
-    /// Prefer it to [`start_with`](Self::start_with)`(.., op.attributes(), ..)`: the metric
-    /// attributes are selected while the span attributes are built, without comparing keys.
-    pub fn start_db_with(
-        &self,
-        parent: &Context,
-        start: Option<SystemTime>,
-        name: Cow<'static, str>,
-        op: &DbOperation<'_>,
-        details: impl FnOnce(&mut Vec<KeyValue>),
-    ) -> Recording {
-        let inner = &self.inner;
-        let mask = if inner.metrics {
-            inner.db_metric_mask
-        } else {
-            0
-        };
-        let (attributes, metric_attrs) =
-            op.attributes_with_metric(mask, inner.db_distinct.as_ref());
-        self.start_prepared(parent, start, name, attributes, metric_attrs, |out| {
-            op.detail_attributes(out);
-            details(out);
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SpanRecorder;
+    use opentelemetry::Context;
 
     #[test]
     fn rules_follow_the_key_order() {

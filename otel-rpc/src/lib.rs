@@ -69,6 +69,7 @@ mod propagation;
 mod providers;
 mod recorder;
 mod recording;
+mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;

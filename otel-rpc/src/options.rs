@@ -58,9 +58,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use opentelemetry::InstrumentationScope;
-use opentelemetry::global::{BoxedTracer, ObjectSafeTracer};
-use opentelemetry::metrics::{Meter, MeterProvider};
+use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 
 use crate::classify::{Classifier, Observed, Verdict};
@@ -68,13 +66,10 @@ use crate::db::DbOperation;
 use crate::db::QueryTextMode;
 use crate::metric::DurationMetric;
 use crate::propagation::SharedPropagator;
+use crate::providers::Providers;
 use crate::recorder::{SpanRecorder, SpanRecorderBuilder};
 use crate::text::DEFAULT_MAX_QUERY_TEXT_LEN;
 use crate::untrusted::ErrorTextMode;
-
-pub(crate) type SharedTracerFactory =
-    Arc<dyn Fn(InstrumentationScope) -> BoxedTracer + Send + Sync>;
-pub(crate) type SharedMeterFactory = Arc<dyn Fn(InstrumentationScope) -> Meter + Send + Sync>;
 
 /// The name of the environment switch of `instrumentation`:
 /// `OTEL_INSTRUMENTATION_<NAME>_ENABLED`, NAME upper-cased with `-` and `.` as `_`.
@@ -111,10 +106,7 @@ pub struct CommonOptions {
     /// The short instrumentation name (`sqlx`, `mongo`, `redis`, `http`, `grpc`), used for the
     /// environment switch.
     pub instrumentation: &'static str,
-    tracer: Option<SharedTracerFactory>,
-    meter: Option<SharedMeterFactory>,
-    pub(crate) logger: Option<crate::exception::SharedLoggerFactory>,
-    propagator: Option<SharedPropagator>,
+    providers: Providers,
     /// Whether the duration histogram is recorded (default `true`).
     pub metrics: bool,
     /// What is recorded as `db.query.text` (default [`QueryTextMode::Sanitized`]).
@@ -159,10 +151,7 @@ impl Clone for CommonOptions {
     fn clone(&self) -> Self {
         CommonOptions {
             instrumentation: self.instrumentation,
-            tracer: self.tracer.clone(),
-            meter: self.meter.clone(),
-            logger: self.logger.clone(),
-            propagator: self.propagator.clone(),
+            providers: self.providers.clone(),
             metrics: self.metrics,
             query_text: self.query_text,
             max_query_text_len: self.max_query_text_len,
@@ -182,10 +171,7 @@ impl CommonOptions {
     pub fn new(instrumentation: &'static str) -> Self {
         CommonOptions {
             instrumentation,
-            tracer: None,
-            meter: None,
-            logger: None,
-            propagator: None,
+            providers: Providers::default(),
             metrics: true,
             query_text: QueryTextMode::default(),
             max_query_text_len: DEFAULT_MAX_QUERY_TEXT_LEN,
@@ -205,7 +191,7 @@ impl CommonOptions {
 
     /// The propagator given with [`InstrumentationOptions::propagator`], if any.
     pub fn custom_propagator(&self) -> Option<&SharedPropagator> {
-        self.propagator.as_ref()
+        self.providers.propagator.as_ref()
     }
 
     /// The recorder for these options: the prebuilt one when given, else one built with the
@@ -246,18 +232,7 @@ impl CommonOptions {
         if let Some(key) = status_code_key {
             b = b.status_code_attribute(key);
         }
-        if let Some(t) = &self.tracer {
-            b = b.shared_tracer_factory(Arc::clone(t));
-        }
-        if let Some(m) = &self.meter {
-            b = b.shared_meter_factory(Arc::clone(m));
-        }
-        if let Some(l) = &self.logger {
-            b = b.shared_logger_factory(Arc::clone(l));
-        }
-        if let Some(p) = &self.propagator {
-            b = b.propagator(p.clone());
-        }
+        b = b.providers(self.providers.clone());
         if !self.metrics {
             b = b.disable_metrics();
         }
@@ -337,11 +312,9 @@ pub trait InstrumentationOptions: Sized {
         P::Tracer: Send + Sync + 'static,
         <P::Tracer as Tracer>::Span: Send + Sync + 'static,
     {
-        self.common_options().tracer = Some(Arc::new(move |scope| {
-            let tracer: Box<dyn ObjectSafeTracer + Send + Sync> =
-                Box::new(provider.tracer_with_scope(scope));
-            BoxedTracer::new(tracer)
-        }));
+        self.common_options()
+            .providers
+            .set_tracer_provider(provider);
         self
     }
 
@@ -351,7 +324,7 @@ pub trait InstrumentationOptions: Sized {
     where
         P: MeterProvider + Send + Sync + 'static,
     {
-        self.common_options().meter = Some(Arc::new(move |scope| provider.meter_with_scope(scope)));
+        self.common_options().providers.set_meter_provider(provider);
         self
     }
 
@@ -363,14 +336,16 @@ pub trait InstrumentationOptions: Sized {
         P: opentelemetry::logs::LoggerProvider + Send + Sync + 'static,
         P::Logger: Send + Sync + 'static,
     {
-        self.common_options().logger = Some(crate::exception::logger_factory(provider));
+        self.common_options()
+            .providers
+            .set_logger_provider(provider);
         self
     }
 
     /// Replaces the default propagator ([`default_propagator`](crate::propagation::default_propagator)).
     #[must_use]
     fn propagator(mut self, propagator: SharedPropagator) -> Self {
-        self.common_options().propagator = Some(propagator);
+        self.common_options().providers.propagator = Some(propagator);
         self
     }
 

@@ -100,13 +100,13 @@ pub use self::{
 #[cfg(feature = "http")]
 pub use self::{
     http::client::{HttpClientLayer, HttpClientService},
+    http::protocol::{HttpClient, HttpServer},
     http::server::HttpServerLayer,
     layer::body::TracedBody,
     layer::builder::LayerBuilder,
     layer::future::TraceFuture,
     layer::headers::HeaderExtractor,
     layer::protocol::Protocol,
-    layer::protocol::http::{HttpClient, HttpServer},
     layer::service::{TraceLayer, TraceService},
 };
 
@@ -116,8 +116,8 @@ pub use self::http::reqwest::OtelMiddleware;
 #[cfg(feature = "grpc")]
 pub use self::{
     grpc::client::{GrpcClientLayer, GrpcClientService},
+    grpc::protocol::{GrpcClient, GrpcServer},
     grpc::server::GrpcServerLayer,
-    layer::protocol::grpc::{GrpcClient, GrpcServer},
 };
 
 /// Re-exported so adapters and users name the same versions.

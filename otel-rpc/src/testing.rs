@@ -30,12 +30,14 @@ pub use crate::untrusted::DEFAULT_MAX_ERROR_TEXT_LEN;
 
 #[cfg(feature = "http")]
 pub use crate::http::{
-    peer::{MAX_PEER_SERVICE_LEN, PEER_SERVICE_HEADER},
     request_facts::{REDACTED, redact_url},
     server::MAX_METRIC_SERVER_ADDRESSES,
 };
 #[cfg(feature = "http")]
-pub use crate::layer::headers::HeaderInjector;
+pub use crate::layer::{
+    headers::HeaderInjector,
+    peer::{MAX_PEER_SERVICE_LEN, PEER_SERVICE_HEADER},
+};
 
 #[cfg(feature = "grpc")]
 pub use crate::grpc::{

@@ -5,9 +5,9 @@ use http::header::HeaderValue;
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute;
 
-use crate::http::peer::service_header_value;
+use super::protocol::GrpcClient;
 use crate::layer::builder::LayerBuilder;
-pub use crate::layer::protocol::grpc::GrpcClient;
+use crate::layer::peer::service_header_value;
 use crate::layer::service::{TraceLayer, TraceService};
 
 /// Options specific to [`GrpcClientLayer`]; set them on its [`LayerBuilder`].
@@ -39,7 +39,7 @@ impl LayerBuilder<GrpcClientOptions> {
         let address: String = address.into();
         self.options.server = vec![KeyValue::new(
             attribute::SERVER_ADDRESS,
-            crate::http::request_facts::shared_str(&address),
+            crate::layer::values::shared_str(&address),
         )];
         if let Some(port) = port {
             self.options

@@ -8,7 +8,7 @@ use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute;
 
 use crate::layer::bounded::BoundedValues;
-use crate::layer::rules::OTHER;
+use crate::untrusted::OTHER;
 
 /// Longest method name recorded as is; longer paths count as unknown methods.
 const MAX_METHOD_LEN: usize = 256;
@@ -45,7 +45,7 @@ pub(crate) fn client_attributes(path: &str) -> (Cow<'static, str>, Vec<KeyValue>
             // Shared with the metric's copy of the attribute.
             attributes.push(KeyValue::new(
                 attribute::RPC_METHOD,
-                crate::http::request_facts::shared_str(method),
+                crate::layer::values::shared_str(method),
             ));
             (Cow::Owned(method.to_owned()), attributes)
         }

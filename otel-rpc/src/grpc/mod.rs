@@ -15,6 +15,7 @@
 
 pub(crate) mod client;
 pub(crate) mod method;
+pub(crate) mod protocol;
 pub(crate) mod server;
 pub(crate) mod status;
 

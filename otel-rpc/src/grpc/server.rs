@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::method::ServedMethods;
+use super::protocol::GrpcServer;
 use crate::layer::builder::LayerBuilder;
-pub use crate::layer::protocol::grpc::GrpcServer;
 use crate::layer::service::TraceLayer;
 
 /// Options specific to [`GrpcServerLayer`]; set them on its [`LayerBuilder`].

@@ -5,9 +5,9 @@ use std::fmt;
 
 use http::header::HeaderValue;
 
-use super::peer::service_header_value;
+use super::protocol::HttpClient;
 use crate::layer::builder::LayerBuilder;
-pub use crate::layer::protocol::http::HttpClient;
+use crate::layer::peer::service_header_value;
 use crate::layer::service::{TraceLayer, TraceService};
 
 /// Options specific to [`HttpClientLayer`]; set them on its [`LayerBuilder`].

@@ -12,7 +12,7 @@
 //! propagator, span name, request filter, extra attributes.
 
 pub(crate) mod client;
-pub(crate) mod peer;
+pub(crate) mod protocol;
 pub(crate) mod request_facts;
 #[cfg(feature = "reqwest")]
 pub(crate) mod reqwest;

@@ -10,11 +10,10 @@ use opentelemetry_semantic_conventions::attribute;
 use reqwest_middleware::{Error, Middleware, Next, Result};
 
 use super::client::{HttpClientLayer, HttpClientOptions};
-use super::peer::send_service_name;
+use super::protocol::{ClientRequest, conclude, start_client_span};
 use crate::layer::builder::Shared;
 use crate::layer::headers::HeaderInjector;
-use crate::layer::protocol::http::{ClientRequest, start_client_span};
-use crate::layer::rules::Code;
+use crate::layer::peer::send_service_name;
 use crate::{Failure, Outcome, current_context};
 
 /// `reqwest-middleware` middleware tracing each request like
@@ -146,9 +145,7 @@ impl Middleware for OtelMiddleware {
         let mut recording = recording;
         match &result {
             Ok(response) => {
-                let outcome = shared
-                    .rules
-                    .conclude(&mut recording, Code::Http(response.status().as_u16()));
+                let outcome = conclude(&shared.rules, &mut recording, response.status().as_u16());
                 recording.end(outcome);
             }
             Err(error) => {

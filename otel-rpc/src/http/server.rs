@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
+use super::protocol::HttpServer;
 use crate::layer::bounded::BoundedValues;
 use crate::layer::builder::LayerBuilder;
-pub use crate::layer::protocol::http::HttpServer;
 use crate::layer::service::TraceLayer;
 
 /// The route template of a request, e.g. `/users/{id}`.

@@ -8,18 +8,21 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
-use super::{Protocol, Sealed, Traced};
-use crate::Recording;
+use crate::classify::Observed;
 use crate::http::client::HttpClientOptions;
-use crate::http::peer::{peer_service, send_service_name};
 use crate::http::request_facts::{
     client_scheme, default_port, method, protocol_version, redact_query, redact_uri,
-    server_host_port, server_scheme, shared_str, valid_host,
+    server_host_port, server_scheme,
 };
 use crate::http::server::HttpServerOptions;
-use crate::layer::body::{Completion, TracedBody};
+use crate::layer::body::{Decided, TracedBody};
 use crate::layer::builder::Shared;
-use crate::layer::rules::{Code, OTHER, Side};
+use crate::layer::peer::{peer_service, send_service_name};
+use crate::layer::protocol::{Protocol, Sealed, Traced};
+use crate::layer::rules::{Rules, Side};
+use crate::layer::values::{shared_str, valid_host};
+use crate::untrusted::OTHER;
+use crate::{Outcome, Recording};
 
 /// The HTTP server protocol of [`HttpServerLayer`](crate::HttpServerLayer).
 #[derive(Debug)]
@@ -63,8 +66,8 @@ impl Protocol for HttpServer {
         else {
             return response.map(TracedBody::untraced);
         };
-        let outcome = rules.conclude(&mut recording, Code::Http(response.status().as_u16()));
-        response.map(|body| TracedBody::new(body, recording, Completion::Known(outcome), rules))
+        let outcome = conclude(&rules, &mut recording, response.status().as_u16());
+        response.map(|body| TracedBody::new(body, recording, Decided(outcome), rules))
     }
 }
 
@@ -120,7 +123,7 @@ impl Protocol for HttpClient {
             ..
         }) = traced
         {
-            let outcome = rules.conclude(&mut recording, Code::Http(response.status().as_u16()));
+            let outcome = conclude(&rules, &mut recording, response.status().as_u16());
             recording.end(outcome);
         }
         response
@@ -353,4 +356,15 @@ pub(crate) fn start_client_span(
             ));
         }
     })
+}
+
+/// The HTTP rule of a response: `http.response.status_code` on span and metric, classified
+/// (server 5xx, client 4xx and 5xx by default); `error.type` is the status code.
+pub(crate) fn conclude(rules: &Rules, recording: &mut Recording, status: u16) -> Outcome<'static> {
+    rules.conclude(
+        recording,
+        KeyValue::new(attribute::HTTP_RESPONSE_STATUS_CODE, i64::from(status)),
+        Observed::Http { status },
+        || Cow::Owned(status.to_string()),
+    )
 }

@@ -2,10 +2,6 @@
 //! client), and nothing else: how a request becomes a span, and how a response head ends it
 //! or hands it to the body. The service, future and body around it are shared.
 
-#[cfg(feature = "grpc")]
-pub(crate) mod grpc;
-pub(crate) mod http;
-
 use std::sync::Arc;
 
 use ::http::Response;

@@ -103,11 +103,11 @@ pub use self::{
     http::protocol::{HttpClient, HttpServer},
     http::server::HttpServerLayer,
     layer::body::TracedBody,
-    layer::builder::LayerBuilder,
     layer::future::TraceFuture,
     layer::headers::HeaderExtractor,
     layer::protocol::Protocol,
-    layer::service::{TraceLayer, TraceService},
+    layer::service::TraceService,
+    layer::trace_layer::{LayerBuilder, TraceLayer},
 };
 
 #[cfg(feature = "reqwest")]

@@ -1,27 +1,14 @@
 //! [`GrpcClientLayer`]: a client span and `rpc.client.call.duration` per call, and context
 //! propagation into the request metadata.
 
-use http::header::HeaderValue;
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute;
 
-use super::protocol::GrpcClient;
-use crate::layer::builder::LayerBuilder;
+use super::protocol::{GrpcClient, GrpcClientOptions};
 use crate::layer::peer::service_header_value;
-use crate::layer::service::{TraceLayer, TraceService};
-
-/// Options specific to [`GrpcClientLayer`]; set them on its [`LayerBuilder`].
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct GrpcClientOptions {
-    pub(crate) service_name: Option<HeaderValue>,
-    /// `server.address` and `server.port` of the channel, built once.
-    pub(crate) server: Vec<KeyValue>,
-}
-
-impl crate::layer::protocol::LayerOptions for GrpcClientOptions {
-    type Protocol = GrpcClient;
-}
+use crate::layer::service::TraceService;
+use crate::layer::trace_layer::LayerBuilder;
+use crate::layer::trace_layer::TraceLayer;
 
 impl LayerBuilder<GrpcClientOptions> {
     /// Sends this service's name in the

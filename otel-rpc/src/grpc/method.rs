@@ -184,7 +184,7 @@ impl ServedMethods {
     }
 
     /// Marks a span whose method turned out unknown at its end.
-    pub(crate) fn mark_unknown(recording: &mut crate::Recording, method: &str) {
+    pub(crate) fn mark_unknown(recording: &mut crate::recording::Recording, method: &str) {
         recording.set_metric_attribute(KeyValue::new(attribute::RPC_METHOD, OTHER));
         recording.set_attribute(KeyValue::new(
             attribute::RPC_METHOD_ORIGINAL,

@@ -5,24 +5,24 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use http::header::HeaderValue;
 use http::request::Parts;
 use http::{HeaderMap, Response};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
 use super::UNKNOWN;
-use super::client::GrpcClientOptions;
 use super::method::{ServedMethods, client_attributes};
-use super::server::GrpcServerOptions;
 use super::status::{client_error_code, code_from_http_status, code_name, status_in};
 use crate::classify::Observed;
 use crate::layer::body::{EndOfStream, TracedBody};
-use crate::layer::builder::Shared;
 use crate::layer::peer::{peer_service, send_service_name};
-use crate::layer::protocol::{Protocol, Sealed, Traced};
+use crate::layer::protocol::{LayerOptions, Protocol, Sealed, Traced};
 use crate::layer::rules::{Rules, Side};
+use crate::layer::shared::Shared;
 use crate::layer::values::shared_str;
-use crate::{Outcome, Recording};
+use crate::outcome::Outcome;
+use crate::recording::Recording;
 
 /// The gRPC server protocol of [`GrpcServerLayer`](crate::GrpcServerLayer).
 #[derive(Debug)]
@@ -115,7 +115,7 @@ fn finish(
         },
         || Cow::Borrowed(name),
     );
-    if rules.error_text == crate::ErrorTextMode::Off {
+    if rules.error_text == crate::untrusted::ErrorTextMode::Off {
         return outcome;
     }
     let message = headers.and_then(super::status::message_in);
@@ -158,6 +158,30 @@ fn respond<B: http_body::Body>(
     response.map(|body| TracedBody::new(body, recording, end, rules))
 }
 
+/// Options specific to [`GrpcServerLayer`](crate::GrpcServerLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct GrpcServerOptions {
+    pub(crate) methods: Arc<ServedMethods>,
+}
+
+impl LayerOptions for GrpcServerOptions {
+    type Protocol = GrpcServer;
+}
+
+/// Options specific to [`GrpcClientLayer`](crate::GrpcClientLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct GrpcClientOptions {
+    pub(crate) service_name: Option<HeaderValue>,
+    /// `server.address` and `server.port` of the channel, built once.
+    pub(crate) server: Vec<KeyValue>,
+}
+
+impl LayerOptions for GrpcClientOptions {
+    type Protocol = GrpcClient;
+}
+
 impl Protocol for GrpcServer {
     type Options = GrpcServerOptions;
     type Call = GrpcCall;
@@ -165,8 +189,8 @@ impl Protocol for GrpcServer {
     const SIDE: Side = Side::Server;
     const INSTRUMENTATION: &'static str = "grpc";
 
-    fn duration_metric() -> crate::DurationMetric {
-        crate::DurationMetric::rpc_server()
+    fn duration_metric() -> crate::metric::DurationMetric {
+        crate::metric::DurationMetric::rpc_server()
     }
 
     fn begin(
@@ -220,8 +244,8 @@ impl Protocol for GrpcClient {
     const SIDE: Side = Side::Client;
     const INSTRUMENTATION: &'static str = "grpc";
 
-    fn duration_metric() -> crate::DurationMetric {
-        crate::DurationMetric::rpc_client()
+    fn duration_metric() -> crate::metric::DurationMetric {
+        crate::metric::DurationMetric::rpc_client()
     }
 
     fn prepare(options: &GrpcClientOptions, parts: &mut Parts) {

@@ -2,21 +2,9 @@
 
 use std::sync::Arc;
 
-use super::method::ServedMethods;
-use super::protocol::GrpcServer;
-use crate::layer::builder::LayerBuilder;
-use crate::layer::service::TraceLayer;
-
-/// Options specific to [`GrpcServerLayer`]; set them on its [`LayerBuilder`].
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct GrpcServerOptions {
-    pub(crate) methods: Arc<ServedMethods>,
-}
-
-impl crate::layer::protocol::LayerOptions for GrpcServerOptions {
-    type Protocol = GrpcServer;
-}
+use super::protocol::{GrpcServer, GrpcServerOptions};
+use crate::layer::trace_layer::LayerBuilder;
+use crate::layer::trace_layer::TraceLayer;
 
 impl LayerBuilder<GrpcServerOptions> {
     /// The services this server serves, by their full name (`package.Service`, tonic's

@@ -1,33 +1,11 @@
 //! [`HttpClientLayer`]: a client span and `http.client.request.duration` per request, and
 //! context propagation into the request headers.
 
-use std::fmt;
-
-use http::header::HeaderValue;
-
-use super::protocol::HttpClient;
-use crate::layer::builder::LayerBuilder;
+use super::protocol::{HttpClient, HttpClientOptions};
 use crate::layer::peer::service_header_value;
-use crate::layer::service::{TraceLayer, TraceService};
-
-/// Options specific to [`HttpClientLayer`]; set them on its [`LayerBuilder`].
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct HttpClientOptions {
-    pub(crate) service_name: Option<HeaderValue>,
-}
-
-impl fmt::Debug for HttpClientOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClientOptions")
-            .field("service_name", &self.service_name)
-            .finish()
-    }
-}
-
-impl crate::layer::protocol::LayerOptions for HttpClientOptions {
-    type Protocol = HttpClient;
-}
+use crate::layer::service::TraceService;
+use crate::layer::trace_layer::LayerBuilder;
+use crate::layer::trace_layer::TraceLayer;
 
 impl LayerBuilder<HttpClientOptions> {
     /// Sends this service's name in the
@@ -67,9 +45,7 @@ pub type HttpClientService<S> = TraceService<S, HttpClient>;
 
 impl TraceLayer<HttpClient> {
     #[cfg(feature = "reqwest")]
-    pub(crate) fn shared(
-        &self,
-    ) -> std::sync::Arc<crate::layer::builder::Shared<HttpClientOptions>> {
+    pub(crate) fn shared(&self) -> std::sync::Arc<crate::layer::shared::Shared<HttpClientOptions>> {
         std::sync::Arc::clone(&self.shared)
     }
 }

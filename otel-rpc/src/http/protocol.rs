@@ -1,7 +1,10 @@
 //! The HTTP protocols: [`HttpServer`] and [`HttpClient`].
 
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 
+use http::header::HeaderValue;
 use http::request::Parts;
 use http::{Response, header};
 use opentelemetry::trace::SpanKind;
@@ -9,20 +12,21 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
 use crate::classify::Observed;
-use crate::http::client::HttpClientOptions;
 use crate::http::request_facts::{
     client_scheme, default_port, method, protocol_version, redact_query, redact_uri,
     server_host_port, server_scheme,
 };
-use crate::http::server::HttpServerOptions;
 use crate::layer::body::{Decided, TracedBody};
-use crate::layer::builder::Shared;
+use crate::layer::bounded::BoundedValues;
 use crate::layer::peer::{peer_service, send_service_name};
+use crate::layer::protocol::LayerOptions;
 use crate::layer::protocol::{Protocol, Sealed, Traced};
 use crate::layer::rules::{Rules, Side};
+use crate::layer::shared::Shared;
 use crate::layer::values::{shared_str, valid_host};
+use crate::outcome::Outcome;
+use crate::recording::Recording;
 use crate::untrusted::OTHER;
-use crate::{Outcome, Recording};
 
 /// The HTTP server protocol of [`HttpServerLayer`](crate::HttpServerLayer).
 #[derive(Debug)]
@@ -35,6 +39,54 @@ pub enum HttpClient {}
 impl Sealed for HttpServer {}
 impl Sealed for HttpClient {}
 
+/// The route template of a request, e.g. `/users/{id}`.
+pub type RouteFn = Arc<dyn Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync>;
+
+/// Options specific to [`HttpServerLayer`](crate::HttpServerLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct HttpServerOptions {
+    pub(crate) route: Option<RouteFn>,
+    pub(crate) trust_forwarded_for: bool,
+    pub(crate) metric_server_addresses: Option<Arc<BoundedValues>>,
+}
+
+impl fmt::Debug for HttpServerOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpServerOptions")
+            .field("route_fn", &self.route.is_some())
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field(
+                "metric_server_address",
+                &self.metric_server_addresses.is_some(),
+            )
+            .finish()
+    }
+}
+
+impl LayerOptions for HttpServerOptions {
+    type Protocol = HttpServer;
+}
+
+/// Options specific to [`HttpClientLayer`](crate::HttpClientLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct HttpClientOptions {
+    pub(crate) service_name: Option<HeaderValue>,
+}
+
+impl fmt::Debug for HttpClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClientOptions")
+            .field("service_name", &self.service_name)
+            .finish()
+    }
+}
+
+impl LayerOptions for HttpClientOptions {
+    type Protocol = HttpClient;
+}
+
 impl Protocol for HttpServer {
     type Options = HttpServerOptions;
     type Call = ();
@@ -42,8 +94,8 @@ impl Protocol for HttpServer {
     const SIDE: Side = Side::Server;
     const INSTRUMENTATION: &'static str = "http";
 
-    fn duration_metric() -> crate::DurationMetric {
-        crate::DurationMetric::http_server()
+    fn duration_metric() -> crate::metric::DurationMetric {
+        crate::metric::DurationMetric::http_server()
     }
 
     fn begin(
@@ -78,8 +130,8 @@ impl Protocol for HttpClient {
     const SIDE: Side = Side::Client;
     const INSTRUMENTATION: &'static str = "http";
 
-    fn duration_metric() -> crate::DurationMetric {
-        crate::DurationMetric::http_client()
+    fn duration_metric() -> crate::metric::DurationMetric {
+        crate::metric::DurationMetric::http_client()
     }
 
     fn prepare(options: &HttpClientOptions, parts: &mut Parts) {
@@ -201,7 +253,7 @@ fn start_server(shared: &Shared<HttpServerOptions>, parent: &Context, parts: &Pa
 
 /// `server.address` / `server.port` as the client addressed the server (URI authority, else
 /// `Host`), only when the host has a host name's or IP address's shape. On the metric only
-/// when opted in, and then at most [`MAX_METRIC_SERVER_ADDRESSES`](crate::http::MAX_METRIC_SERVER_ADDRESSES)
+/// when opted in, and then at most `MAX_METRIC_SERVER_ADDRESSES`
 /// distinct host:port pairs; the others are recorded as `_OTHER` without a port.
 fn server_address(options: &HttpServerOptions, parts: &Parts, attributes: &mut Vec<KeyValue>) {
     let Some((host, port)) = server_host_port(&parts.uri, &parts.headers) else {
@@ -310,7 +362,7 @@ pub(crate) struct ClientRequest<'a> {
 
 /// Starts a client span from the facts of a request.
 pub(crate) fn start_client_span(
-    recorder: &crate::SpanRecorder,
+    recorder: &crate::recorder::SpanRecorder,
     parent: &Context,
     request: &ClientRequest<'_>,
     name: Option<Cow<'static, str>>,

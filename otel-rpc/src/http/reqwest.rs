@@ -9,12 +9,13 @@ use opentelemetry::context::FutureExt as _;
 use opentelemetry_semantic_conventions::attribute;
 use reqwest_middleware::{Error, Middleware, Next, Result};
 
-use super::client::{HttpClientLayer, HttpClientOptions};
-use super::protocol::{ClientRequest, conclude, start_client_span};
-use crate::layer::builder::Shared;
+use super::client::HttpClientLayer;
+use super::protocol::{ClientRequest, HttpClientOptions, conclude, start_client_span};
 use crate::layer::headers::HeaderInjector;
 use crate::layer::peer::send_service_name;
-use crate::{Failure, Outcome, current_context};
+use crate::layer::shared::Shared;
+use crate::outcome::{Failure, Outcome};
+use crate::parent::current_context;
 
 /// `reqwest-middleware` middleware tracing each request like
 /// [`HttpClientLayer`](crate::HttpClientLayer): a `CLIENT` span `{method}`, child of
@@ -150,7 +151,7 @@ impl Middleware for OtelMiddleware {
             }
             Err(error) => {
                 let mut failure = failure(error);
-                if shared.rules.error_text != crate::ErrorTextMode::Off
+                if shared.rules.error_text != crate::untrusted::ErrorTextMode::Off
                     && let Error::Reqwest(e) = error
                     && let Some(source) = std::error::Error::source(e)
                 {

@@ -12,7 +12,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::rules::Rules;
-use crate::{Failure, Outcome, Recording};
+use crate::outcome::{Failure, Outcome};
+use crate::recording::Recording;
 
 pin_project! {
     /// A response body carrying the request's span; the span ends when the body ends.

@@ -8,11 +8,12 @@
 
 pub(crate) mod body;
 pub(crate) mod bounded;
-pub(crate) mod builder;
 pub(crate) mod future;
 pub(crate) mod headers;
 pub(crate) mod peer;
 pub(crate) mod protocol;
 pub(crate) mod rules;
 pub(crate) mod service;
+pub(crate) mod shared;
+pub(crate) mod trace_layer;
 pub(crate) mod values;

@@ -8,9 +8,9 @@ use ::http::Response;
 use ::http::request::Parts;
 use opentelemetry::Context;
 
-use super::builder::Shared;
 use super::rules::{OTHER_ERROR, Rules, Side};
-use crate::Recording;
+use super::shared::Shared;
+use crate::recording::Recording;
 
 /// A traced request on its way: the recording, what the protocol keeps about the call until
 /// it ends, and the layer's rules.
@@ -25,9 +25,9 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A protocol a [`TraceLayer`](crate::TraceLayer) traces: [`HttpServer`](crate::HttpServer),
-/// [`HttpClient`](crate::HttpClient), [`GrpcServer`](crate::GrpcServer) or
-/// [`GrpcClient`](crate::GrpcClient). Implemented by this crate only.
+/// A protocol a [`TraceLayer`](super::trace_layer::TraceLayer) traces: `HttpServer`,
+/// `HttpClient`, `GrpcServer` or
+/// `GrpcClient`. Implemented by this crate only.
 pub trait Protocol: sealed::Sealed + Sized + Send + Sync + 'static {
     /// The protocol's own options, set on its [`LayerBuilder`](crate::LayerBuilder).
     type Options: Default + Send + Sync + 'static;
@@ -44,7 +44,7 @@ pub trait Protocol: sealed::Sealed + Sized + Send + Sync + 'static {
 
     /// The duration metric the protocol records.
     #[doc(hidden)]
-    fn duration_metric() -> crate::DurationMetric;
+    fn duration_metric() -> crate::metric::DurationMetric;
 
     /// Adjusts an outgoing request before it is traced (or passed through).
     #[doc(hidden)]

@@ -8,8 +8,11 @@ use std::borrow::Cow;
 use opentelemetry::KeyValue;
 
 use crate::classify::{Observed, Verdict};
+use crate::outcome::{Failure, Outcome};
+use crate::recorder::SpanRecorder;
+use crate::recording::Recording;
+use crate::untrusted::ErrorTextMode;
 use crate::untrusted::OTHER;
-use crate::{ErrorTextMode, Failure, Outcome, Recording, SpanRecorder};
 
 /// Which end of a call a layer traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

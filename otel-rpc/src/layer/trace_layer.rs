@@ -1,34 +1,90 @@
-//! [`LayerBuilder`]: the options every tracing layer shares (providers, propagator, span name,
-//! request filter, extra attributes), plus the layer-specific options `O`.
+//! [`TraceLayer`], the one tower layer behind every protocol, and its [`LayerBuilder`]: the
+//! options every tracing layer shares (providers, propagator, span name, request filter, extra
+//! attributes), plus the layer-specific options `O`.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use http::request::Parts;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
+use tower_layer::Layer;
 
 use super::protocol::{LayerOptions, Protocol};
-use super::rules::Rules;
-use super::service::TraceLayer;
+use super::rules::{Rules, Side};
+use super::service::TraceService;
+use super::shared::{Hooks, Shared};
+use crate::metric::DurationMetric;
 use crate::options::{CommonOptions, InstrumentationOptions};
 use crate::propagation::SharedPropagator;
-use crate::{DurationMetric, SpanRecorder};
-
-/// Names the span of a request (replaces the layer's default name).
-pub type SpanNameFn = Arc<dyn Fn(&Parts) -> Cow<'static, str> + Send + Sync>;
-/// Decides whether a request is traced: `false` means no span and no metric point.
-pub type FilterFn = Arc<dyn Fn(&Parts) -> bool + Send + Sync>;
-/// Adds attributes of the request to its span (and, if their keys are on the metric's
-/// allow-list, to the duration metric).
-pub type AttributesFn = Arc<dyn Fn(&Parts, &mut Vec<KeyValue>) + Send + Sync>;
+use crate::recorder::SpanRecorder;
 
 /// The scope every layer reports its spans and metrics under.
 pub(crate) const SCOPE: &str = "otel-rpc";
 
+/// The tracing layer of protocol `P`; named through its aliases
+/// `HttpServerLayer`,
+/// `HttpClientLayer`,
+/// `GrpcServerLayer` and
+/// `GrpcClientLayer`.
+pub struct TraceLayer<P: Protocol> {
+    pub(crate) shared: Arc<Shared<P::Options>>,
+}
+
+impl<P: Protocol> Clone for TraceLayer<P> {
+    fn clone(&self) -> Self {
+        TraceLayer {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<P: Protocol> fmt::Debug for TraceLayer<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceLayer")
+            .field("recorder", &self.shared.recorder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Protocol> TraceLayer<P> {
+    /// A layer with default options and the global providers.
+    pub fn new() -> Self {
+        Self::builder().into_layer()
+    }
+
+    /// A builder for the layer's options.
+    pub fn builder() -> LayerBuilder<P::Options> {
+        let kind = match P::SIDE {
+            Side::Server => SpanKind::Server,
+            Side::Client => SpanKind::Client,
+        };
+        LayerBuilder::new(
+            P::INSTRUMENTATION,
+            kind,
+            P::duration_metric(),
+            None,
+            P::Options::default(),
+        )
+    }
+}
+
+impl<P: Protocol> Default for TraceLayer<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S, P: Protocol> Layer<S> for TraceLayer<P> {
+    type Service = TraceService<S, P>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TraceService::new(inner, Arc::clone(&self.shared))
+    }
+}
+
 /// Builds a tracing layer. Obtained from the layer's `builder()`, e.g.
-/// [`HttpServerLayer::builder`](crate::HttpServerLayer::builder); the options in `O` are
+/// `HttpServerLayer::builder`; the options in `O` are
 /// specific to that layer, the methods here are common to all layers, and the shared options
 /// vocabulary of every crate ([`InstrumentationOptions`]: providers, propagator,
 /// `disable_metrics`, `recorder`, `error_text`, `classify`, `exception_signal`, `enabled`)
@@ -98,49 +154,6 @@ impl<O: fmt::Debug> fmt::Debug for LayerBuilder<O> {
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
-}
-
-/// The callbacks of a layer.
-#[derive(Clone, Default)]
-pub(crate) struct Hooks {
-    span_name: Option<SpanNameFn>,
-    filter: Option<FilterFn>,
-    attributes: Option<AttributesFn>,
-}
-
-impl Hooks {
-    /// `true` unless the filter rejects the request.
-    pub(crate) fn traces(&self, parts: &Parts) -> bool {
-        self.filter.as_ref().is_none_or(|f| f(parts))
-    }
-
-    /// The user's span name for the request, if a span name function is set.
-    pub(crate) fn span_name(&self, parts: &Parts) -> Option<Cow<'static, str>> {
-        self.span_name.as_ref().map(|f| f(parts))
-    }
-
-    /// Appends the user's attributes for the request.
-    pub(crate) fn add_attributes(&self, parts: &Parts, attributes: &mut Vec<KeyValue>) {
-        if let Some(f) = &self.attributes {
-            f(parts, attributes);
-        }
-    }
-
-    /// `true` when a callback needs to see the request.
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
-    pub(crate) fn any(&self) -> bool {
-        self.span_name.is_some() || self.filter.is_some() || self.attributes.is_some()
-    }
-}
-
-/// What a built layer shares between its services.
-pub struct Shared<O> {
-    pub(crate) recorder: SpanRecorder,
-    /// `false`: a pass-through (no span, no metric, no propagation).
-    pub(crate) enabled: bool,
-    pub(crate) hooks: Hooks,
-    pub(crate) rules: Arc<Rules>,
-    pub(crate) options: O,
 }
 
 impl<O> LayerBuilder<O> {

@@ -11,6 +11,7 @@
 //! `opentelemetry-instrumentation-tower` and `axum-tracing-opentelemetry`, none of which has
 //! a client side.
 
+use otel_rpc::InstrumentationOptions;
 use std::hint::black_box;
 
 use axum::Router;

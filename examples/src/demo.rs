@@ -1,6 +1,7 @@
 //! Wiring of the demo: both services started on loopback, and the scripted series of requests
 //! the demo sends through a traced HTTP client.
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 
 use opentelemetry::trace::{FutureExt as _, TraceContextExt, Tracer, TracerProvider as _};

@@ -1,6 +1,7 @@
 //! The `message` service: gRPC (tonic) behind the gRPC server layer, messages stored in
 //! MongoDB through `otel-mongo` (or in memory when MongoDB is not reachable).
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

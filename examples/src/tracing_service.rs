@@ -19,6 +19,7 @@
 //! layer parents its span to the incoming `traceparent`, never to a local span, so the request
 //! would be split into two traces.
 
+use otel_rpc::InstrumentationOptions;
 use std::sync::Arc;
 
 use axum::Router;

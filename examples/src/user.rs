@@ -2,6 +2,7 @@
 //! `otel-sqlx`, are cached in Redis through `otel-redis` (when reachable), and their messages
 //! go to the `message` service through the gRPC client layer.
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -174,8 +174,6 @@ impl TracedConnectionBuilder {
         }
     }
 
-    otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
-
     /// Wraps `inner`.
     pub fn build<C>(self, inner: C) -> TracedConnection<C> {
         let common = self.common;

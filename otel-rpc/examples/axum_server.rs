@@ -9,6 +9,7 @@
 //! it recorded. An application would hand the provider an OTLP exporter; the SDK's in-memory
 //! exporter keeps this example self-contained.
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 
 use axum::Router;

@@ -10,6 +10,7 @@
 //! application would hand the provider an OTLP exporter; the SDK's in-memory exporter keeps
 //! this example self-contained.
 
+use otel_rpc::InstrumentationOptions;
 use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};

@@ -27,6 +27,10 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as a;
 use opentelemetry_semantic_conventions::metric;
 
+/// The instrumentation scope name of this crate's own telemetry (the layers' spans and
+/// metrics, the target of exception log events).
+pub(crate) const SCOPE: &str = env!("CARGO_PKG_NAME");
+
 /// The schema URL every domain's recorder reports (semantic conventions 1.42.0).
 pub const SCHEMA_URL: &str = opentelemetry_semantic_conventions::SCHEMA_URL;
 

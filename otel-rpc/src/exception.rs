@@ -112,7 +112,7 @@ where
     ) {
         if !self
             .0
-            .event_enabled(Severity::Warn, SCOPE_TARGET, Some(event_name))
+            .event_enabled(Severity::Warn, crate::conventions::SCOPE, Some(event_name))
         {
             return;
         }
@@ -130,8 +130,6 @@ where
         self.0.emit(record);
     }
 }
-
-const SCOPE_TARGET: &str = "otel-rpc";
 
 fn value_to_any(v: Value) -> opentelemetry::logs::AnyValue {
     use opentelemetry::logs::AnyValue;

@@ -91,7 +91,7 @@ pub use self::{
         ConnectionState, ConnectionUse, PendingAcquire, PoolCounts, PoolLimits, PoolMetrics,
         PoolObserver, default_pool_name,
     },
-    propagation::{SharedPropagator, default_propagator, env::propagator_from_env},
+    propagation::{SharedPropagator, env::propagator_from_env},
     recorder::{SpanRecorder, SpanRecorderBuilder},
     recording::Recording,
     untrusted::{ErrorTextMode, MAX_NAME_LEN, OTHER, closed, name_shape_ok, scrub, sqlstate},

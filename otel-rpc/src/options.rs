@@ -58,7 +58,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use opentelemetry::metrics::MeterProvider;
+use opentelemetry::InstrumentationScope;
+use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 
 use crate::classify::{Classifier, Observed, Verdict};
@@ -189,6 +190,13 @@ impl CommonOptions {
         self.recorder.as_ref()
     }
 
+    /// A meter for `scope` (e.g. an adapter's pool metrics) from the provider given with
+    /// [`InstrumentationOptions::meter_provider`], else from the global meter provider: the
+    /// same provider the duration histogram uses, so no builder keeps its own.
+    pub fn meter(&self, scope: InstrumentationScope) -> Meter {
+        self.providers.meter(scope)
+    }
+
     /// The propagator given with [`InstrumentationOptions::propagator`], if any.
     pub fn custom_propagator(&self) -> Option<&SharedPropagator> {
         self.providers.propagator.as_ref()
@@ -246,58 +254,6 @@ impl CommonOptions {
     }
 }
 
-/// Writes, inside a builder's `impl` block, inherent methods that forward to the
-/// [`InstrumentationOptions`] methods of the same name, so the most used words are callable
-/// without importing the trait: any of `tracer_provider`, `meter_provider`,
-/// `disable_metrics`. The builder must implement [`InstrumentationOptions`] and have it in
-/// scope (the generated docs link to it). One definition for every builder of the workspace.
-///
-/// ```
-/// use otel_rpc::{CommonOptions, InstrumentationOptions};
-///
-/// struct MyBuilder(CommonOptions);
-/// impl InstrumentationOptions for MyBuilder {
-///     fn common_options(&mut self) -> &mut CommonOptions { &mut self.0 }
-/// }
-/// impl MyBuilder {
-///     otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
-/// }
-/// let b = MyBuilder(CommonOptions::new("mine")).disable_metrics();
-/// assert!(!b.0.metrics);
-/// ```
-#[macro_export]
-macro_rules! forward_instrumentation_options {
-    ($($method:ident),+ $(,)?) => {
-        $( $crate::forward_instrumentation_options!(@ $method); )+
-    };
-    (@ tracer_provider) => {
-        /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait.
-        pub fn tracer_provider<P>(self, provider: P) -> Self
-        where
-            P: ::opentelemetry::trace::TracerProvider + Send + Sync + 'static,
-            P::Tracer: Send + Sync + 'static,
-            <P::Tracer as ::opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
-        {
-            $crate::InstrumentationOptions::tracer_provider(self, provider)
-        }
-    };
-    (@ meter_provider) => {
-        /// [`InstrumentationOptions::meter_provider`], callable without importing the trait.
-        pub fn meter_provider<P>(self, provider: P) -> Self
-        where
-            P: ::opentelemetry::metrics::MeterProvider + Send + Sync + 'static,
-        {
-            $crate::InstrumentationOptions::meter_provider(self, provider)
-        }
-    };
-    (@ disable_metrics) => {
-        /// [`InstrumentationOptions::disable_metrics`], callable without importing the trait.
-        pub fn disable_metrics(self) -> Self {
-            $crate::InstrumentationOptions::disable_metrics(self)
-        }
-    };
-}
-
 /// The shared builder vocabulary: implement [`common_options`](Self::common_options) and every
 /// builder gets the same methods, meaning the same thing in every crate.
 pub trait InstrumentationOptions: Sized {
@@ -342,7 +298,7 @@ pub trait InstrumentationOptions: Sized {
         self
     }
 
-    /// Replaces the default propagator ([`default_propagator`](crate::propagation::default_propagator)).
+    /// Replaces the default propagator (the default propagator (the global one, else W3C TraceContext + Baggage)).
     #[must_use]
     fn propagator(mut self, propagator: SharedPropagator) -> Self {
         self.common_options().providers.propagator = Some(propagator);

@@ -77,6 +77,14 @@ impl Providers {
         self.logger = Some(logger_factory(provider));
     }
 
+    /// The meter for `scope`: from the given meter provider, else from the global one.
+    pub(crate) fn meter(&self, scope: InstrumentationScope) -> Meter {
+        match &self.meter {
+            Some(factory) => factory(scope),
+            None => global::meter_with_scope(scope),
+        }
+    }
+
     /// What was given, resolved for `scope`: a tracer, the duration histogram (`Some(None)`:
     /// no metric) and the exception logger (`Some(None)`: no logs); `None` where the globals
     /// are followed.

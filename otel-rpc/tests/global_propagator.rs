@@ -15,6 +15,7 @@
 #![cfg(all(feature = "http", feature = "axum", feature = "grpc"))]
 #![allow(deprecated)]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 
 use axum::Router;

@@ -7,6 +7,7 @@
 //! a time.
 #![cfg(all(feature = "grpc", feature = "axum"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::ops::Range;

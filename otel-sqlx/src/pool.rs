@@ -34,7 +34,7 @@ pub const SCOPE: &str = "otel-sqlx";
 fn scope() -> InstrumentationScope {
     InstrumentationScope::builder(SCOPE)
         .with_version(env!("CARGO_PKG_VERSION"))
-        .with_schema_url(otel_rpc::testing::SCHEMA_URL)
+        .with_schema_url(otel_rpc::Domain::Db.schema_url())
         .build()
 }
 
@@ -325,8 +325,6 @@ impl<DB: Database> fmt::Debug for TracedPoolBuilder<DB> {
 }
 
 impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
-    otel_rpc::forward_instrumentation_options!(tracer_provider);
-
     /// Uses `provider` instead of the global meter provider, for the duration histogram and
     /// the pool metrics ([`InstrumentationOptions::meter_provider`] plus the pool's meter).
     pub fn meter_provider<P>(mut self, provider: P) -> Self

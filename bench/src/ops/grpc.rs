@@ -2,6 +2,7 @@
 //! layers; instrumented: `GrpcServerLayer` + `GrpcClientLayer`; route (c): the `tracing`
 //! layer of [`crate::tracing_route`] on both sides.
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::pin::Pin;
 

@@ -2,6 +2,7 @@
 //! no layers; instrumented: `HttpServerLayer` + `HttpClientLayer`; route (c): the
 //! `tracing` layer of [`crate::tracing_route`] on both sides. Three servers, one per stack.
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 
 use axum::Router;

@@ -4,6 +4,7 @@
 //! (`examples/deadpool/observed.rs`), checked here against the real Redis.
 
 use crate::common;
+use otel_redis::InstrumentationOptions;
 #[path = "../../examples/deadpool/observed.rs"]
 mod observed;
 

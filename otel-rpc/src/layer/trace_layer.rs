@@ -16,11 +16,6 @@ use super::service::TraceService;
 use super::shared::{Hooks, Shared};
 use crate::metric::DurationMetric;
 use crate::options::{CommonOptions, InstrumentationOptions};
-use crate::propagation::SharedPropagator;
-use crate::recorder::SpanRecorder;
-
-/// The scope every layer reports its spans and metrics under.
-pub(crate) const SCOPE: &str = "otel-rpc";
 
 /// The tracing layer of protocol `P`; named through its aliases
 /// `HttpServerLayer`,
@@ -91,7 +86,7 @@ impl<S, P: Protocol> Layer<S> for TraceLayer<P> {
 /// applies too.
 ///
 /// By default spans and metrics go to the global providers and the
-/// [default propagator](crate::propagation::default_propagator) is used. The environment
+/// default propagator is used. The environment
 /// switch `OTEL_INSTRUMENTATION_HTTP_ENABLED=false` (HTTP layers) /
 /// `OTEL_INSTRUMENTATION_GRPC_ENABLED=false` (gRPC layers) makes the layer a pass-through.
 ///
@@ -175,19 +170,6 @@ impl<O> LayerBuilder<O> {
         }
     }
 
-    crate::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
-
-    /// [`InstrumentationOptions::propagator`], callable without importing the trait.
-    pub fn propagator(self, propagator: SharedPropagator) -> Self {
-        InstrumentationOptions::propagator(self, propagator)
-    }
-
-    /// [`InstrumentationOptions::recorder`], callable without importing the trait. Its span
-    /// kind should match the layer's.
-    pub fn recorder(self, recorder: SpanRecorder) -> Self {
-        InstrumentationOptions::recorder(self, recorder)
-    }
-
     /// Names spans with `f` instead of the layer's default rule. Keep names low-cardinality:
     /// never put raw paths or ids in them.
     pub fn span_name<F>(mut self, f: F) -> Self
@@ -238,7 +220,7 @@ impl<O> LayerBuilder<O> {
     pub(crate) fn into_layer<P: Protocol<Options = O>>(self) -> TraceLayer<P> {
         let recorder = self.common.build_recorder(
             self.kind.clone(),
-            SCOPE,
+            crate::conventions::SCOPE,
             Some(env!("CARGO_PKG_VERSION")),
             self.metric,
             self.status_code_attribute,

@@ -32,7 +32,7 @@ pub struct DefaultPropagator {
 }
 
 impl DefaultPropagator {
-    /// A new resolver (cheap; [`super::default_propagator`] shares one).
+    /// A new resolver (cheap; the default propagator (the global one, else W3C TraceContext + Baggage) shares one).
     pub fn new() -> Self {
         Self {
             fallback: w3c_propagator(),

@@ -4,6 +4,7 @@
 //! traced hyper client and the traced axum server. Bare query tokens are redacted too.
 #![cfg(all(feature = "http", feature = "axum"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! gRPC server and client layers against a real tonic server and client.
 #![cfg(feature = "grpc")]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};

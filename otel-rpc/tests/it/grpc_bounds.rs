@@ -3,6 +3,7 @@
 //! and the status a client span records when tonic's own client timeout fires.
 #![cfg(feature = "grpc")]
 
+use otel_rpc::InstrumentationOptions;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! HTTP server and client layers against a real axum server and real hyper / reqwest clients.
 #![cfg(all(feature = "http", feature = "axum"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};

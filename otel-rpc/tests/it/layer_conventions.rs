@@ -51,6 +51,7 @@ fn keys_seen(seen: &Seen, kind: SpanKind) -> Vec<String> {
 
 #[cfg(feature = "axum")]
 mod http_layers {
+    use otel_rpc::InstrumentationOptions;
     use std::net::SocketAddr;
     use std::sync::Arc;
 
@@ -133,6 +134,7 @@ mod http_layers {
 
 #[cfg(feature = "grpc")]
 mod grpc_layers {
+    use otel_rpc::InstrumentationOptions;
     use std::collections::BTreeSet;
     use std::sync::Arc;
 

@@ -4,6 +4,7 @@
 //! span (the documented deviation).
 #![cfg(all(feature = "reqwest", feature = "axum"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

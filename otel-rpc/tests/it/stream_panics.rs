@@ -3,6 +3,7 @@
 //! fixed description, an exception, never the panic's text. Real axum and tonic servers.
 #![cfg(all(feature = "axum", feature = "grpc"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::time::Duration;
 

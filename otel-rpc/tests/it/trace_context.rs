@@ -10,6 +10,7 @@
 //! covers W3C Baggage limits.
 #![cfg(all(feature = "http", feature = "axum", feature = "grpc"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -157,8 +157,6 @@ impl<DB> DbInstrumentationOptions for QueryLogLayerBuilder<DB> {
 }
 
 impl<DB: TracedDatabase> QueryLogLayerBuilder<DB> {
-    otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
-
     /// Records `db.response.returned_rows` and
     /// [`db.response.affected_rows`](crate::DB_RESPONSE_AFFECTED_ROWS) from the event's counts
     /// (opt-in).

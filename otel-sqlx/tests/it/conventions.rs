@@ -2,6 +2,7 @@
 //! memory): the start attributes as the sampler saw them, the exported span keys, the metric
 //! keys, the span names and the schema URL.
 
+use otel_sqlx::InstrumentationOptions;
 use std::collections::BTreeSet;
 
 use opentelemetry_sdk::trace::Sampler;

@@ -7,6 +7,7 @@
 //! 2. our reqwest client (`OtelMiddleware`) calls a Python server: the trace id, parent span id
 //!    and baggage the Python SDK extracts are those of our client span and context.
 
+use otel_rpc::InstrumentationOptions;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;

@@ -3,6 +3,7 @@
 //! `otel-rpc` layers, and span bookkeeping helpers.
 #![allow(dead_code)]
 
+use otel_rpc::InstrumentationOptions;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;

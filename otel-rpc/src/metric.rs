@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use opentelemetry::metrics::{Histogram, Meter};
 use opentelemetry_semantic_conventions::{attribute, metric};
 
+pub(crate) mod bounded;
 mod distinct;
 pub(crate) use distinct::DistinctValues;
 pub(crate) use distinct::{Entry as DistinctEntry, slot_of as distinct_slot};

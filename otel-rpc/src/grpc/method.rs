@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute;
 
-use crate::layer::bounded::BoundedValues;
+use crate::metric::bounded::BoundedValues;
 use crate::untrusted::OTHER;
 
 /// Longest method name recorded as is; longer paths count as unknown methods.

@@ -17,13 +17,13 @@ use crate::http::request_facts::{
     server_host_port, server_scheme,
 };
 use crate::layer::body::{Decided, TracedBody};
-use crate::layer::bounded::BoundedValues;
 use crate::layer::peer::{peer_service, send_service_name};
 use crate::layer::protocol::LayerOptions;
 use crate::layer::protocol::{Protocol, Sealed, Traced};
 use crate::layer::rules::{Rules, Side};
 use crate::layer::shared::Shared;
 use crate::layer::values::{shared_str, valid_host};
+use crate::metric::bounded::BoundedValues;
 use crate::outcome::Outcome;
 use crate::recording::Recording;
 use crate::untrusted::OTHER;

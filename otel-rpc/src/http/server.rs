@@ -6,9 +6,9 @@ use std::sync::Arc;
 use http::request::Parts;
 
 use super::protocol::{HttpServer, HttpServerOptions};
-use crate::layer::bounded::BoundedValues;
 use crate::layer::trace_layer::LayerBuilder;
 use crate::layer::trace_layer::TraceLayer;
+use crate::metric::bounded::BoundedValues;
 
 /// Most distinct `host:port` pairs recorded as `server.address` / `server.port` on
 /// `http.server.request.duration` when [`metric_server_address`](LayerBuilder::metric_server_address)

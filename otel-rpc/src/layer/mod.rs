@@ -7,7 +7,6 @@
 //! rarely these generic types.
 
 pub(crate) mod body;
-pub(crate) mod bounded;
 pub(crate) mod future;
 pub(crate) mod headers;
 pub(crate) mod peer;

@@ -19,12 +19,12 @@
 //! collision costs at most that many comparisons; foldhash cuts the four lookups of an
 //! operation from ~800 to ~300 instructions (BENCHMARKS.md).
 
-use std::collections::HashSet;
 use std::sync::{PoisonError, RwLock};
 
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute;
 
+use super::bounded::FirstDistinct;
 use crate::untrusted::OTHER;
 
 /// The keys bounded, in slot order.
@@ -48,9 +48,10 @@ pub(crate) fn slot_of(key: &str) -> Option<usize> {
 pub(crate) type Entry = (u8, u8);
 
 /// The admitted values of one key.
-type Set = HashSet<Box<str>, foldhash::fast::RandomState>;
+type Set = FirstDistinct<()>;
 
-/// The first `limit` distinct values of each bounded key, per recorder.
+/// The first `limit` distinct values of each bounded key, per recorder (one lock for all keys,
+/// so an operation's four lookups take it once).
 pub(crate) struct DistinctValues {
     limit: usize,
     sets: RwLock<[Set; SLOTS]>,
@@ -70,7 +71,7 @@ impl DistinctValues {
     pub(crate) fn new(limit: usize) -> Self {
         DistinctValues {
             limit,
-            sets: RwLock::new(Default::default()),
+            sets: RwLock::new(std::array::from_fn(|_| FirstDistinct::new(limit))),
         }
     }
 
@@ -98,10 +99,10 @@ impl DistinctValues {
                     continue;
                 };
                 let set = &sets[usize::from(slot)];
-                if set.contains(s.as_str()) {
+                if set.get(s.as_str()).is_some() {
                     continue;
                 }
-                if set.len() >= self.limit {
+                if set.is_full() {
                     kv.value = Value::from(OTHER);
                 } else {
                     pending |= 1 << e;
@@ -127,14 +128,8 @@ impl DistinctValues {
             let Value::String(s) = &kv.value else {
                 continue;
             };
-            let set = &mut sets[usize::from(slot)];
             // Another operation may have admitted it, or filled the key, meanwhile.
-            if set.contains(s.as_str()) {
-                continue;
-            }
-            if set.len() < self.limit {
-                set.insert(Box::from(s.as_str()));
-            } else {
+            if sets[usize::from(slot)].admit(s.as_str(), || ()).is_none() {
                 kv.value = Value::from(OTHER);
             }
         }
@@ -162,6 +157,7 @@ impl DistinctValues {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
     use std::sync::Arc;
 
     use super::*;

@@ -8,7 +8,9 @@ use opentelemetry_semantic_conventions::{attribute, metric};
 pub(crate) mod bounded;
 mod distinct;
 pub(crate) use distinct::DistinctValues;
-pub(crate) use distinct::{Entry as DistinctEntry, slot_of as distinct_slot};
+pub(crate) use distinct::{
+    Entry as DistinctEntry, SLOTS as DISTINCT_SLOTS, slot_of as distinct_slot,
+};
 
 /// Bucket boundaries (seconds) the database semantic conventions advise for
 /// `db.client.operation.duration`.
@@ -264,15 +266,36 @@ pub(crate) enum DbValueRule {
     Name,
 }
 
-/// The string-valued attributes `DbOperation` produces, in the order of
-/// `crate::db::DB_ATTRIBUTE_KEYS`, with their bounding rule.
-pub(crate) const DB_STRING_RULES: [(&str, DbValueRule); 6] = [
-    (attribute::DB_SYSTEM_NAME, DbValueRule::Capped),
-    (attribute::DB_NAMESPACE, DbValueRule::Capped),
-    (attribute::DB_COLLECTION_NAME, DbValueRule::Name),
-    (attribute::DB_OPERATION_NAME, DbValueRule::Capped),
-    (attribute::DB_QUERY_SUMMARY, DbValueRule::Capped),
-    (attribute::SERVER_ADDRESS, DbValueRule::Capped),
+/// One attribute a `DbOperation` may produce: its key, the rule bounding its value (for the
+/// string fields), and its distinct-values slot on the metric (the free-text keys bounded per
+/// recorder, see `distinct`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DbKey {
+    pub(crate) key: &'static str,
+    pub(crate) rule: DbValueRule,
+    pub(crate) slot: Option<u8>,
+}
+
+const fn db_key(key: &'static str, rule: DbValueRule, slot: Option<u8>) -> DbKey {
+    DbKey { key, rule, slot }
+}
+
+/// The attributes `DbOperation::attributes` may produce, in the order it produces them (the
+/// six string fields first, then `server.port` and the batch size): the one table of the
+/// database keys, their bounding rule and distinct-values slot.
+pub(crate) const DB_KEYS: [DbKey; 8] = [
+    db_key(attribute::DB_SYSTEM_NAME, DbValueRule::Capped, None),
+    db_key(attribute::DB_NAMESPACE, DbValueRule::Capped, Some(0)),
+    db_key(attribute::DB_COLLECTION_NAME, DbValueRule::Name, Some(1)),
+    db_key(attribute::DB_OPERATION_NAME, DbValueRule::Capped, Some(2)),
+    db_key(attribute::DB_QUERY_SUMMARY, DbValueRule::Capped, Some(3)),
+    db_key(attribute::SERVER_ADDRESS, DbValueRule::Capped, None),
+    db_key(attribute::SERVER_PORT, DbValueRule::Capped, None),
+    db_key(
+        attribute::DB_OPERATION_BATCH_SIZE,
+        DbValueRule::Capped,
+        None,
+    ),
 ];
 
 /// `value` bounded by `rule`: `None` when it must be omitted. Borrows unless it cuts.

@@ -22,7 +22,7 @@ pub(crate) struct RecorderState {
     pub(crate) propagator: SharedPropagator,
     pub(crate) metric: DurationMetric,
     pub(crate) status_code_key: Option<Key>,
-    /// Which of [`crate::db::DB_ATTRIBUTE_KEYS`] the metric allows (bit i = key i).
+    /// Which of the database keys (`metric::DB_KEYS`) the metric allows (bit i = key i).
     pub(crate) db_metric_mask: u16,
     /// The first distinct values of the free-text database metric attributes (see
     /// [`DurationMetric::max_distinct_values`]); `None` when no such key is on the metric.

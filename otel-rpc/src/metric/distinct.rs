@@ -22,26 +22,22 @@
 use std::sync::{PoisonError, RwLock};
 
 use opentelemetry::{KeyValue, Value};
-use opentelemetry_semantic_conventions::attribute;
 
+use super::DB_KEYS;
 use super::bounded::FirstDistinct;
 use crate::untrusted::OTHER;
 
-/// The keys bounded, in slot order.
-pub(crate) const BOUNDED_KEYS: [&str; SLOTS] = [
-    attribute::DB_NAMESPACE,
-    attribute::DB_COLLECTION_NAME,
-    attribute::DB_OPERATION_NAME,
-    attribute::DB_QUERY_SUMMARY,
-];
-
-/// Number of bounded keys.
+/// Number of bounded keys (the `DB_KEYS` with a slot).
 pub(crate) const SLOTS: usize = 4;
 
-/// The slot of `key`, when it is one of [`BOUNDED_KEYS`].
+/// The slot of `key`, when it is one of the bounded keys.
 #[inline]
 pub(crate) fn slot_of(key: &str) -> Option<usize> {
-    BOUNDED_KEYS.iter().position(|k| *k == key)
+    // Compares `key` with the four bounded keys only, as a list of them would.
+    DB_KEYS.iter().find_map(|k| match k.slot {
+        Some(slot) if k.key == key => Some(usize::from(slot)),
+        _ => None,
+    })
 }
 
 /// Where a bounded value sits in a metric attribute list: (index in the list, slot).
@@ -75,7 +71,7 @@ impl DistinctValues {
         }
     }
 
-    /// How many values of each key (in [`BOUNDED_KEYS`] order) are admitted.
+    /// How many values of each key (in slot order) are admitted.
     pub(crate) fn admitted(&self) -> [usize; SLOTS] {
         let sets = self.sets.read().unwrap_or_else(PoisonError::into_inner);
         std::array::from_fn(|i| sets[i].len())
@@ -158,6 +154,8 @@ impl DistinctValues {
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
+
+    use opentelemetry_semantic_conventions::attribute;
     use std::sync::Arc;
 
     use super::*;

@@ -53,7 +53,7 @@ fn forward<T: Send + Sync + 'static>(previous: &EventHandler<T>, ev: T) {
                 let _ = sender.send(ev).await;
             });
         }
-        _ => otel_rpc::health::count_swallowed_error(),
+        _ => otel_rpc::count_swallowed_error(),
     }
 }
 
@@ -62,6 +62,6 @@ fn spawn(fut: impl std::future::Future<Output = ()> + Send + 'static) {
         Ok(runtime) => {
             runtime.spawn(fut);
         }
-        Err(_) => otel_rpc::health::count_swallowed_error(),
+        Err(_) => otel_rpc::count_swallowed_error(),
     }
 }

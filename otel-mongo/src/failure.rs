@@ -162,7 +162,7 @@ fn kind_name(kind: &ErrorKind) -> &'static str {
         ErrorKind::MissingResumeToken => "MissingResumeToken",
         ErrorKind::Custom(..) => "Custom",
         ErrorKind::Shutdown => "Shutdown",
-        _ => "_OTHER",
+        _ => otel_rpc::OTHER,
     }
 }
 

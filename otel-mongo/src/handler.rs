@@ -30,7 +30,7 @@ pub const DB_SYSTEM: &str = "mongodb";
 
 /// `db.operation.name` of a command whose name is not a command name's shape (or one new
 /// name too many, see the crate's README).
-pub const OTHER_COMMAND: &str = otel_rpc::untrusted::OTHER;
+pub const OTHER_COMMAND: &str = otel_rpc::OTHER;
 
 /// `error.type` of a command whose reply never came (timed out or evicted).
 pub const REPLY_LOST_ERROR_TYPE: &str = "reply_lost";
@@ -426,7 +426,7 @@ fn summary_target<'a>(
     } else {
         database
     };
-    target.filter(|t| name.len() + 1 + t.len() <= otel_rpc::untrusted::MAX_NAME_LEN)
+    target.filter(|t| name.len() + 1 + t.len() <= otel_rpc::MAX_NAME_LEN)
 }
 
 /// The recorded form of `failure`: code (or kind) and the code's fixed name; the untrusted

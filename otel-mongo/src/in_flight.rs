@@ -242,7 +242,7 @@ fn expire(
 /// and count the event.
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     shard.lock().unwrap_or_else(|poisoned: PoisonError<_>| {
-        otel_rpc::health::count_swallowed_error();
+        otel_rpc::count_swallowed_error();
         poisoned.into_inner()
     })
 }

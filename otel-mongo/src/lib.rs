@@ -53,6 +53,6 @@ pub use options::{
     OtelCommandHandlerBuilder,
 };
 pub use otel_rpc::ErrorTextMode;
-pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
-pub use otel_rpc::text::QueryTextMode;
+pub use otel_rpc::QueryTextMode;
+pub use otel_rpc::{DbInstrumentationOptions, InstrumentationOptions};
 pub use pool::DEFAULT_ABANDONED_CHECKOUT_AFTER;

@@ -9,8 +9,8 @@ use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
-use otel_rpc::text::QueryTextMode;
+use otel_rpc::QueryTextMode;
+use otel_rpc::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
 use otel_rpc::{DurationMetric, ErrorTextMode};
 
 use crate::event::StartedCommand;
@@ -82,7 +82,7 @@ pub(crate) struct Options {
 ///     OtelCommandHandler, QueryTextMode,
 /// };
 /// use otel_rpc::DbOperation;
-/// use otel_rpc::classify::{Observed, Verdict};
+/// use otel_rpc::{Observed, Verdict};
 ///
 /// let (tracer_provider, meter_provider) = (SdkTracerProvider::default(), SdkMeterProvider::default());
 /// // The same words as every crate's builder (otel-sqlx, otel-redis, the otel-rpc layers):
@@ -128,7 +128,7 @@ struct PoolOptions {
 fn scope() -> InstrumentationScope {
     InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
         .with_version(env!("CARGO_PKG_VERSION"))
-        .with_schema_url(opentelemetry_semantic_conventions::SCHEMA_URL)
+        .with_schema_url(otel_rpc::Domain::Db.schema_url())
         .build()
 }
 

@@ -4,7 +4,7 @@
 //!
 //! The builder speaks the shared vocabulary of `otel-rpc`
 //! ([`InstrumentationOptions`](otel_rpc::InstrumentationOptions) and
-//! [`DbInstrumentationOptions`](otel_rpc::options::DbInstrumentationOptions), re-exported at
+//! [`DbInstrumentationOptions`](otel_rpc::DbInstrumentationOptions), re-exported at
 //! this crate's root): the same words mean the same thing in every crate of the workspace.
 
 use std::fmt;
@@ -13,8 +13,8 @@ use std::sync::Arc;
 use opentelemetry::StringValue;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::options::{DbHooks, DbInstrumentationOptions};
 use otel_rpc::{CommonOptions, DurationMetric, InstrumentationOptions};
+use otel_rpc::{DbHooks, DbInstrumentationOptions};
 use redis::ConnectionAddr;
 
 use crate::connection::TracedConnection;
@@ -66,7 +66,7 @@ impl<C> TracedConnection<C> {
 /// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 /// use otel_redis::{DbInstrumentationOptions, ErrorTextMode, InstrumentationOptions, QueryTextMode};
 /// use otel_rpc::DbOperation;
-/// use otel_rpc::classify::{Observed, Verdict};
+/// use otel_rpc::{Observed, Verdict};
 ///
 /// let (tracer_provider, meter_provider) = (SdkTracerProvider::default(), SdkMeterProvider::default());
 /// let client = redis::Client::open("redis://127.0.0.1:6379/2").unwrap();
@@ -154,8 +154,6 @@ impl TracedConnectionBuilder {
             cluster: true,
         }
     }
-
-    otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
 
     /// Wraps `inner`.
     pub fn build<C>(self, inner: C) -> TracedConnection<C> {

@@ -7,7 +7,7 @@
 
 use opentelemetry::StringValue;
 
-use otel_rpc::untrusted::OTHER;
+use otel_rpc::OTHER;
 
 use crate::commands::{self, Keys};
 

@@ -79,16 +79,16 @@ pub use connection::TracedConnection;
 pub use operation::{PIPELINE_OPERATION, TRANSACTION_OPERATION};
 pub use outcome::{ERROR_PREFIXES, PIPELINE_FAILED_COMMANDS};
 
+/// Re-exported: the database hooks of the builder (`filter`, `span_name`), typed on
+/// [`otel_rpc::DbOperation`].
+pub use otel_rpc::DbInstrumentationOptions;
+/// Re-exported: the error text modes of [`InstrumentationOptions::error_text`].
+pub use otel_rpc::ErrorTextMode;
 /// Re-exported: the shared option vocabulary of the builder (providers, `query_text`,
 /// `error_text`, `classify`, `recorder`, `enabled`, ...).
 pub use otel_rpc::InstrumentationOptions;
-/// Re-exported: the database hooks of the builder (`filter`, `span_name`), typed on
-/// [`otel_rpc::DbOperation`].
-pub use otel_rpc::options::DbInstrumentationOptions;
 /// Re-exported: the query text modes of [`InstrumentationOptions::query_text`].
-pub use otel_rpc::text::QueryTextMode;
-/// Re-exported: the error text modes of [`InstrumentationOptions::error_text`].
-pub use otel_rpc::untrusted::ErrorTextMode;
+pub use otel_rpc::QueryTextMode;
 
 /// `use otel_redis::prelude::*;`: the traced connection and the option traits (as `_`: their
 /// methods, not their names).

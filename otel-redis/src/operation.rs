@@ -88,7 +88,7 @@ impl Shared {
             op.server_address = Some(address.clone());
             op.server_port = self.server_port;
         }
-        if self.text.mode != otel_rpc::text::QueryTextMode::Off {
+        if self.text.mode != otel_rpc::QueryTextMode::Off {
             op.query_text = Some(QueryText::Lazy(text));
         }
         op

@@ -9,7 +9,7 @@
 //! chooses its whole error reply (`redis.error_reply(ARGV[1])`), first word included.
 
 use opentelemetry::KeyValue;
-use otel_rpc::untrusted::{self, ErrorTextMode};
+use otel_rpc::ErrorTextMode;
 use otel_rpc::{Failure, Outcome, Recording};
 use redis::{ErrorKind, RedisError, RedisResult, ServerError, Value};
 
@@ -198,7 +198,7 @@ fn error(e: &RedisError, errors: ErrorTextMode) -> (Failure<'_>, Option<usize>) 
 /// `code` when it is one of [`ERROR_PREFIXES`] (exactly, case included), else
 /// `_OTHER`.
 fn checked_code(code: &str) -> &'static str {
-    untrusted::closed(code, ERROR_PREFIXES)
+    otel_rpc::closed(code, ERROR_PREFIXES)
 }
 
 /// A low-cardinality name for an error that carries no server code.
@@ -246,9 +246,9 @@ mod tests {
             "WRONGTYPE2",
             "ERR ",
         ] {
-            assert_eq!(checked_code(other), untrusted::OTHER, "{other}");
+            assert_eq!(checked_code(other), otel_rpc::OTHER, "{other}");
         }
-        assert_eq!(checked_code(&"A".repeat(33)), untrusted::OTHER);
+        assert_eq!(checked_code(&"A".repeat(33)), otel_rpc::OTHER);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use opentelemetry::StringValue;
-use otel_rpc::options::DbHooks;
+use otel_rpc::DbHooks;
 use otel_rpc::{ErrorTextMode, SpanRecorder};
 
 use crate::sanitize::TextOptions;

@@ -9,12 +9,12 @@
 //! * Everything else (pool timeout, I/O, TLS, protocol, decoding...): `error.type` from the
 //!   closed set [`ERROR_KINDS`], a fixed description, and an exception.
 //! * [`ErrorTextMode::Scrubbed`] (opt-in) replaces the fixed description by the server or
-//!   driver text after [`otel_rpc::untrusted::scrub`].
+//!   driver text after [`otel_rpc::scrub`].
 
 use std::borrow::Cow;
 
-use otel_rpc::untrusted::{OTHER, sqlstate};
 use otel_rpc::{ErrorTextMode, Failure};
+use otel_rpc::{OTHER, sqlstate};
 use sqlx::Error;
 
 /// Every `error.type` value a non-database `sqlx::Error` is recorded with (plus `_OTHER` for

@@ -8,9 +8,10 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::DurationMetric;
-use otel_rpc::options::{CommonOptions, DbHooks};
-use otel_rpc::pool::PoolObserver;
-use otel_rpc::text::{QueryTextMode, truncate};
+use otel_rpc::PoolObserver;
+use otel_rpc::QueryTextMode;
+use otel_rpc::text::truncate;
+use otel_rpc::{CommonOptions, DbHooks};
 use otel_rpc::{DbOperation, Outcome, QueryText, Recording, SpanRecorder};
 
 use crate::backend::{ConnectionInfo, TracedDatabase};

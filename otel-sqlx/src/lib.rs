@@ -63,16 +63,16 @@ pub use pool::{TracedPool, TracedPoolBuilder};
 pub use query_log::{QueryLogLayer, QueryLogLayerBuilder};
 pub use transaction::TracedTransaction;
 
+/// Re-exported: the database option words of the builders (`filter`, `span_name`,
+/// `require_parent`), typed on [`otel_rpc::DbOperation`].
+pub use otel_rpc::DbInstrumentationOptions;
 /// Re-exported: the modes of [`InstrumentationOptions::error_text`].
 pub use otel_rpc::ErrorTextMode;
 /// Re-exported: the shared option words of the builders (providers, `query_text`,
 /// `error_text`, `classify`, `enabled`, ...), the same in every crate of this workspace.
 pub use otel_rpc::InstrumentationOptions;
-/// Re-exported: the database option words of the builders (`filter`, `span_name`,
-/// `require_parent`), typed on [`otel_rpc::DbOperation`].
-pub use otel_rpc::options::DbInstrumentationOptions;
 /// Re-exported: the modes of [`InstrumentationOptions::query_text`].
-pub use otel_rpc::text::QueryTextMode;
+pub use otel_rpc::QueryTextMode;
 
 pub mod sql {
     //! The SQL sanitizer and analyzer every span of this crate is built with, for your own use:

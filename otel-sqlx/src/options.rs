@@ -1,10 +1,11 @@
 //! [`TracingOptions`]: what the traced pool records (the sqlx-specific part; the shared words
-//! live in [`otel_rpc::options`]).
+//! live in `otel_rpc`'s `InstrumentationOptions`).
 
 use std::fmt;
 
 use otel_rpc::ErrorTextMode;
-use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
+use otel_rpc::QueryTextMode;
+use otel_rpc::text::DEFAULT_MAX_QUERY_TEXT_LEN;
 
 use crate::commenter::SqlCommenter;
 use crate::statement::DEFAULT_CACHE_CAPACITY;

@@ -10,8 +10,8 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry::metrics::{Meter, MeterProvider};
 use otel_rpc::Outcome;
 use otel_rpc::current_context;
-use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
-use otel_rpc::pool::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
+use otel_rpc::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
+use otel_rpc::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
 use sqlx::database::Database;
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, Executor, Pool, SqlSafeStr, SqlStr, Transaction};
@@ -30,7 +30,7 @@ use crate::transaction::TracedTransaction;
 fn scope() -> InstrumentationScope {
     InstrumentationScope::builder(SCOPE)
         .with_version(env!("CARGO_PKG_VERSION"))
-        .with_schema_url(otel_rpc::conventions::SCHEMA_URL)
+        .with_schema_url(otel_rpc::Domain::Db.schema_url())
         .build()
 }
 
@@ -247,7 +247,7 @@ impl<DB: TracedDatabase> TracedPool<DB> {
         Some(Box::pin(async move {
             match pool.acquire().await {
                 Ok(mut conn) => shared.detect::<DB>(&mut conn).await,
-                Err(_) => otel_rpc::health::count_swallowed_error(),
+                Err(_) => otel_rpc::count_swallowed_error(),
             }
         }))
     }
@@ -263,7 +263,7 @@ impl<DB: TracedDatabase> TracedPool<DB> {
 /// use std::borrow::Cow;
 /// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 /// use otel_rpc::DbOperation;
-/// use otel_rpc::classify::{Observed, Verdict};
+/// use otel_rpc::{Observed, Verdict};
 /// use otel_sqlx::{
 ///     DbInstrumentationOptions, ErrorTextMode, InstrumentationOptions, QueryTextMode,
 ///     TracedDatabase, TracedPool,
@@ -320,8 +320,6 @@ impl<DB: Database> fmt::Debug for TracedPoolBuilder<DB> {
 }
 
 impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
-    otel_rpc::forward_instrumentation_options!(tracer_provider);
-
     /// Uses `provider` instead of the global meter provider, for the duration histogram and
     /// the pool metrics ([`InstrumentationOptions::meter_provider`] plus the pool's meter).
     pub fn meter_provider<P>(mut self, provider: P) -> Self

@@ -4,6 +4,7 @@
 #![cfg(feature = "cluster")]
 
 use crate::common;
+use otel_redis::InstrumentationOptions;
 
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::SpanKind;

@@ -4,6 +4,7 @@
 //! (`examples/deadpool/observed.rs`), checked here against the real Redis.
 
 use crate::common;
+use otel_redis::InstrumentationOptions;
 #[path = "../../examples/deadpool/observed.rs"]
 mod observed;
 
@@ -14,7 +15,7 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use otel_redis::TracedConnection;
-use otel_rpc::pool::PoolMetrics;
+use otel_rpc::PoolMetrics;
 use otel_testkit::TestTelemetry;
 use tokio::sync::Semaphore;
 

@@ -11,27 +11,9 @@
 //! Every layer is configured through a [`LayerBuilder`](crate::layer::LayerBuilder): providers,
 //! propagator, span name, request filter, extra attributes.
 
-mod client;
-mod peer;
+pub(crate) mod client;
+pub(crate) mod protocol;
 pub(crate) mod request_facts;
 #[cfg(feature = "reqwest")]
-mod reqwest;
-mod server;
-
-pub use client::{
-    HttpClient, HttpClientFuture, HttpClientLayer, HttpClientOptions, HttpClientService,
-};
-pub use peer::{MAX_PEER_SERVICE_LEN, PEER_SERVICE_HEADER};
-pub use request_facts::{REDACTED, redact_url};
-#[cfg(feature = "reqwest")]
-pub use reqwest::OtelMiddleware;
-pub use server::{
-    HttpServer, HttpServerFuture, HttpServerLayer, HttpServerOptions, HttpServerService,
-    MAX_METRIC_SERVER_ADDRESSES, RouteFn,
-};
-
-#[cfg(feature = "grpc")]
-pub(crate) use peer::service_header_value;
-pub(crate) use peer::{peer_service, send_service_name};
-#[cfg(feature = "grpc")]
-pub(crate) use request_facts::shared_str;
+pub(crate) mod reqwest;
+pub(crate) mod server;

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 
 use http::{HeaderMap, Method, Uri, Version, header};
 
+use crate::untrusted::OTHER;
+
 /// The `http.request.method` value and, for methods outside the known set, the original
 /// method (for `http.request.method_original`); unknown methods become `_OTHER` so span names
 /// and metrics stay low-cardinality.
@@ -19,7 +21,7 @@ pub(crate) fn method(method: &Method) -> (&'static str, Option<&str>) {
         Method::PATCH => "PATCH",
         Method::CONNECT => "CONNECT",
         Method::TRACE => "TRACE",
-        _ => return ("_OTHER", Some(method.as_str())),
+        _ => return (OTHER, Some(method.as_str())),
     };
     (known, None)
 }
@@ -92,28 +94,7 @@ pub(crate) fn client_scheme(scheme: &str) -> &'static str {
     KNOWN
         .into_iter()
         .find(|known| scheme.eq_ignore_ascii_case(known))
-        .unwrap_or(crate::layer::rules::OTHER)
-}
-
-/// Longest host name accepted as `server.address` (the DNS limit).
-pub(crate) const MAX_HOST_LEN: usize = 253;
-
-/// `true` when `host` has the shape of a DNS name or an IP address (IPv6 without brackets):
-/// 1 to 253 bytes of letters, digits, `-`, `.`, `_` and, for IPv6, `:`. Anything else in a
-/// `Host` header is not recorded.
-pub(crate) fn valid_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= MAX_HOST_LEN
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'))
-}
-
-/// A string attribute value that span and metric share (cloning it only bumps a count).
-pub(crate) fn shared_str(value: &str) -> opentelemetry::Value {
-    opentelemetry::Value::from(opentelemetry::StringValue::from(
-        std::sync::Arc::<str>::from(value),
-    ))
+        .unwrap_or(OTHER)
 }
 
 /// The default port of a scheme.
@@ -133,7 +114,7 @@ pub const REDACTED: &str = "REDACTED";
 /// fragment dropped.
 ///
 /// ```
-/// use otel_rpc::http::redact_url;
+/// use otel_rpc::testing::redact_url;
 /// assert_eq!(
 ///     redact_url("https://bob:secret@example.com:8443/a?token=abc&x"),
 ///     "https://REDACTED:REDACTED@example.com:8443/a?token=REDACTED&REDACTED"
@@ -238,6 +219,7 @@ pub(crate) fn redact_query(query: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::values::valid_host;
 
     #[test]
     fn methods() {

@@ -12,7 +12,7 @@ use opentelemetry::context::WithContext;
 use pin_project_lite::pin_project;
 
 use super::protocol::{Protocol, Traced};
-use crate::Outcome;
+use crate::outcome::Outcome;
 
 pin_project! {
     /// The future of a [`TraceService`](super::TraceService): the inner call, run with the

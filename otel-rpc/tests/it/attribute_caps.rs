@@ -4,6 +4,7 @@
 //! traced hyper client and the traced axum server. Bare query tokens are redacted too.
 #![cfg(all(feature = "http", feature = "axum"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use opentelemetry::Value;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::http::{HttpClientLayer, HttpClientService, HttpServerLayer};
+use otel_rpc::{HttpClientLayer, HttpClientService, HttpServerLayer};
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry};
 use tower::{ServiceBuilder, ServiceExt};
 

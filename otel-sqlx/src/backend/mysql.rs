@@ -38,7 +38,7 @@ impl Backend for MySql {
                 Ok(v) if v.to_ascii_lowercase().contains("mariadb") => Some("mariadb"),
                 Ok(_) => Some("mysql"),
                 Err(_) => {
-                    otel_rpc::health::count_swallowed_error();
+                    otel_rpc::count_swallowed_error();
                     None
                 }
             }

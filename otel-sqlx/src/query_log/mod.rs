@@ -18,8 +18,8 @@ use std::time::SystemTime;
 
 use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
-use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
-use otel_rpc::text::QueryTextMode;
+use otel_rpc::QueryTextMode;
+use otel_rpc::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
 use sqlx::Connection;
 use tracing::dispatcher::WeakDispatch;
 use tracing::{Dispatch, Event, Subscriber};
@@ -158,8 +158,6 @@ impl<DB> DbInstrumentationOptions for QueryLogLayerBuilder<DB> {
 }
 
 impl<DB: TracedDatabase> QueryLogLayerBuilder<DB> {
-    otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
-
     crate::options::statement_options!();
 
     /// Builds the layer.

@@ -121,7 +121,7 @@ impl QueryCache {
                 return Arc::clone(info);
             }
         } else {
-            otel_rpc::health::count_swallowed_error();
+            otel_rpc::count_swallowed_error();
         }
         let info = Arc::new(QueryInfo::new(sql, self.mode));
         match self.map.lock() {
@@ -141,7 +141,7 @@ impl QueryCache {
                 entries.order.push_back(Arc::clone(&key));
                 entries.by_sql.insert(key, Arc::clone(&info));
             }
-            Err(_) => otel_rpc::health::count_swallowed_error(),
+            Err(_) => otel_rpc::count_swallowed_error(),
         }
         info
     }

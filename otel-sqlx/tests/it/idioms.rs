@@ -4,6 +4,7 @@
 //! exactly what they trace, and `require_parent`.
 
 use crate::common;
+use otel_sqlx::InstrumentationOptions;
 
 use common::*;
 use opentelemetry::context::FutureExt;

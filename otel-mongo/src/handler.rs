@@ -22,7 +22,10 @@ use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, LostReason};
 use crate::intern;
 use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
+use crate::operation::{self as operation, OperationInfo, OperationScope};
 use crate::pool::PoolShared;
+use crate::session::TracedSession;
+use crate::traced::{TracedCollection, TracedDatabase};
 use crate::sanitize;
 
 /// `db.system.name` of every span.
@@ -64,6 +67,9 @@ struct Inner {
     /// `false`: a pass-through ([`InstrumentationOptions::enabled`](otel_rpc::InstrumentationOptions::enabled)).
     enabled: bool,
     recorder: SpanRecorder,
+    /// The command spans of a traced operation: no duration measurement (see
+    /// [`crate::operation`]).
+    in_operation: SpanRecorder,
     options: Options,
     /// The per-client state (in-flight commands, pools, configured server).
     clients: Clients,
@@ -97,7 +103,7 @@ impl OtelCommandHandler {
 
     pub(crate) fn from_parts(
         enabled: bool,
-        recorder: SpanRecorder,
+        [recorder, in_operation]: [SpanRecorder; 2],
         options: Options,
         pool: Option<PoolShared>,
         max_in_flight: usize,
@@ -107,6 +113,7 @@ impl OtelCommandHandler {
             inner: Arc::new(Inner {
                 enabled,
                 recorder,
+                in_operation,
                 options,
                 clients: Clients::new(max_in_flight, reply_timeout, pool.map(Arc::new)),
             }),
@@ -156,6 +163,67 @@ impl OtelCommandHandler {
     /// [`cmap_event_handler`](Self::cmap_event_handler) for the state they share).
     pub fn event_handler(&self) -> EventHandler<CommandEvent> {
         chain::event_handler(self.clone(), self.direct(), None)
+    }
+
+    /// `coll` as a [`TracedCollection`]: its driver calls ended with
+    /// [`.traced(&coll)`](crate::TraceOperation::traced) record an operation span (`find
+    /// shop.orders`) around their command spans. Install this handler on the collection's
+    /// client options.
+    pub fn collection<T: Send + Sync>(&self, coll: mongodb::Collection<T>) -> TracedCollection<T> {
+        TracedCollection::new(coll, self)
+    }
+
+    /// `db` as a [`TracedDatabase`] (see [`collection`](Self::collection)).
+    pub fn database(&self, db: mongodb::Database) -> TracedDatabase {
+        TracedDatabase::new(db, self)
+    }
+
+    /// `session` as a [`TracedSession`]: its transactions record a `transaction` span.
+    pub fn session(&self, session: mongodb::ClientSession) -> TracedSession {
+        TracedSession::new(session, self)
+    }
+
+    /// Identifies this handler (its clones share it).
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    /// Starts the span of operation `info` under `parent`: the recording, this handler's id
+    /// and the error text mode; `None` when disabled or filtered out.
+    pub(crate) fn start_operation(
+        &self,
+        parent: &opentelemetry::Context,
+        info: &OperationInfo,
+    ) -> Option<(otel_rpc::Recording, usize, ErrorTextMode)> {
+        let inner = &*self.inner;
+        if !inner.enabled {
+            return None;
+        }
+        let op = operation::db_operation(info);
+        if !inner.options.hooks.allows(&op) {
+            return None;
+        }
+        let recording =
+            inner
+                .recorder
+                .start_db_with(parent, None, info.span_name().into(), &op, |_| {});
+        Some((recording, self.id(), inner.options.error_text))
+    }
+
+    /// Starts a `transaction` span under the current context (`None` when disabled).
+    pub(crate) fn start_transaction_span(&self) -> Option<otel_rpc::Recording> {
+        let inner = &*self.inner;
+        if !inner.enabled {
+            return None;
+        }
+        Some(inner.in_operation.start(
+            &otel_rpc::current_context(),
+            "transaction",
+            vec![KeyValue::new(
+                opentelemetry_semantic_conventions::attribute::DB_SYSTEM_NAME,
+                DB_SYSTEM,
+            )],
+        ))
     }
 
     fn direct(&self) -> Arc<ClientState> {
@@ -226,6 +294,10 @@ impl OtelCommandHandler {
         {
             return;
         }
+        // Inside an operation of this handler: the operation records the measurement.
+        let scope = parent
+            .get::<OperationScope>()
+            .filter(|scope| scope.owned_by(self));
         let sensitive = sanitize::is_sensitive_command(&ev.command_name, &ev.command);
         if sensitive {
             // Never kept, never shown to a hook.
@@ -266,6 +338,9 @@ impl OtelCommandHandler {
             // The configured address (semantic conventions: not the server selected for the
             // operation), else the connection's.
             let recorded = client.configured_server.as_ref().or(server.as_ref());
+            if let (Some(scope), Some(server)) = (scope, recorded) {
+                scope.note_server(server);
+            }
             if let Some((address, port)) = recorded {
                 op.server_address = Some(Arc::clone(address).into());
                 op.server_port = *port;
@@ -284,8 +359,11 @@ impl OtelCommandHandler {
                 return;
             }
             let span_name = inner.options.hooks.name(&op);
-            inner
-                .recorder
+            let recorder = match scope {
+                Some(_) => &inner.in_operation,
+                None => &inner.recorder,
+            };
+            recorder
                 .start_db_with(&parent, Some(start_time), span_name, &op, |out| {
                     cursor_from_command = details::at_start(&ev, out);
                     if let Some(hook) = &inner.options.attributes {
@@ -431,7 +509,7 @@ fn summary_target<'a>(
 
 /// The recorded form of `failure`: code (or kind) and the code's fixed name; the untrusted
 /// message only under the [`ErrorTextMode::Scrubbed`] opt-in (scrubbed and capped).
-fn outcome(failure: &CommandFailure, error_text: ErrorTextMode) -> Outcome<'_> {
+pub(crate) fn outcome(failure: &CommandFailure, error_text: ErrorTextMode) -> Outcome<'_> {
     let mut f = Failure::new(failure.error_type.as_str());
     if let Some(description) = failure.description {
         f = f.with_message(description);

@@ -40,9 +40,12 @@ mod failure;
 mod handler;
 mod in_flight;
 mod intern;
+mod operation;
 mod options;
 mod pool;
 pub mod sanitize;
+mod session;
+mod traced;
 
 pub use event::{CommandKey, FailedCommand, StartedCommand, SucceededCommand};
 pub use failure::CommandFailure;
@@ -55,4 +58,7 @@ pub use options::{
 pub use otel_rpc::ErrorTextMode;
 pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
 pub use otel_rpc::text::QueryTextMode;
+pub use operation::Operation;
 pub use pool::DEFAULT_ABANDONED_CHECKOUT_AFTER;
+pub use session::TracedSession;
+pub use traced::{OperationTarget, TraceOperation, TracedCollection, TracedDatabase};

@@ -278,6 +278,22 @@ impl OtelCommandHandlerBuilder {
             DurationMetric::db_client(),
             Some(attribute::DB_RESPONSE_STATUS_CODE),
         );
+        // The command spans of a traced operation: the same spans, no duration measurement
+        // (the operation records the one measurement). A prebuilt recorder is used as given
+        // (its commands then also record theirs).
+        let in_operation = match common.prebuilt_recorder() {
+            Some(prebuilt) => prebuilt.clone(),
+            None => common
+                .recorder_builder(
+                    SpanKind::Client,
+                    env!("CARGO_PKG_NAME"),
+                    Some(env!("CARGO_PKG_VERSION")),
+                    DurationMetric::db_client(),
+                    Some(attribute::DB_RESPONSE_STATUS_CODE),
+                )
+                .disable_metrics()
+                .build(),
+        };
         let pool = (common.enabled && common.metrics && self.pool.enabled).then(|| {
             let meter = self
                 .pool
@@ -293,7 +309,7 @@ impl OtelCommandHandlerBuilder {
         };
         OtelCommandHandler::from_parts(
             common.enabled,
-            recorder,
+            [recorder, in_operation],
             options,
             pool,
             self.max_in_flight,

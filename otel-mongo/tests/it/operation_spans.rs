@@ -432,3 +432,104 @@ async fn a_dropped_operation_ends_cancelled() {
     op.assert_error().assert_attr(a::ERROR_TYPE, "cancelled");
     f.cleanup().await;
 }
+
+/// In every planted value; must never be exported.
+const MARK: &str = "pl4ntedS3cret";
+
+/// Hostile input through traced calls: a planted secret in the collection and database names
+/// (value-shaped, so left out), filter values and value-shaped keys (keys of a name's shape are
+/// the application's schema and kept, see the README), pipeline stages, a command name, a
+/// duplicate key the server quotes in its error, an operator the server names in its error.
+/// Every exported span (operations and commands), event and metric point is scanned.
+#[tokio::test]
+async fn hostile_input_never_reaches_operation_spans() {
+    let f = common::fixture().await;
+    let secret = |field: &str| format!("{MARK}-{field}");
+    let good = f.handler.collection(f.db.collection::<Document>("hostile"));
+    let spaced = f
+        .handler
+        .collection(f.db.collection::<Document>(&format!("a b {}", secret("coll"))));
+    let bad_db = f
+        .handler
+        .database(f.client.database(&format!("d;{}", secret("db"))));
+    let bad_db_coll = bad_db.collection::<Document>("c");
+    let db = f.handler.database(f.db.clone());
+
+    let mut failed = 0;
+    let mut count = |r: bool| failed += usize::from(!r);
+    count(good.insert_one(doc! { "_id": secret("dup") }).traced(&good).await.is_ok());
+    count(good.insert_one(doc! { "_id": secret("dup") }).traced(&good).await.is_ok());
+    count(
+        good.find_one(doc! { "k": secret("value"), format!("k {}", secret("key")): 1 })
+            .traced(&good)
+            .await
+            .is_ok(),
+    );
+    count(
+        good.find_one(doc! { "a": { format!("$x {}", secret("op")): 1 } })
+            .traced(&good)
+            .await
+            .is_ok(),
+    );
+    count(
+        good.aggregate([doc! { "$match": { "x": secret("stage") } }])
+            .traced(&good)
+            .await
+            .is_ok(),
+    );
+    count(
+        good.update_one(doc! { "_id": secret("u") }, doc! { "$set": { "v": secret("set") } })
+            .traced(&good)
+            .await
+            .is_ok(),
+    );
+    count(spaced.find_one(doc! {}).traced(&spaced).await.is_ok());
+    count(spaced.insert_one(doc! { "x": 1 }).traced(&spaced).await.is_ok());
+    count(bad_db_coll.find_one(doc! {}).traced(&bad_db_coll).await.is_ok());
+    count(
+        bad_db
+            .run_command(doc! { "ping": 1 })
+            .traced(&bad_db)
+            .await
+            .is_ok(),
+    );
+    count(
+        db.run_command(doc! { secret("cmd"): 1 })
+            .traced(&db)
+            .await
+            .is_ok(),
+    );
+    count(
+        db.run_command(doc! { "find": secret("runcmd coll"), "filter": { "a": secret("f") } })
+            .traced(&db)
+            .await
+            .is_ok(),
+    );
+    assert!(failed >= 3, "only {failed} hostile calls failed");
+
+    let spans = f.t.spans();
+    let operations = spans
+        .iter()
+        .filter(|s| s.attr(a::DB_OPERATION_NAME).is_some() && children(&spans, s).len() == 1)
+        .count();
+    assert!(operations >= 12, "{}", otel_testkit::describe(&spans));
+    let errors = spans
+        .iter()
+        .filter(|s| s.attr(a::ERROR_TYPE).is_some())
+        .count();
+    assert!(errors >= 6, "{errors} failed spans");
+    assert!(!f.t.histogram(METRIC).is_empty());
+    let leaks = f.t.leaks(MARK);
+    assert!(
+        leaks.is_empty(),
+        "{} leaks:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
+    // The value-shaped names are left out of name and attributes alike.
+    f.span(&format!("find {}", f.db_name))
+        .assert_no_attr(a::DB_COLLECTION_NAME)
+        .assert_attr(a::DB_QUERY_SUMMARY, format!("find {}", f.db_name));
+    f.span("runCommand").assert_no_attr(a::DB_NAMESPACE);
+    f.cleanup().await;
+}

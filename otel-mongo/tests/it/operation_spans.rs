@@ -533,3 +533,87 @@ async fn hostile_input_never_reaches_operation_spans() {
     f.span("runCommand").assert_no_attr(a::DB_NAMESPACE);
     f.cleanup().await;
 }
+
+/// Connection check-out happens inside the operation: the pool's check-out events (seen by
+/// the application's own pool handler, which `install` keeps) fall between the operation
+/// span's start and its first command.
+#[tokio::test]
+async fn connection_checkout_is_inside_the_operation() {
+    use mongodb::event::EventHandler;
+    use mongodb::event::cmap::CmapEvent;
+    use std::sync::{Arc, Mutex};
+    use std::time::SystemTime;
+
+    let t = TestTelemetry::new();
+    let handler = common::builder(&t).build();
+    let seen: Arc<Mutex<Vec<(&'static str, SystemTime)>>> = Arc::default();
+    let mut options = ClientOptions::parse(env::mongodb_uri()).await.expect("parse");
+    let log = Arc::clone(&seen);
+    options.cmap_event_handler = Some(EventHandler::callback(move |ev: CmapEvent| {
+        let name = match ev {
+            CmapEvent::ConnectionCheckoutStarted(_) => "checkout started",
+            CmapEvent::ConnectionCheckedOut(_) => "checked out",
+            _ => return,
+        };
+        log.lock().expect("log").push((name, SystemTime::now()));
+    }));
+    handler.install(&mut options);
+    let client = Client::with_options(options).expect("client");
+    let db_name = env::unique_name("otel_mongo");
+    let coll = handler.collection(client.database(&db_name).collection::<Document>("c"));
+    coll.find_one(doc! {}).traced(&coll).await.expect("find");
+    let op = t.span(&format!("find {db_name}.c"));
+    let spans = t.spans();
+    let command = children(&spans, &op)[0].clone();
+    let seen = seen.lock().expect("log").clone();
+    assert_eq!(
+        seen.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        ["checkout started", "checked out"]
+    );
+    for (name, at) in &seen {
+        assert!(
+            op.start_time <= *at && *at <= command.start_time,
+            "{name} outside the operation's time before its command"
+        );
+    }
+}
+
+/// Commit: the `commitTransaction admin` operation under the `transaction` span, which ends
+/// with the commit's outcome (FerretDB rejects the transaction, so both are errors).
+#[tokio::test]
+async fn a_commit_ends_the_transaction_span_with_its_outcome() {
+    let f = common::fixture().await;
+    let coll = f.handler.collection(f.db.collection::<Document>("txn"));
+    let mut session = f
+        .handler
+        .session(f.client.start_session().await.expect("session"));
+    session.start_transaction().await.expect("start");
+    let txn = session.transaction_context();
+    let _ = coll
+        .insert_one(doc! { "x": 1 })
+        .session(&mut session)
+        .traced(&coll)
+        .with_context(txn)
+        .await;
+    let commit = session.commit_transaction().await;
+    assert!(commit.is_err(), "FerretDB has no transactions");
+    let transaction = f.span("transaction");
+    transaction.assert_error();
+    let spans = f.t.spans();
+    let under = children(&spans, &transaction);
+    let commit_op = under
+        .iter()
+        .find(|s| s.name == "commitTransaction admin")
+        .expect("commit operation");
+    commit_op
+        .assert_error()
+        .assert_attr(a::DB_OPERATION_NAME, "commitTransaction")
+        .assert_attr(a::DB_NAMESPACE, "admin");
+    assert_eq!(
+        commit_op.attr(a::ERROR_TYPE),
+        transaction.attr(a::ERROR_TYPE),
+        "the transaction ends with the commit's outcome"
+    );
+    assert!(commit_op.end_time <= transaction.end_time);
+    f.cleanup().await;
+}

@@ -26,6 +26,22 @@
 //! or the driver error kind is recorded; the server's text only under
 //! [`ErrorTextMode::Scrubbed`]. The same [`OtelCommandHandler::install`] call feeds the
 //! `db.client.connection.*` pool metrics from the driver's connection pool events.
+//!
+//! Opt-in **operation spans** (the MongoDB drivers' OpenTelemetry specification): one
+//! `CLIENT` span per API call, named `find shop.orders`, parent of the command spans of every
+//! attempt, covering server selection and connection check-out, and recording calls that fail
+//! before anything is sent; a `transaction` span for session transactions. One line per
+//! collection, one call at the end of the chain (see [`TraceOperation`]):
+//!
+//! ```no_run
+//! # async fn run(client: mongodb::Client, handler: otel_mongo::OtelCommandHandler) -> mongodb::error::Result<()> {
+//! use mongodb::bson::{Document, doc};
+//! use otel_mongo::TraceOperation as _;
+//!
+//! let orders = handler.collection(client.database("shop").collection::<Document>("orders"));
+//! let paid = orders.find(doc! { "status": "paid" }).sort(doc! { "total": -1 }).traced(&orders).await?;
+//! # let _ = paid; Ok(()) }
+//! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

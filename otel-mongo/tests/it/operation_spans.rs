@@ -71,6 +71,15 @@ async fn a_traced_call_is_one_operation_span_over_its_commands() {
         .assert_attr(a::SERVER_ADDRESS, "127.0.0.1")
         .assert_attr(a::SERVER_PORT, 27017_i64)
         .assert_no_attr(a::DB_QUERY_TEXT);
+    assert_eq!(op.instrumentation_scope.name(), "otel-mongo");
+    assert_eq!(
+        op.instrumentation_scope.version(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        op.instrumentation_scope.schema_url(),
+        Some(opentelemetry_semantic_conventions::SCHEMA_URL)
+    );
     // The driver fired the command events inline, while the operation's future was polled
     // with the operation span current: the command span is its child.
     let spans = f.t.spans();

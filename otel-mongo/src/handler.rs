@@ -21,12 +21,12 @@ use crate::event::{self, FailedCommand, StartedCommand, SucceededCommand};
 use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, LostReason};
 use crate::intern;
-use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
 use crate::operation::{self as operation, OperationInfo, OperationScope};
+use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
 use crate::pool::PoolShared;
+use crate::sanitize;
 use crate::session::TracedSession;
 use crate::traced::{TracedCollection, TracedDatabase};
-use crate::sanitize;
 
 /// `db.system.name` of every span.
 pub const DB_SYSTEM: &str = "mongodb";
@@ -363,13 +363,12 @@ impl OtelCommandHandler {
                 Some(_) => &inner.in_operation,
                 None => &inner.recorder,
             };
-            recorder
-                .start_db_with(&parent, Some(start_time), span_name, &op, |out| {
-                    cursor_from_command = details::at_start(&ev, out);
-                    if let Some(hook) = &inner.options.attributes {
-                        hook(&ev, out);
-                    }
-                })
+            recorder.start_db_with(&parent, Some(start_time), span_name, &op, |out| {
+                cursor_from_command = details::at_start(&ev, out);
+                if let Some(hook) = &inner.options.attributes {
+                    hook(&ev, out);
+                }
+            })
         };
         let entry = Entry {
             recording,

@@ -66,6 +66,7 @@ mod traced;
 pub use event::{CommandKey, FailedCommand, StartedCommand, SucceededCommand};
 pub use failure::CommandFailure;
 pub use handler::{DB_SYSTEM, OTHER_COMMAND, OtelCommandHandler, REPLY_LOST_ERROR_TYPE};
+pub use operation::Operation;
 pub use options::INSTRUMENTATION_NAME;
 pub use options::{
     BACKGROUND_COMMANDS, BackgroundCommands, DEFAULT_MAX_IN_FLIGHT, DEFAULT_REPLY_TIMEOUT,
@@ -74,7 +75,6 @@ pub use options::{
 pub use otel_rpc::ErrorTextMode;
 pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
 pub use otel_rpc::text::QueryTextMode;
-pub use operation::Operation;
 pub use pool::DEFAULT_ABANDONED_CHECKOUT_AFTER;
 pub use session::TracedSession;
 pub use traced::{OperationTarget, TraceOperation, TracedCollection, TracedDatabase};

@@ -163,19 +163,22 @@ where
         let this = self.project();
         if let Some((handler, info)) = this.pending.take() {
             let parent = this.parent.take().unwrap_or_else(otel_rpc::current_context);
-            *this.started = handler.start_operation(&parent, &info).map(|(recording, owner, error_text)| {
-                let scope = OperationScope(Arc::new(ScopeState {
-                    owner,
-                    server: OnceLock::new(),
-                }));
-                let cx = recording.context().with_value(scope.clone());
-                Started {
-                    recording,
-                    cx,
-                    scope,
-                    error_text,
-                }
-            });
+            *this.started =
+                handler
+                    .start_operation(&parent, &info)
+                    .map(|(recording, owner, error_text)| {
+                        let scope = OperationScope(Arc::new(ScopeState {
+                            owner,
+                            server: OnceLock::new(),
+                        }));
+                        let cx = recording.context().with_value(scope.clone());
+                        Started {
+                            recording,
+                            cx,
+                            scope,
+                            error_text,
+                        }
+                    });
         }
         let result = match this.started {
             Some(started) => {
@@ -200,8 +203,10 @@ where
                     address.to_string(),
                 ));
                 if let Some(port) = port {
-                    recording
-                        .set_metric_attribute(KeyValue::new(attribute::SERVER_PORT, i64::from(*port)));
+                    recording.set_metric_attribute(KeyValue::new(
+                        attribute::SERVER_PORT,
+                        i64::from(*port),
+                    ));
                 }
             }
             end(recording, failure.as_ref(), error_text);

@@ -56,7 +56,10 @@ async fn a_traced_call_is_one_operation_span_over_its_commands() {
         })
         .await
         .expect("find");
-    assert!(found.is_some(), "chained options and the output are the driver's");
+    assert!(
+        found.is_some(),
+        "chained options and the output are the driver's"
+    );
 
     let request = f.span("request");
     let op = f.span(&format!("find {}.orders", f.db_name));
@@ -93,13 +96,15 @@ async fn a_traced_call_is_one_operation_span_over_its_commands() {
     // One measurement for the operation (the untraced insert has its own).
     assert_eq!(measurements(&f.t, "find"), 1);
     assert_eq!(measurements(&f.t, "insert"), 1);
-    let point = f
-        .t
-        .histogram(METRIC)
-        .into_iter()
-        .find(|p| p.attr(a::DB_OPERATION_NAME).as_deref() == Some("find"))
-        .expect("find point");
-    assert_eq!(point.attr(a::DB_QUERY_SUMMARY).as_deref(), Some("find orders"));
+    let point =
+        f.t.histogram(METRIC)
+            .into_iter()
+            .find(|p| p.attr(a::DB_OPERATION_NAME).as_deref() == Some("find"))
+            .expect("find point");
+    assert_eq!(
+        point.attr(a::DB_QUERY_SUMMARY).as_deref(),
+        Some("find orders")
+    );
     assert_eq!(point.attr(a::SERVER_ADDRESS).as_deref(), Some("127.0.0.1"));
     assert_eq!(point.attr(a::ERROR_TYPE), None);
     f.cleanup().await;
@@ -130,7 +135,10 @@ async fn operation_names_follow_the_drivers_specification() {
         .await
         .expect("ping");
     for (name, summary) in [
-        (format!("insert {}.items", f.db_name), "insert items".to_string()),
+        (
+            format!("insert {}.items", f.db_name),
+            "insert items".to_string(),
+        ),
         (
             format!("findAndModify {}.items", f.db_name),
             "findAndModify items".to_string(),
@@ -212,8 +220,10 @@ async fn without_operation_spans_attempts_are_siblings() {
     let client = client_to(&proxy.uri(), &handler).await;
     let db_name = env::unique_name("otel_mongo");
     let coll: Collection<Document> = client.database(&db_name).collection(&coll_name);
-    let found =
-        common::in_span(&t, "request", async { coll.find_one(doc! { "x": 1 }).await }).await;
+    let found = common::in_span(&t, "request", async {
+        coll.find_one(doc! { "x": 1 }).await
+    })
+    .await;
     assert!(found.is_ok(), "retried: {found:?}");
     let request = t.span("request");
     let attempts = t.spans_named(&format!("find {coll_name}"));
@@ -308,8 +318,14 @@ async fn a_server_selection_timeout_is_an_operation_span_without_commands() {
     let points = t.histogram(METRIC);
     assert_eq!(points.len(), 1);
     assert_eq!(points[0].count, 1);
-    assert_eq!(points[0].attr(a::ERROR_TYPE).as_deref(), Some("ServerSelection"));
-    assert_eq!(points[0].attr(a::DB_OPERATION_NAME).as_deref(), Some("find"));
+    assert_eq!(
+        points[0].attr(a::ERROR_TYPE).as_deref(),
+        Some("ServerSelection")
+    );
+    assert_eq!(
+        points[0].attr(a::DB_OPERATION_NAME).as_deref(),
+        Some("find")
+    );
 }
 
 /// A server error on the operation: the code (closed set), the code's name, no server text.
@@ -317,7 +333,10 @@ async fn a_server_selection_timeout_is_an_operation_span_without_commands() {
 async fn a_server_error_is_recorded_by_code_on_operation_and_command() {
     let f = common::fixture().await;
     let coll = f.handler.collection(f.db.collection::<Document>("dups"));
-    coll.insert_one(doc! { "_id": 1 }).traced(&coll).await.expect("first");
+    coll.insert_one(doc! { "_id": 1 })
+        .traced(&coll)
+        .await
+        .expect("first");
     let dup = coll.insert_one(doc! { "_id": 1 }).traced(&coll).await;
     assert!(dup.is_err());
     let ops = f.t.spans_named(&format!("insert {}.dups", f.db_name));
@@ -416,7 +435,11 @@ async fn a_disabled_handler_or_a_filtered_operation_records_no_operation_span() 
         .await
         .expect("count");
     assert_eq!(n, 0);
-    assert!(f.t.spans().is_empty(), "{}", otel_testkit::describe(&f.t.spans()));
+    assert!(
+        f.t.spans().is_empty(),
+        "{}",
+        otel_testkit::describe(&f.t.spans())
+    );
 
     use otel_mongo::InstrumentationOptions as _;
     let t = TestTelemetry::new();
@@ -466,8 +489,18 @@ async fn hostile_input_never_reaches_operation_spans() {
 
     let mut failed = 0;
     let mut count = |r: bool| failed += usize::from(!r);
-    count(good.insert_one(doc! { "_id": secret("dup") }).traced(&good).await.is_ok());
-    count(good.insert_one(doc! { "_id": secret("dup") }).traced(&good).await.is_ok());
+    count(
+        good.insert_one(doc! { "_id": secret("dup") })
+            .traced(&good)
+            .await
+            .is_ok(),
+    );
+    count(
+        good.insert_one(doc! { "_id": secret("dup") })
+            .traced(&good)
+            .await
+            .is_ok(),
+    );
     count(
         good.find_one(doc! { "k": secret("value"), format!("k {}", secret("key")): 1 })
             .traced(&good)
@@ -487,14 +520,29 @@ async fn hostile_input_never_reaches_operation_spans() {
             .is_ok(),
     );
     count(
-        good.update_one(doc! { "_id": secret("u") }, doc! { "$set": { "v": secret("set") } })
-            .traced(&good)
+        good.update_one(
+            doc! { "_id": secret("u") },
+            doc! { "$set": { "v": secret("set") } },
+        )
+        .traced(&good)
+        .await
+        .is_ok(),
+    );
+    count(spaced.find_one(doc! {}).traced(&spaced).await.is_ok());
+    count(
+        spaced
+            .insert_one(doc! { "x": 1 })
+            .traced(&spaced)
             .await
             .is_ok(),
     );
-    count(spaced.find_one(doc! {}).traced(&spaced).await.is_ok());
-    count(spaced.insert_one(doc! { "x": 1 }).traced(&spaced).await.is_ok());
-    count(bad_db_coll.find_one(doc! {}).traced(&bad_db_coll).await.is_ok());
+    count(
+        bad_db_coll
+            .find_one(doc! {})
+            .traced(&bad_db_coll)
+            .await
+            .is_ok(),
+    );
     count(
         bad_db
             .run_command(doc! { "ping": 1 })
@@ -556,7 +604,9 @@ async fn connection_checkout_is_inside_the_operation() {
     let t = TestTelemetry::new();
     let handler = common::builder(&t).build();
     let seen: Arc<Mutex<Vec<(&'static str, SystemTime)>>> = Arc::default();
-    let mut options = ClientOptions::parse(env::mongodb_uri()).await.expect("parse");
+    let mut options = ClientOptions::parse(env::mongodb_uri())
+        .await
+        .expect("parse");
     let log = Arc::clone(&seen);
     options.cmap_event_handler = Some(EventHandler::callback(move |ev: CmapEvent| {
         let name = match ev {

@@ -26,7 +26,7 @@ use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelComma
 use crate::pool::PoolShared;
 use crate::sanitize;
 use crate::session::TracedSession;
-use crate::traced::{TracedCollection, TracedDatabase};
+use crate::traced::{TracedClient, TracedCollection, TracedDatabase};
 
 /// `db.system.name` of every span.
 pub const DB_SYSTEM: &str = "mongodb";
@@ -171,6 +171,11 @@ impl OtelCommandHandler {
     /// client options.
     pub fn collection<T: Send + Sync>(&self, coll: mongodb::Collection<T>) -> TracedCollection<T> {
         TracedCollection::new(coll, self)
+    }
+
+    /// `client` as a [`TracedClient`] (see [`collection`](Self::collection)).
+    pub fn client(&self, client: mongodb::Client) -> TracedClient {
+        TracedClient::new(client, self)
     }
 
     /// `db` as a [`TracedDatabase`] (see [`collection`](Self::collection)).

@@ -77,4 +77,4 @@ pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
 pub use otel_rpc::text::QueryTextMode;
 pub use pool::DEFAULT_ABANDONED_CHECKOUT_AFTER;
 pub use session::TracedSession;
-pub use traced::{OperationTarget, TraceOperation, TracedCollection, TracedDatabase};
+pub use traced::{OperationTarget, TraceOperation, TracedClient, TracedCollection, TracedDatabase};

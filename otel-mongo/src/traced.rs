@@ -1,5 +1,5 @@
-//! The opt-in operation span API: target handles ([`TracedCollection`], [`TracedDatabase`])
-//! made once per collection or database, and [`TraceOperation::traced`], the one call added
+//! The opt-in operation span API: target handles ([`TracedCollection`], [`TracedDatabase`],
+//! [`TracedClient`]) made once per collection, database or client, and [`TraceOperation::traced`], the one call added
 //! at the end of a driver call's chain.
 
 use std::future::IntoFuture;
@@ -7,7 +7,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use mongodb::action;
-use mongodb::{Collection, Database};
+use mongodb::{Client, Collection, Database};
 
 use crate::command::name_shape_ok;
 use crate::handler::OtelCommandHandler;
@@ -15,18 +15,17 @@ use crate::intern;
 use crate::operation::{Operation, OperationInfo};
 
 mod sealed {
-    pub trait Sealed {}
+    /// Gives the target's names and handler (unnameable outside the crate).
+    pub trait Sealed {
+        fn target(&self) -> &super::Target;
+    }
 }
 
 /// A handle that names what an operation works on and which handler records it:
-/// [`TracedCollection`] and [`TracedDatabase`]. Sealed.
-pub trait OperationTarget: sealed::Sealed {
-    #[doc(hidden)]
-    fn target(&self) -> &Target;
-}
+/// [`TracedCollection`], [`TracedDatabase`] and [`TracedClient`]. Sealed.
+pub trait OperationTarget: sealed::Sealed {}
 
 /// The recorded names of a target (each passed the name shape check) and its handler.
-#[doc(hidden)]
 #[derive(Clone)]
 pub struct Target {
     handler: OtelCommandHandler,
@@ -125,12 +124,12 @@ impl<T: Send + Sync> std::fmt::Debug for TracedCollection<T> {
     }
 }
 
-impl<T: Send + Sync> sealed::Sealed for TracedCollection<T> {}
-impl<T: Send + Sync> OperationTarget for TracedCollection<T> {
+impl<T: Send + Sync> sealed::Sealed for TracedCollection<T> {
     fn target(&self) -> &Target {
         &self.target
     }
 }
+impl<T: Send + Sync> OperationTarget for TracedCollection<T> {}
 
 /// A [`Database`] whose driver calls can record an operation span (`runCommand shop`,
 /// `listCollections shop`); dereferences to the database. Made with
@@ -181,12 +180,69 @@ impl std::fmt::Debug for TracedDatabase {
     }
 }
 
-impl sealed::Sealed for TracedDatabase {}
-impl OperationTarget for TracedDatabase {
+impl sealed::Sealed for TracedDatabase {
     fn target(&self) -> &Target {
         &self.target
     }
 }
+impl OperationTarget for TracedDatabase {}
+
+/// A [`Client`] whose client-level calls can record an operation span (`listDatabases admin`,
+/// `bulkWrite admin`: the specification's namespace for them); dereferences to the client.
+/// Made with [`OtelCommandHandler::client`]; [`database`](Self::database) gives its traced
+/// databases.
+#[derive(Clone)]
+pub struct TracedClient {
+    inner: Client,
+    target: Target,
+}
+
+impl TracedClient {
+    /// `client`, recorded by `handler` (the handler installed on its options).
+    pub fn new(client: Client, handler: &OtelCommandHandler) -> Self {
+        let target = Target::new(handler, "admin", None);
+        TracedClient {
+            inner: client,
+            target,
+        }
+    }
+
+    /// The traced database `name` of this client.
+    pub fn database(&self, name: &str) -> TracedDatabase {
+        TracedDatabase::new(self.inner.database(name), &self.target.handler)
+    }
+
+    /// The driver's client.
+    pub fn inner(&self) -> &Client {
+        &self.inner
+    }
+
+    /// Gives the driver's client back.
+    pub fn into_inner(self) -> Client {
+        self.inner
+    }
+}
+
+impl Deref for TracedClient {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.inner
+    }
+}
+
+impl std::fmt::Debug for TracedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracedClient").finish_non_exhaustive()
+    }
+}
+
+impl sealed::Sealed for TracedClient {
+    fn target(&self) -> &Target {
+        &self.target
+    }
+}
+impl OperationTarget for TracedClient {}
 
 /// `.traced(&target)` on the driver's action builders (`find`, `insert_one`, `aggregate`,
 /// ...): the call becomes one operation span named as the MongoDB drivers' specification
@@ -205,7 +261,7 @@ pub trait TraceOperation: IntoFuture + Sized + sealed_action::SealedAction {
     /// This call, recorded as an operation on `target` by the target's handler (see
     /// [`Operation`]). A handler built disabled makes it a pass-through.
     fn traced(self, target: &impl OperationTarget) -> Operation<Self::IntoFuture> {
-        let target = target.target();
+        let target = sealed::Sealed::target(target);
         Operation::new(
             self.into_future(),
             target.handler().clone(),
@@ -252,6 +308,8 @@ operations! {
     "dropIndexes" => action::DropIndex<'a>, ['a];
     "listIndexes" => action::ListIndexes<'a, M, S>, ['a, M, S];
     "listCollections" => action::ListCollections<'a, M, S>, ['a, M, S];
+    "listDatabases" => action::ListDatabases<'a, M>, ['a, M];
+    "bulkWrite" => action::BulkWrite<'a, R>, ['a, R];
     "runCommand" => action::RunCommand<'a>, ['a];
     "runCommand" => action::RunCursorCommand<'a, S>, ['a, S];
     "aggregate" => action::Watch<'a, T, S>, ['a, T, S];

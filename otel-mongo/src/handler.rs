@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use mongodb::bson::Document;
 use mongodb::event::EventHandler;
@@ -21,12 +21,9 @@ use crate::event::{self, FailedCommand, StartedCommand, SucceededCommand};
 use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, LostReason};
 use crate::intern;
-use crate::operation::{self as operation, OperationInfo, OperationScope};
 use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
-use crate::pool::PoolShared;
 use crate::sanitize;
-use crate::session::TracedSession;
-use crate::traced::{TracedClient, TracedCollection, TracedDatabase};
+use crate::scope::OperationScope;
 
 /// `db.system.name` of every span.
 pub const DB_SYSTEM: &str = "mongodb";
@@ -90,6 +87,27 @@ impl Default for OtelCommandHandler {
     }
 }
 
+impl OtelCommandHandlerBuilder {
+    /// Builds the handler (a pass-through when disabled, see
+    /// [`InstrumentationOptions::enabled`](otel_rpc::InstrumentationOptions::enabled)).
+    pub fn build(self) -> OtelCommandHandler {
+        let parts = self.into_parts();
+        OtelCommandHandler {
+            inner: Arc::new(Inner {
+                enabled: parts.enabled,
+                recorder: parts.recorder,
+                in_operation: parts.in_operation,
+                options: parts.options,
+                clients: Clients::new(
+                    parts.max_in_flight,
+                    parts.reply_timeout,
+                    parts.pool.map(Arc::new),
+                ),
+            }),
+        }
+    }
+}
+
 impl OtelCommandHandler {
     /// A handler with the default options, recording to the global tracer and meter providers.
     pub fn new() -> Self {
@@ -101,29 +119,9 @@ impl OtelCommandHandler {
         OtelCommandHandlerBuilder::new()
     }
 
-    pub(crate) fn from_parts(
-        enabled: bool,
-        [recorder, in_operation]: [SpanRecorder; 2],
-        options: Options,
-        pool: Option<PoolShared>,
-        max_in_flight: usize,
-        reply_timeout: Duration,
-    ) -> Self {
-        OtelCommandHandler {
-            inner: Arc::new(Inner {
-                enabled,
-                recorder,
-                in_operation,
-                options,
-                clients: Clients::new(max_in_flight, reply_timeout, pool.map(Arc::new)),
-            }),
-        }
-    }
-
     /// Sets `options.command_event_handler` and `options.cmap_event_handler` to this handler
     /// (the pool's events feed the `db.client.connection.*` metrics, and its check-in events
-    /// end abandoned commands as `cancelled`, see
-    /// [`on_connection_checked_in`](Self::on_connection_checked_in)). A handler already set
+    /// end abandoned commands as `cancelled`, see [`handle_cmap`](Self::handle_cmap)). A handler already set
     /// there keeps receiving every event (synchronous callbacks are called first, async ones
     /// and channels are fed from a spawned task as the driver would).
     ///
@@ -140,14 +138,30 @@ impl OtelCommandHandler {
         }
         let client = self.inner.clients.install(&options.hosts);
         let previous = options.command_event_handler.take();
-        options.command_event_handler = Some(chain::event_handler(
-            self.clone(),
-            Arc::clone(&client),
-            previous,
-        ));
+        options.command_event_handler = Some(self.command_callback(Arc::clone(&client), previous));
         let previous = options.cmap_event_handler.take();
-        options.cmap_event_handler =
-            Some(chain::cmap_event_handler(self.clone(), client, previous));
+        options.cmap_event_handler = Some(self.cmap_callback(client, previous));
+    }
+
+    fn command_callback(
+        &self,
+        client: Arc<ClientState>,
+        previous: Option<EventHandler<CommandEvent>>,
+    ) -> EventHandler<CommandEvent> {
+        let handler = self.clone();
+        chain::chained(move |ev| handler.handle_for(&client, ev), previous)
+    }
+
+    fn cmap_callback(
+        &self,
+        client: Arc<ClientState>,
+        previous: Option<EventHandler<CmapEvent>>,
+    ) -> EventHandler<CmapEvent> {
+        let handler = self.clone();
+        chain::chained(
+            move |ev: CmapEvent| handler.handle_cmap_for(&client, &ev),
+            previous,
+        )
     }
 
     /// The connection pool event handler for this handler (a synchronous callback), for
@@ -155,37 +169,14 @@ impl OtelCommandHandler {
     /// [`event_handler`](Self::event_handler) and the other direct entry points: use the pair
     /// on one client (for several clients, use [`install`](Self::install)).
     pub fn cmap_event_handler(&self) -> EventHandler<CmapEvent> {
-        chain::cmap_event_handler(self.clone(), self.direct(), None)
+        self.cmap_callback(self.direct(), None)
     }
 
     /// The driver event handler for this handler (a synchronous callback), for composing it
     /// yourself; [`install`](Self::install) is the one-line form (see
     /// [`cmap_event_handler`](Self::cmap_event_handler) for the state they share).
     pub fn event_handler(&self) -> EventHandler<CommandEvent> {
-        chain::event_handler(self.clone(), self.direct(), None)
-    }
-
-    /// `coll` as a [`TracedCollection`]: its driver calls ended with
-    /// [`.traced(&coll)`](crate::TraceOperation::traced) record an operation span (`find
-    /// shop.orders`) around their command spans. Install this handler on the collection's
-    /// client options.
-    pub fn collection<T: Send + Sync>(&self, coll: mongodb::Collection<T>) -> TracedCollection<T> {
-        TracedCollection::new(coll, self)
-    }
-
-    /// `client` as a [`TracedClient`] (see [`collection`](Self::collection)).
-    pub fn client(&self, client: mongodb::Client) -> TracedClient {
-        TracedClient::new(client, self)
-    }
-
-    /// `db` as a [`TracedDatabase`] (see [`collection`](Self::collection)).
-    pub fn database(&self, db: mongodb::Database) -> TracedDatabase {
-        TracedDatabase::new(db, self)
-    }
-
-    /// `session` as a [`TracedSession`]: its transactions record a `transaction` span.
-    pub fn session(&self, session: mongodb::ClientSession) -> TracedSession {
-        TracedSession::new(session, self)
+        self.command_callback(self.direct(), None)
     }
 
     /// Identifies this handler (its clones share it).
@@ -193,26 +184,20 @@ impl OtelCommandHandler {
         Arc::as_ptr(&self.inner) as usize
     }
 
-    /// Starts the span of operation `info` under `parent`: the recording, this handler's id
-    /// and the error text mode; `None` when disabled or filtered out.
-    pub(crate) fn start_operation(
+    /// Starts an operation span for `op` named `name` under `parent`: the recording and the
+    /// error text mode; `None` when disabled or filtered out.
+    pub(crate) fn start_span(
         &self,
         parent: &opentelemetry::Context,
-        info: &OperationInfo,
-    ) -> Option<(otel_rpc::Recording, usize, ErrorTextMode)> {
+        name: std::borrow::Cow<'static, str>,
+        op: &DbOperation<'_>,
+    ) -> Option<(otel_rpc::Recording, ErrorTextMode)> {
         let inner = &*self.inner;
-        if !inner.enabled {
+        if !inner.enabled || !inner.options.hooks.allows(op) {
             return None;
         }
-        let op = operation::db_operation(info);
-        if !inner.options.hooks.allows(&op) {
-            return None;
-        }
-        let recording =
-            inner
-                .recorder
-                .start_db_with(parent, None, info.span_name().into(), &op, |_| {});
-        Some((recording, self.id(), inner.options.error_text))
+        let recording = inner.recorder.start_db_with(parent, None, name, op, |_| {});
+        Some((recording, inner.options.error_text))
     }
 
     /// Starts a `transaction` span under the current context (`None` when disabled).
@@ -240,7 +225,7 @@ impl OtelCommandHandler {
         self.handle_for(self.inner.clients.direct(), event);
     }
 
-    pub(crate) fn handle_for(&self, client: &ClientState, event: CommandEvent) {
+    fn handle_for(&self, client: &ClientState, event: CommandEvent) {
         if !self.inner.enabled {
             return;
         }
@@ -254,13 +239,16 @@ impl OtelCommandHandler {
 
     /// Handles one connection pool event: feeds the `db.client.connection.*` metrics (see
     /// the crate's README for which event moves which count), and a check-in ends the
-    /// commands abandoned on that connection, see
-    /// [`on_connection_checked_in`](Self::on_connection_checked_in).
+    /// commands still in flight on that connection as `cancelled`
+    /// (`error.type` [`otel_rpc::CANCELLED_ERROR_TYPE`]): the driver emits a command's reply
+    /// event in the operation's task before it lets go of the connection, and checks it in (in
+    /// the pool's task) before anyone can check it out again, so a command still in flight at
+    /// check-in never got a reply event: its operation future was dropped mid-flight.
     pub fn handle_cmap(&self, event: &CmapEvent) {
         self.handle_cmap_for(self.inner.clients.direct(), event);
     }
 
-    pub(crate) fn handle_cmap_for(&self, client: &ClientState, event: &CmapEvent) {
+    fn handle_cmap_for(&self, client: &ClientState, event: &CmapEvent) {
         if !self.inner.enabled {
             return;
         }
@@ -281,11 +269,15 @@ impl OtelCommandHandler {
     /// after that, before anyone can check it out again. So a command still in flight at
     /// check-in never got a reply event: its operation future was dropped mid-flight (e.g. by
     /// `tokio::time::timeout`). The driver then closes the connection (reason `Dropped`).
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn on_connection_checked_in(&self, address: &ServerAddress, connection_id: u32) -> usize {
         checked_in(self.inner.clients.direct(), address, connection_id)
     }
 
     /// A command is about to be sent: starts its span now, under the current context.
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn on_started(&self, ev: StartedCommand) {
         self.started(self.inner.clients.direct(), ev);
     }
@@ -302,7 +294,7 @@ impl OtelCommandHandler {
         // Inside an operation of this handler: the operation records the measurement.
         let scope = parent
             .get::<OperationScope>()
-            .filter(|scope| scope.owned_by(self));
+            .filter(|scope| scope.owned_by(self.id()));
         let sensitive = sanitize::is_sensitive_command(&ev.command_name, &ev.command);
         if sensitive {
             // Never kept, never shown to a hook.
@@ -388,6 +380,8 @@ impl OtelCommandHandler {
 
     /// The server answered: ends the span at start + the driver-measured duration. Write
     /// errors carried by the reply (e.g. a duplicate key) mark it as failed.
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn on_succeeded(&self, ev: SucceededCommand) {
         self.succeeded(self.inner.clients.direct(), ev);
     }
@@ -409,11 +403,13 @@ impl OtelCommandHandler {
             None => entry.recording.end_at(end, Outcome::Success),
             Some(failure) => entry
                 .recording
-                .end_at(end, outcome(&failure, self.inner.options.error_text)),
+                .end_at(end, failure.outcome(self.inner.options.error_text)),
         }
     }
 
     /// The command failed: ends the span with the failure.
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn on_failed(&self, ev: FailedCommand) {
         self.failed(self.inner.clients.direct(), ev);
     }
@@ -425,12 +421,14 @@ impl OtelCommandHandler {
         let end = entry.start_time + ev.duration;
         entry
             .recording
-            .end_at(end, outcome(&ev.failure, self.inner.options.error_text));
+            .end_at(end, ev.failure.outcome(self.inner.options.error_text));
     }
 
     /// Ends, as lost, every command (of every client) that waited longer than the reply
     /// timeout; returns how many. Also done lazily as new commands start, so calling it is
     /// optional.
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn sweep(&self) -> usize {
         let now = Instant::now();
         let mut lost = Vec::new();
@@ -509,23 +507,4 @@ fn summary_target<'a>(
         database
     };
     target.filter(|t| name.len() + 1 + t.len() <= otel_rpc::untrusted::MAX_NAME_LEN)
-}
-
-/// The recorded form of `failure`: code (or kind) and the code's fixed name; the untrusted
-/// message only under the [`ErrorTextMode::Scrubbed`] opt-in (scrubbed and capped).
-pub(crate) fn outcome(failure: &CommandFailure, error_text: ErrorTextMode) -> Outcome<'_> {
-    let mut f = Failure::new(failure.error_type.as_str());
-    if let Some(description) = failure.description {
-        f = f.with_message(description);
-    }
-    if let Some(text) = &failure.untrusted_message {
-        f = f.with_untrusted_message(text, error_text);
-    }
-    if let Some(code) = &failure.status_code {
-        f = f.with_status_code(code.as_str());
-    }
-    if failure.is_exception {
-        f = f.with_exception();
-    }
-    Outcome::Failure(f)
 }

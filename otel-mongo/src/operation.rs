@@ -14,7 +14,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
 
 use opentelemetry::{Context, KeyValue};
@@ -22,9 +22,9 @@ use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::{DbOperation, ErrorTextMode, Outcome, Recording};
 use pin_project_lite::pin_project;
 
-use crate::client::Server;
 use crate::failure::CommandFailure;
-use crate::handler::OtelCommandHandler;
+use crate::handler::{DB_SYSTEM, OtelCommandHandler};
+use crate::scope::OperationScope;
 
 /// What an operation span is named from: the operation's name (a static, from the table of
 /// [`TraceOperation`](crate::TraceOperation)), its database and collection as the target
@@ -54,32 +54,6 @@ impl OperationInfo {
             }
         }
         name
-    }
-}
-
-/// The marker an operation puts in the context its future runs in; read by the handler at
-/// each command's started event.
-#[derive(Debug, Clone)]
-pub(crate) struct OperationScope(Arc<ScopeState>);
-
-#[derive(Debug)]
-pub(crate) struct ScopeState {
-    /// The handler recording the operation: only its own command spans leave the duration
-    /// measurement to the operation.
-    owner: usize,
-    /// The server of the operation's first command.
-    server: OnceLock<Server>,
-}
-
-impl OperationScope {
-    /// Whether `handler` records this operation (then its commands record no measurement).
-    pub(crate) fn owned_by(&self, handler: &OtelCommandHandler) -> bool {
-        self.0.owner == handler.id()
-    }
-
-    /// The server a command of the operation was sent to (the first one is kept).
-    pub(crate) fn note_server(&self, server: &Server) {
-        let _ = self.0.server.set(server.clone());
     }
 }
 
@@ -163,22 +137,19 @@ where
         let this = self.project();
         if let Some((handler, info)) = this.pending.take() {
             let parent = this.parent.take().unwrap_or_else(otel_rpc::current_context);
-            *this.started =
-                handler
-                    .start_operation(&parent, &info)
-                    .map(|(recording, owner, error_text)| {
-                        let scope = OperationScope(Arc::new(ScopeState {
-                            owner,
-                            server: OnceLock::new(),
-                        }));
-                        let cx = recording.context().with_value(scope.clone());
-                        Started {
-                            recording,
-                            cx,
-                            scope,
-                            error_text,
-                        }
-                    });
+            let op = db_operation(&info);
+            *this.started = handler
+                .start_span(&parent, info.span_name().into(), &op)
+                .map(|(recording, error_text)| {
+                    let scope = OperationScope::new(handler.id());
+                    let cx = recording.context().with_value(scope.clone());
+                    Started {
+                        recording,
+                        cx,
+                        scope,
+                        error_text,
+                    }
+                });
         }
         let result = match this.started {
             Some(started) => {
@@ -197,7 +168,7 @@ where
                 ..
             } = started;
             error_text = mode;
-            if let Some((address, port)) = scope.0.server.get() {
+            if let Some((address, port)) = scope.server() {
                 recording.set_metric_attribute(KeyValue::new(
                     attribute::SERVER_ADDRESS,
                     address.to_string(),
@@ -222,13 +193,13 @@ where
 fn end(recording: Recording, failure: Option<&CommandFailure>, error_text: ErrorTextMode) {
     match failure {
         None => recording.end(Outcome::Success),
-        Some(failure) => recording.end(crate::handler::outcome(failure, error_text)),
+        Some(failure) => recording.end(failure.outcome(error_text)),
     }
 }
 
 /// The database operation an operation span records (also what the user's filter sees).
 pub(crate) fn db_operation(info: &OperationInfo) -> DbOperation<'static> {
-    let mut op = DbOperation::new(crate::handler::DB_SYSTEM);
+    let mut op = DbOperation::new(DB_SYSTEM);
     op.namespace = info.database.clone().map(Into::into);
     op.collection = info.collection.clone().map(Into::into);
     op.operation = Some(info.name.into());

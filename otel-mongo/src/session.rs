@@ -13,7 +13,7 @@ use crate::operation::{Operation, OperationInfo};
 
 /// A [`ClientSession`] whose transactions are recorded as a `transaction` span (attribute
 /// `db.system.name` only, as the MongoDB drivers' specification asks), with the commit or
-/// abort operation span under it. Made with [`OtelCommandHandler::session`]; it dereferences
+/// abort operation span under it. Made with [`TracedSession::new`]; it dereferences
 /// to the session, and `.session(&mut traced)` passes it to a driver call.
 ///
 /// The operations of the transaction are its children when they run in
@@ -24,10 +24,10 @@ use crate::operation::{Operation, OperationInfo};
 /// # async fn run(client: mongodb::Client, handler: otel_mongo::OtelCommandHandler) -> mongodb::error::Result<()> {
 /// use mongodb::bson::{Document, doc};
 /// use opentelemetry::context::FutureExt as _;
-/// use otel_mongo::TraceOperation as _;
+/// use otel_mongo::prelude::*;
 ///
-/// let orders = handler.collection(client.database("shop").collection::<Document>("orders"));
-/// let mut session = handler.session(client.start_session().await?);
+/// let orders = TracedCollection::new(client.database("shop").collection::<Document>("orders"), &handler);
+/// let mut session = TracedSession::new(client.start_session().await?, &handler);
 /// session.start_transaction().await?;
 /// let txn = session.transaction_context();
 /// orders.insert_one(doc! { "total": 1 }).session(&mut session).traced(&orders).with_context(txn).await?;

@@ -69,14 +69,14 @@ impl std::fmt::Debug for Target {
 /// A [`Collection`] whose driver calls can record an operation span: it dereferences to the
 /// collection, so every driver method is called as usual, and `.traced(&coll)` at the end of
 /// a call's chain wraps it ([`TraceOperation::traced`]). Made with
-/// [`OtelCommandHandler::collection`] or [`TracedDatabase::collection`]; cheap to clone.
+/// [`TracedCollection::new`] or [`TracedDatabase::collection`]; cheap to clone.
 ///
 /// ```no_run
 /// # async fn run(client: mongodb::Client, handler: otel_mongo::OtelCommandHandler) -> mongodb::error::Result<()> {
 /// use mongodb::bson::{Document, doc};
-/// use otel_mongo::TraceOperation as _;
+/// use otel_mongo::prelude::*;
 ///
-/// let orders = handler.collection(client.database("shop").collection::<Document>("orders"));
+/// let orders = TracedCollection::new(client.database("shop").collection::<Document>("orders"), &handler);
 /// // `find shop.orders` (the operation) with its `find orders` command span(s) as children:
 /// let first = orders.find_one(doc! { "status": "paid" }).sort(doc! { "total": -1 }).traced(&orders).await?;
 /// # let _ = first; Ok(()) }
@@ -133,7 +133,7 @@ impl<T: Send + Sync> OperationTarget for TracedCollection<T> {}
 
 /// A [`Database`] whose driver calls can record an operation span (`runCommand shop`,
 /// `listCollections shop`); dereferences to the database. Made with
-/// [`OtelCommandHandler::database`]; [`collection`](Self::collection) gives its traced
+/// [`TracedDatabase::new`] or [`TracedClient::database`]; [`collection`](Self::collection) gives its traced
 /// collections, one line per database.
 #[derive(Clone)]
 pub struct TracedDatabase {
@@ -189,7 +189,7 @@ impl OperationTarget for TracedDatabase {}
 
 /// A [`Client`] whose client-level calls can record an operation span (`listDatabases admin`,
 /// `bulkWrite admin`: the specification's namespace for them); dereferences to the client.
-/// Made with [`OtelCommandHandler::client`]; [`database`](Self::database) gives its traced
+/// Made with [`TracedClient::new`]; [`database`](Self::database) gives its traced
 /// databases.
 #[derive(Clone)]
 pub struct TracedClient {

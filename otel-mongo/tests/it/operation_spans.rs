@@ -11,7 +11,10 @@ use mongodb::{Client, Collection};
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry_semantic_conventions::attribute as a;
-use otel_mongo::{DbInstrumentationOptions, OtelCommandHandler, TraceOperation as _};
+use otel_mongo::{
+    DbInstrumentationOptions, OtelCommandHandler, TraceOperation as _, TracedClient,
+    TracedCollection, TracedDatabase, TracedSession,
+};
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry, env};
 
 use crate::common::{self, proxy};
@@ -44,7 +47,7 @@ fn children<'a>(spans: &'a [ExportedSpan], parent: &ExportedSpan) -> Vec<&'a Exp
 #[tokio::test]
 async fn a_traced_call_is_one_operation_span_over_its_commands() {
     let f = common::fixture().await;
-    let orders = f.handler.collection(f.db.collection::<Document>("orders"));
+    let orders = TracedCollection::new(f.db.collection::<Document>("orders"), &f.handler);
     orders.insert_one(doc! { "x": 1 }).await.expect("insert");
     let found = f
         .in_span("request", async {
@@ -113,7 +116,7 @@ async fn a_traced_call_is_one_operation_span_over_its_commands() {
 #[tokio::test]
 async fn operation_names_follow_the_drivers_specification() {
     let f = common::fixture().await;
-    let db = f.handler.database(f.db.clone());
+    let db = TracedDatabase::new(f.db.clone(), &f.handler);
     let items = db.collection::<Document>("items");
     items
         .insert_many([doc! { "n": 1 }, doc! { "n": 2 }])
@@ -134,7 +137,7 @@ async fn operation_names_follow_the_drivers_specification() {
         .traced(&db)
         .await
         .expect("ping");
-    let client = f.handler.client(f.client.clone());
+    let client = TracedClient::new(f.client.clone(), &f.handler);
     let names = client
         .list_database_names()
         .traced(&client)
@@ -199,7 +202,10 @@ async fn a_retried_read_is_one_operation_with_two_attempts() {
     let proxy = proxy::start(proxy::upstream().await, coll_name.clone().into_bytes(), 1).await;
     let client = client_to(&proxy.uri(), &handler).await;
     let db_name = env::unique_name("otel_mongo");
-    let coll = handler.collection(client.database(&db_name).collection::<Document>(&coll_name));
+    let coll = TracedCollection::new(
+        client.database(&db_name).collection::<Document>(&coll_name),
+        &handler,
+    );
     let found = common::in_span(&t, "request", async {
         coll.find_one(doc! { "x": 1 }).traced(&coll).await
     })
@@ -267,7 +273,10 @@ async fn a_failed_write_is_the_operations_error() {
     let proxy = proxy::start(proxy::upstream().await, coll_name.clone().into_bytes(), 1).await;
     let client = client_to(&proxy.uri(), &handler).await;
     let db_name = env::unique_name("otel_mongo");
-    let coll = handler.collection(client.database(&db_name).collection::<Document>(&coll_name));
+    let coll = TracedCollection::new(
+        client.database(&db_name).collection::<Document>(&coll_name),
+        &handler,
+    );
     let result = coll.insert_one(doc! { "x": 1 }).traced(&coll).await;
     assert!(result.is_err());
     let op = t.span(&format!("insert {db_name}.{coll_name}"));
@@ -309,7 +318,10 @@ async fn a_server_selection_timeout_is_an_operation_span_without_commands() {
     options.connect_timeout = Some(Duration::from_millis(200));
     handler.install(&mut options);
     let client = Client::with_options(options).expect("client");
-    let coll = handler.collection(client.database("shop").collection::<Document>("orders"));
+    let coll = TracedCollection::new(
+        client.database("shop").collection::<Document>("orders"),
+        &handler,
+    );
     let result = common::in_span(&t, "request", async {
         coll.find_one(doc! { "x": 1 }).traced(&coll).await
     })
@@ -355,7 +367,7 @@ async fn a_server_selection_timeout_is_an_operation_span_without_commands() {
 #[tokio::test]
 async fn a_server_error_is_recorded_by_code_on_operation_and_command() {
     let f = common::fixture().await;
-    let coll = f.handler.collection(f.db.collection::<Document>("dups"));
+    let coll = TracedCollection::new(f.db.collection::<Document>("dups"), &f.handler);
     coll.insert_one(doc! { "_id": 1 })
         .traced(&coll)
         .await
@@ -389,10 +401,9 @@ async fn a_server_error_is_recorded_by_code_on_operation_and_command() {
 #[tokio::test]
 async fn a_transaction_span_parents_its_operations() {
     let f = common::fixture().await;
-    let coll = f.handler.collection(f.db.collection::<Document>("txn"));
-    let mut session = f
-        .handler
-        .session(f.client.start_session().await.expect("session"));
+    let coll = TracedCollection::new(f.db.collection::<Document>("txn"), &f.handler);
+    let mut session =
+        TracedSession::new(f.client.start_session().await.expect("session"), &f.handler);
     f.in_span("request", async {
         session.start_transaction().await.expect("start");
         let txn = session.transaction_context();
@@ -451,7 +462,7 @@ async fn a_disabled_handler_or_a_filtered_operation_records_no_operation_span() 
         })
         .build();
     let f = common::fixture_with(t, handler).await;
-    let coll = f.handler.collection(f.db.collection::<Document>("c"));
+    let coll = TracedCollection::new(f.db.collection::<Document>("c"), &f.handler);
     let n = coll
         .estimated_document_count()
         .traced(&coll)
@@ -467,7 +478,7 @@ async fn a_disabled_handler_or_a_filtered_operation_records_no_operation_span() 
     use otel_mongo::InstrumentationOptions as _;
     let t = TestTelemetry::new();
     let off = common::builder(&t).enabled(false).build();
-    let coll = off.collection(f.db.collection::<Document>("c"));
+    let coll = TracedCollection::new(f.db.collection::<Document>("c"), &off);
     coll.find_one(doc! {}).traced(&coll).await.expect("find");
     assert!(t.spans().is_empty());
     assert!(t.histogram(METRIC).is_empty());
@@ -478,7 +489,7 @@ async fn a_disabled_handler_or_a_filtered_operation_records_no_operation_span() 
 #[tokio::test]
 async fn a_dropped_operation_ends_cancelled() {
     let f = common::fixture().await;
-    let coll = f.handler.collection(f.db.collection::<Document>("slow"));
+    let coll = TracedCollection::new(f.db.collection::<Document>("slow"), &f.handler);
     let slow = coll
         .find_one(doc! { "$where": "sleep(2000) || true" })
         .traced(&coll);
@@ -500,15 +511,17 @@ const MARK: &str = "pl4ntedS3cret";
 async fn hostile_input_never_reaches_operation_spans() {
     let f = common::fixture().await;
     let secret = |field: &str| format!("{MARK}-{field}");
-    let good = f.handler.collection(f.db.collection::<Document>("hostile"));
-    let spaced = f
-        .handler
-        .collection(f.db.collection::<Document>(&format!("a b {}", secret("coll"))));
-    let bad_db = f
-        .handler
-        .database(f.client.database(&format!("d;{}", secret("db"))));
+    let good = TracedCollection::new(f.db.collection::<Document>("hostile"), &f.handler);
+    let spaced = TracedCollection::new(
+        f.db.collection::<Document>(&format!("a b {}", secret("coll"))),
+        &f.handler,
+    );
+    let bad_db = TracedDatabase::new(
+        f.client.database(&format!("d;{}", secret("db"))),
+        &f.handler,
+    );
     let bad_db_coll = bad_db.collection::<Document>("c");
-    let db = f.handler.database(f.db.clone());
+    let db = TracedDatabase::new(f.db.clone(), &f.handler);
 
     let mut failed = 0;
     let mut count = |r: bool| failed += usize::from(!r);
@@ -642,7 +655,10 @@ async fn connection_checkout_is_inside_the_operation() {
     handler.install(&mut options);
     let client = Client::with_options(options).expect("client");
     let db_name = env::unique_name("otel_mongo");
-    let coll = handler.collection(client.database(&db_name).collection::<Document>("c"));
+    let coll = TracedCollection::new(
+        client.database(&db_name).collection::<Document>("c"),
+        &handler,
+    );
     coll.find_one(doc! {}).traced(&coll).await.expect("find");
     let op = t.span(&format!("find {db_name}.c"));
     let spans = t.spans();
@@ -665,10 +681,9 @@ async fn connection_checkout_is_inside_the_operation() {
 #[tokio::test]
 async fn a_commit_ends_the_transaction_span_with_its_outcome() {
     let f = common::fixture().await;
-    let coll = f.handler.collection(f.db.collection::<Document>("txn"));
-    let mut session = f
-        .handler
-        .session(f.client.start_session().await.expect("session"));
+    let coll = TracedCollection::new(f.db.collection::<Document>("txn"), &f.handler);
+    let mut session =
+        TracedSession::new(f.client.start_session().await.expect("session"), &f.handler);
     session.start_transaction().await.expect("start");
     let txn = session.transaction_context();
     let _ = coll

@@ -80,7 +80,7 @@ pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
 pub use otel_rpc::text::QueryTextMode;
 pub use pool::DEFAULT_ABANDONED_CHECKOUT_AFTER;
 pub use session::TracedSession;
-pub use traced::{OperationTarget, TraceOperation, TracedClient, TracedCollection, TracedDatabase};
+pub use traced::{TraceOperation, Traced, TracedClient, TracedCollection, TracedDatabase};
 
 /// Test and benchmark support (feature `testing`): the event values of the handler's direct
 /// entry points. Not part of the stable API.

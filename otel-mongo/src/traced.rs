@@ -1,6 +1,6 @@
-//! The opt-in operation span API: target handles ([`TracedCollection`], [`TracedDatabase`],
-//! [`TracedClient`]) made once per collection, database or client, and [`TraceOperation::traced`], the one call added
-//! at the end of a driver call's chain.
+//! The opt-in operation span API: [`Traced`] driver handles ([`TracedCollection`],
+//! [`TracedDatabase`], [`TracedClient`]) made once per collection, database or client, and
+//! [`TraceOperation::traced`], the one call added at the end of a driver call's chain.
 
 use std::future::IntoFuture;
 use std::ops::Deref;
@@ -14,20 +14,9 @@ use crate::handler::OtelCommandHandler;
 use crate::intern;
 use crate::operation::{Operation, OperationInfo};
 
-mod sealed {
-    /// Gives the target's names and handler (unnameable outside the crate).
-    pub trait Sealed {
-        fn target(&self) -> &super::Target;
-    }
-}
-
-/// A handle that names what an operation works on and which handler records it:
-/// [`TracedCollection`], [`TracedDatabase`] and [`TracedClient`]. Sealed.
-pub trait OperationTarget: sealed::Sealed {}
-
 /// The recorded names of a target (each passed the name shape check) and its handler.
 #[derive(Clone)]
-pub struct Target {
+struct Target {
     handler: OtelCommandHandler,
     database: Option<Arc<str>>,
     collection: Option<Arc<str>>,
@@ -44,32 +33,21 @@ impl Target {
         }
     }
 
-    pub(crate) fn info(&self, name: &'static str) -> OperationInfo {
+    fn info(&self, name: &'static str) -> OperationInfo {
         OperationInfo {
             name,
             database: self.database.clone(),
             collection: self.collection.clone(),
         }
     }
-
-    pub(crate) fn handler(&self) -> &OtelCommandHandler {
-        &self.handler
-    }
 }
 
-impl std::fmt::Debug for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Target")
-            .field("database", &self.database)
-            .field("collection", &self.collection)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A [`Collection`] whose driver calls can record an operation span: it dereferences to the
-/// collection, so every driver method is called as usual, and `.traced(&coll)` at the end of
-/// a call's chain wraps it ([`TraceOperation::traced`]). Made with
-/// [`TracedCollection::new`] or [`TracedDatabase::collection`]; cheap to clone.
+/// A driver handle (a [`Collection`], [`Database`] or [`Client`]) whose calls can record an
+/// operation span: it dereferences to the handle, so every driver method is called as usual,
+/// and `.traced(&handle)` at the end of a call's chain wraps the call
+/// ([`TraceOperation::traced`]). It holds the handler and the names the span is named by,
+/// checked once (a value-shaped name is left out). Cheap to clone. Use it through its
+/// aliases [`TracedCollection`], [`TracedDatabase`] and [`TracedClient`].
 ///
 /// ```no_run
 /// # async fn run(client: mongodb::Client, handler: otel_mongo::OtelCommandHandler) -> mongodb::error::Result<()> {
@@ -82,126 +60,51 @@ impl std::fmt::Debug for Target {
 /// # let _ = first; Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct TracedCollection<T: Send + Sync> {
-    inner: Collection<T>,
+pub struct Traced<H> {
+    inner: H,
     target: Target,
 }
 
-impl<T: Send + Sync> TracedCollection<T> {
+/// A [`Collection`] whose calls can record operation spans (`find shop.orders`).
+pub type TracedCollection<T> = Traced<Collection<T>>;
+
+/// A [`Database`] whose calls can record operation spans (`runCommand shop`,
+/// `listCollections shop`).
+pub type TracedDatabase = Traced<Database>;
+
+/// A [`Client`] whose client-level calls can record operation spans (`listDatabases admin`,
+/// `bulkWrite admin`: the specification's namespace for them).
+pub type TracedClient = Traced<Client>;
+
+impl<T: Send + Sync> Traced<Collection<T>> {
     /// `coll`, recorded by `handler` (the handler installed on its client's options).
     pub fn new(coll: Collection<T>, handler: &OtelCommandHandler) -> Self {
         let target = Target::new(handler, &coll.namespace().db, Some(coll.name()));
-        TracedCollection {
+        Traced {
             inner: coll,
             target,
         }
     }
-
-    /// The driver's collection.
-    pub fn inner(&self) -> &Collection<T> {
-        &self.inner
-    }
-
-    /// Gives the driver's collection back.
-    pub fn into_inner(self) -> Collection<T> {
-        self.inner
-    }
 }
 
-impl<T: Send + Sync> Deref for TracedCollection<T> {
-    type Target = Collection<T>;
-
-    fn deref(&self) -> &Collection<T> {
-        &self.inner
-    }
-}
-
-impl<T: Send + Sync> std::fmt::Debug for TracedCollection<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TracedCollection")
-            .field("target", &self.target)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T: Send + Sync> sealed::Sealed for TracedCollection<T> {
-    fn target(&self) -> &Target {
-        &self.target
-    }
-}
-impl<T: Send + Sync> OperationTarget for TracedCollection<T> {}
-
-/// A [`Database`] whose driver calls can record an operation span (`runCommand shop`,
-/// `listCollections shop`); dereferences to the database. Made with
-/// [`TracedDatabase::new`] or [`TracedClient::database`]; [`collection`](Self::collection) gives its traced
-/// collections, one line per database.
-#[derive(Clone)]
-pub struct TracedDatabase {
-    inner: Database,
-    target: Target,
-}
-
-impl TracedDatabase {
+impl Traced<Database> {
     /// `db`, recorded by `handler` (the handler installed on its client's options).
     pub fn new(db: Database, handler: &OtelCommandHandler) -> Self {
         let target = Target::new(handler, db.name(), None);
-        TracedDatabase { inner: db, target }
+        Traced { inner: db, target }
     }
 
     /// The traced collection `name` of this database.
     pub fn collection<T: Send + Sync>(&self, name: &str) -> TracedCollection<T> {
-        TracedCollection::new(self.inner.collection(name), &self.target.handler)
-    }
-
-    /// The driver's database.
-    pub fn inner(&self) -> &Database {
-        &self.inner
-    }
-
-    /// Gives the driver's database back.
-    pub fn into_inner(self) -> Database {
-        self.inner
+        Traced::<Collection<T>>::new(self.inner.collection(name), &self.target.handler)
     }
 }
 
-impl Deref for TracedDatabase {
-    type Target = Database;
-
-    fn deref(&self) -> &Database {
-        &self.inner
-    }
-}
-
-impl std::fmt::Debug for TracedDatabase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TracedDatabase")
-            .field("target", &self.target)
-            .finish_non_exhaustive()
-    }
-}
-
-impl sealed::Sealed for TracedDatabase {
-    fn target(&self) -> &Target {
-        &self.target
-    }
-}
-impl OperationTarget for TracedDatabase {}
-
-/// A [`Client`] whose client-level calls can record an operation span (`listDatabases admin`,
-/// `bulkWrite admin`: the specification's namespace for them); dereferences to the client.
-/// Made with [`TracedClient::new`]; [`database`](Self::database) gives its traced
-/// databases.
-#[derive(Clone)]
-pub struct TracedClient {
-    inner: Client,
-    target: Target,
-}
-
-impl TracedClient {
+impl Traced<Client> {
     /// `client`, recorded by `handler` (the handler installed on its options).
     pub fn new(client: Client, handler: &OtelCommandHandler) -> Self {
         let target = Target::new(handler, "admin", None);
-        TracedClient {
+        Traced {
             inner: client,
             target,
         }
@@ -209,40 +112,38 @@ impl TracedClient {
 
     /// The traced database `name` of this client.
     pub fn database(&self, name: &str) -> TracedDatabase {
-        TracedDatabase::new(self.inner.database(name), &self.target.handler)
+        Traced::<Database>::new(self.inner.database(name), &self.target.handler)
     }
+}
 
-    /// The driver's client.
-    pub fn inner(&self) -> &Client {
+impl<H> Traced<H> {
+    /// The driver's handle.
+    pub fn inner(&self) -> &H {
         &self.inner
     }
 
-    /// Gives the driver's client back.
-    pub fn into_inner(self) -> Client {
+    /// Gives the driver's handle back.
+    pub fn into_inner(self) -> H {
         self.inner
     }
 }
 
-impl Deref for TracedClient {
-    type Target = Client;
+impl<H> Deref for Traced<H> {
+    type Target = H;
 
-    fn deref(&self) -> &Client {
+    fn deref(&self) -> &H {
         &self.inner
     }
 }
 
-impl std::fmt::Debug for TracedClient {
+impl<H> std::fmt::Debug for Traced<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TracedClient").finish_non_exhaustive()
+        f.debug_struct("Traced")
+            .field("database", &self.target.database)
+            .field("collection", &self.target.collection)
+            .finish_non_exhaustive()
     }
 }
-
-impl sealed::Sealed for TracedClient {
-    fn target(&self) -> &Target {
-        &self.target
-    }
-}
-impl OperationTarget for TracedClient {}
 
 /// `.traced(&target)` on the driver's action builders (`find`, `insert_one`, `aggregate`,
 /// ...): the call becomes one operation span named as the MongoDB drivers' specification
@@ -258,13 +159,14 @@ pub trait TraceOperation: IntoFuture + Sized + sealed_action::SealedAction {
     /// The operation's name (`db.operation.name` of the operation span).
     const OPERATION: &'static str;
 
-    /// This call, recorded as an operation on `target` by the target's handler (see
+    /// This call, recorded as an operation on `target` (the traced handle it was made from)
+    /// by the target's handler (see
     /// [`Operation`]). A handler built disabled makes it a pass-through.
-    fn traced(self, target: &impl OperationTarget) -> Operation<Self::IntoFuture> {
-        let target = sealed::Sealed::target(target);
+    fn traced<H>(self, target: &Traced<H>) -> Operation<Self::IntoFuture> {
+        let target = &target.target;
         Operation::new(
             self.into_future(),
-            target.handler().clone(),
+            target.handler.clone(),
             target.info(Self::OPERATION),
         )
     }

@@ -191,14 +191,20 @@ async fn operation_names_follow_the_drivers_specification() {
     f.cleanup().await;
 }
 
-/// Connection cut after the `find` was sent: the driver retries on a new connection. One
-/// operation span (Ok), two command spans under it (the first `Error`, `Io`; the second
-/// unset), one measurement.
-#[tokio::test]
-async fn a_retried_read_is_one_operation_with_two_attempts() {
+/// A handler on `t`, a client through a proxy that cuts the connection of the first command
+/// naming a collection unique to the test, and that collection, traced.
+struct Cut {
+    t: TestTelemetry,
+    proxy: proxy::DropProxy,
+    db_name: String,
+    coll_name: String,
+    coll: TracedCollection<Document>,
+}
+
+async fn through_cutting_proxy(prefix: &str) -> Cut {
     let t = TestTelemetry::new();
     let handler = common::builder(&t).build();
-    let coll_name = env::unique_name("retry_probe");
+    let coll_name = env::unique_name(prefix);
     let proxy = proxy::start(proxy::upstream().await, coll_name.clone().into_bytes(), 1).await;
     let client = client_to(&proxy.uri(), &handler).await;
     let db_name = env::unique_name("otel_mongo");
@@ -206,6 +212,27 @@ async fn a_retried_read_is_one_operation_with_two_attempts() {
         client.database(&db_name).collection::<Document>(&coll_name),
         &handler,
     );
+    Cut {
+        t,
+        proxy,
+        db_name,
+        coll_name,
+        coll,
+    }
+}
+
+/// Connection cut after the `find` was sent: the driver retries on a new connection. One
+/// operation span (Ok), two command spans under it (the first `Error`, `Io`; the second
+/// unset), one measurement.
+#[tokio::test]
+async fn a_retried_read_is_one_operation_with_two_attempts() {
+    let Cut {
+        t,
+        proxy,
+        db_name,
+        coll_name,
+        coll,
+    } = through_cutting_proxy("retry_probe").await;
     let found = common::in_span(&t, "request", async {
         coll.find_one(doc! { "x": 1 }).traced(&coll).await
     })
@@ -242,13 +269,15 @@ async fn a_retried_read_is_one_operation_with_two_attempts() {
 /// measurements (what a command listener alone can see).
 #[tokio::test]
 async fn without_operation_spans_attempts_are_siblings() {
-    let t = TestTelemetry::new();
-    let handler = common::builder(&t).build();
-    let coll_name = env::unique_name("retry_plain");
-    let proxy = proxy::start(proxy::upstream().await, coll_name.clone().into_bytes(), 1).await;
-    let client = client_to(&proxy.uri(), &handler).await;
-    let db_name = env::unique_name("otel_mongo");
-    let coll: Collection<Document> = client.database(&db_name).collection(&coll_name);
+    let Cut {
+        t,
+        proxy: _proxy,
+        coll_name,
+        coll,
+        ..
+    } = through_cutting_proxy("retry_plain").await;
+    // The driver's collection: no operation span.
+    let coll: &Collection<Document> = &coll;
     let found = common::in_span(&t, "request", async {
         coll.find_one(doc! { "x": 1 }).await
     })
@@ -267,18 +296,16 @@ async fn without_operation_spans_attempts_are_siblings() {
 /// connection fails the operation, whose span carries the driver error kind.
 #[tokio::test]
 async fn a_failed_write_is_the_operations_error() {
-    let t = TestTelemetry::new();
-    let handler = common::builder(&t).build();
-    let coll_name = env::unique_name("write_probe");
-    let proxy = proxy::start(proxy::upstream().await, coll_name.clone().into_bytes(), 1).await;
-    let client = client_to(&proxy.uri(), &handler).await;
-    let db_name = env::unique_name("otel_mongo");
-    let coll = TracedCollection::new(
-        client.database(&db_name).collection::<Document>(&coll_name),
-        &handler,
-    );
+    let Cut {
+        t,
+        proxy,
+        db_name,
+        coll_name,
+        coll,
+    } = through_cutting_proxy("write_probe").await;
     let result = coll.insert_one(doc! { "x": 1 }).traced(&coll).await;
     assert!(result.is_err());
+    assert_eq!(proxy.cut.load(std::sync::atomic::Ordering::SeqCst), 1);
     let op = t.span(&format!("insert {db_name}.{coll_name}"));
     op.assert_error()
         .assert_attr(a::ERROR_TYPE, "Io")
@@ -395,24 +422,31 @@ async fn a_server_error_is_recorded_by_code_on_operation_and_command() {
     f.cleanup().await;
 }
 
+/// A traced session of `f` in a transaction, after a traced insert into `txn` run in the
+/// transaction's context (FerretDB fails it: no transactions).
+async fn start_with_insert(f: &common::Fixture) -> TracedSession {
+    let coll = TracedCollection::new(f.db.collection::<Document>("txn"), &f.handler);
+    let mut session =
+        TracedSession::new(f.client.start_session().await.expect("session"), &f.handler);
+    session.start_transaction().await.expect("start");
+    let txn = session.transaction_context();
+    let _ = coll
+        .insert_one(doc! { "x": 1 })
+        .session(&mut session)
+        .traced(&coll)
+        .with_context(txn)
+        .await;
+    session
+}
+
 /// A transaction span over the operations run in its context, ended by the abort (FerretDB
 /// rejects transactions: the insert fails, the driver swallows the abort's error as the
 /// specification says).
 #[tokio::test]
 async fn a_transaction_span_parents_its_operations() {
     let f = common::fixture().await;
-    let coll = TracedCollection::new(f.db.collection::<Document>("txn"), &f.handler);
-    let mut session =
-        TracedSession::new(f.client.start_session().await.expect("session"), &f.handler);
     f.in_span("request", async {
-        session.start_transaction().await.expect("start");
-        let txn = session.transaction_context();
-        let _ = coll
-            .insert_one(doc! { "x": 1 })
-            .session(&mut session)
-            .traced(&coll)
-            .with_context(txn)
-            .await;
+        let mut session = start_with_insert(&f).await;
         let _ = session.abort_transaction().await;
     })
     .await;
@@ -681,17 +715,7 @@ async fn connection_checkout_is_inside_the_operation() {
 #[tokio::test]
 async fn a_commit_ends_the_transaction_span_with_its_outcome() {
     let f = common::fixture().await;
-    let coll = TracedCollection::new(f.db.collection::<Document>("txn"), &f.handler);
-    let mut session =
-        TracedSession::new(f.client.start_session().await.expect("session"), &f.handler);
-    session.start_transaction().await.expect("start");
-    let txn = session.transaction_context();
-    let _ = coll
-        .insert_one(doc! { "x": 1 })
-        .session(&mut session)
-        .traced(&coll)
-        .with_context(txn)
-        .await;
+    let mut session = start_with_insert(&f).await;
     let commit = session.commit_transaction().await;
     assert!(commit.is_err(), "FerretDB has no transactions");
     let transaction = f.span("transaction");

@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
 
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::{DbOperation, ErrorTextMode, Outcome, Recording};
 use pin_project_lite::pin_project;
@@ -158,6 +158,9 @@ where
             }
             None => ready!(this.inner.poll(task)),
         };
+        if this.started.is_none() && this.then_end.is_none() {
+            return Poll::Ready(result);
+        }
         let failure = result.as_ref().err().map(CommandFailure::from_driver_error);
         let mut error_text = ErrorTextMode::Off;
         if let Some(started) = this.started.take() {
@@ -171,7 +174,7 @@ where
             if let Some((address, port)) = scope.server() {
                 recording.set_metric_attribute(KeyValue::new(
                     attribute::SERVER_ADDRESS,
-                    address.to_string(),
+                    StringValue::from(Arc::clone(address)),
                 ));
                 if let Some(port) = port {
                     recording.set_metric_attribute(KeyValue::new(

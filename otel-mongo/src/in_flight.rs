@@ -185,6 +185,7 @@ impl InFlight {
     }
 
     /// Takes every entry older than the timeout.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn sweep(&self, now: Instant) -> Vec<(Entry, LostReason)> {
         self.next_sweep.store(
             nanos(now.saturating_duration_since(self.base) + self.sweep_every),

@@ -450,7 +450,7 @@ impl OtelCommandHandler {
     }
 
     /// Commands ended as lost so far (no reply within the timeout, or evicted because too
-    /// many were in flight). Each is also counted by [`otel_rpc::health`].
+    /// many were in flight). Each is also counted by [`otel_rpc::swallowed_errors`].
     pub fn lost_replies(&self) -> u64 {
         self.inner.clients.lost()
     }

@@ -1,7 +1,6 @@
 //! A redis connection that answers every command at once without I/O: it isolates the CPU
 //! cost of `otel_redis::TracedConnection` (span, metric, argument redaction) from the network.
 
-use otel_rpc::InstrumentationOptions;
 use std::hint::black_box;
 
 use redis::aio::ConnectionLike;

@@ -13,7 +13,6 @@
 use opentelemetry::Context;
 use opentelemetry::trace::{FutureExt, SpanId, Status, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use otel_redis::InstrumentationOptions;
 use otel_redis::TracedConnection;
 use redis::AsyncCommands;
 

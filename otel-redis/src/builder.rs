@@ -126,6 +126,30 @@ impl DbInstrumentationOptions for TracedConnectionBuilder {
 }
 
 impl TracedConnectionBuilder {
+    /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait (the
+    /// word a redis-rs user reaches for first, as on the SDK's own builders).
+    pub fn tracer_provider<P>(self, provider: P) -> Self
+    where
+        P: opentelemetry::trace::TracerProvider + Send + Sync + 'static,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
+    {
+        InstrumentationOptions::tracer_provider(self, provider)
+    }
+
+    /// [`InstrumentationOptions::meter_provider`], callable without importing the trait.
+    pub fn meter_provider<P>(self, provider: P) -> Self
+    where
+        P: opentelemetry::metrics::MeterProvider + Send + Sync + 'static,
+    {
+        InstrumentationOptions::meter_provider(self, provider)
+    }
+
+    /// [`InstrumentationOptions::disable_metrics`], callable without importing the trait.
+    pub fn disable_metrics(self) -> Self {
+        InstrumentationOptions::disable_metrics(self)
+    }
+
     pub(crate) fn new(client: &redis::Client) -> Self {
         let info = client.get_connection_info();
         let (server_address, server_port) = server_of(info.addr());

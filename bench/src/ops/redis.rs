@@ -1,7 +1,6 @@
 //! Redis: `GET` and a 10-command pipeline through a multiplexed connection, raw and wrapped in
 //! `otel_redis::TracedConnection` (same underlying connection).
 
-use otel_rpc::InstrumentationOptions;
 use redis::aio::MultiplexedConnection;
 use tracing::Instrument;
 

@@ -12,7 +12,6 @@ mod observed;
 use opentelemetry::metrics::MeterProvider;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
-use otel_redis::InstrumentationOptions;
 use otel_redis::TracedConnection;
 use otel_rpc::{PoolMetrics, default_pool_name};
 use redis::AsyncCommands;

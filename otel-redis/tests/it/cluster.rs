@@ -4,7 +4,6 @@
 #![cfg(feature = "cluster")]
 
 use crate::common;
-use otel_redis::InstrumentationOptions;
 
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::SpanKind;

@@ -1,7 +1,6 @@
 //! Single commands against the real test server: names, attributes, status, parents.
 
 use crate::common;
-use otel_redis::InstrumentationOptions;
 
 use opentelemetry::context::FutureExt;
 use opentelemetry_semantic_conventions::attribute;

@@ -4,7 +4,6 @@
 //! (`examples/deadpool/observed.rs`), checked here against the real Redis.
 
 use crate::common;
-use otel_redis::InstrumentationOptions;
 #[path = "../../examples/deadpool/observed.rs"]
 mod observed;
 

@@ -88,6 +88,8 @@ impl Clone for BoundedValues {
 }
 
 impl BoundedValues {
+    /// Used by the gRPC layer's learned-method set (and this module's tests).
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     pub(crate) fn new(cap: usize) -> Self {
         BoundedValues {
             set: RwLock::new(FirstDistinct::new(cap)),

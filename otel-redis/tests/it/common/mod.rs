@@ -4,7 +4,6 @@
 use opentelemetry::Context;
 use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry_semantic_conventions::attribute;
-use otel_redis::InstrumentationOptions;
 use otel_redis::TracedConnection;
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry};
 

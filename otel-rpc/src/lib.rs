@@ -65,6 +65,7 @@ mod options;
 mod outcome;
 mod parent;
 mod pool;
+mod prepared;
 mod propagation;
 mod providers;
 mod recorder;
@@ -91,6 +92,7 @@ pub use self::{
         ConnectionState, ConnectionUse, PendingAcquire, PoolCounts, PoolLimits, PoolMetrics,
         PoolObserver, default_pool_name,
     },
+    prepared::PreparedOperation,
     propagation::{SharedPropagator, env::propagator_from_env},
     recorder::{SpanRecorder, SpanRecorderBuilder},
     recording::Recording,

@@ -19,7 +19,7 @@ use crate::metric::{DurationMetric, bound_metric_value};
 use crate::propagation::extractor::BoundedExtractor;
 use crate::propagation::{SharedPropagator, default_propagator};
 use crate::providers::{Providers, Resolver};
-use crate::recording::Recording;
+use crate::recording::{MetricAttrs, Recording};
 use crate::state::RecorderState;
 use crate::untrusted::{ErrorTextMode, cap_attribute};
 
@@ -199,19 +199,27 @@ impl SpanRecorder {
         } else {
             Vec::new()
         };
-        self.start_prepared(parent, start, name, attributes, metric_attrs, details)
+        self.start_span(
+            parent,
+            start,
+            name,
+            || capped(attributes),
+            MetricAttrs::Owned(metric_attrs),
+            |add| detail_vec(details, add),
+        )
     }
 
-    /// [`start_with`](Self::start_with) with the metric attributes already selected (the
-    /// database path selects them while building the span attributes, without comparing keys).
-    pub(crate) fn start_prepared(
+    /// Starts the span: `attributes` (built only when a span is started, already capped) go to
+    /// the sampler, `metric_attrs` to the duration metric at the end, and `details` adds the
+    /// span-only attributes (each capped here) only when the span is recording.
+    pub(crate) fn start_span(
         &self,
         parent: &Context,
         start: Option<SystemTime>,
         name: Cow<'static, str>,
-        attributes: Vec<KeyValue>,
-        metric_attrs: Vec<KeyValue>,
-        details: impl FnOnce(&mut Vec<KeyValue>),
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+        metric_attrs: MetricAttrs,
+        details: impl FnOnce(&mut dyn FnMut(KeyValue)),
     ) -> Recording {
         if parent.is_telemetry_suppressed() {
             return Recording::suppressed(parent.clone());
@@ -230,8 +238,6 @@ impl SpanRecorder {
                 false,
             );
         }
-        let mut attributes = attributes;
-        attributes.iter_mut().for_each(cap_attribute);
         let resolved = match now {
             Some(now) => inner.providers.load_at(now),
             None => inner.providers.load(),
@@ -240,7 +246,7 @@ impl SpanRecorder {
         let mut builder = tracer
             .span_builder(name)
             .with_kind(inner.kind.clone())
-            .with_attributes(attributes);
+            .with_attributes(attributes());
         if let Some(start) = start {
             builder = builder.with_start_time(start);
         }
@@ -248,12 +254,11 @@ impl SpanRecorder {
         drop(resolved);
         let recording = span.is_recording();
         if recording {
-            let mut extra = Vec::new();
-            details(&mut extra);
-            extra.iter_mut().for_each(cap_attribute);
-            if !extra.is_empty() {
-                span.set_attributes(extra);
-            }
+            // One by one into the span's own list (which has room for them): no vector here.
+            details(&mut |mut kv| {
+                cap_attribute(&mut kv);
+                span.set_attribute(kv);
+            });
         }
         Recording::new(
             parent.with_span(span),
@@ -335,11 +340,32 @@ impl SpanRecorder {
         };
         let (attributes, metric_attrs) =
             op.attributes_with_metric(mask, inner.db_distinct.as_ref());
-        self.start_prepared(parent, start, name, attributes, metric_attrs, |out| {
-            op.detail_attributes(out);
-            details(out);
-        })
+        self.start_span(
+            parent,
+            start,
+            name,
+            || capped(attributes),
+            MetricAttrs::Owned(metric_attrs),
+            |add| {
+                op.for_each_detail(&mut *add);
+                detail_vec(details, add);
+            },
+        )
     }
+}
+
+/// `attributes`, each capped by the one attribute cap rule.
+fn capped(mut attributes: Vec<KeyValue>) -> Vec<KeyValue> {
+    attributes.iter_mut().for_each(cap_attribute);
+    attributes
+}
+
+/// Runs a `details` closure of the public forms and hands what it added to `add` (no
+/// allocation when it adds nothing).
+fn detail_vec(details: impl FnOnce(&mut Vec<KeyValue>), add: &mut dyn FnMut(KeyValue)) {
+    let mut extra = Vec::new();
+    details(&mut extra);
+    extra.into_iter().for_each(add);
 }
 
 impl SpanRecorderBuilder {

@@ -31,7 +31,7 @@ pub struct Recording {
 struct Active {
     recorder: Arc<RecorderState>,
     started: Started,
-    metric_attrs: Vec<KeyValue>,
+    metric_attrs: MetricAttrs,
     recording: bool,
 }
 
@@ -55,7 +55,7 @@ impl Recording {
         recorder: Arc<RecorderState>,
         start: Option<SystemTime>,
         now: Option<Instant>,
-        metric_attrs: Vec<KeyValue>,
+        metric_attrs: MetricAttrs,
         recording: bool,
     ) -> Self {
         let started = match (start, now) {
@@ -299,7 +299,7 @@ impl Recording {
 }
 
 /// Adds `kv` to the metric attributes when metrics are on and the allow-list has its key.
-fn push_metric_attr(recorder: &RecorderState, metric_attrs: &mut Vec<KeyValue>, kv: &KeyValue) {
+fn push_metric_attr(recorder: &RecorderState, metric_attrs: &mut MetricAttrs, kv: &KeyValue) {
     if recorder.metrics && recorder.metric.allows(kv.key.as_str()) {
         metric_attrs.push(kv.clone());
     }
@@ -312,6 +312,45 @@ fn status_code_kv(recorder: &RecorderState, code: &str) -> Option<KeyValue> {
         key.clone(),
         truncate(code, MAX_NAME_LEN).into_owned(),
     ))
+}
+
+/// The metric attributes of one operation: shared with a [`PreparedOperation`]
+/// (crate::PreparedOperation) until the end adds one (a status code, `error.type`), then owned.
+pub(crate) enum MetricAttrs {
+    Owned(Vec<KeyValue>),
+    Shared(Arc<[KeyValue]>),
+}
+
+impl Default for MetricAttrs {
+    fn default() -> Self {
+        MetricAttrs::Owned(Vec::new())
+    }
+}
+
+impl MetricAttrs {
+    /// Appends `kv`, copying shared attributes first (with room for the rest of the end).
+    pub(crate) fn push(&mut self, kv: KeyValue) {
+        match self {
+            MetricAttrs::Owned(v) => v.push(kv),
+            MetricAttrs::Shared(shared) => {
+                let mut v = Vec::with_capacity(shared.len() + crate::metric::END_ATTRIBUTES);
+                v.extend(shared.iter().cloned());
+                v.push(kv);
+                *self = MetricAttrs::Owned(v);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for MetricAttrs {
+    type Target = [KeyValue];
+
+    fn deref(&self) -> &[KeyValue] {
+        match self {
+            MetricAttrs::Owned(v) => v,
+            MetricAttrs::Shared(shared) => shared,
+        }
+    }
 }
 
 impl Drop for Recording {

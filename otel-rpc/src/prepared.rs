@@ -1,0 +1,217 @@
+//! [`PreparedOperation`]: what is the same for every execution of one statement or command on
+//! one recorder, checked, bounded and admitted once, then cloned per operation as references.
+//!
+//! A statement's summary, names, span name and metric attributes do not change between its
+//! executions, but [`SpanRecorder::start_db`] checks and copies them every time: the 255-byte
+//! bounds and the name-shape check of every field, the distinct-values admission of the four
+//! free-text metric values (a read lock and four hashes), the span name `String` and the metric
+//! `Vec`. An adapter that caches per statement (otel-sqlx's statement cache) or per command
+//! (otel-redis' command table) keeps a [`PreparedOperation`] there instead and starts each
+//! execution with [`SpanRecorder::start_prepared_db`]: the span attributes are cloned from the
+//! checked set (reference-count bumps, one vector), the metric attributes are shared (no
+//! vector at all unless the end adds a status code or `error.type`), the span name is static.
+//!
+//! Nothing is trusted that `start_db` checks: a prepared operation is built by the same rules
+//! ([`DbOperation::attributes_with_metric`], [`DbOperation::span_name`]) from the same
+//! fields, and its metric values were admitted by the recorder that prepared it (sets only grow,
+//! so an admission stays valid; a value refused once stays `_OTHER`). A prepared operation used
+//! with another recorder is admitted again by that recorder's sets, per execution.
+
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
+use std::time::SystemTime;
+
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute;
+
+use crate::db::{DbOperation, QueryText};
+use crate::recorder::SpanRecorder;
+use crate::recording::{MetricAttrs, Recording};
+use crate::state::RecorderState;
+use crate::untrusted::{MAX_NAME_LEN, cap_attribute};
+
+/// The checked, bounded parts of a database operation that are the same for every execution,
+/// prepared by [`SpanRecorder::prepare_db`] and started by
+/// [`SpanRecorder::start_prepared_db`]. Keep it in a per-statement or per-command cache.
+///
+/// ```
+/// use opentelemetry::Context;
+/// use opentelemetry::trace::SpanKind;
+/// use otel_rpc::{DbOperation, Outcome, SpanRecorder};
+///
+/// let recorder = SpanRecorder::builder(SpanKind::Client, "my-driver").build();
+/// let op = DbOperation::new("postgresql").namespace("shop").summary("SELECT orders");
+/// let prepared = recorder.prepare_db(&op, None);
+/// assert_eq!(prepared.span_name(), "SELECT orders");
+/// for _ in 0..3 {
+///     recorder
+///         .start_prepared_db(&Context::current(), None, &prepared, None)
+///         .end(Outcome::Success);
+/// }
+/// ```
+#[derive(Clone)]
+pub struct PreparedOperation {
+    /// The recorder whose distinct-values sets admitted `metric` (a `Weak` keeps its address
+    /// from being reused while this value exists).
+    recorder: Weak<RecorderState>,
+    name: Cow<'static, str>,
+    /// Span attributes visible to the sampler, bounded and capped.
+    attributes: Arc<[KeyValue]>,
+    /// `DbOperation::extra`, capped: recorded on sampled spans only.
+    extra: Arc<[KeyValue]>,
+    /// The metric attributes, admitted by `recorder`.
+    metric: Arc<[KeyValue]>,
+}
+
+impl std::fmt::Debug for PreparedOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedOperation")
+            .field("name", &self.name)
+            .field("attributes", &self.attributes)
+            .field("metric", &self.metric)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedOperation {
+    /// The span name every execution gets (unless the start names it otherwise).
+    pub fn span_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The span attributes visible to the sampler (bounded and capped).
+    pub fn attributes(&self) -> &[KeyValue] {
+        &self.attributes
+    }
+
+    /// The metric attributes, as admitted by the recorder that prepared this operation.
+    pub fn metric_attributes(&self) -> &[KeyValue] {
+        &self.metric
+    }
+}
+
+impl SpanRecorder {
+    /// Checks, bounds and admits what of `op` is the same for every execution (everything but
+    /// `query_text`, which each execution gives to
+    /// [`start_prepared_db`](Self::start_prepared_db)). `name` is the span name (an adapter's
+    /// own naming), default [`DbOperation::span_name`]. The span name is made `&'static` once
+    /// (see [`static_name`]), so a span's name costs no allocation.
+    pub fn prepare_db(
+        &self,
+        op: &DbOperation<'_>,
+        name: Option<Cow<'static, str>>,
+    ) -> PreparedOperation {
+        let inner = &self.inner;
+        let mask = if inner.metrics {
+            inner.db_metric_mask
+        } else {
+            0
+        };
+        let (mut attributes, metric) = op.attributes_with_metric(mask, inner.db_distinct.as_ref());
+        attributes.iter_mut().for_each(cap_attribute);
+        let mut extra = op.extra.clone();
+        extra.iter_mut().for_each(cap_attribute);
+        PreparedOperation {
+            recorder: Arc::downgrade(inner),
+            name: static_name(name.unwrap_or_else(|| op.span_name())),
+            attributes: attributes.into(),
+            extra: extra.into(),
+            metric: metric.into(),
+        }
+    }
+
+    /// Starts one execution of `prepared` under `parent` at `start` (`None`: now), named
+    /// `name` (`None`: the prepared name), with this execution's `query_text` (built only when
+    /// the span is recording, capped like every attribute).
+    pub fn start_prepared_db(
+        &self,
+        parent: &Context,
+        start: Option<SystemTime>,
+        prepared: &PreparedOperation,
+        query_text: Option<&QueryText<'_>>,
+    ) -> Recording {
+        self.start_prepared_db_named(parent, start, prepared, None, query_text)
+    }
+
+    /// [`start_prepared_db`](Self::start_prepared_db) with a span name of this execution (a
+    /// user's naming hook).
+    pub fn start_prepared_db_named(
+        &self,
+        parent: &Context,
+        start: Option<SystemTime>,
+        prepared: &PreparedOperation,
+        name: Option<Cow<'static, str>>,
+        query_text: Option<&QueryText<'_>>,
+    ) -> Recording {
+        let inner = &self.inner;
+        let metric = if !inner.metrics {
+            MetricAttrs::default()
+        } else if std::ptr::eq(prepared.recorder.as_ptr(), Arc::as_ptr(inner)) {
+            MetricAttrs::Shared(Arc::clone(&prepared.metric))
+        } else {
+            // Prepared by another recorder: its admissions are not this recorder's.
+            let mut metric: Vec<KeyValue> = prepared
+                .metric
+                .iter()
+                .filter(|kv| inner.metric.allows(kv.key.as_str()))
+                .cloned()
+                .collect();
+            if let Some(distinct) = &inner.db_distinct {
+                distinct.apply_by_key(&mut metric);
+            }
+            MetricAttrs::Owned(metric)
+        };
+        let attributes = || {
+            // Room for what a sampled span adds (query text, extra), so nothing reallocates.
+            let mut attrs =
+                Vec::with_capacity(prepared.attributes.len() + 1 + prepared.extra.len());
+            attrs.extend(prepared.attributes.iter().cloned());
+            attrs
+        };
+        let name = name.unwrap_or_else(|| prepared.name.clone());
+        self.start_span(parent, start, name, attributes, metric, |add| {
+            if let Some(text) = query_text.and_then(QueryText::value) {
+                add(KeyValue::new(attribute::DB_QUERY_TEXT, text));
+            }
+            prepared.extra.iter().cloned().for_each(add);
+        })
+    }
+}
+
+/// How many distinct span names [`static_name`] makes `&'static` per process.
+pub(crate) const MAX_STATIC_NAMES: usize = 1024;
+
+/// `name` as a `&'static str` when it is one of the first [`MAX_STATIC_NAMES`] distinct names
+/// of at most [`MAX_NAME_LEN`] bytes seen by this process (kept for its lifetime: at most
+/// ~256 KiB), else `name` itself. The SDK takes a span name as `Cow<'static, str>`, so a name
+/// held in a cache as shared text would otherwise be copied into a new `String` by every span.
+/// Called when an operation is prepared, not per execution.
+pub(crate) fn static_name(name: Cow<'static, str>) -> Cow<'static, str> {
+    static NAMES: OnceLock<RwLock<Names>> = OnceLock::new();
+    let Cow::Owned(owned) = &name else {
+        return name;
+    };
+    if owned.len() > MAX_NAME_LEN {
+        return name;
+    }
+    let names = NAMES.get_or_init(Default::default);
+    if let Some(s) = names
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(owned.as_str())
+    {
+        return Cow::Borrowed(s);
+    }
+    let mut names = names.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(s) = names.get(owned.as_str()) {
+        return Cow::Borrowed(s);
+    }
+    if names.len() >= MAX_STATIC_NAMES {
+        return name;
+    }
+    let leaked: &'static str = Box::leak(owned.clone().into_boxed_str());
+    names.insert(leaked);
+    Cow::Borrowed(leaked)
+}
+
+type Names = std::collections::HashSet<&'static str, foldhash::fast::RandomState>;

@@ -21,6 +21,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 use std::time::SystemTime;
 
+use opentelemetry::metrics::Histogram;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
@@ -59,8 +60,8 @@ pub struct PreparedOperation {
     attributes: Arc<[KeyValue]>,
     /// `DbOperation::extra`, capped: recorded on sampled spans only.
     extra: Arc<[KeyValue]>,
-    /// The metric attributes, admitted by `recorder`.
-    metric: Arc<[KeyValue]>,
+    /// The metric attributes, admitted by `recorder`, and their bound histogram.
+    metric: Arc<PreparedMetric>,
 }
 
 impl std::fmt::Debug for PreparedOperation {
@@ -68,7 +69,7 @@ impl std::fmt::Debug for PreparedOperation {
         f.debug_struct("PreparedOperation")
             .field("name", &self.name)
             .field("attributes", &self.attributes)
-            .field("metric", &self.metric)
+            .field("metric", &self.metric.attributes)
             .finish_non_exhaustive()
     }
 }
@@ -86,7 +87,7 @@ impl PreparedOperation {
 
     /// The metric attributes, as admitted by the recorder that prepared this operation.
     pub fn metric_attributes(&self) -> &[KeyValue] {
-        &self.metric
+        &self.metric.attributes
     }
 }
 
@@ -116,7 +117,11 @@ impl SpanRecorder {
             name: static_name(name.unwrap_or_else(|| op.span_name())),
             attributes: attributes.into(),
             extra: extra.into(),
-            metric: metric.into(),
+            metric: Arc::new(PreparedMetric {
+                attributes: metric.into(),
+                #[cfg(feature = "bound-instruments")]
+                bound: OnceLock::new(),
+            }),
         }
     }
 
@@ -152,6 +157,7 @@ impl SpanRecorder {
             // Prepared by another recorder: its admissions are not this recorder's.
             let mut metric: Vec<KeyValue> = prepared
                 .metric
+                .attributes
                 .iter()
                 .filter(|kv| inner.metric.allows(kv.key.as_str()))
                 .cloned()
@@ -175,6 +181,36 @@ impl SpanRecorder {
             }
             prepared.extra.iter().cloned().for_each(add);
         })
+    }
+}
+
+/// The metric attributes of a prepared operation and, with the `bound-instruments` feature,
+/// the duration histogram bound to them at its first point (as the pool histograms are):
+/// every later point of the statement skips the SDK's hashing and lookup of its attributes.
+/// Binding at the first point, not when prepared, exports no empty series for a statement
+/// that never ends. A histogram the recorder replaced since (it follows the global meter
+/// provider and that changed) is recorded with the attributes instead.
+pub(crate) struct PreparedMetric {
+    pub(crate) attributes: Box<[KeyValue]>,
+    /// (identity of the histogram bound to, the bound histogram).
+    #[cfg(feature = "bound-instruments")]
+    bound: OnceLock<(u64, opentelemetry::metrics::BoundHistogram<f64>)>,
+}
+
+impl PreparedMetric {
+    /// Records `value` on `histogram` (whose identity is `id`, see `Resolved::duration_id`).
+    pub(crate) fn record(&self, histogram: &Histogram<f64>, id: u64, value: f64) {
+        #[cfg(feature = "bound-instruments")]
+        {
+            let (bound_to, bound) = self
+                .bound
+                .get_or_init(|| (id, histogram.bind(&self.attributes)));
+            if *bound_to == id {
+                bound.record(value);
+                return;
+            }
+        }
+        histogram.record(value, &self.attributes);
     }
 }
 

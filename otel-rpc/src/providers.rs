@@ -122,6 +122,9 @@ pub(crate) struct Resolved {
     pub(crate) tracer: Arc<BoxedTracer>,
     /// `None` when metrics are off.
     pub(crate) duration: Option<Histogram<f64>>,
+    /// Identifies `duration` (unique per histogram built in this process): what a
+    /// `PreparedOperation`'s bound histogram was bound to.
+    pub(crate) duration_id: u64,
     /// `None` when exceptions do not go to logs or no logger provider is known.
     pub(crate) logger: Option<Arc<dyn ExceptionLogger>>,
     /// The global meter provider `duration` came from (identity only; never upgraded).
@@ -191,6 +194,7 @@ impl Resolver {
         let resolved = Resolved {
             tracer,
             duration,
+            duration_id: next_histogram_id(),
             logger,
             meter_from,
             logger_generation,
@@ -250,20 +254,29 @@ impl Refresh {
         } else {
             Arc::clone(&old.tracer)
         };
-        let (duration, meter_from) = match (&old.meter_from, self.follow.meter) {
+        let (duration, duration_id, meter_from) = match (&old.meter_from, self.follow.meter) {
             (Some(from), true) => {
                 let provider = global::meter_provider();
                 if std::ptr::addr_eq(from.as_ptr(), Arc::as_ptr(&provider)) {
-                    (old.duration.clone(), old.meter_from.clone())
+                    (
+                        old.duration.clone(),
+                        old.duration_id,
+                        old.meter_from.clone(),
+                    )
                 } else {
                     let meter = provider.meter_with_scope(self.scope.clone());
                     (
                         Some(self.metric.build(&meter)),
+                        next_histogram_id(),
                         Some(Arc::downgrade(&provider)),
                     )
                 }
             }
-            _ => (old.duration.clone(), old.meter_from.clone()),
+            _ => (
+                old.duration.clone(),
+                old.duration_id,
+                old.meter_from.clone(),
+            ),
         };
         let (logger, logger_generation) = if self.follow.logger
             && crate::exception::global_logger_generation() != old.logger_generation
@@ -275,11 +288,18 @@ impl Refresh {
         current.store(Arc::new(Resolved {
             tracer,
             duration,
+            duration_id,
             logger,
             meter_from,
             logger_generation,
         }));
     }
+}
+
+/// A new process-unique identity for a duration histogram.
+fn next_histogram_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn global_tracer(scope: &InstrumentationScope) -> BoxedTracer {

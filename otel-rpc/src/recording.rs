@@ -13,6 +13,7 @@ use crate::classify::{Observed, Verdict};
 use crate::conventions::Domain;
 use crate::metric::bound_metric_value;
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
+use crate::prepared::PreparedMetric;
 use crate::state::RecorderState;
 use crate::text::truncate;
 use crate::untrusted::{MAX_NAME_LEN, OTHER, cap_attribute};
@@ -292,8 +293,11 @@ impl Recording {
             Some(end) => span.end_with_timestamp(end),
             None => span.end(),
         }
-        if let Some(histogram) = &active.recorder.providers.load().duration {
-            histogram.record(elapsed.as_secs_f64(), &active.metric_attrs);
+        let resolved = active.recorder.providers.load();
+        if let Some(histogram) = &resolved.duration {
+            active
+                .metric_attrs
+                .record(histogram, resolved.duration_id, elapsed.as_secs_f64());
         }
     }
 }
@@ -314,11 +318,11 @@ fn status_code_kv(recorder: &RecorderState, code: &str) -> Option<KeyValue> {
     ))
 }
 
-/// The metric attributes of one operation: shared with a [`PreparedOperation`]
-/// (crate::PreparedOperation) until the end adds one (a status code, `error.type`), then owned.
+/// The metric attributes of one operation: shared with a
+/// [`PreparedOperation`](crate::PreparedOperation) until the end adds one (a status code, `error.type`), then owned.
 pub(crate) enum MetricAttrs {
     Owned(Vec<KeyValue>),
-    Shared(Arc<[KeyValue]>),
+    Shared(Arc<PreparedMetric>),
 }
 
 impl Default for MetricAttrs {
@@ -333,6 +337,7 @@ impl MetricAttrs {
         match self {
             MetricAttrs::Owned(v) => v.push(kv),
             MetricAttrs::Shared(shared) => {
+                let shared = &shared.attributes;
                 let mut v = Vec::with_capacity(shared.len() + crate::metric::END_ATTRIBUTES);
                 v.extend(shared.iter().cloned());
                 v.push(kv);
@@ -348,7 +353,18 @@ impl std::ops::Deref for MetricAttrs {
     fn deref(&self) -> &[KeyValue] {
         match self {
             MetricAttrs::Owned(v) => v,
-            MetricAttrs::Shared(shared) => shared,
+            MetricAttrs::Shared(shared) => &shared.attributes,
+        }
+    }
+}
+
+impl MetricAttrs {
+    /// Records `value` with these attributes on `histogram` (identity `id`): through the
+    /// prepared operation's bound histogram while they are its own.
+    fn record(&self, histogram: &opentelemetry::metrics::Histogram<f64>, id: u64, value: f64) {
+        match self {
+            MetricAttrs::Owned(v) => histogram.record(value, v),
+            MetricAttrs::Shared(prepared) => prepared.record(histogram, id, value),
         }
     }
 }

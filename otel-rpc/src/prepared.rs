@@ -251,3 +251,217 @@ pub(crate) fn static_name(name: Cow<'static, str>) -> Cow<'static, str> {
 }
 
 type Names = std::collections::HashSet<&'static str, foldhash::fast::RandomState>;
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::SpanKind;
+    use opentelemetry_semantic_conventions::attribute as a;
+
+    use super::*;
+    use crate::{DurationMetric, Failure, Outcome};
+
+    const METRIC: &str = "db.client.operation.duration";
+
+    fn recorder(t: &otel_testkit::TestTelemetry, limit: usize) -> SpanRecorder {
+        SpanRecorder::builder(SpanKind::Client, "test")
+            .tracer_provider(t.tracer_provider.clone())
+            .meter_provider(t.meter_provider.clone())
+            .status_code_attribute(a::DB_RESPONSE_STATUS_CODE)
+            .duration_metric(DurationMetric::db_client().with_max_distinct_values(limit))
+            .build()
+    }
+
+    fn sorted(attrs: &[KeyValue]) -> Vec<(String, String)> {
+        let mut v: Vec<_> = attrs
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_prepared_start_records_what_start_db_records() {
+        let op = || {
+            DbOperation::new("postgresql")
+                .namespace("shop")
+                .operation("SELECT")
+                .collection("orders")
+                .summary("SELECT orders")
+                .server("db.local", Some(5432))
+                .attribute(KeyValue::new("db.stored_procedure.name", "p"))
+        };
+        let text = QueryText::Ready("SELECT * FROM orders WHERE id = ?".into());
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 256);
+        rec.start_db(
+            &Context::new(),
+            &op().query_text(QueryText::Ready("SELECT * FROM orders WHERE id = ?".into())),
+        )
+        .end(Outcome::Success);
+        let prepared = rec.prepare_db(&op(), None);
+        for _ in 0..3 {
+            rec.start_prepared_db(&Context::new(), None, &prepared, Some(&text))
+                .end(Outcome::Success);
+        }
+        let spans = t.spans();
+        assert_eq!(spans.len(), 4);
+        for s in &spans {
+            assert_eq!(s.name, "SELECT orders");
+            assert_eq!(sorted(&s.attributes), sorted(&spans[0].attributes));
+        }
+        assert!(
+            spans[3]
+                .attributes
+                .iter()
+                .any(|kv| kv.key.as_str() == a::DB_QUERY_TEXT)
+        );
+        let points = t.histogram(METRIC);
+        assert_eq!(points.len(), 1, "one series, bound or not: {points:?}");
+        assert_eq!(points[0].count, 4);
+        assert_eq!(
+            points[0].attr(a::DB_COLLECTION_NAME).as_deref(),
+            Some("orders")
+        );
+    }
+
+    #[test]
+    fn hostile_names_are_refused_when_prepared() {
+        let secret = "s3cr3t-token";
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 256);
+        let long = format!("SELECT {}{secret}", "x".repeat(300));
+        for (collection, summary) in [
+            (format!("orders; DROP {secret}"), None),
+            (format!("o'{secret}"), Some(long.as_str())),
+            (format!("{secret} WHERE 1=1"), None),
+        ] {
+            let mut op = DbOperation::new("postgresql")
+                .namespace("shop")
+                .operation("SELECT")
+                .collection(collection);
+            if let Some(s) = summary {
+                op = op.summary(s.to_owned());
+            }
+            let prepared = rec.prepare_db(&op, None);
+            assert!(
+                !prepared.span_name().contains(secret),
+                "{}",
+                prepared.span_name()
+            );
+            assert!(prepared.span_name().len() <= crate::MAX_NAME_LEN);
+            for kv in prepared
+                .attributes()
+                .iter()
+                .chain(prepared.metric_attributes())
+            {
+                assert_ne!(kv.key.as_str(), a::DB_COLLECTION_NAME, "shape check kept");
+            }
+            rec.start_prepared_db(&Context::new(), None, &prepared, None)
+                .end(Outcome::Success);
+        }
+        assert_eq!(t.spans().len(), 3);
+        assert!(!t.histogram(METRIC).is_empty());
+        assert_eq!(t.leaks(secret), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_distinct_values_bound_holds_for_prepared_operations() {
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 1);
+        let prepare = |table: &str| {
+            rec.prepare_db(
+                &DbOperation::new("postgresql").summary(format!("SELECT {table}")),
+                None,
+            )
+        };
+        let (first, second) = (prepare("a"), prepare("b"));
+        assert_eq!(first.span_name(), "SELECT a");
+        assert_eq!(
+            second.span_name(),
+            "SELECT b",
+            "the span keeps the real name"
+        );
+        for p in [&first, &second, &first, &second] {
+            rec.start_prepared_db(&Context::new(), None, p, None)
+                .end(Outcome::Success);
+        }
+        let mut summaries: Vec<_> = t
+            .histogram(METRIC)
+            .iter()
+            .map(|p| (p.attr(a::DB_QUERY_SUMMARY).unwrap_or_default(), p.count))
+            .collect();
+        summaries.sort();
+        assert_eq!(
+            summaries,
+            [("SELECT a".to_owned(), 2), (crate::OTHER.to_owned(), 2)]
+        );
+        // Another recorder admits by its own sets, per execution.
+        let t2 = otel_testkit::TestTelemetry::new();
+        let other = recorder(&t2, 0);
+        other
+            .start_prepared_db(&Context::new(), None, &first, None)
+            .end(Outcome::Success);
+        let points = t2.histogram(METRIC);
+        assert_eq!(points.len(), 1);
+        assert_eq!(
+            points[0].attr(a::DB_QUERY_SUMMARY).as_deref(),
+            Some(crate::OTHER)
+        );
+    }
+
+    #[test]
+    fn a_failure_adds_its_attributes_beside_the_bound_series() {
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 256);
+        let prepared = rec.prepare_db(&DbOperation::new("postgresql").summary("SELECT t"), None);
+        rec.start_prepared_db(&Context::new(), None, &prepared, None)
+            .end(Outcome::Success);
+        rec.start_prepared_db(&Context::new(), None, &prepared, None)
+            .end(Outcome::Failure(
+                Failure::new("23505").with_status_code("23505"),
+            ));
+        rec.start_prepared_db(&Context::new(), None, &prepared, None)
+            .end(Outcome::Success);
+        let mut points: Vec<_> = t
+            .histogram(METRIC)
+            .iter()
+            .map(|p| {
+                (
+                    p.attr(a::ERROR_TYPE),
+                    p.attr(a::DB_RESPONSE_STATUS_CODE),
+                    p.count,
+                )
+            })
+            .collect();
+        points.sort();
+        assert_eq!(
+            points,
+            [
+                (None, None, 2),
+                (Some("23505".to_owned()), Some("23505".to_owned()), 1)
+            ]
+        );
+        let failed = &t.spans()[1];
+        assert!(matches!(
+            failed.status,
+            opentelemetry::trace::Status::Error { .. }
+        ));
+    }
+
+    #[test]
+    fn repeated_names_become_static_and_long_ones_stay_owned() {
+        let name = static_name(Cow::Owned("SELECT prepared_static_name_test".to_owned()));
+        assert!(matches!(
+            name,
+            Cow::Borrowed("SELECT prepared_static_name_test")
+        ));
+        let again = static_name(Cow::Owned("SELECT prepared_static_name_test".to_owned()));
+        let (Cow::Borrowed(x), Cow::Borrowed(y)) = (&name, &again) else {
+            panic!("static");
+        };
+        assert!(std::ptr::eq(*x, *y), "made static once");
+        let long = "x".repeat(MAX_NAME_LEN + 1);
+        assert!(matches!(static_name(Cow::Owned(long)), Cow::Owned(_)));
+    }
+}

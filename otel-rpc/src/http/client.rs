@@ -14,12 +14,14 @@ use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
 #[non_exhaustive]
 pub struct HttpClientOptions {
     pub(crate) service_name: Option<HeaderValue>,
+    pub(crate) known_methods: super::KnownMethods,
 }
 
 impl fmt::Debug for HttpClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpClientOptions")
             .field("service_name", &self.service_name)
+            .field("known_methods", &self.known_methods)
             .finish()
     }
 }
@@ -29,6 +31,13 @@ impl crate::layer::protocol::LayerOptions for HttpClientOptions {
 }
 
 impl LayerBuilder<HttpClientOptions> {
+    /// The methods recorded as themselves; others are `_OTHER` (see [`KnownMethods`](super::KnownMethods)).
+    /// Default: `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, else the conventions' set.
+    pub fn known_methods(mut self, methods: super::KnownMethods) -> Self {
+        self.options.known_methods = methods;
+        self
+    }
+
     /// Sends this service's name in the
     /// [`PEER_SERVICE_HEADER`](super::PEER_SERVICE_HEADER) header, so the server's span
     /// records who called (`service.peer.name`). Off by default.

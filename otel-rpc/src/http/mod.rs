@@ -12,6 +12,7 @@
 //! propagator, span name, request filter, extra attributes.
 
 mod client;
+mod known_methods;
 mod peer;
 pub(crate) mod request_facts;
 #[cfg(feature = "reqwest")]
@@ -20,6 +21,9 @@ mod server;
 
 pub use client::{
     HttpClient, HttpClientFuture, HttpClientLayer, HttpClientOptions, HttpClientService,
+};
+pub use known_methods::{
+    DEFAULT_KNOWN_METHODS, KNOWN_METHODS_ENV, KnownMethods, MAX_KNOWN_METHODS,
 };
 pub use peer::{MAX_PEER_SERVICE_LEN, PEER_SERVICE_HEADER};
 pub use request_facts::{REDACTED, redact_url};

@@ -1,28 +1,9 @@
-//! Facts about an HTTP request in semantic-convention form: normalised method, server
+//! Facts about an HTTP request in semantic-convention form (the method: [`super::KnownMethods`]): server
 //! address and port, protocol version, and URLs with credentials and query values redacted.
 
 use std::borrow::Cow;
 
-use http::{HeaderMap, Method, Uri, Version, header};
-
-/// The `http.request.method` value and, for methods outside the known set, the original
-/// method (for `http.request.method_original`); unknown methods become `_OTHER` so span names
-/// and metrics stay low-cardinality.
-pub(crate) fn method(method: &Method) -> (&'static str, Option<&str>) {
-    let known = match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::PATCH => "PATCH",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => return ("_OTHER", Some(method.as_str())),
-    };
-    (known, None)
-}
+use http::{HeaderMap, Uri, Version, header};
 
 /// `network.protocol.version` for an HTTP version.
 pub(crate) fn protocol_version(version: Version) -> Option<&'static str> {
@@ -238,13 +219,6 @@ pub(crate) fn redact_query(query: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn methods() {
-        assert_eq!(method(&Method::GET), ("GET", None));
-        let custom = Method::from_bytes(b"PURGE").expect("valid method");
-        assert_eq!(method(&custom), ("_OTHER", Some("PURGE")));
-    }
 
     #[test]
     fn host_and_port() {

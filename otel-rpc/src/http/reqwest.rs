@@ -112,6 +112,7 @@ impl Middleware for OtelMiddleware {
             let full = || super::redact_url(url.as_str());
             let request = ClientRequest {
                 method: req.method(),
+                known_methods: &shared.options.known_methods,
                 scheme: Some(url.scheme()),
                 host: url.host_str(),
                 port: url.port(),

@@ -25,6 +25,7 @@ pub struct HttpServerOptions {
     pub(crate) route: Option<RouteFn>,
     pub(crate) trust_forwarded_for: bool,
     pub(crate) metric_server_addresses: Option<Arc<BoundedValues>>,
+    pub(crate) known_methods: super::KnownMethods,
 }
 
 impl fmt::Debug for HttpServerOptions {
@@ -36,6 +37,7 @@ impl fmt::Debug for HttpServerOptions {
                 "metric_server_address",
                 &self.metric_server_addresses.is_some(),
             )
+            .field("known_methods", &self.known_methods)
             .finish()
     }
 }
@@ -53,6 +55,13 @@ impl LayerBuilder<HttpServerOptions> {
         F: Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync + 'static,
     {
         self.options.route = Some(Arc::new(f));
+        self
+    }
+
+    /// The methods recorded as themselves; others are `_OTHER` (see [`KnownMethods`](super::KnownMethods)).
+    /// Default: `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, else the conventions' set.
+    pub fn known_methods(mut self, methods: super::KnownMethods) -> Self {
+        self.options.known_methods = methods;
         self
     }
 

@@ -11,6 +11,8 @@ mod exception_signal;
 mod grpc;
 mod grpc_bounds;
 mod http;
+mod http_fixture;
+mod known_methods;
 mod layer_classify;
 mod layer_conventions;
 mod layer_untrusted;

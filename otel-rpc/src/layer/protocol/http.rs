@@ -11,8 +11,8 @@ use opentelemetry_semantic_conventions::attribute;
 use super::{Protocol, Sealed, Traced};
 use crate::Recording;
 use crate::http::request_facts::{
-    client_scheme, default_port, method, protocol_version, redact_query, redact_uri,
-    server_host_port, server_scheme, shared_str, valid_host,
+    client_scheme, default_port, protocol_version, redact_query, redact_uri, server_host_port,
+    server_scheme, shared_str, valid_host,
 };
 use crate::http::{HttpClientOptions, HttpServerOptions, peer_service, send_service_name};
 use crate::layer::body::{Completion, TracedBody};
@@ -89,6 +89,7 @@ impl Protocol for HttpClient {
         let url = || redact_uri(&parts.uri);
         let request = ClientRequest {
             method: &parts.method,
+            known_methods: &shared.options.known_methods,
             scheme: parts.uri.scheme_str(),
             host: parts.uri.host(),
             port: parts.uri.port_u16(),
@@ -127,19 +128,19 @@ impl Protocol for HttpClient {
 
 fn start_server(shared: &Shared<HttpServerOptions>, parent: &Context, parts: &Parts) -> Recording {
     let recorder = &shared.recorder;
-    let (method, original_method) = method(&parts.method);
+    let (method, original_method) = shared.options.known_methods.classify(&parts.method);
     let route = matched_path(parts)
         .or_else(|| shared.options.route.as_ref().and_then(|route| route(parts)));
     let name = match (shared.hooks.span_name(parts), &route) {
         (Some(name), _) => name,
         (None, Some(route)) => {
             let mut name = String::with_capacity(method.len() + 1 + route.len());
-            name.push_str(method);
+            name.push_str(&method);
             name.push(' ');
             name.push_str(route);
             Cow::Owned(name)
         }
-        (None, None) => Cow::Borrowed(method),
+        (None, None) => method.clone(),
     };
     let mut attributes = Vec::with_capacity(14);
     attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method));
@@ -295,6 +296,7 @@ fn client_address(parts: &Parts, trust_forwarded_for: bool, attributes: &mut Vec
 /// What a client span needs to know about its request; shared with the reqwest middleware.
 pub(crate) struct ClientRequest<'a> {
     pub(crate) method: &'a http::Method,
+    pub(crate) known_methods: &'a crate::http::KnownMethods,
     pub(crate) scheme: Option<&'a str>,
     pub(crate) host: Option<&'a str>,
     pub(crate) port: Option<u16>,
@@ -312,9 +314,12 @@ pub(crate) fn start_client_span(
     extra: Vec<KeyValue>,
 ) -> Recording {
     debug_assert!(recorder.kind() == SpanKind::Client);
-    let (method, original_method) = method(request.method);
+    let (method, original_method) = request.known_methods.classify(request.method);
     let mut attributes = Vec::with_capacity(7 + extra.len());
-    attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method));
+    attributes.push(KeyValue::new(
+        attribute::HTTP_REQUEST_METHOD,
+        method.clone(),
+    ));
     if let Some(host) = request.host {
         let host = host
             .strip_prefix('[')
@@ -336,7 +341,7 @@ pub(crate) fn start_client_span(
     // Sampling-relevant (the conventions' span-start set): given to the sampler.
     attributes.push(KeyValue::new(attribute::URL_FULL, (request.url)()));
     attributes.extend(extra);
-    let name = name.unwrap_or(Cow::Borrowed(method));
+    let name = name.unwrap_or(method);
     recorder.start_with(parent, None, name, attributes, |details| {
         if let Some(original) = original_method {
             details.push(KeyValue::new(

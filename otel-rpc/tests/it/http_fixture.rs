@@ -1,0 +1,79 @@
+//! A real axum server and a real hyper client, each behind a layer built by the test, for the
+//! HTTP convention tests (known methods, header capture, migration names, HTTP metrics).
+#![cfg(all(feature = "http", feature = "axum"))]
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use otel_rpc::http::{HttpClientLayer, HttpClientOptions, HttpServerLayer, HttpServerOptions};
+use otel_rpc::layer::LayerBuilder;
+use otel_testkit::TestTelemetry;
+use tower::{ServiceBuilder, ServiceExt};
+
+/// The raw client every test layers.
+pub type RawClient = Client<HttpConnector, Full<Bytes>>;
+/// The traced client.
+pub type TracedClient = otel_rpc::http::HttpClientService<RawClient>;
+
+/// A server-layer builder exporting into `t`.
+pub fn server_builder(t: &TestTelemetry) -> LayerBuilder<HttpServerOptions> {
+    HttpServerLayer::builder()
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+}
+
+/// A client-layer builder exporting into `t`.
+pub fn client_builder(t: &TestTelemetry) -> LayerBuilder<HttpClientOptions> {
+    HttpClientLayer::builder()
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+}
+
+/// `layer` around a real hyper client.
+pub fn client(layer: HttpClientLayer) -> TracedClient {
+    ServiceBuilder::new()
+        .layer(layer)
+        .service(Client::builder(TokioExecutor::new()).build_http())
+}
+
+/// Serves `app` on a loopback port (with `ConnectInfo`).
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    addr
+}
+
+/// Sends `req` and reads the whole response; the status and body.
+pub async fn send(client: &TracedClient, req: http::Request<Full<Bytes>>) -> (u16, Bytes) {
+    let response = client.clone().oneshot(req).await.expect("response");
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, body)
+}
+
+/// A request with `method` to `path` on `addr`.
+pub fn request(method: &str, addr: SocketAddr, path: &str) -> http::request::Builder {
+    http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+}

@@ -48,6 +48,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "http")]
+pub mod capture;
 pub mod classify;
 pub mod conventions;
 mod db;

@@ -136,6 +136,7 @@ impl Middleware for OtelMiddleware {
             }
             start_client_span(&shared.recorder, &parent, &request, name, extra)
         };
+        shared.rules.capture.request(req.headers(), &recording);
         shared
             .recorder
             .inject(recording.context(), &mut HeaderInjector(req.headers_mut()));
@@ -146,6 +147,10 @@ impl Middleware for OtelMiddleware {
         let mut recording = recording;
         match &result {
             Ok(response) => {
+                shared
+                    .rules
+                    .capture
+                    .response(response.headers(), &recording);
                 let outcome = shared
                     .rules
                     .conclude(&mut recording, Code::Http(response.status().as_u16()));

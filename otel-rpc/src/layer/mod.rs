@@ -20,6 +20,7 @@ pub use builder::{AttributesFn, FilterFn, LayerBuilder, SpanNameFn};
 pub use future::TraceFuture;
 pub use headers::{HeaderExtractor, HeaderInjector};
 pub use protocol::Protocol;
+pub use rules::Side;
 pub use service::{TraceLayer, TraceService};
 
 /// The shared options vocabulary, re-exported for layer users.

@@ -10,6 +10,7 @@ mod echo;
 mod exception_signal;
 mod grpc;
 mod grpc_bounds;
+mod header_capture;
 mod http;
 mod http_fixture;
 mod known_methods;

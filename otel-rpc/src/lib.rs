@@ -70,6 +70,7 @@ pub mod propagation;
 mod providers;
 mod recorder;
 mod recording;
+pub mod semconv_mode;
 pub mod text;
 pub mod untrusted;
 

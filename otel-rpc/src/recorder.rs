@@ -68,6 +68,8 @@ pub(crate) struct Inner {
     pub(crate) error_text: ErrorTextMode,
     /// No span for an operation whose parent context holds no span (its metric is recorded).
     pub(crate) require_parent: bool,
+    /// The previous attribute names written beside the current ones (`*/dup` modes).
+    pub(crate) previous: Option<crate::semconv_mode::PreviousNames>,
 }
 
 impl fmt::Debug for SpanRecorder {
@@ -100,6 +102,7 @@ pub struct SpanRecorderBuilder {
     logger: Option<SharedLoggerFactory>,
     error_text: ErrorTextMode,
     require_parent: bool,
+    semconv_stability: Option<crate::semconv_mode::SemconvStability>,
 }
 
 impl fmt::Debug for SpanRecorderBuilder {
@@ -132,6 +135,7 @@ impl SpanRecorder {
             logger: None,
             error_text: ErrorTextMode::Off,
             require_parent: false,
+            semconv_stability: None,
         }
     }
 
@@ -262,6 +266,9 @@ impl SpanRecorder {
         }
         let mut attributes = attributes;
         attributes.iter_mut().for_each(cap_attribute);
+        // `*/dup` modes: the start attributes, to copy under their previous names (and to
+        // look up what a copy depends on) once the span is known to record.
+        let dup_context = inner.previous.is_some().then(|| attributes.clone());
         let resolved = match now {
             Some(now) => inner.providers.load_at(now),
             None => inner.providers.load(),
@@ -281,6 +288,12 @@ impl SpanRecorder {
             let mut extra = Vec::new();
             details(&mut extra);
             extra.iter_mut().for_each(cap_attribute);
+            if let (Some(previous), Some(context)) = (&inner.previous, &dup_context) {
+                let mut copies = Vec::new();
+                previous.extend(context, context, &mut copies);
+                previous.extend(&extra, context, &mut copies);
+                extra.append(&mut copies);
+            }
             if !extra.is_empty() {
                 span.set_attributes(extra);
             }
@@ -425,6 +438,14 @@ impl SpanRecorderBuilder {
         self
     }
 
+    /// Which domains also write the previous attribute names on spans (see
+    /// [`crate::semconv_mode`]); default [`SemconvStability::from_env`](crate::semconv_mode::SemconvStability::from_env)
+    /// (`OTEL_SEMCONV_STABILITY_OPT_IN`), read by [`build`](Self::build).
+    pub fn semconv_stability(mut self, mode: crate::semconv_mode::SemconvStability) -> Self {
+        self.semconv_stability = Some(mode);
+        self
+    }
+
     /// With `true`, an operation whose parent context holds no span (local or remote) records
     /// its duration metric but no span, so background work does not start a root trace per
     /// operation. Default `false`.
@@ -466,8 +487,13 @@ impl SpanRecorderBuilder {
             .metrics_enabled
             .then(|| self.metric.distinct_values())
             .flatten();
+        let previous = self
+            .semconv_stability
+            .unwrap_or_else(crate::semconv_mode::SemconvStability::from_env)
+            .previous_names(domain, &self.kind);
         SpanRecorder {
             inner: Arc::new(Inner {
+                previous,
                 kind: self.kind,
                 providers,
                 metrics: self.metrics_enabled,

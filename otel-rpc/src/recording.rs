@@ -94,9 +94,11 @@ impl Recording {
     /// Sets a span attribute (ignored when the span is not recording), capped by the one
     /// attribute cap rule (see [`crate::untrusted`]).
     pub fn set_attribute(&self, mut kv: KeyValue) {
-        if self.is_recording() {
+        if let Some(active) = &self.active
+            && active.recording
+        {
             cap_attribute(&mut kv);
-            self.cx.span().set_attribute(kv);
+            set_span_attribute(&self.cx, &active.recorder, kv);
         }
     }
 
@@ -109,7 +111,7 @@ impl Recording {
                 active.metric_attrs.push(bound_metric_value(kv.clone()));
             }
             if active.recording {
-                self.cx.span().set_attribute(kv);
+                set_span_attribute(&self.cx, &active.recorder, kv);
             }
         }
     }
@@ -201,7 +203,7 @@ impl Recording {
                     {
                         push_metric_attr(recorder, metric_attrs, &code);
                         if *recording {
-                            self.cx.span().set_attribute(code);
+                            set_span_attribute(&self.cx, recorder, code);
                         }
                     }
                 }
@@ -273,7 +275,7 @@ impl Recording {
             if *recording {
                 span.set_attribute(error_type);
                 if let Some(code) = status_code {
-                    span.set_attribute(code);
+                    set_span_attribute(&self.cx, recorder, code);
                 }
                 span.set_status(match &f.message {
                     Some(message) => Status::error(message.to_string()),
@@ -296,6 +298,16 @@ impl Recording {
             histogram.record(elapsed.as_secs_f64(), &active.metric_attrs);
         }
     }
+}
+
+/// Sets an (already capped) attribute on the span of `cx` and, in a `*/dup` mode, its copy
+/// under the previous name: the one place a recording writes span attributes after the start.
+fn set_span_attribute(cx: &Context, recorder: &Inner, kv: KeyValue) {
+    let span = cx.span();
+    if let Some(copy) = recorder.previous.and_then(|p| p.copy(&kv, &[])) {
+        span.set_attribute(copy);
+    }
+    span.set_attribute(kv);
 }
 
 /// Adds `kv` to the metric attributes when metrics are on and the allow-list has its key.

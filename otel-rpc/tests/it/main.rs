@@ -20,6 +20,7 @@ mod layer_untrusted;
 mod options;
 mod recorder;
 mod reqwest_resends;
+mod semconv_dup;
 mod stream_panics;
 mod trace_context;
 mod tracing_bridge;

@@ -2,12 +2,14 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::metrics::{Histogram, Meter};
+use opentelemetry::metrics::Meter;
 use opentelemetry_semantic_conventions::{attribute, metric};
 
 mod distinct;
+mod instruments;
 pub(crate) use distinct::DistinctValues;
 pub(crate) use distinct::{Entry as DistinctEntry, slot_of as distinct_slot};
+pub(crate) use instruments::{ExtraMetrics, HttpInstruments, HttpState, Instruments};
 
 /// Bucket boundaries (seconds) the database semantic conventions advise for
 /// `db.client.operation.duration`.
@@ -139,6 +141,8 @@ pub struct DurationMetric {
     /// the metric; later new values are recorded as `_OTHER` there (see [`DB_METRIC_KEYS`]).
     /// Default [`DEFAULT_MAX_DISTINCT_VALUES`](Self::DEFAULT_MAX_DISTINCT_VALUES).
     pub max_distinct_values: usize,
+    /// The HTTP metrics recorded beside the duration (opt-in, HTTP layers only).
+    pub(crate) extra: ExtraMetrics,
 }
 
 impl DurationMetric {
@@ -153,6 +157,7 @@ impl DurationMetric {
             boundaries: DB_DURATION_BOUNDARIES.to_vec(),
             keys: Cow::Borrowed(DB_METRIC_KEYS),
             max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
+            extra: ExtraMetrics::default(),
         }
     }
 
@@ -197,6 +202,7 @@ impl DurationMetric {
             boundaries: HTTP_DURATION_BOUNDARIES.to_vec(),
             keys: Cow::Borrowed(HTTP_METRIC_KEYS),
             max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
+            extra: ExtraMetrics::default(),
         }
     }
 
@@ -207,6 +213,7 @@ impl DurationMetric {
             boundaries: HTTP_DURATION_BOUNDARIES.to_vec(),
             keys: Cow::Borrowed(RPC_METRIC_KEYS),
             max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
+            extra: ExtraMetrics::default(),
         }
     }
 
@@ -248,13 +255,14 @@ impl DurationMetric {
             .then(|| DistinctValues::new(self.max_distinct_values))
     }
 
-    pub(crate) fn build(&self, meter: &Meter) -> Histogram<f64> {
-        meter
+    pub(crate) fn build(&self, meter: &Meter) -> Instruments {
+        let duration = meter
             .f64_histogram(self.name.clone())
             .with_unit("s")
             .with_description(self.description.clone())
             .with_boundaries(self.boundaries.clone())
-            .build()
+            .build();
+        Instruments::new(duration, meter, self.extra)
     }
 
     /// `true` when `key` may be copied onto the metric.

@@ -282,6 +282,7 @@ impl SpanRecorder {
             builder = builder.with_start_time(start);
         }
         let mut span = tracer.build_with_context(builder, parent);
+        let http = resolved.duration.as_ref().and_then(|i| i.http.clone());
         drop(resolved);
         let recording = span.is_recording();
         if recording {
@@ -298,14 +299,18 @@ impl SpanRecorder {
                 span.set_attributes(extra);
             }
         }
-        Recording::new(
+        let mut started = Recording::new(
             parent.with_span(span),
             Arc::clone(&self.inner),
             start,
             now,
             metric_attrs,
             recording,
-        )
+        );
+        if let Some(http) = http {
+            started.start_http(http);
+        }
+        started
     }
 
     /// Server side: the parent context carried by an incoming request (W3C `traceparent`,

@@ -11,7 +11,7 @@ use opentelemetry_semantic_conventions::attribute;
 
 use crate::classify::{Observed, Verdict};
 use crate::conventions::Domain;
-use crate::metric::bound_metric_value;
+use crate::metric::{HttpState, bound_metric_value};
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
 use crate::recorder::Inner;
 use crate::text::truncate;
@@ -33,6 +33,8 @@ struct Active {
     started: Started,
     metric_attrs: Vec<KeyValue>,
     recording: bool,
+    /// The opted-in HTTP metrics beside the duration (active requests, body sizes).
+    http: Option<Box<HttpState>>,
 }
 
 enum Started {
@@ -70,7 +72,46 @@ impl Recording {
                 started,
                 metric_attrs,
                 recording,
+                http: None,
             }),
+        }
+    }
+
+    /// Starts the opted-in HTTP metrics of this operation (the active-requests increment).
+    pub(crate) fn start_http(
+        &mut self,
+        instruments: std::sync::Arc<crate::metric::HttpInstruments>,
+    ) {
+        if let Some(active) = &mut self.active {
+            active.http = Some(Box::new(HttpState::start(
+                instruments,
+                &active.metric_attrs,
+            )));
+        }
+    }
+
+    /// `true` when this operation records body sizes.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn wants_body_sizes(&self) -> bool {
+        self.active
+            .as_ref()
+            .and_then(|a| a.http.as_ref())
+            .is_some_and(|h| h.body_sizes())
+    }
+
+    /// Sets the request body size (bytes), when body sizes are recorded.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn set_request_body_size(&mut self, bytes: u64) {
+        if let Some(h) = self.active.as_mut().and_then(|a| a.http.as_mut()) {
+            h.request_size = Some(bytes);
+        }
+    }
+
+    /// Adds `bytes` to the response body size, when body sizes are recorded.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn add_response_body_bytes(&mut self, bytes: u64) {
+        if let Some(h) = self.active.as_mut().and_then(|a| a.http.as_mut()) {
+            h.response_size = Some(h.response_size.unwrap_or(0).saturating_add(bytes));
         }
     }
 
@@ -177,6 +218,7 @@ impl Recording {
             recorder,
             metric_attrs,
             recording,
+            http,
             ..
         } = &mut active;
         let (mut failure, cancelled) = match outcome {
@@ -283,6 +325,17 @@ impl Recording {
                 });
             }
         }
+        if *recording && let Some(http) = http {
+            for (key, size) in [
+                (attribute::HTTP_REQUEST_BODY_SIZE, http.request_size),
+                (attribute::HTTP_RESPONSE_BODY_SIZE, http.response_size),
+            ] {
+                if let Some(size) = size {
+                    let size = i64::try_from(size).unwrap_or(i64::MAX);
+                    set_span_attribute(&self.cx, recorder, KeyValue::new(key, size));
+                }
+            }
+        }
         let elapsed = match (&active.started, end) {
             (Started::At(start), Some(end)) => end.duration_since(*start).unwrap_or(Duration::ZERO),
             (Started::At(start), None) => SystemTime::now()
@@ -294,8 +347,11 @@ impl Recording {
             Some(end) => span.end_with_timestamp(end),
             None => span.end(),
         }
-        if let Some(histogram) = &active.recorder.providers.load().duration {
-            histogram.record(elapsed.as_secs_f64(), &active.metric_attrs);
+        if let Some(instruments) = &active.recorder.providers.load().duration {
+            instruments.record(elapsed.as_secs_f64(), &active.metric_attrs);
+        }
+        if let Some(http) = active.http.take() {
+            http.finish(&active.metric_attrs);
         }
     }
 }

@@ -11,6 +11,7 @@
 //! Every layer is configured through a [`LayerBuilder`](crate::layer::LayerBuilder): providers,
 //! propagator, span name, request filter, extra attributes.
 
+pub mod body_metrics;
 mod client;
 mod known_methods;
 mod peer;

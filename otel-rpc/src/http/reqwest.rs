@@ -137,6 +137,13 @@ impl Middleware for OtelMiddleware {
             start_client_span(&shared.recorder, &parent, &request, name, extra)
         };
         shared.rules.capture.request(req.headers(), &recording);
+        let mut recording = recording;
+        super::body_metrics::note_request(&mut recording, req.headers());
+        if recording.wants_body_sizes()
+            && let Some(body) = req.body().and_then(::reqwest::Body::as_bytes)
+        {
+            recording.set_request_body_size(body.len() as u64);
+        }
         shared
             .recorder
             .inject(recording.context(), &mut HeaderInjector(req.headers_mut()));
@@ -144,13 +151,13 @@ impl Middleware for OtelMiddleware {
             .run(req, extensions)
             .with_context(recording.context().clone())
             .await;
-        let mut recording = recording;
         match &result {
             Ok(response) => {
                 shared
                     .rules
                     .capture
                     .response(response.headers(), &recording);
+                super::body_metrics::note_client_response(&mut recording, response.headers());
                 let outcome = shared
                     .rules
                     .conclude(&mut recording, Code::Http(response.status().as_u16()));

@@ -147,6 +147,10 @@ impl<B: Body> Body for TracedBody<B> {
         };
         match &polled {
             Some(Ok(frame)) => {
+                if let (Some(p), Some(data)) = (this.pending.as_mut(), frame.data_ref()) {
+                    let bytes = bytes::Buf::remaining(data) as u64;
+                    p.recording.add_response_body_bytes(bytes);
+                }
                 #[cfg(feature = "grpc")]
                 if let Some(Pending {
                     completion: Completion::Grpc(end),

@@ -75,11 +75,17 @@ where
         };
         Poll::Ready(match result {
             Ok(response) => {
-                if let Some(traced) = this.traced.as_ref() {
+                if let Some(traced) = this.traced.as_mut() {
                     traced
                         .rules
                         .capture
                         .response(response.headers(), &traced.recording);
+                    if P::SIDE == super::rules::Side::Client {
+                        crate::http::body_metrics::note_client_response(
+                            &mut traced.recording,
+                            response.headers(),
+                        );
+                    }
                 }
                 Ok(P::respond(this.traced.take(), response))
             }

@@ -167,8 +167,9 @@ fn start<P: Protocol>(
             .inject(&parent, &mut HeaderInjector(&mut parts.headers));
         return (parent, None);
     }
-    let (recording, call) = P::begin(shared, &parent, parts);
+    let (mut recording, call) = P::begin(shared, &parent, parts);
     shared.rules.capture.request(&parts.headers, &recording);
+    crate::http::body_metrics::note_request(&mut recording, &parts.headers);
     if P::SIDE == Side::Client {
         shared
             .recorder

@@ -13,6 +13,7 @@ mod grpc_bounds;
 mod header_capture;
 mod http;
 mod http_fixture;
+mod http_metrics;
 mod known_methods;
 mod layer_classify;
 mod layer_conventions;

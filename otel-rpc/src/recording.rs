@@ -347,11 +347,17 @@ impl Recording {
             Some(end) => span.end_with_timestamp(end),
             None => span.end(),
         }
-        if let Some(instruments) = &active.recorder.providers.load().duration {
-            instruments.record(elapsed.as_secs_f64(), &active.metric_attrs);
-        }
-        if let Some(http) = active.http.take() {
-            http.finish(&active.metric_attrs);
+        // Exemplar-ready: the points are recorded with this operation's context current (its
+        // span, not the caller's), so an SDK sampling exemplars links them to the operation.
+        let instruments = active.recorder.providers.load();
+        if instruments.duration.is_some() || active.http.is_some() {
+            let _current = self.cx.clone().attach();
+            if let Some(instruments) = &instruments.duration {
+                instruments.record(elapsed.as_secs_f64(), &active.metric_attrs);
+            }
+            if let Some(http) = active.http.take() {
+                http.finish(&active.metric_attrs);
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ mod conventions;
 #[path = "../support/echo.rs"]
 mod echo;
 mod exception_signal;
+mod exemplar_context;
 mod grpc;
 mod grpc_bounds;
 mod header_capture;

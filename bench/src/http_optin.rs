@@ -17,7 +17,8 @@ pub const DEFAULTS: &str = "HTTP server layer opt-ins: defaults";
 /// Row name: with `active_requests_metric` and `body_size_metrics`.
 pub const METRICS: &str = "HTTP server layer opt-ins: active_requests + body size histograms";
 /// Row name: capturing two request headers and one response header.
-pub const CAPTURE: &str = "HTTP server layer opt-ins: capture 2 request (1 present) + 1 response header";
+pub const CAPTURE: &str =
+    "HTTP server layer opt-ins: capture 2 request (1 present) + 1 response header";
 /// Row name: `http/dup`.
 pub const DUP: &str = "HTTP server layer opt-ins: http/dup (previous names)";
 

@@ -10,9 +10,11 @@ use bytes::Bytes;
 use http_body_util::Full;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Array, StringValue, Value};
-use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry};
+use otel_testkit::{SpanAssert, TestTelemetry};
 
-use crate::http_fixture::{client, client_builder, request, send, serve, server_builder};
+use crate::http_fixture::{
+    client, client_builder, one_span as one, request, send, serve, server_builder,
+};
 
 const SECRET: &str = "planted-secret-7f3e";
 
@@ -23,16 +25,6 @@ fn strings(values: &[&str]) -> Value {
             .map(|v| StringValue::from(v.to_string()))
             .collect(),
     ))
-}
-
-fn one(t: &TestTelemetry, kind: SpanKind) -> ExportedSpan {
-    let mut spans: Vec<_> = t
-        .spans()
-        .into_iter()
-        .filter(|s| s.span_kind == kind)
-        .collect();
-    assert_eq!(spans.len(), 1, "one {kind:?} span expected: {spans:?}");
-    spans.remove(0)
 }
 
 /// No exported metric point carries a captured header key.
@@ -181,71 +173,36 @@ async fn credentials_need_the_second_switch_and_stay_off_the_metric() {
 
 #[cfg(feature = "grpc")]
 mod grpc {
-    use std::net::SocketAddr;
-
     use opentelemetry::trace::SpanKind;
     use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer};
     use otel_testkit::{SpanAssert, TestTelemetry};
-    use tower::ServiceBuilder;
 
-    use super::{SECRET, no_header_on_metrics, one, strings};
-    use crate::echo;
-    use echo::proto::EchoRequest;
-    use echo::proto::echo_client::EchoClient;
-    use echo::proto::echo_server::EchoServer;
-
-    async fn serve(t: &TestTelemetry) -> SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let layer = GrpcServerLayer::builder()
-            .tracer_provider(t.tracer_provider.clone())
-            .meter_provider(t.meter_provider.clone())
-            .capture_request_headers(["x-tenant", "authorization"])
-            .capture_response_headers(["content-type"])
-            .build();
-        tokio::spawn(async move {
-            tonic::transport::Server::builder()
-                .layer(layer)
-                .add_service(EchoServer::new(echo::Service))
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-                .await
-                .expect("serve");
-        });
-        addr
-    }
+    use super::{SECRET, no_header_on_metrics, strings};
+    use crate::http_fixture::{grpc_client, grpc_serve, one_span as one, tenant_request};
 
     #[tokio::test]
     async fn grpc_metadata_is_captured_by_name() {
         let t = TestTelemetry::new();
-        let addr = serve(&t).await;
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect");
-        let channel = ServiceBuilder::new()
-            .layer(
-                GrpcClientLayer::builder()
-                    .tracer_provider(t.tracer_provider.clone())
-                    .meter_provider(t.meter_provider.clone())
-                    .capture_request_headers(["X-Tenant", "authorization"])
-                    .capture_response_headers(["content-type"])
-                    .build(),
-            )
-            .service(channel);
-        let mut client = EchoClient::new(channel);
-        let mut request = tonic::Request::new(EchoRequest {
-            message: "hi".into(),
-            count: 0,
-        });
-        let metadata = request.metadata_mut();
-        metadata.insert("x-tenant", "acme".parse().expect("ascii"));
-        metadata.insert(
-            "authorization",
-            format!("Bearer {SECRET}").parse().expect("ascii"),
-        );
+        let addr = grpc_serve(
+            GrpcServerLayer::builder()
+                .tracer_provider(t.tracer_provider.clone())
+                .meter_provider(t.meter_provider.clone())
+                .capture_request_headers(["x-tenant", "authorization"])
+                .capture_response_headers(["content-type"])
+                .build(),
+        )
+        .await;
+        let mut client = grpc_client(
+            addr,
+            GrpcClientLayer::builder()
+                .tracer_provider(t.tracer_provider.clone())
+                .meter_provider(t.meter_provider.clone())
+                .capture_request_headers(["X-Tenant", "authorization"])
+                .capture_response_headers(["content-type"])
+                .build(),
+        )
+        .await;
+        let request = tenant_request(&[("authorization", format!("Bearer {SECRET}"))]);
         client.say(request).await.expect("say");
 
         for kind in [SpanKind::Server, SpanKind::Client] {

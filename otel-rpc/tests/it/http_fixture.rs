@@ -77,3 +77,72 @@ pub fn request(method: &str, addr: SocketAddr, path: &str) -> http::request::Bui
         .method(method)
         .uri(format!("http://{addr}{path}"))
 }
+
+/// The one exported span of `kind`.
+pub fn one_span(
+    t: &TestTelemetry,
+    kind: opentelemetry::trace::SpanKind,
+) -> otel_testkit::ExportedSpan {
+    let mut spans: Vec<_> = t
+        .spans()
+        .into_iter()
+        .filter(|s| s.span_kind == kind)
+        .collect();
+    assert_eq!(spans.len(), 1, "one {kind:?} span expected: {spans:?}");
+    spans.remove(0)
+}
+
+/// The echo service behind `layer` on a loopback port.
+#[cfg(feature = "grpc")]
+pub async fn grpc_serve(layer: otel_rpc::grpc::GrpcServerLayer) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .layer(layer)
+            .add_service(crate::echo::proto::echo_server::EchoServer::new(
+                crate::echo::Service,
+            ))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            .await
+            .expect("serve");
+    });
+    addr
+}
+
+/// An echo client to `addr` through `layer`.
+#[cfg(feature = "grpc")]
+pub async fn grpc_client(
+    addr: SocketAddr,
+    layer: otel_rpc::grpc::GrpcClientLayer,
+) -> crate::echo::proto::echo_client::EchoClient<
+    otel_rpc::grpc::GrpcClientService<tonic::transport::Channel>,
+> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    crate::echo::proto::echo_client::EchoClient::new(
+        ServiceBuilder::new().layer(layer).service(channel),
+    )
+}
+
+/// A `Say` request carrying `x-tenant: acme` (and the extra metadata `pairs`).
+#[cfg(feature = "grpc")]
+pub fn tenant_request(
+    pairs: &[(&'static str, String)],
+) -> tonic::Request<crate::echo::proto::EchoRequest> {
+    let mut request = tonic::Request::new(crate::echo::proto::EchoRequest {
+        message: "hi".into(),
+        count: 0,
+    });
+    let metadata = request.metadata_mut();
+    metadata.insert("x-tenant", "acme".parse().expect("ascii"));
+    for (key, value) in pairs {
+        metadata.insert(*key, value.parse().expect("ascii"));
+    }
+    request
+}

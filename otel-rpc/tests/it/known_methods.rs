@@ -11,7 +11,9 @@ use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::http::KnownMethods;
 use otel_testkit::{SpanAssert, TestTelemetry};
 
-use crate::http_fixture::{client, client_builder, request, send, serve, server_builder};
+use crate::http_fixture::{
+    client, client_builder, one_span as one, request, send, serve, server_builder,
+};
 
 fn app(t: &TestTelemetry, methods: Option<KnownMethods>) -> Router {
     let mut layer = server_builder(t);
@@ -21,16 +23,6 @@ fn app(t: &TestTelemetry, methods: Option<KnownMethods>) -> Router {
     Router::new()
         .route("/items/{id}", any(|| async { "ok" }))
         .layer(layer.build())
-}
-
-fn one(t: &TestTelemetry, kind: SpanKind) -> opentelemetry_sdk::trace::SpanData {
-    let mut spans: Vec<_> = t
-        .spans()
-        .into_iter()
-        .filter(|s| s.span_kind == kind)
-        .collect();
-    assert_eq!(spans.len(), 1, "one {kind:?} span expected: {spans:?}");
-    spans.remove(0)
 }
 
 #[tokio::test]

@@ -13,19 +13,11 @@ use otel_rpc::options::InstrumentationOptions;
 use otel_rpc::semconv_mode::SemconvStability;
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry};
 
-use crate::http_fixture::{client, client_builder, request, send, serve, server_builder};
+use crate::http_fixture::{
+    client, client_builder, one_span as one, request, send, serve, server_builder,
+};
 
 const SECRET: &str = "dupSecret-a41f";
-
-fn one(t: &TestTelemetry, kind: SpanKind) -> ExportedSpan {
-    let mut spans: Vec<_> = t
-        .spans()
-        .into_iter()
-        .filter(|s| s.span_kind == kind)
-        .collect();
-    assert_eq!(spans.len(), 1, "one {kind:?} span expected: {spans:?}");
-    spans.remove(0)
-}
 
 fn copied(span: &ExportedSpan, new: &str, old: &str) {
     let value = span
@@ -117,58 +109,33 @@ mod grpc {
     use otel_rpc::options::InstrumentationOptions;
     use otel_rpc::semconv_mode::SemconvStability;
     use otel_testkit::{SpanAssert, TestTelemetry};
-    use tower::ServiceBuilder;
 
-    use super::{copied, one};
-    use crate::echo;
-    use echo::proto::EchoRequest;
-    use echo::proto::echo_client::EchoClient;
-    use echo::proto::echo_server::EchoServer;
+    use super::copied;
+    use crate::http_fixture::{grpc_client, grpc_serve, one_span as one, tenant_request};
 
     #[tokio::test]
     async fn rpc_dup_adds_the_previous_names() {
         let t = TestTelemetry::new();
         let mode = SemconvStability::stable().with_rpc_dup(true);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let layer = GrpcServerLayer::builder()
-            .tracer_provider(t.tracer_provider.clone())
-            .meter_provider(t.meter_provider.clone())
-            .semconv_stability(mode)
-            .capture_request_headers(["x-tenant"])
-            .build();
-        tokio::spawn(async move {
-            tonic::transport::Server::builder()
-                .layer(layer)
-                .add_service(EchoServer::new(echo::Service))
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-                .await
-                .expect("serve");
-        });
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect");
-        let channel = ServiceBuilder::new()
-            .layer(
-                GrpcClientLayer::builder()
-                    .tracer_provider(t.tracer_provider.clone())
-                    .meter_provider(t.meter_provider.clone())
-                    .semconv_stability(mode)
-                    .build(),
-            )
-            .service(channel);
-        let mut request = tonic::Request::new(EchoRequest {
-            message: "hi".into(),
-            count: 0,
-        });
-        request
-            .metadata_mut()
-            .insert("x-tenant", "acme".parse().expect("ascii"));
-        EchoClient::new(channel).say(request).await.expect("say");
+        let addr = grpc_serve(
+            GrpcServerLayer::builder()
+                .tracer_provider(t.tracer_provider.clone())
+                .meter_provider(t.meter_provider.clone())
+                .semconv_stability(mode)
+                .capture_request_headers(["x-tenant"])
+                .build(),
+        )
+        .await;
+        let mut client = grpc_client(
+            addr,
+            GrpcClientLayer::builder()
+                .tracer_provider(t.tracer_provider.clone())
+                .meter_provider(t.meter_provider.clone())
+                .semconv_stability(mode)
+                .build(),
+        )
+        .await;
+        client.say(tenant_request(&[])).await.expect("say");
 
         for kind in [SpanKind::Server, SpanKind::Client] {
             let span = one(&t, kind);

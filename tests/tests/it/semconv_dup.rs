@@ -26,6 +26,25 @@ fn copied(span: &SpanData, new: &str, old: &str) {
     span.assert_attr(old, value.clone());
 }
 
+/// A one-connection traced PostgreSQL pool on `t` in `mode`.
+async fn postgres(
+    t: &TestTelemetry,
+    mode: SemconvStability,
+) -> otel_sqlx::TracedPool<sqlx::Postgres> {
+    let url = env::postgres_url();
+    env::require("PostgreSQL", &url);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("postgres pool");
+    otel_sqlx::TracedPool::builder(pool)
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+        .semconv_stability(mode)
+        .build()
+}
+
 fn db_spans(t: &TestTelemetry, system: &str) -> Vec<SpanData> {
     t.spans()
         .into_iter()
@@ -38,18 +57,7 @@ async fn database_dup_adds_the_previous_names_on_every_adapter() {
     let t = TestTelemetry::new();
 
     // PostgreSQL through otel-sqlx.
-    let url = env::postgres_url();
-    env::require("PostgreSQL", &url);
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .expect("postgres pool");
-    let pool = otel_sqlx::TracedPool::builder(pool)
-        .tracer_provider(t.tracer_provider.clone())
-        .meter_provider(t.meter_provider.clone())
-        .semconv_stability(dup())
-        .build();
+    let pool = postgres(&t, dup()).await;
     let table = env::unique_name("dup");
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "CREATE TABLE {table} (v text)"
@@ -170,18 +178,7 @@ async fn database_dup_adds_the_previous_names_on_every_adapter() {
 #[tokio::test]
 async fn no_previous_name_without_the_mode() {
     let t = TestTelemetry::new();
-    let url = env::postgres_url();
-    env::require("PostgreSQL", &url);
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .expect("postgres pool");
-    let pool = otel_sqlx::TracedPool::builder(pool)
-        .tracer_provider(t.tracer_provider.clone())
-        .meter_provider(t.meter_provider.clone())
-        .semconv_stability(SemconvStability::parse("database"))
-        .build();
+    let pool = postgres(&t, SemconvStability::parse("database")).await;
     sqlx::query("SELECT 1")
         .execute(&pool)
         .await

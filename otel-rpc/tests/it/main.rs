@@ -2,6 +2,7 @@
 //! Tests that need a process of their own (a counting global allocator, a process-wide
 //! counter, RSS or latency measurements, global providers) stay separate files beside `it/`.
 
+mod agent_variables;
 mod attribute_caps;
 mod conventions;
 #[cfg(feature = "grpc")]

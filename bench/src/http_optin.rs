@@ -21,6 +21,8 @@ pub const CAPTURE: &str =
     "HTTP server layer opt-ins: capture 2 request (1 present) + 1 response header";
 /// Row name: `http/dup`.
 pub const DUP: &str = "HTTP server layer opt-ins: http/dup (previous names)";
+/// Row name: what exemplar-ready recording adds to every operation's end.
+pub const ATTACH: &str = "exemplar-ready end: attach + detach of the operation's context (no I/O)";
 
 /// The rows.
 pub fn rows(p: &Pipeline, rt: &tokio::runtime::Runtime, n: usize) -> Vec<Micro> {
@@ -50,7 +52,15 @@ pub fn rows(p: &Pipeline, rt: &tokio::runtime::Runtime, n: usize) -> Vec<Micro> 
             .semconv_stability(SemconvStability::stable().with_http_dup(true))
             .build(),
     );
+    let cx = {
+        use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider};
+        let span = p.tracer_provider.tracer("otel-bench").start("operation");
+        opentelemetry::Context::current_with_span(span)
+    };
     vec![
+        time(ATTACH, n * 4, || {
+            let _current = std::hint::black_box(cx.clone()).attach();
+        }),
         time(DEFAULTS, n, || http_call(rt, &mut defaults, true)),
         time(METRICS, n, || http_call(rt, &mut metrics, true)),
         time(CAPTURE, n, || http_call(rt, &mut capture, true)),

@@ -19,6 +19,9 @@
 //! * [`options`]: the one builder vocabulary ([`InstrumentationOptions`]);
 //! * [`conventions`]: per domain the semantic-conventions version, schema URL and attribute
 //!   sets with requirement levels.
+//! * [`semconv_mode`]: `OTEL_SEMCONV_STABILITY_OPT_IN` (`database/dup`, `http/dup`,
+//!   `rpc/dup`): the previous attribute names beside the current ones, from one table;
+//! * `capture` (feature `http`): request / response headers and gRPC metadata by allow-list.
 //!
 //! The core has no HTTP or gRPC dependency; the layers live behind features:
 //!

@@ -3,10 +3,10 @@
 //! carrying a sampled `traceparent` (one of the captured headers). "Option minus defaults" is
 //! what the option adds per request.
 
-use otel_rpc::http::HttpServerLayer;
-use otel_rpc::layer::LayerBuilder;
-use otel_rpc::options::InstrumentationOptions;
-use otel_rpc::semconv_mode::SemconvStability;
+use otel_rpc::HttpServerLayer;
+use otel_rpc::InstrumentationOptions;
+use otel_rpc::LayerBuilder;
+use otel_rpc::SemconvStability;
 
 use crate::layers::{http_call, router};
 use crate::micro::{Micro, time};
@@ -26,7 +26,7 @@ pub const ATTACH: &str = "exemplar-ready end: attach + detach of the operation's
 
 /// The rows.
 pub fn rows(p: &Pipeline, rt: &tokio::runtime::Runtime, n: usize) -> Vec<Micro> {
-    let builder = || -> LayerBuilder<otel_rpc::http::HttpServerOptions> {
+    let builder = || -> LayerBuilder<otel_rpc::HttpServerOptions> {
         HttpServerLayer::builder()
             .tracer_provider(p.tracer_provider.clone())
             .meter_provider(p.meter_provider.clone())

@@ -11,14 +11,15 @@
 //! `opentelemetry-instrumentation-tower` and `axum-tracing-opentelemetry`, none of which has
 //! a client side.
 
+use otel_rpc::InstrumentationOptions;
 use std::hint::black_box;
 
 use axum::Router;
 use axum::routing::get;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer};
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer};
+use otel_rpc::{GrpcClientLayer, GrpcServerLayer};
+use otel_rpc::{HttpClientLayer, HttpServerLayer};
 use tower::{Layer, Service, ServiceExt};
 
 use crate::micro::{Micro, time};

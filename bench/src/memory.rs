@@ -6,7 +6,8 @@ use std::hint::black_box;
 
 use opentelemetry::Context;
 use otel_mongo::OtelCommandHandler;
-use otel_sqlx::sql::{Dialect, QueryCache, analyze, sanitize};
+use otel_sqlx::sql::{Dialect, analyze, sanitize};
+use otel_sqlx::testing::QueryCache;
 
 use crate::micro::{SQL, db_recorder, mongo_events, start_end};
 use crate::pipeline::Pipeline;

@@ -12,9 +12,10 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, StringValue};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use otel_mongo::{CommandKey, OtelCommandHandler, StartedCommand, SucceededCommand};
-use otel_rpc::text::QueryTextMode;
+use otel_rpc::QueryTextMode;
 use otel_rpc::{DbOperation, Outcome, QueryText, SpanRecorder};
-use otel_sqlx::sql::{Dialect, QueryCache, analyze, sanitize};
+use otel_sqlx::sql::{Dialect, analyze, sanitize};
+use otel_sqlx::testing::QueryCache;
 
 use crate::measure::median;
 use crate::pipeline::{Pipeline, unsampled_parent};

@@ -1,11 +1,12 @@
 //! Wiring of the demo: both services started on loopback, and the scripted series of requests
 //! the demo sends through a traced HTTP client.
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 
 use opentelemetry::trace::{FutureExt as _, TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
-use otel_rpc::http::{HttpClientLayer, OtelMiddleware};
+use otel_rpc::{HttpClientLayer, OtelMiddleware};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 

@@ -1,6 +1,7 @@
 //! The `message` service: gRPC (tonic) behind the gRPC server layer, messages stored in
 //! MongoDB through `otel-mongo` (or in memory when MongoDB is not reachable).
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mongodb::bson::{Document, doc, oid::ObjectId};
 use mongodb::options::{ClientOptions, FindOptions};
 use otel_mongo::OtelCommandHandler;
-use otel_rpc::grpc::GrpcServerLayer;
+use otel_rpc::GrpcServerLayer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};

@@ -19,6 +19,7 @@
 //! layer parents its span to the incoming `traceparent`, never to a local span, so the request
 //! would be split into two traces.
 
+use otel_rpc::InstrumentationOptions;
 use std::sync::Arc;
 
 use axum::Router;
@@ -27,7 +28,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use otel_rpc::http::HttpServerLayer;
+use otel_rpc::HttpServerLayer;
 use otel_sqlx::TracedPool;
 use sqlx::Sqlite;
 use tower::ServiceBuilder;

@@ -2,6 +2,7 @@
 //! `otel-sqlx`, are cached in Redis through `otel-redis` (when reachable), and their messages
 //! go to the `message` service through the gRPC client layer.
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -11,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use otel_redis::TracedConnection;
-use otel_rpc::grpc::{GrpcClientLayer, GrpcClientService};
-use otel_rpc::http::HttpServerLayer;
+use otel_rpc::HttpServerLayer;
+use otel_rpc::{GrpcClientLayer, GrpcClientService};
 use otel_sqlx::TracedPool;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};

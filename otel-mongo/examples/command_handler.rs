@@ -18,7 +18,7 @@ use opentelemetry::Context;
 use opentelemetry::trace::{FutureExt, SpanId, Status, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use otel_mongo::{InstrumentationOptions, OtelCommandHandler};
-use otel_rpc::classify::{Observed, Verdict};
+use otel_rpc::{Observed, Verdict};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

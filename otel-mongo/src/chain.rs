@@ -1,42 +1,21 @@
-//! The driver callbacks: our handler first in line, then whatever handler was installed before.
+//! The driver callbacks: ours first in line, then whatever handler was installed before.
 
 use mongodb::event::EventHandler;
-use mongodb::event::cmap::CmapEvent;
-use mongodb::event::command::CommandEvent;
-
-use std::sync::Arc;
-
-use crate::client::ClientState;
-use crate::handler::OtelCommandHandler;
 
 /// A synchronous callback (so events are handled inline, in the caller's task and context)
-/// that feeds `handler` with `client`'s state, then forwards to `previous`.
-pub(crate) fn event_handler(
-    handler: OtelCommandHandler,
-    client: Arc<ClientState>,
-    previous: Option<EventHandler<CommandEvent>>,
-) -> EventHandler<CommandEvent> {
+/// that gives the event to `ours`, then (a copy) to `previous`: events are cloned only when
+/// there is a previous handler.
+pub(crate) fn chained<T>(
+    ours: impl Fn(T) + Send + Sync + 'static,
+    previous: Option<EventHandler<T>>,
+) -> EventHandler<T>
+where
+    T: Clone + Send + Sync + 'static,
+{
     match previous {
-        None => EventHandler::callback(move |ev| handler.handle_for(&client, ev)),
-        Some(previous) => EventHandler::callback(move |ev: CommandEvent| {
-            handler.handle_for(&client, ev.clone());
-            forward(&previous, ev);
-        }),
-    }
-}
-
-/// A synchronous callback for connection pool events (handled inline, in the pool's task,
-/// in the order the pool emits them) that feeds `handler` with `client`'s state, then
-/// forwards to `previous`.
-pub(crate) fn cmap_event_handler(
-    handler: OtelCommandHandler,
-    client: Arc<ClientState>,
-    previous: Option<EventHandler<CmapEvent>>,
-) -> EventHandler<CmapEvent> {
-    match previous {
-        None => EventHandler::callback(move |ev| handler.handle_cmap_for(&client, &ev)),
-        Some(previous) => EventHandler::callback(move |ev: CmapEvent| {
-            handler.handle_cmap_for(&client, &ev);
+        None => EventHandler::callback(ours),
+        Some(previous) => EventHandler::callback(move |ev: T| {
+            ours(ev.clone());
             forward(&previous, ev);
         }),
     }
@@ -53,7 +32,7 @@ fn forward<T: Send + Sync + 'static>(previous: &EventHandler<T>, ev: T) {
                 let _ = sender.send(ev).await;
             });
         }
-        _ => otel_rpc::health::count_swallowed_error(),
+        _ => otel_rpc::count_swallowed_error(),
     }
 }
 
@@ -62,6 +41,6 @@ fn spawn(fut: impl std::future::Future<Output = ()> + Send + 'static) {
         Ok(runtime) => {
             runtime.spawn(fut);
         }
-        Err(_) => otel_rpc::health::count_swallowed_error(),
+        Err(_) => otel_rpc::count_swallowed_error(),
     }
 }

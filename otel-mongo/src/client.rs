@@ -95,7 +95,7 @@ impl Clients {
     /// Counts `n` commands ended as lost.
     pub(crate) fn count_lost(&self, n: usize) {
         for _ in 0..n {
-            otel_rpc::health::count_swallowed_error();
+            otel_rpc::count_swallowed_error();
         }
         self.lost.fetch_add(n as u64, Ordering::Relaxed);
     }
@@ -108,7 +108,7 @@ impl Clients {
         self.installed
             .lock()
             .unwrap_or_else(|poisoned: PoisonError<_>| {
-                otel_rpc::health::count_swallowed_error();
+                otel_rpc::count_swallowed_error();
                 poisoned.into_inner()
             })
     }

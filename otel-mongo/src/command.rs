@@ -10,7 +10,7 @@
 //! or a peer's text, but `run_command` takes any document, so they are still checked: a name
 //! outside [`KNOWN_COMMANDS`] is recorded when it has the shape of a command name
 //! ([`command_name_shape_ok`]: an identifier of at most [`MAX_COMMAND_NAME_LEN`] bytes), else
-//! as [`otel_rpc::untrusted::OTHER`] (`_OTHER`). On the duration metric the distinct values of
+//! as [`otel_rpc::OTHER`] (`_OTHER`). On the duration metric the distinct values of
 //! `db.operation.name` and `db.query.summary` are further bounded by the recorder (the first
 //! `DurationMetric::max_distinct_values`, later new ones `_OTHER` on the metric only).
 
@@ -232,7 +232,7 @@ pub(crate) fn batch_size(known: Option<Known>, command: &Document) -> Option<i64
 }
 
 /// Whether `s` may be recorded as a name (collection, database): the core's one rule.
-pub(crate) use otel_rpc::untrusted::name_shape_ok;
+pub(crate) use otel_rpc::name_shape_ok;
 
 #[cfg(test)]
 mod tests {

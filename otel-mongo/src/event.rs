@@ -103,6 +103,7 @@ pub struct SucceededCommand {
 
 impl SucceededCommand {
     /// A succeeded command.
+    #[cfg(any(test, feature = "testing"))]
     pub fn new(key: CommandKey, duration: Duration, reply: Document) -> Self {
         SucceededCommand {
             key,
@@ -126,6 +127,7 @@ pub struct FailedCommand {
 
 impl FailedCommand {
     /// A failed command.
+    #[cfg(any(test, feature = "testing"))]
     pub fn new(key: CommandKey, duration: Duration, failure: CommandFailure) -> Self {
         FailedCommand {
             key,

@@ -11,6 +11,8 @@
 use mongodb::bson::{Bson, Document};
 use mongodb::error::{Error, ErrorKind, WriteFailure};
 
+use otel_rpc::{ErrorTextMode, Failure, Outcome};
+
 use crate::codes;
 
 /// Longest untrusted message kept in memory (it is scrubbed and capped again when recorded).
@@ -41,6 +43,7 @@ pub struct CommandFailure {
 impl CommandFailure {
     /// A server error with `code`. Its name comes from this crate's table of known codes
     /// (never the reply's `codeName`, which is server text).
+    #[cfg(any(test, feature = "testing"))]
     pub fn server(code: i32) -> Self {
         Self::from_code(code, None)
     }
@@ -96,6 +99,26 @@ impl CommandFailure {
             code,
             error.get_str("errmsg").ok(),
         ))
+    }
+
+    /// The recorded form of this failure: code (or kind) and the code's fixed name; the
+    /// untrusted message only under the [`ErrorTextMode::Scrubbed`] opt-in (scrubbed and
+    /// capped).
+    pub(crate) fn outcome(&self, error_text: ErrorTextMode) -> Outcome<'_> {
+        let mut f = Failure::new(self.error_type.as_str());
+        if let Some(description) = self.description {
+            f = f.with_message(description);
+        }
+        if let Some(text) = &self.untrusted_message {
+            f = f.with_untrusted_message(text, error_text);
+        }
+        if let Some(code) = &self.status_code {
+            f = f.with_status_code(code.as_str());
+        }
+        if self.is_exception {
+            f = f.with_exception();
+        }
+        Outcome::Failure(f)
     }
 }
 
@@ -162,7 +185,7 @@ fn kind_name(kind: &ErrorKind) -> &'static str {
         ErrorKind::MissingResumeToken => "MissingResumeToken",
         ErrorKind::Custom(..) => "Custom",
         ErrorKind::Shutdown => "Shutdown",
-        _ => "_OTHER",
+        _ => otel_rpc::OTHER,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use mongodb::bson::Document;
 use mongodb::event::EventHandler;
@@ -22,15 +22,15 @@ use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, LostReason};
 use crate::intern;
 use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
-use crate::pool::PoolShared;
 use crate::sanitize;
+use crate::scope::OperationScope;
 
 /// `db.system.name` of every span.
 pub const DB_SYSTEM: &str = "mongodb";
 
 /// `db.operation.name` of a command whose name is not a command name's shape (or one new
 /// name too many, see the crate's README).
-pub const OTHER_COMMAND: &str = otel_rpc::untrusted::OTHER;
+pub const OTHER_COMMAND: &str = otel_rpc::OTHER;
 
 /// `error.type` of a command whose reply never came (timed out or evicted).
 pub const REPLY_LOST_ERROR_TYPE: &str = "reply_lost";
@@ -64,6 +64,9 @@ struct Inner {
     /// `false`: a pass-through ([`InstrumentationOptions::enabled`](otel_rpc::InstrumentationOptions::enabled)).
     enabled: bool,
     recorder: SpanRecorder,
+    /// The command spans of a traced operation: no duration measurement (see
+    /// [`crate::operation`]).
+    in_operation: SpanRecorder,
     options: Options,
     /// The per-client state (in-flight commands, pools, configured server).
     clients: Clients,
@@ -84,6 +87,27 @@ impl Default for OtelCommandHandler {
     }
 }
 
+impl OtelCommandHandlerBuilder {
+    /// Builds the handler (a pass-through when disabled, see
+    /// [`InstrumentationOptions::enabled`](otel_rpc::InstrumentationOptions::enabled)).
+    pub fn build(self) -> OtelCommandHandler {
+        let parts = self.into_parts();
+        OtelCommandHandler {
+            inner: Arc::new(Inner {
+                enabled: parts.enabled,
+                recorder: parts.recorder,
+                in_operation: parts.in_operation,
+                options: parts.options,
+                clients: Clients::new(
+                    parts.max_in_flight,
+                    parts.reply_timeout,
+                    parts.pool.map(Arc::new),
+                ),
+            }),
+        }
+    }
+}
+
 impl OtelCommandHandler {
     /// A handler with the default options, recording to the global tracer and meter providers.
     pub fn new() -> Self {
@@ -95,28 +119,9 @@ impl OtelCommandHandler {
         OtelCommandHandlerBuilder::new()
     }
 
-    pub(crate) fn from_parts(
-        enabled: bool,
-        recorder: SpanRecorder,
-        options: Options,
-        pool: Option<PoolShared>,
-        max_in_flight: usize,
-        reply_timeout: Duration,
-    ) -> Self {
-        OtelCommandHandler {
-            inner: Arc::new(Inner {
-                enabled,
-                recorder,
-                options,
-                clients: Clients::new(max_in_flight, reply_timeout, pool.map(Arc::new)),
-            }),
-        }
-    }
-
     /// Sets `options.command_event_handler` and `options.cmap_event_handler` to this handler
     /// (the pool's events feed the `db.client.connection.*` metrics, and its check-in events
-    /// end abandoned commands as `cancelled`, see
-    /// [`on_connection_checked_in`](Self::on_connection_checked_in)). A handler already set
+    /// end abandoned commands as `cancelled`, see [`handle_cmap`](Self::handle_cmap)). A handler already set
     /// there keeps receiving every event (synchronous callbacks are called first, async ones
     /// and channels are fed from a spawned task as the driver would).
     ///
@@ -133,14 +138,30 @@ impl OtelCommandHandler {
         }
         let client = self.inner.clients.install(&options.hosts);
         let previous = options.command_event_handler.take();
-        options.command_event_handler = Some(chain::event_handler(
-            self.clone(),
-            Arc::clone(&client),
-            previous,
-        ));
+        options.command_event_handler = Some(self.command_callback(Arc::clone(&client), previous));
         let previous = options.cmap_event_handler.take();
-        options.cmap_event_handler =
-            Some(chain::cmap_event_handler(self.clone(), client, previous));
+        options.cmap_event_handler = Some(self.cmap_callback(client, previous));
+    }
+
+    fn command_callback(
+        &self,
+        client: Arc<ClientState>,
+        previous: Option<EventHandler<CommandEvent>>,
+    ) -> EventHandler<CommandEvent> {
+        let handler = self.clone();
+        chain::chained(move |ev| handler.handle_for(&client, ev), previous)
+    }
+
+    fn cmap_callback(
+        &self,
+        client: Arc<ClientState>,
+        previous: Option<EventHandler<CmapEvent>>,
+    ) -> EventHandler<CmapEvent> {
+        let handler = self.clone();
+        chain::chained(
+            move |ev: CmapEvent| handler.handle_cmap_for(&client, &ev),
+            previous,
+        )
     }
 
     /// The connection pool event handler for this handler (a synchronous callback), for
@@ -148,14 +169,51 @@ impl OtelCommandHandler {
     /// [`event_handler`](Self::event_handler) and the other direct entry points: use the pair
     /// on one client (for several clients, use [`install`](Self::install)).
     pub fn cmap_event_handler(&self) -> EventHandler<CmapEvent> {
-        chain::cmap_event_handler(self.clone(), self.direct(), None)
+        self.cmap_callback(self.direct(), None)
     }
 
     /// The driver event handler for this handler (a synchronous callback), for composing it
     /// yourself; [`install`](Self::install) is the one-line form (see
     /// [`cmap_event_handler`](Self::cmap_event_handler) for the state they share).
     pub fn event_handler(&self) -> EventHandler<CommandEvent> {
-        chain::event_handler(self.clone(), self.direct(), None)
+        self.command_callback(self.direct(), None)
+    }
+
+    /// Identifies this handler (its clones share it).
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    /// Starts an operation span for `op` named `name` under `parent`: the recording and the
+    /// error text mode; `None` when disabled or filtered out.
+    pub(crate) fn start_span(
+        &self,
+        parent: &opentelemetry::Context,
+        name: std::borrow::Cow<'static, str>,
+        op: &DbOperation<'_>,
+    ) -> Option<(otel_rpc::Recording, ErrorTextMode)> {
+        let inner = &*self.inner;
+        if !inner.enabled || !inner.options.hooks.allows(op) {
+            return None;
+        }
+        let recording = inner.recorder.start_db_with(parent, None, name, op, |_| {});
+        Some((recording, inner.options.error_text))
+    }
+
+    /// Starts a `transaction` span under the current context (`None` when disabled).
+    pub(crate) fn start_transaction_span(&self) -> Option<otel_rpc::Recording> {
+        let inner = &*self.inner;
+        if !inner.enabled {
+            return None;
+        }
+        Some(inner.in_operation.start(
+            &otel_rpc::current_context(),
+            "transaction",
+            vec![KeyValue::new(
+                opentelemetry_semantic_conventions::attribute::DB_SYSTEM_NAME,
+                DB_SYSTEM,
+            )],
+        ))
     }
 
     fn direct(&self) -> Arc<ClientState> {
@@ -167,7 +225,7 @@ impl OtelCommandHandler {
         self.handle_for(self.inner.clients.direct(), event);
     }
 
-    pub(crate) fn handle_for(&self, client: &ClientState, event: CommandEvent) {
+    fn handle_for(&self, client: &ClientState, event: CommandEvent) {
         if !self.inner.enabled {
             return;
         }
@@ -181,13 +239,16 @@ impl OtelCommandHandler {
 
     /// Handles one connection pool event: feeds the `db.client.connection.*` metrics (see
     /// the crate's README for which event moves which count), and a check-in ends the
-    /// commands abandoned on that connection, see
-    /// [`on_connection_checked_in`](Self::on_connection_checked_in).
+    /// commands still in flight on that connection as `cancelled`
+    /// (`error.type` [`otel_rpc::CANCELLED_ERROR_TYPE`]): the driver emits a command's reply
+    /// event in the operation's task before it lets go of the connection, and checks it in (in
+    /// the pool's task) before anyone can check it out again, so a command still in flight at
+    /// check-in never got a reply event: its operation future was dropped mid-flight.
     pub fn handle_cmap(&self, event: &CmapEvent) {
         self.handle_cmap_for(self.inner.clients.direct(), event);
     }
 
-    pub(crate) fn handle_cmap_for(&self, client: &ClientState, event: &CmapEvent) {
+    fn handle_cmap_for(&self, client: &ClientState, event: &CmapEvent) {
         if !self.inner.enabled {
             return;
         }
@@ -208,11 +269,15 @@ impl OtelCommandHandler {
     /// after that, before anyone can check it out again. So a command still in flight at
     /// check-in never got a reply event: its operation future was dropped mid-flight (e.g. by
     /// `tokio::time::timeout`). The driver then closes the connection (reason `Dropped`).
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn on_connection_checked_in(&self, address: &ServerAddress, connection_id: u32) -> usize {
         checked_in(self.inner.clients.direct(), address, connection_id)
     }
 
     /// A command is about to be sent: starts its span now, under the current context.
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn on_started(&self, ev: StartedCommand) {
         self.started(self.inner.clients.direct(), ev);
     }
@@ -226,6 +291,10 @@ impl OtelCommandHandler {
         {
             return;
         }
+        // Inside an operation of this handler: the operation records the measurement.
+        let scope = parent
+            .get::<OperationScope>()
+            .filter(|scope| scope.owned_by(self.id()));
         let sensitive = sanitize::is_sensitive_command(&ev.command_name, &ev.command);
         if sensitive {
             // Never kept, never shown to a hook.
@@ -266,6 +335,9 @@ impl OtelCommandHandler {
             // The configured address (semantic conventions: not the server selected for the
             // operation), else the connection's.
             let recorded = client.configured_server.as_ref().or(server.as_ref());
+            if let (Some(scope), Some(server)) = (scope, recorded) {
+                scope.note_server(server);
+            }
             if let Some((address, port)) = recorded {
                 op.server_address = Some(Arc::clone(address).into());
                 op.server_port = *port;
@@ -284,14 +356,16 @@ impl OtelCommandHandler {
                 return;
             }
             let span_name = inner.options.hooks.name(&op);
-            inner
-                .recorder
-                .start_db_with(&parent, Some(start_time), span_name, &op, |out| {
-                    cursor_from_command = details::at_start(&ev, out);
-                    if let Some(hook) = &inner.options.attributes {
-                        hook(&ev, out);
-                    }
-                })
+            let recorder = match scope {
+                Some(_) => &inner.in_operation,
+                None => &inner.recorder,
+            };
+            recorder.start_db_with(&parent, Some(start_time), span_name, &op, |out| {
+                cursor_from_command = details::at_start(&ev, out);
+                if let Some(hook) = &inner.options.attributes {
+                    hook(&ev, out);
+                }
+            })
         };
         let entry = Entry {
             recording,
@@ -306,6 +380,8 @@ impl OtelCommandHandler {
 
     /// The server answered: ends the span at start + the driver-measured duration. Write
     /// errors carried by the reply (e.g. a duplicate key) mark it as failed.
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn on_succeeded(&self, ev: SucceededCommand) {
         self.succeeded(self.inner.clients.direct(), ev);
     }
@@ -327,11 +403,13 @@ impl OtelCommandHandler {
             None => entry.recording.end_at(end, Outcome::Success),
             Some(failure) => entry
                 .recording
-                .end_at(end, outcome(&failure, self.inner.options.error_text)),
+                .end_at(end, failure.outcome(self.inner.options.error_text)),
         }
     }
 
     /// The command failed: ends the span with the failure.
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn on_failed(&self, ev: FailedCommand) {
         self.failed(self.inner.clients.direct(), ev);
     }
@@ -343,12 +421,14 @@ impl OtelCommandHandler {
         let end = entry.start_time + ev.duration;
         entry
             .recording
-            .end_at(end, outcome(&ev.failure, self.inner.options.error_text));
+            .end_at(end, ev.failure.outcome(self.inner.options.error_text));
     }
 
     /// Ends, as lost, every command (of every client) that waited longer than the reply
     /// timeout; returns how many. Also done lazily as new commands start, so calling it is
     /// optional.
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn sweep(&self) -> usize {
         let now = Instant::now();
         let mut lost = Vec::new();
@@ -370,7 +450,7 @@ impl OtelCommandHandler {
     }
 
     /// Commands ended as lost so far (no reply within the timeout, or evicted because too
-    /// many were in flight). Each is also counted by [`otel_rpc::health`].
+    /// many were in flight). Each is also counted by [`otel_rpc::swallowed_errors`].
     pub fn lost_replies(&self) -> u64 {
         self.inner.clients.lost()
     }
@@ -426,24 +506,5 @@ fn summary_target<'a>(
     } else {
         database
     };
-    target.filter(|t| name.len() + 1 + t.len() <= otel_rpc::untrusted::MAX_NAME_LEN)
-}
-
-/// The recorded form of `failure`: code (or kind) and the code's fixed name; the untrusted
-/// message only under the [`ErrorTextMode::Scrubbed`] opt-in (scrubbed and capped).
-fn outcome(failure: &CommandFailure, error_text: ErrorTextMode) -> Outcome<'_> {
-    let mut f = Failure::new(failure.error_type.as_str());
-    if let Some(description) = failure.description {
-        f = f.with_message(description);
-    }
-    if let Some(text) = &failure.untrusted_message {
-        f = f.with_untrusted_message(text, error_text);
-    }
-    if let Some(code) = &failure.status_code {
-        f = f.with_status_code(code.as_str());
-    }
-    if failure.is_exception {
-        f = f.with_exception();
-    }
-    Outcome::Failure(f)
+    target.filter(|t| name.len() + 1 + t.len() <= otel_rpc::MAX_NAME_LEN)
 }

@@ -185,6 +185,7 @@ impl InFlight {
     }
 
     /// Takes every entry older than the timeout.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn sweep(&self, now: Instant) -> Vec<(Entry, LostReason)> {
         self.next_sweep.store(
             nanos(now.saturating_duration_since(self.base) + self.sweep_every),
@@ -242,7 +243,7 @@ fn expire(
 /// and count the event.
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     shard.lock().unwrap_or_else(|poisoned: PoisonError<_>| {
-        otel_rpc::health::count_swallowed_error();
+        otel_rpc::count_swallowed_error();
         poisoned.into_inner()
     })
 }

@@ -9,12 +9,11 @@ use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
-use otel_rpc::text::QueryTextMode;
+use otel_rpc::QueryTextMode;
+use otel_rpc::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
 use otel_rpc::{DurationMetric, ErrorTextMode};
 
 use crate::event::StartedCommand;
-use crate::handler::OtelCommandHandler;
 use crate::pool::{DEFAULT_ABANDONED_CHECKOUT_AFTER, PoolShared};
 
 /// Default for [`OtelCommandHandlerBuilder::max_in_flight`].
@@ -65,7 +64,20 @@ pub(crate) struct Options {
     pub(crate) attributes: Option<AttributesHook>,
 }
 
-/// Builds an [`OtelCommandHandler`]; see [`OtelCommandHandler::builder`].
+/// The resolved builder: everything a handler is made of.
+pub(crate) struct Parts {
+    pub(crate) enabled: bool,
+    pub(crate) recorder: otel_rpc::SpanRecorder,
+    /// The command spans of a traced operation: no duration measurement.
+    pub(crate) in_operation: otel_rpc::SpanRecorder,
+    pub(crate) options: Options,
+    pub(crate) pool: Option<PoolShared>,
+    pub(crate) max_in_flight: usize,
+    pub(crate) reply_timeout: Duration,
+}
+
+/// Builds an [`OtelCommandHandler`](crate::OtelCommandHandler); see
+/// [`OtelCommandHandler::builder`](crate::OtelCommandHandler::builder).
 ///
 /// The shared options vocabulary of every crate of this workspace comes from
 /// [`InstrumentationOptions`] (providers, `disable_metrics`, `recorder`, `query_text`,
@@ -82,7 +94,7 @@ pub(crate) struct Options {
 ///     OtelCommandHandler, QueryTextMode,
 /// };
 /// use otel_rpc::DbOperation;
-/// use otel_rpc::classify::{Observed, Verdict};
+/// use otel_rpc::{Observed, Verdict};
 ///
 /// let (tracer_provider, meter_provider) = (SdkTracerProvider::default(), SdkMeterProvider::default());
 /// // The same words as every crate's builder (otel-sqlx, otel-redis, the otel-rpc layers):
@@ -128,7 +140,7 @@ struct PoolOptions {
 fn scope() -> InstrumentationScope {
     InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
         .with_version(env!("CARGO_PKG_VERSION"))
-        .with_schema_url(opentelemetry_semantic_conventions::SCHEMA_URL)
+        .with_schema_url(otel_rpc::Domain::Db.schema_url())
         .build()
 }
 
@@ -215,7 +227,7 @@ impl OtelCommandHandlerBuilder {
     }
 
     /// Turns the connection pool metrics (`db.client.connection.*`, fed by the pool events
-    /// [`install`](OtelCommandHandler::install) subscribes to) off or on (default on;
+    /// [`install`](crate::OtelCommandHandler::install) subscribes to) off or on (default on;
     /// [`disable_metrics`](InstrumentationOptions::disable_metrics) turns them off too). They
     /// use the provider given to [`meter_provider`](Self::meter_provider), else the global
     /// one (also with a prebuilt [`recorder`](InstrumentationOptions::recorder)).
@@ -267,9 +279,8 @@ impl OtelCommandHandlerBuilder {
         self
     }
 
-    /// Builds the handler (a pass-through when disabled, see
-    /// [`InstrumentationOptions::enabled`]).
-    pub fn build(self) -> OtelCommandHandler {
+    /// What [`build`](Self::build) makes the handler from.
+    pub(crate) fn into_parts(self) -> Parts {
         let common = self.common;
         let recorder = common.build_recorder(
             SpanKind::Client,
@@ -278,6 +289,22 @@ impl OtelCommandHandlerBuilder {
             DurationMetric::db_client(),
             Some(attribute::DB_RESPONSE_STATUS_CODE),
         );
+        // The command spans of a traced operation: the same spans, no duration measurement
+        // (the operation records the one measurement). A prebuilt recorder is used as given
+        // (its commands then also record theirs).
+        let in_operation = match common.prebuilt_recorder() {
+            Some(prebuilt) => prebuilt.clone(),
+            None => common
+                .recorder_builder(
+                    SpanKind::Client,
+                    env!("CARGO_PKG_NAME"),
+                    Some(env!("CARGO_PKG_VERSION")),
+                    DurationMetric::db_client(),
+                    Some(attribute::DB_RESPONSE_STATUS_CODE),
+                )
+                .disable_metrics()
+                .build(),
+        };
         let pool = (common.enabled && common.metrics && self.pool.enabled).then(|| {
             let meter = self
                 .pool
@@ -291,13 +318,14 @@ impl OtelCommandHandlerBuilder {
             error_text: common.error_text,
             ..self.options
         };
-        OtelCommandHandler::from_parts(
-            common.enabled,
+        Parts {
+            enabled: common.enabled,
             recorder,
+            in_operation,
             options,
             pool,
-            self.max_in_flight,
-            self.reply_timeout,
-        )
+            max_in_flight: self.max_in_flight,
+            reply_timeout: self.reply_timeout,
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Connection pool metrics (`db.client.connection.*`) from the driver's CMAP events, through
-//! the shared [`otel_rpc::pool`] observer.
+//! the shared `otel-rpc/src/pool.rs` observer.
 //!
 //! The driver keeps one pool per server. Each pool's connections are tracked by id (pending
 //! until ready, then idle or used), so every count moves exactly once per event:
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use mongodb::event::cmap::{CmapEvent, ConnectionCheckoutFailedReason};
 use mongodb::options::ServerAddress;
 use opentelemetry::metrics::Meter;
-use otel_rpc::pool::{ConnectionState, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
+use otel_rpc::{ConnectionState, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
 
 use crate::in_flight::KeyHasher;
 
@@ -229,7 +229,7 @@ pub(crate) struct PoolEvents {
 /// and count the event.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned: PoisonError<_>| {
-        otel_rpc::health::count_swallowed_error();
+        otel_rpc::count_swallowed_error();
         poisoned.into_inner()
     })
 }

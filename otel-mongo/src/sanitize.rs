@@ -24,9 +24,10 @@ use std::cell::Cell;
 use std::fmt::{self, Write as _};
 
 use mongodb::bson::{Bson, Document};
-use otel_rpc::text::{QueryTextMode, TRUNCATION_MARKER};
+use otel_rpc::QueryTextMode;
+use otel_rpc::text::TRUNCATION_MARKER;
 
-use otel_rpc::untrusted::OTHER;
+use otel_rpc::OTHER;
 
 use crate::command::{self, Target};
 
@@ -81,7 +82,7 @@ pub fn is_sensitive_command(command_name: &str, command: &Document) -> bool {
 /// ```
 /// use mongodb::bson::doc;
 /// use otel_mongo::sanitize::query_text;
-/// use otel_rpc::text::QueryTextMode;
+/// use otel_rpc::QueryTextMode;
 ///
 /// let cmd = doc! { "find": "orders", "filter": { "user": "alice", "qty": { "$gt": 5 } }, "$db": "shop" };
 /// assert_eq!(

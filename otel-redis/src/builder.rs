@@ -1,9 +1,10 @@
-//! [`TracedConnectionBuilder`]: options of a [`TracedConnection`] and the configuration its
-//! clones share.
+//! [`TracedConnectionBuilder`]: options of a [`TracedConnection`], its constructors
+//! (`builder`, `cluster_builder`, `new`) and `build`, which makes the configuration its clones
+//! share.
 //!
 //! The builder speaks the shared vocabulary of `otel-rpc`
 //! ([`InstrumentationOptions`](otel_rpc::InstrumentationOptions) and
-//! [`DbInstrumentationOptions`](otel_rpc::options::DbInstrumentationOptions), re-exported at
+//! [`DbInstrumentationOptions`](otel_rpc::DbInstrumentationOptions), re-exported at
 //! this crate's root): the same words mean the same thing in every crate of the workspace.
 
 use std::fmt;
@@ -12,66 +13,46 @@ use std::sync::Arc;
 use opentelemetry::StringValue;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::options::{DbHooks, DbInstrumentationOptions};
-use otel_rpc::{
-    CommonOptions, DurationMetric, ErrorTextMode, InstrumentationOptions, SpanRecorder,
-};
+use otel_rpc::{CommonOptions, DurationMetric, InstrumentationOptions};
+use otel_rpc::{DbHooks, DbInstrumentationOptions};
 use redis::ConnectionAddr;
 
-use crate::TracedConnection;
+use crate::connection::TracedConnection;
 use crate::sanitize::TextOptions;
+use crate::shared::{Shared, db_namespace};
 
 /// Instrumentation scope name of the spans and metrics this crate records.
-pub const SCOPE_NAME: &str = "otel-redis";
+pub const SCOPE: &str = "otel-redis";
 
 /// The short instrumentation name: the environment switch is
 /// `OTEL_INSTRUMENTATION_REDIS_ENABLED` (`false` makes every connection a pass-through).
-pub const INSTRUMENTATION_NAME: &str = "redis";
+pub(crate) const INSTRUMENTATION_NAME: &str = "redis";
 
-/// Configuration shared by a [`TracedConnection`] and its clones.
-pub(crate) struct Shared {
-    /// `None` when the instrumentation is disabled: a pass-through.
-    pub(crate) recorder: Option<SpanRecorder>,
-    pub(crate) server_address: Option<StringValue>,
-    pub(crate) server_port: Option<u16>,
-    pub(crate) db: i64,
-    pub(crate) namespace: StringValue,
-    /// Whether a blocking connection's `db.namespace` follows `SELECT` (not on a cluster:
-    /// there a `SELECT` reaches one node); see [`crate::select`].
-    #[cfg(feature = "sync")]
-    pub(crate) follows_select: bool,
-    pub(crate) text: TextOptions,
-    pub(crate) error_text: ErrorTextMode,
-    pub(crate) hooks: DbHooks,
-}
+/// The constructors, beside the builder they start.
+impl TracedConnection<()> {
+    /// Options for connections made from `client`; finish with
+    /// [`TracedConnectionBuilder::build`], which takes the connection to wrap.
+    pub fn builder(client: &redis::Client) -> TracedConnectionBuilder {
+        TracedConnectionBuilder::new(client)
+    }
 
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TracedConnectionConfig")
-            .field("enabled", &self.recorder.is_some())
-            .field(
-                "server_address",
-                &self.server_address.as_ref().map(StringValue::as_str),
-            )
-            .field("server_port", &self.server_port)
-            .field("db", &self.db)
-            .field("query_text", &self.text.mode)
-            .field("max_query_text_len", &self.text.max_len)
-            .field("error_text", &self.error_text)
-            .field("hooks", &self.hooks)
-            .finish()
+    /// Options for connections made from a cluster client (feature `cluster`): the async
+    /// `redis::cluster_async::ClusterConnection` or the blocking
+    /// `redis::cluster::ClusterConnection`. Spans carry `db.namespace` `"0"` and no
+    /// `server.address` / `server.port`: redis-rs routes each command to a node inside the
+    /// connection and does not tell which one served it.
+    #[cfg(feature = "cluster")]
+    pub fn cluster_builder(client: &redis::cluster::ClusterClient) -> TracedConnectionBuilder {
+        TracedConnectionBuilder::cluster(client)
     }
 }
 
-impl Shared {
-    /// `db.namespace` for `db` (the connection's current database), `None` when it is
-    /// unknown.
-    pub(crate) fn namespace(&self, db: i64) -> Option<StringValue> {
-        if db == self.db {
-            Some(self.namespace.clone())
-        } else {
-            (db >= 0).then(|| db_namespace(db))
-        }
+impl<C> TracedConnection<C> {
+    /// Wraps `inner`, a connection made from `client`, with the default options: global
+    /// tracer and meter providers, sanitized query text capped at 2 KiB. `server.address`,
+    /// `server.port` and `db.namespace` (the db index) come from the client's connection info.
+    pub fn new(client: &redis::Client, inner: C) -> Self {
+        TracedConnectionBuilder::new(client).build(inner)
     }
 }
 
@@ -85,7 +66,7 @@ impl Shared {
 /// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 /// use otel_redis::{DbInstrumentationOptions, ErrorTextMode, InstrumentationOptions, QueryTextMode};
 /// use otel_rpc::DbOperation;
-/// use otel_rpc::classify::{Observed, Verdict};
+/// use otel_rpc::{Observed, Verdict};
 ///
 /// let (tracer_provider, meter_provider) = (SdkTracerProvider::default(), SdkMeterProvider::default());
 /// let client = redis::Client::open("redis://127.0.0.1:6379/2").unwrap();
@@ -145,6 +126,30 @@ impl DbInstrumentationOptions for TracedConnectionBuilder {
 }
 
 impl TracedConnectionBuilder {
+    /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait (the
+    /// word a redis-rs user reaches for first, as on the SDK's own builders).
+    pub fn tracer_provider<P>(self, provider: P) -> Self
+    where
+        P: opentelemetry::trace::TracerProvider + Send + Sync + 'static,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
+    {
+        InstrumentationOptions::tracer_provider(self, provider)
+    }
+
+    /// [`InstrumentationOptions::meter_provider`], callable without importing the trait.
+    pub fn meter_provider<P>(self, provider: P) -> Self
+    where
+        P: opentelemetry::metrics::MeterProvider + Send + Sync + 'static,
+    {
+        InstrumentationOptions::meter_provider(self, provider)
+    }
+
+    /// [`InstrumentationOptions::disable_metrics`], callable without importing the trait.
+    pub fn disable_metrics(self) -> Self {
+        InstrumentationOptions::disable_metrics(self)
+    }
+
     pub(crate) fn new(client: &redis::Client) -> Self {
         let info = client.get_connection_info();
         let (server_address, server_port) = server_of(info.addr());
@@ -174,15 +179,13 @@ impl TracedConnectionBuilder {
         }
     }
 
-    otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
-
     /// Wraps `inner`.
     pub fn build<C>(self, inner: C) -> TracedConnection<C> {
         let common = self.common;
         let recorder = common.enabled.then(|| {
             common.build_recorder(
                 SpanKind::Client,
-                SCOPE_NAME,
+                SCOPE,
                 Some(env!("CARGO_PKG_VERSION")),
                 DurationMetric::db_client(),
                 Some(attribute::DB_RESPONSE_STATUS_CODE),
@@ -220,18 +223,4 @@ fn server_of(addr: &ConnectionAddr) -> (Option<StringValue>, Option<u16>) {
         ConnectionAddr::Unix(path) => (shared(&path.display().to_string()), None),
         _ => (None, None),
     }
-}
-
-/// The db index as `db.namespace`: static for the 16 default databases.
-fn db_namespace(db: i64) -> StringValue {
-    const SMALL: [&str; 16] = [
-        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
-    ];
-    usize::try_from(db)
-        .ok()
-        .and_then(|i| SMALL.get(i))
-        .map_or_else(
-            || StringValue::from(Arc::<str>::from(db.to_string())),
-            |s| StringValue::from(*s),
-        )
 }

@@ -1,19 +1,17 @@
 //! Resolving a command's recorded name and key layout from its arguments.
 //!
 //! Recorded names come from a closed set: the command table of [`crate::commands`], else
-//! [`OTHER_COMMAND`]. An argument the table does not know is never recorded as a name: command
+//! `_OTHER`. An argument the table does not know is never recorded as a name: command
 //! names reach span names and metric attributes, and a word the application passes through
 //! (or a hostile caller chooses) must neither leak there nor grow the number of series.
 
 use opentelemetry::StringValue;
 
+use otel_rpc::OTHER;
+
 use crate::commands::{self, Keys};
 
-/// Recorded for a command the command table does not know (a typo, a module command, a
-/// hostile word): never the word itself.
-pub const OTHER_COMMAND: &str = otel_rpc::untrusted::OTHER;
-
-/// The name of a command as recorded: `GET`, `CONFIG GET`, or [`OTHER_COMMAND`]. Always one of
+/// The name of a command as recorded: `GET`, `CONFIG GET`, or `_OTHER`. Always one of
 /// a closed set of static strings, so copying it never allocates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct CommandName(pub(crate) &'static str);
@@ -70,7 +68,7 @@ where
             }
             keys => (spec.name, keys),
         },
-        None => (OTHER_COMMAND, Keys::None),
+        None => (OTHER, Keys::None),
     };
     Command {
         name: Some(CommandName(name)),
@@ -118,7 +116,7 @@ mod tests {
             &[b'A'; 33],
             b"",
         ] {
-            assert_eq!(name(&[word, b"x"]), Some(OTHER_COMMAND), "{word:?}");
+            assert_eq!(name(&[word, b"x"]), Some(OTHER), "{word:?}");
         }
     }
 }

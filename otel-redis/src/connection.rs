@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use redis::{Arg, Cmd};
 
-use crate::builder::{Shared, TracedConnectionBuilder};
 use crate::select::CurrentDb;
+use crate::shared::Shared;
 
 /// A redis-rs connection that records a span (and the `db.client.operation.duration`
 /// histogram) for every command and pipeline sent through it.
@@ -63,32 +63,7 @@ impl<C> fmt::Debug for TracedConnection<C> {
     }
 }
 
-impl TracedConnection<()> {
-    /// Options for connections made from `client`; finish with
-    /// [`TracedConnectionBuilder::build`], which takes the connection to wrap.
-    pub fn builder(client: &redis::Client) -> TracedConnectionBuilder {
-        TracedConnectionBuilder::new(client)
-    }
-
-    /// Options for connections made from a cluster client (feature `cluster`): the async
-    /// `redis::cluster_async::ClusterConnection` or the blocking
-    /// `redis::cluster::ClusterConnection`. Spans carry `db.namespace` `"0"` and no
-    /// `server.address` / `server.port`: redis-rs routes each command to a node inside the
-    /// connection and does not tell which one served it.
-    #[cfg(feature = "cluster")]
-    pub fn cluster_builder(client: &redis::cluster::ClusterClient) -> TracedConnectionBuilder {
-        TracedConnectionBuilder::cluster(client)
-    }
-}
-
 impl<C> TracedConnection<C> {
-    /// Wraps `inner`, a connection made from `client`, with the default options: global
-    /// tracer and meter providers, sanitized query text capped at 2 KiB. `server.address`,
-    /// `server.port` and `db.namespace` (the db index) come from the client's connection info.
-    pub fn new(client: &redis::Client, inner: C) -> Self {
-        TracedConnectionBuilder::new(client).build(inner)
-    }
-
     pub(crate) fn from_parts(inner: C, shared: Arc<Shared>) -> Self {
         let db = CurrentDb::new(shared.db);
         TracedConnection { inner, shared, db }

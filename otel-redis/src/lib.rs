@@ -38,19 +38,20 @@
 //! | `db.query.text` | sanitized commands (pipelines joined with `; `), capped at 2 KiB |
 //! | `db.namespace` | the db index, `"0"`; after a `SELECT`, see [`TracedConnection`] |
 //! | `db.operation.batch.size` | number of commands of a pipeline (2 or more) |
-//! | `server.address`, `server.port` | from the client's connection info (none on cluster connections, [`TracedConnection::cluster_builder`]) |
+//! | `server.address`, `server.port` | from the client's connection info (none on cluster connections, `TracedConnection::cluster_builder`, feature `cluster`) |
 //! | `db.response.status_code`, `error.type` | the error prefix when Redis defines it ([`ERROR_PREFIXES`]: `WRONGTYPE`, `ERR`, `EXECABORT`), else `_OTHER`; for errors that never reached the server, the error kind (`io`, `timeout`) |
 //! | [`PIPELINE_FAILED_COMMANDS`] | how many commands of a pipeline failed |
 //!
 //! A nil reply is not an error. No other text of an error reply is recorded, unless opted in
 //! with [`InstrumentationOptions::error_text`] (scrubbed). Options use the shared vocabulary of
-//! `otel-rpc` ([`InstrumentationOptions`], [`DbInstrumentationOptions`]). The parent of each span is [`otel_rpc::current_context`] at
-//! the moment the command is issued; the inner connection runs with the command's span as
-//! the current context. A command whose future is dropped before it completes ends its span
-//! as cancelled.
+//! `otel-rpc` ([`InstrumentationOptions`], [`DbInstrumentationOptions`]);
+//! `OTEL_INSTRUMENTATION_REDIS_ENABLED=false` makes every connection a pass-through. The
+//! parent of each span is [`otel_rpc::current_context`] at the moment the command is issued;
+//! the inner connection runs with the command's span as the current context. A command whose
+//! future is dropped before it completes ends its span as cancelled.
 //!
-//! Unsampled operations pay for no query text: it is built only when the span records (see
-//! [`stats::query_texts_built`]).
+//! Unsampled operations pay for no query text: it is built only when the span records (the
+//! `unsampled` test counts the texts built).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -67,23 +68,37 @@ mod outcome;
 mod packed;
 mod sanitize;
 mod select;
-pub mod stats;
+mod shared;
+mod stats;
 #[cfg(feature = "sync")]
 mod sync;
 
-pub use builder::{INSTRUMENTATION_NAME, SCOPE_NAME, TracedConnectionBuilder};
-pub use command::OTHER_COMMAND;
+// The whole public API.
+pub use builder::{SCOPE, TracedConnectionBuilder};
 pub use connection::TracedConnection;
-pub use operation::{DB_SYSTEM, PIPELINE_OPERATION, TRANSACTION_OPERATION};
-pub use outcome::{ERROR_PREFIXES, OTHER_ERROR, PIPELINE_FAILED_COMMANDS};
+pub use operation::{PIPELINE_OPERATION, TRANSACTION_OPERATION};
+pub use outcome::{ERROR_PREFIXES, PIPELINE_FAILED_COMMANDS};
 
+/// Re-exported: the database hooks of the builder (`filter`, `span_name`), typed on
+/// [`otel_rpc::DbOperation`].
+pub use otel_rpc::DbInstrumentationOptions;
+/// Re-exported: the error text modes of [`InstrumentationOptions::error_text`].
+pub use otel_rpc::ErrorTextMode;
 /// Re-exported: the shared option vocabulary of the builder (providers, `query_text`,
 /// `error_text`, `classify`, `recorder`, `enabled`, ...).
 pub use otel_rpc::InstrumentationOptions;
-/// Re-exported: the database hooks of the builder (`filter`, `span_name`), typed on
-/// [`otel_rpc::DbOperation`].
-pub use otel_rpc::options::DbInstrumentationOptions;
 /// Re-exported: the query text modes of [`InstrumentationOptions::query_text`].
-pub use otel_rpc::text::QueryTextMode;
-/// Re-exported: the error text modes of [`InstrumentationOptions::error_text`].
-pub use otel_rpc::untrusted::ErrorTextMode;
+pub use otel_rpc::QueryTextMode;
+
+/// `use otel_redis::prelude::*;`: the traced connection and the option traits (as `_`: their
+/// methods, not their names).
+pub mod prelude {
+    pub use crate::{DbInstrumentationOptions as _, InstrumentationOptions as _, TracedConnection};
+}
+
+/// Test and bench support (feature `testing`, as `opentelemetry_sdk`'s): not part of the
+/// stable API.
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use crate::stats::query_texts_built;
+}

@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use opentelemetry::{Context, StringValue};
 use otel_rpc::{DbOperation, QueryText, Recording, SpanRecorder};
 
-use crate::builder::Shared;
 use crate::command::{CommandName, name_of, resolve};
 use crate::sanitize;
+use crate::shared::Shared;
 
 /// `db.system.name` of every span.
-pub const DB_SYSTEM: &str = "redis";
+pub(crate) const DB_SYSTEM: &str = "redis";
 
 /// `db.operation.name` of a pipeline.
 pub const PIPELINE_OPERATION: &str = "PIPELINE";
@@ -88,7 +88,7 @@ impl Shared {
             op.server_address = Some(address.clone());
             op.server_port = self.server_port;
         }
-        if self.text.mode != otel_rpc::text::QueryTextMode::Off {
+        if self.text.mode != otel_rpc::QueryTextMode::Off {
             op.query_text = Some(QueryText::Lazy(text));
         }
         op

@@ -1,7 +1,7 @@
 //! Classifies redis-rs results: server error replies (inside `Ok` values or as `Err`),
 //! aborted transactions and client-side errors become [`Outcome::Failure`]s whose `error.type`
 //! and `db.response.status_code` are the reply's error prefix when it is one Redis itself
-//! defines ([`ERROR_PREFIXES`]: `WRONGTYPE`, `ERR`, `EXECABORT`, ...), else [`OTHER_ERROR`],
+//! defines ([`ERROR_PREFIXES`]: `WRONGTYPE`, `ERR`, `EXECABORT`, ...), else `_OTHER`,
 //! or, for errors that never reached the server, the error kind (`io`, `timeout`, ...).
 //!
 //! The rest of a reply is never recorded: a server's message can quote the command's
@@ -9,7 +9,7 @@
 //! chooses its whole error reply (`redis.error_reply(ARGV[1])`), first word included.
 
 use opentelemetry::KeyValue;
-use otel_rpc::untrusted::{self, ErrorTextMode};
+use otel_rpc::ErrorTextMode;
 use otel_rpc::{Failure, Outcome, Recording};
 use redis::{ErrorKind, RedisError, RedisResult, ServerError, Value};
 
@@ -17,15 +17,10 @@ use redis::{ErrorKind, RedisError, RedisResult, ServerError, Value};
 /// attribute of this crate: the semantic conventions have none for it.
 pub const PIPELINE_FAILED_COMMANDS: &str = "redis.pipeline.failed_commands";
 
-/// `error.type` and `db.response.status_code` for an error reply whose first word is not one
-/// of [`ERROR_PREFIXES`] (a Lua `redis.error_reply` with an arbitrary first word, a module's
-/// own code): never the word itself.
-pub const OTHER_ERROR: &str = untrusted::OTHER;
-
 /// The error prefixes Redis itself replies with (`-WRONGTYPE Operation against a key ...`),
 /// as found in the Redis server (7.x) source, plus the cluster redirections `MOVED` and `ASK`.
 /// Only these are recorded as `error.type` / `db.response.status_code`; any other first word
-/// becomes [`OTHER_ERROR`].
+/// becomes `_OTHER`.
 pub const ERROR_PREFIXES: &[&str] = &[
     "ASK",
     "BUSY",
@@ -201,9 +196,9 @@ fn error(e: &RedisError, errors: ErrorTextMode) -> (Failure<'_>, Option<usize>) 
 }
 
 /// `code` when it is one of [`ERROR_PREFIXES`] (exactly, case included), else
-/// [`OTHER_ERROR`].
+/// `_OTHER`.
 fn checked_code(code: &str) -> &'static str {
-    untrusted::closed(code, ERROR_PREFIXES)
+    otel_rpc::closed(code, ERROR_PREFIXES)
 }
 
 /// A low-cardinality name for an error that carries no server code.
@@ -251,9 +246,9 @@ mod tests {
             "WRONGTYPE2",
             "ERR ",
         ] {
-            assert_eq!(checked_code(other), OTHER_ERROR, "{other}");
+            assert_eq!(checked_code(other), otel_rpc::OTHER, "{other}");
         }
-        assert_eq!(checked_code(&"A".repeat(33)), OTHER_ERROR);
+        assert_eq!(checked_code(&"A".repeat(33)), otel_rpc::OTHER);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 
 use std::cell::Cell;
 
-use otel_rpc::text::{QueryTextMode, TRUNCATION_MARKER, truncate};
+use otel_rpc::QueryTextMode;
+use otel_rpc::text::{TRUNCATION_MARKER, truncate};
 
 use crate::command::{Command, resolve};
 use crate::commands::Keys;
@@ -271,11 +272,11 @@ impl Layout {
 }
 
 /// A key is shown only when it is shaped like a name
-/// ([`name_shape_ok`](otel_rpc::untrusted::name_shape_ok): 1 to 255 bytes of UTF-8, no
+/// ([`name_shape_ok`](otel_rpc::name_shape_ok): 1 to 255 bytes of UTF-8, no
 /// whitespace, quote, control character or `;`); any other key is recorded as `?`, like a
 /// value: a key that carries spaces or quotes is more likely data than a name.
 fn key_shape_ok(key: &[u8]) -> bool {
-    std::str::from_utf8(key).is_ok_and(otel_rpc::untrusted::name_shape_ok)
+    std::str::from_utf8(key).is_ok_and(otel_rpc::name_shape_ok)
 }
 
 fn parse_count(arg: &[u8]) -> Option<usize> {

@@ -1,4 +1,4 @@
-//! Process-wide counters of this crate's own work, for dashboards and tests.
+//! Process-wide counters of this crate's own work (read through `otel_redis::testing`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,9 +14,10 @@ pub(crate) fn count_query_text() {
 /// drops spans: the unsampled path never reads command arguments.
 ///
 /// ```
-/// let built = otel_redis::stats::query_texts_built();
+/// let built = otel_redis::testing::query_texts_built();
 /// # let _ = built;
 /// ```
+#[cfg(feature = "testing")]
 pub fn query_texts_built() -> u64 {
     QUERY_TEXTS_BUILT.load(Ordering::Relaxed)
 }

@@ -9,7 +9,7 @@ use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::trace::Sampler;
 use opentelemetry_semantic_conventions::attribute;
-use otel_redis::stats::query_texts_built;
+use otel_redis::testing::query_texts_built;
 use otel_testkit::{SpanAssert, TestTelemetry, env::unique_name};
 use redis::AsyncCommands;
 

@@ -9,6 +9,7 @@
 //! it recorded. An application would hand the provider an OTLP exporter; the SDK's in-memory
 //! exporter keeps this example self-contained.
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -17,7 +18,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use opentelemetry::trace::{SpanId, Status};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
+use otel_rpc::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
 use reqwest_middleware::ClientWithMiddleware;
 
 #[derive(Clone)]

@@ -10,12 +10,13 @@
 //! application would hand the provider an OTLP exporter; the SDK's in-memory exporter keeps
 //! this example self-contained.
 
+use otel_rpc::InstrumentationOptions;
 use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};
 use opentelemetry::trace::{SpanId, Status as SpanStatus};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use otel_rpc::grpc::{GrpcClientLayer, GrpcClientService, GrpcServerLayer};
+use otel_rpc::{GrpcClientLayer, GrpcClientService, GrpcServerLayer};
 use tonic::server::NamedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Response, Status};

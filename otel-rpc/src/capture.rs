@@ -26,9 +26,9 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderName};
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 
-use crate::Recording;
-use crate::layer::LayerBuilder;
 use crate::layer::rules::Side;
+use crate::layer::trace_layer::LayerBuilder;
+use crate::recording::Recording;
 use crate::text::truncate;
 
 /// Header names refused by capture unless
@@ -99,19 +99,21 @@ impl fmt::Debug for HeaderCapture {
 /// none.
 ///
 /// ```
-/// use otel_rpc::capture::request_env_vars;
-/// use otel_rpc::layer::Side;
+/// use otel_rpc::testing::request_env_vars;
+/// use otel_rpc::testing::Side;
 /// assert_eq!(request_env_vars("http", Side::Server), ["OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS"]);
 /// assert_eq!(request_env_vars("grpc", Side::Client), [
 ///     "OTEL_INSTRUMENTATION_GRPC_CLIENT_REQUEST_METADATA_INCLUDED",
 ///     "OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_CLIENT_REQUEST",
 /// ]);
 /// ```
+#[cfg(feature = "testing")]
 pub fn request_env_vars(instrumentation: &str, side: Side) -> Vec<String> {
     env_vars(instrumentation, side, Direction::Request)
 }
 
 /// [`request_env_vars`] for the response names.
+#[cfg(feature = "testing")]
 pub fn response_env_vars(instrumentation: &str, side: Side) -> Vec<String> {
     env_vars(instrumentation, side, Direction::Response)
 }
@@ -259,7 +261,7 @@ impl<O> LayerBuilder<O> {
     ///
     /// ```
     /// # #[cfg(feature = "http")] {
-    /// let layer = otel_rpc::http::HttpServerLayer::builder()
+    /// let layer = otel_rpc::HttpServerLayer::builder()
     ///     .capture_request_headers(["X-Request-Id", "accept-language"])
     ///     .capture_response_headers(["content-type"])
     ///     .build();

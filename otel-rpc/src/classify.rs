@@ -8,7 +8,8 @@
 //!
 //! ```
 //! use opentelemetry::trace::SpanKind;
-//! use otel_rpc::classify::{Observed, Verdict, default_verdict};
+//! use otel_rpc::{Observed, Verdict};
+//! use otel_rpc::testing::default_verdict;
 //!
 //! // Defaults: a 404 is not a server error, a 503 is; any 4xx is a client error.
 //! assert_eq!(default_verdict(&SpanKind::Server, &Observed::Http { status: 404 }), Verdict::NotError);
@@ -70,6 +71,12 @@ pub type Classifier = Arc<dyn Fn(&Observed<'_>) -> Option<Verdict> + Send + Sync
 /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS. A client records every non-OK code.
 pub const GRPC_SERVER_ERROR_CODES: &[i32] = &[2, 4, 12, 13, 14, 15];
 
+/// The one gRPC server-error rule: a [`GRPC_SERVER_ERROR_CODES`] code, or a code outside
+/// the known range (0..=16).
+pub(crate) fn grpc_server_error(code: i32) -> bool {
+    GRPC_SERVER_ERROR_CODES.contains(&code) || !(0..=16).contains(&code)
+}
+
 /// The semantic conventions' default for `observed` on a span of `kind`:
 ///
 /// * HTTP: a server errs on 5xx (4xx is the client's fault); a client on any status >= 400;
@@ -83,9 +90,7 @@ pub fn default_verdict(kind: &SpanKind, observed: &Observed<'_>) -> Verdict {
             _ => !(100..400).contains(&status),
         },
         Observed::Grpc { code } => match kind {
-            SpanKind::Server => {
-                GRPC_SERVER_ERROR_CODES.contains(&code) || !(0..=16).contains(&code)
-            }
+            SpanKind::Server => grpc_server_error(code),
             _ => code != 0,
         },
         Observed::Db { error_type, .. } => error_type.is_some(),
@@ -98,6 +103,7 @@ pub fn default_verdict(kind: &SpanKind, observed: &Observed<'_>) -> Verdict {
 }
 
 /// Wraps a closure into a [`Classifier`].
+#[cfg(any(test, feature = "testing"))]
 pub fn classifier(
     rule: impl Fn(&Observed<'_>) -> Option<Verdict> + Send + Sync + 'static,
 ) -> Classifier {

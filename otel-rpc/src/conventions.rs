@@ -12,7 +12,8 @@
 //! insert of many documents is not a batch), the domain's [`Conventions::notes`] say so.
 //!
 //! ```
-//! use otel_rpc::conventions::{Domain, Requirement};
+//! use otel_rpc::Domain;
+//! use otel_rpc::testing::Requirement;
 //!
 //! let db = Domain::Db.conventions();
 //! assert_eq!(db.semconv_version, "1.42.0");
@@ -25,6 +26,10 @@
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as a;
 use opentelemetry_semantic_conventions::metric;
+
+/// The instrumentation scope name of this crate's own telemetry (the layers' spans and
+/// metrics, the target of exception log events).
+pub(crate) const SCOPE: &str = env!("CARGO_PKG_NAME");
 
 /// The schema URL every domain's recorder reports (semantic conventions 1.42.0).
 pub const SCHEMA_URL: &str = opentelemetry_semantic_conventions::SCHEMA_URL;

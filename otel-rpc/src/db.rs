@@ -2,18 +2,29 @@
 //! name and attributes by the naming rules of the database semantic conventions, in one place.
 
 use std::borrow::Cow;
-use std::time::SystemTime;
 
-use opentelemetry::{Context, KeyValue, StringValue};
+use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 
 use crate::metric::{
-    DB_STRING_RULES, DbValueRule, DistinctEntry, DistinctValues, DurationMetric, bound_db_str,
+    DB_KEYS, DbValueRule, DistinctEntry, DistinctValues, DurationMetric, bound_db_str,
     bound_db_value,
 };
-use crate::recorder::SpanRecorder;
-use crate::recording::Recording;
 use crate::untrusted::MAX_NAME_LEN;
+
+/// What an adapter records as `db.query.text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum QueryTextMode {
+    /// Literal values replaced by `?` (the default): safe for production.
+    #[default]
+    Sanitized,
+    /// No query text at all.
+    Off,
+    /// The text exactly as sent, values included. **Unsafe**: passwords, personal data and
+    /// any other literal reach your tracing backend. Only for local debugging.
+    Raw,
+}
 
 /// Database query text, given ready or computed only when the span is recorded.
 pub enum QueryText<'a> {
@@ -155,7 +166,7 @@ impl<'a> DbOperation<'a> {
     /// `{db.operation.name}`, else `{target}`, else `{db.system.name}`, where target is the
     /// collection, else the namespace, else `server.address:server.port`.
     ///
-    /// Names are bounded as on the attributes (see [`DB_METRIC_KEYS`](crate::DB_METRIC_KEYS)):
+    /// Names are bounded as on the attributes (see `DB_METRIC_KEYS`):
     /// summary and namespace capped at [`MAX_NAME_LEN`](crate::untrusted::MAX_NAME_LEN) bytes,
     /// a collection failing [`name_shape_ok`](crate::untrusted::name_shape_ok) is not a target.
     ///
@@ -187,7 +198,7 @@ impl<'a> DbOperation<'a> {
         Cow::Owned(name)
     }
 
-    /// The string fields, in the order of `DB_ATTRIBUTE_KEYS` (indexes 0..=5).
+    /// The string fields, in the order of `DB_KEYS` (indexes 0..=5).
     fn string_fields(&self) -> [Option<&StringValue>; 6] {
         [
             Some(&self.system),
@@ -199,35 +210,35 @@ impl<'a> DbOperation<'a> {
         ]
     }
 
-    /// The string field at `DB_ATTRIBUTE_KEYS[i]`, bounded by its rule (borrowed unless cut).
+    /// The string field at `DB_KEYS[i]`, bounded by its rule (borrowed unless cut).
     fn bounded(&self, i: usize) -> Option<Cow<'_, str>> {
-        bound_db_str(DB_STRING_RULES[i].1, self.string_fields()[i]?.as_str())
+        bound_db_str(DB_KEYS[i].rule, self.string_fields()[i]?.as_str())
     }
 
     /// The attributes visible to the sampler and the metric (everything but the query text
     /// and `extra`).
     pub fn attributes(&self) -> Vec<KeyValue> {
-        let mut attrs = Vec::with_capacity(DB_ATTRIBUTE_KEYS.len());
+        let mut attrs = Vec::with_capacity(DB_KEYS.len());
         self.for_each_attribute(|_, kv| attrs.push(kv));
         attrs
     }
 
     /// The span attributes, and those of them whose bit is set in `metric_mask` (indexes into
-    /// [`DB_ATTRIBUTE_KEYS`]): selecting metric attributes by position needs no key comparison.
+    /// `DB_KEYS`): selecting metric attributes by position needs no key comparison.
     /// The free-text values among the metric ones are then bounded by `distinct` (the
     /// recorder's first distinct values; later new ones become `_OTHER` on the metric only).
-    fn attributes_with_metric(
+    pub(crate) fn attributes_with_metric(
         &self,
         metric_mask: u16,
         distinct: Option<&DistinctValues>,
     ) -> (Vec<KeyValue>, Vec<KeyValue>) {
-        let mut attrs = Vec::with_capacity(DB_ATTRIBUTE_KEYS.len());
+        let mut attrs = Vec::with_capacity(DB_KEYS.len());
         let mut metric = Vec::with_capacity(if metric_mask == 0 {
             0
         } else {
-            DB_ATTRIBUTE_KEYS.len() + crate::metric::END_ATTRIBUTES
+            DB_KEYS.len() + crate::metric::END_ATTRIBUTES
         });
-        let mut entries: [DistinctEntry; DISTINCT_SLOT_OF_INDEX.len()] = Default::default();
+        let mut entries: [DistinctEntry; crate::metric::DISTINCT_SLOTS] = Default::default();
         let mut bounded = 0;
         self.for_each_attribute(|i, kv| {
             if metric_mask & (1 << i) != 0 && self.open_operation && matches!(i, 3 | 4) {
@@ -235,9 +246,9 @@ impl<'a> DbOperation<'a> {
                     metric.push(KeyValue::new(kv.key.clone(), crate::untrusted::OTHER));
                 }
             } else if metric_mask & (1 << i) != 0 {
-                if let Some(Some(slot)) = DISTINCT_SLOT_OF_INDEX.get(i) {
+                if let Some(slot) = DB_KEYS[i].slot {
                     // At most one entry per slot, so `bounded` stays below 4 and fits a u8.
-                    entries[bounded] = (metric.len() as u8, *slot);
+                    entries[bounded] = (metric.len() as u8, slot);
                     bounded += 1;
                 }
                 metric.push(kv.clone());
@@ -250,13 +261,12 @@ impl<'a> DbOperation<'a> {
         (attrs, metric)
     }
 
-    /// Calls `f(index into DB_ATTRIBUTE_KEYS, attribute)` for every attribute that is set and
+    /// Calls `f(index into DB_KEYS, attribute)` for every attribute that is set and
     /// passes its bounding rule.
     fn for_each_attribute(&self, mut f: impl FnMut(usize, KeyValue)) {
-        let keys = &DB_ATTRIBUTE_KEYS;
         for (i, field) in self.string_fields().into_iter().enumerate() {
             let Some(v) = field else { continue };
-            let rule = DB_STRING_RULES[i].1;
+            let rule = DB_KEYS[i].rule;
             // Fast path (the common case): short, and not a name needing the shape check.
             let value = if v.as_str().len() <= MAX_NAME_LEN && rule == DbValueRule::Capped {
                 v.clone()
@@ -265,13 +275,13 @@ impl<'a> DbOperation<'a> {
             } else {
                 continue;
             };
-            f(i, KeyValue::new(keys[i], value));
+            f(i, KeyValue::new(DB_KEYS[i].key, value));
         }
         if let Some(port) = self.server_port {
-            f(6, KeyValue::new(keys[6], i64::from(port)));
+            f(6, KeyValue::new(DB_KEYS[6].key, i64::from(port)));
         }
         if let Some(n) = self.batch_size.filter(|n| *n >= 2) {
-            f(7, KeyValue::new(keys[7], n));
+            f(7, KeyValue::new(DB_KEYS[7].key, n));
         }
     }
 
@@ -289,105 +299,20 @@ impl<'a> DbOperation<'a> {
     }
 }
 
-/// The keys [`DbOperation::attributes`] may produce, in order.
-pub(crate) const DB_ATTRIBUTE_KEYS: [&str; 8] = [
-    attribute::DB_SYSTEM_NAME,
-    attribute::DB_NAMESPACE,
-    attribute::DB_COLLECTION_NAME,
-    attribute::DB_OPERATION_NAME,
-    attribute::DB_QUERY_SUMMARY,
-    attribute::SERVER_ADDRESS,
-    attribute::SERVER_PORT,
-    attribute::DB_OPERATION_BATCH_SIZE,
-];
-
-/// The distinct-values slot (index into the bounded keys of `metric::distinct`) of the first
-/// `DB_ATTRIBUTE_KEYS`: namespace, collection, operation and summary are bounded.
-const DISTINCT_SLOT_OF_INDEX: [Option<u8>; 5] = [None, Some(0), Some(1), Some(2), Some(3)];
-
-/// Bit i set when `metric` allows `DB_ATTRIBUTE_KEYS[i]`.
+/// Bit i set when `metric` allows `DB_KEYS[i]`.
 pub(crate) fn metric_mask(metric: &DurationMetric) -> u16 {
-    DB_ATTRIBUTE_KEYS
+    DB_KEYS
         .iter()
         .enumerate()
-        .filter(|(_, k)| metric.allows(k))
+        .filter(|(_, k)| metric.allows(k.key))
         .fold(0, |mask, (i, _)| mask | (1 << i))
-}
-
-impl SpanRecorder {
-    /// Starts a database client span for `op` under `parent` now. The query text is built only
-    /// when the span is recording.
-    pub fn start_db(&self, parent: &Context, op: &DbOperation<'_>) -> Recording {
-        self.start_db_inner(parent, None, op)
-    }
-
-    /// Starts a database client span for `op` at `start` (event-driven drivers).
-    pub fn start_db_at(
-        &self,
-        parent: &Context,
-        start: SystemTime,
-        op: &DbOperation<'_>,
-    ) -> Recording {
-        self.start_db_inner(parent, Some(start), op)
-    }
-
-    fn start_db_inner(
-        &self,
-        parent: &Context,
-        start: Option<SystemTime>,
-        op: &DbOperation<'_>,
-    ) -> Recording {
-        self.start_db_with(parent, start, op.span_name(), op, |_| {})
-    }
-
-    /// The general database form: `op` under `parent`, named `name` (an adapter's own naming,
-    /// e.g. a user hook), at `start` (`None`: now); `details` adds span-only attributes after
-    /// the query text and `op.extra`, and is called only when the span is recording.
-    ///
-    /// Prefer it to [`start_with`](Self::start_with)`(.., op.attributes(), ..)`: the metric
-    /// attributes are selected while the span attributes are built, without comparing keys.
-    pub fn start_db_with(
-        &self,
-        parent: &Context,
-        start: Option<SystemTime>,
-        name: Cow<'static, str>,
-        op: &DbOperation<'_>,
-        details: impl FnOnce(&mut Vec<KeyValue>),
-    ) -> Recording {
-        let inner = &self.inner;
-        let mask = if inner.metrics {
-            inner.db_metric_mask
-        } else {
-            0
-        };
-        let (attributes, metric_attrs) =
-            op.attributes_with_metric(mask, inner.db_distinct.as_ref());
-        self.start_prepared(parent, start, name, attributes, metric_attrs, |out| {
-            op.detail_attributes(out);
-            details(out);
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rules_follow_the_key_order() {
-        for (i, (key, _)) in DB_STRING_RULES.iter().enumerate() {
-            assert_eq!(*key, DB_ATTRIBUTE_KEYS[i]);
-        }
-    }
-
-    #[test]
-    fn distinct_slots_follow_the_key_order() {
-        use crate::metric::distinct_slot;
-        for (i, key) in DB_ATTRIBUTE_KEYS.iter().enumerate() {
-            let slot = DISTINCT_SLOT_OF_INDEX.get(i).copied().flatten();
-            assert_eq!(slot.map(usize::from), distinct_slot(key), "{key}");
-        }
-    }
+    use crate::SpanRecorder;
+    use opentelemetry::Context;
 
     /// A recorder of `t` admitting `limit` distinct values per key.
     fn recorder(t: &otel_testkit::TestTelemetry, limit: usize) -> SpanRecorder {

@@ -52,7 +52,7 @@ impl ExceptionSignal {
     /// wins over `logs`; anything else is [`ExceptionSignal::SpanEvent`].
     ///
     /// ```
-    /// use otel_rpc::exception::ExceptionSignal;
+    /// use otel_rpc::ExceptionSignal;
     /// assert_eq!(ExceptionSignal::parse("logs"), ExceptionSignal::Logs);
     /// assert_eq!(ExceptionSignal::parse("http, logs/dup"), ExceptionSignal::LogsDup);
     /// assert_eq!(ExceptionSignal::parse(""), ExceptionSignal::SpanEvent);
@@ -112,7 +112,7 @@ where
     ) {
         if !self
             .0
-            .event_enabled(Severity::Warn, SCOPE_TARGET, Some(event_name))
+            .event_enabled(Severity::Warn, crate::conventions::SCOPE, Some(event_name))
         {
             return;
         }
@@ -130,8 +130,6 @@ where
         self.0.emit(record);
     }
 }
-
-const SCOPE_TARGET: &str = "otel-rpc";
 
 fn value_to_any(v: Value) -> opentelemetry::logs::AnyValue {
     use opentelemetry::logs::AnyValue;
@@ -171,7 +169,7 @@ static GLOBAL_LOGGER_GENERATION: AtomicU64 = AtomicU64::new(0);
 ///
 /// ```
 /// let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder().build();
-/// otel_rpc::exception::set_logger_provider(provider);
+/// otel_rpc::set_logger_provider(provider);
 /// ```
 pub fn set_logger_provider<P>(provider: P)
 where

@@ -16,9 +16,9 @@ pub fn count_swallowed_error() {
 /// How many telemetry problems were swallowed in this process so far.
 ///
 /// ```
-/// let before = otel_rpc::health::swallowed_errors();
-/// otel_rpc::health::count_swallowed_error();
-/// assert!(otel_rpc::health::swallowed_errors() > before);
+/// let before = otel_rpc::swallowed_errors();
+/// otel_rpc::count_swallowed_error();
+/// assert!(otel_rpc::swallowed_errors() > before);
 /// ```
 pub fn swallowed_errors() -> u64 {
     SWALLOWED.load(Ordering::Relaxed)

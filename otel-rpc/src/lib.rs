@@ -9,28 +9,29 @@
 //!
 //! The rules every adapter shares live once, here:
 //!
-//! * [`untrusted`]: server, peer and application error text is never recorded by default
-//!   ([`ErrorTextMode`]); names pass a shape check, codes come from closed sets;
+//! * untrusted text: server, peer and application error text is never recorded by default
+//!   ([`ErrorTextMode`]); names pass a shape check ([`name_shape_ok`], [`scrub`]), codes come
+//!   from closed sets ([`closed`], [`sqlstate`], [`OTHER`]);
 //! * [`Outcome`] / [`Failure`]: status Error + `error.type` on failure, a description only
 //!   when it adds something, exceptions only for real errors;
-//! * [`exception`]: exceptions as span events, log records or both
-//!   (`OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`);
-//! * [`classify`]: the conventions' error defaults and a user rule on top;
-//! * [`options`]: the one builder vocabulary ([`InstrumentationOptions`]);
-//! * [`conventions`]: per domain the semantic-conventions version, schema URL and attribute
-//!   sets with requirement levels.
-//! * [`semconv_mode`]: `OTEL_SEMCONV_STABILITY_OPT_IN` (`database/dup`, `http/dup`,
+//! * exceptions as span events, log records or both ([`ExceptionSignal`],
+//!   `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`);
+//! * classification: the conventions' error defaults and a user rule on top ([`Observed`],
+//!   [`Verdict`]);
+//! * the one builder vocabulary ([`InstrumentationOptions`], [`DbInstrumentationOptions`]);
+//! * per [`Domain`] the semantic-conventions version and schema URL.
+//! * `OTEL_SEMCONV_STABILITY_OPT_IN` ([`SemconvStability`]: `database/dup`, `http/dup`,
 //!   `rpc/dup`): the previous attribute names beside the current ones, from one table;
-//! * `capture` (feature `http`): request / response headers and gRPC metadata by allow-list.
+//! * header and gRPC metadata capture by allow-list (feature `http`, [`CaptureHeaders`]).
 //!
 //! The core has no HTTP or gRPC dependency; the layers live behind features:
 //!
-//! * `http`: [`http::HttpServerLayer`] and [`http::HttpClientLayer`], tower layers for HTTP
-//!   servers (axum, hyper) and clients (hyper-util), configured with a
-//!   [`layer::LayerBuilder`];
+//! * `http`: `HttpServerLayer` and `HttpClientLayer`, tower layers for HTTP servers (axum,
+//!   hyper) and clients (hyper-util), configured with a `LayerBuilder`;
 //! * `axum`: route templates (`MatchedPath`) and client addresses (`ConnectInfo`) from axum;
-//! * `grpc`: [`grpc::GrpcServerLayer`] and [`grpc::GrpcClientLayer`] for tonic;
-//! * `reqwest`: `http::OtelMiddleware` for `reqwest-middleware`.
+//! * `grpc`: `GrpcServerLayer` and `GrpcClientLayer` for tonic;
+//! * `reqwest`: `OtelMiddleware` for `reqwest-middleware`;
+//! * `testing`: the conventions tables and limits tests assert on (`otel_rpc::testing`).
 //!
 //! Each layer type documents a copy-paste example. With the `tracing` feature, [`current_context`] falls back to the current
 //! `tracing` span (via `tracing-opentelemetry`) when no OpenTelemetry span is active.
@@ -52,43 +53,80 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "http")]
-pub mod capture;
-pub mod classify;
-pub mod conventions;
+mod capture;
+mod classify;
+mod conventions;
 mod db;
-pub mod exception;
+mod exception;
 #[cfg(feature = "grpc")]
-pub mod grpc;
-pub mod health;
+mod grpc;
+mod health;
 #[cfg(feature = "http")]
-pub mod http;
+mod http;
 #[cfg(feature = "http")]
-pub mod layer;
+mod layer;
 mod metric;
-pub mod options;
+mod options;
 mod outcome;
 mod parent;
-pub mod pool;
-pub mod propagation;
+mod pool;
+mod propagation;
 mod providers;
 mod recorder;
 mod recording;
-pub mod semconv_mode;
+mod semconv_mode;
+mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod text;
-pub mod untrusted;
+mod untrusted;
 
-pub use db::{DbOperation, QueryText};
-pub use metric::{
-    DB_DURATION_BOUNDARIES, DB_METRIC_KEYS, DurationMetric, HTTP_CLIENT_METRIC_KEYS,
-    HTTP_DURATION_BOUNDARIES, HTTP_METRIC_KEYS, HTTP_SERVER_METRIC_KEYS,
-    HTTP_SERVER_METRIC_KEYS_WITH_SERVER_ADDRESS, RPC_METRIC_KEYS,
+// The whole public API: what adapters, layers and applications name.
+pub use self::{
+    // Recording spans: the recorder, one operation's recording, how it ended.
+    classify::{Classifier, Observed, Verdict},
+    conventions::Domain,
+    db::{DbOperation, QueryText, QueryTextMode},
+    exception::{ExceptionSignal, set_logger_provider},
+    health::{count_swallowed_error, swallowed_errors},
+    metric::DurationMetric,
+    options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions},
+    outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome},
+    parent::current_context,
+    pool::{
+        ConnectionState, ConnectionUse, PendingAcquire, PoolCounts, PoolLimits, PoolMetrics,
+        PoolObserver, default_pool_name,
+    },
+    propagation::{SharedPropagator, env::propagator_from_env},
+    recorder::{SpanRecorder, SpanRecorderBuilder},
+    recording::Recording,
+    semconv_mode::SemconvStability,
+    untrusted::{ErrorTextMode, MAX_NAME_LEN, OTHER, closed, name_shape_ok, scrub, sqlstate},
 };
-pub use options::{CommonOptions, InstrumentationOptions};
-pub use outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
-pub use parent::current_context;
-pub use recorder::{SpanRecorder, SpanRecorderBuilder};
-pub use recording::Recording;
-pub use untrusted::ErrorTextMode;
+
+#[cfg(feature = "http")]
+pub use self::{
+    http::client::{HttpClientLayer, HttpClientService},
+    http::known_methods::KnownMethods,
+    http::protocol::{HttpClient, HttpClientOptions, HttpServer, HttpServerOptions},
+    http::server::HttpServerLayer,
+    layer::body::TracedBody,
+    layer::future::TraceFuture,
+    layer::headers::HeaderExtractor,
+    layer::protocol::Protocol,
+    layer::service::TraceService,
+    layer::trace_layer::{LayerBuilder, TraceLayer},
+};
+
+#[cfg(feature = "reqwest")]
+pub use self::http::reqwest::OtelMiddleware;
+
+#[cfg(feature = "grpc")]
+pub use self::{
+    grpc::client::{GrpcClientLayer, GrpcClientService},
+    grpc::protocol::{GrpcClient, GrpcClientOptions, GrpcServer, GrpcServerOptions},
+    grpc::server::GrpcServerLayer,
+};
 
 /// Re-exported so adapters and users name the same versions.
 pub use opentelemetry;

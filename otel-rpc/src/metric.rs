@@ -5,10 +5,13 @@ use std::borrow::Cow;
 use opentelemetry::metrics::Meter;
 use opentelemetry_semantic_conventions::{attribute, metric};
 
+pub(crate) mod bounded;
 mod distinct;
 mod instruments;
 pub(crate) use distinct::DistinctValues;
-pub(crate) use distinct::{Entry as DistinctEntry, slot_of as distinct_slot};
+pub(crate) use distinct::{
+    Entry as DistinctEntry, SLOTS as DISTINCT_SLOTS, slot_of as distinct_slot,
+};
 pub(crate) use instruments::{ExtraMetrics, HttpInstruments, HttpState, Instruments};
 
 /// Bucket boundaries (seconds) the database semantic conventions advise for
@@ -74,6 +77,7 @@ pub const HTTP_SERVER_METRIC_KEYS: &[&str] = &[
 ];
 
 /// [`HTTP_SERVER_METRIC_KEYS`] plus the opt-in `server.address` / `server.port`.
+#[cfg_attr(not(any(feature = "http", feature = "testing")), allow(dead_code))]
 pub const HTTP_SERVER_METRIC_KEYS_WITH_SERVER_ADDRESS: &[&str] = &[
     attribute::HTTP_REQUEST_METHOD,
     attribute::HTTP_ROUTE,
@@ -91,21 +95,6 @@ pub const HTTP_SERVER_METRIC_KEYS_WITH_SERVER_ADDRESS: &[&str] = &[
 pub const HTTP_CLIENT_METRIC_KEYS: &[&str] = &[
     attribute::HTTP_REQUEST_METHOD,
     attribute::HTTP_RESPONSE_STATUS_CODE,
-    attribute::ERROR_TYPE,
-    attribute::SERVER_ADDRESS,
-    attribute::SERVER_PORT,
-    attribute::NETWORK_PROTOCOL_NAME,
-    attribute::NETWORK_PROTOCOL_VERSION,
-];
-
-/// Attribute keys that went on both HTTP duration metrics before the server and client sets
-/// (`HTTP_SERVER_METRIC_KEYS`, `HTTP_CLIENT_METRIC_KEYS`) were split; kept for
-/// `DurationMetric::with_keys` users.
-pub const HTTP_METRIC_KEYS: &[&str] = &[
-    attribute::HTTP_REQUEST_METHOD,
-    attribute::HTTP_ROUTE,
-    attribute::HTTP_RESPONSE_STATUS_CODE,
-    attribute::URL_SCHEME,
     attribute::ERROR_TYPE,
     attribute::SERVER_ADDRESS,
     attribute::SERVER_PORT,
@@ -166,8 +155,8 @@ impl DurationMetric {
         Self::http(
             metric::HTTP_SERVER_REQUEST_DURATION,
             "Duration of HTTP server requests.",
+            HTTP_SERVER_METRIC_KEYS,
         )
-        .with_keys(HTTP_SERVER_METRIC_KEYS)
     }
 
     /// `http.client.request.duration`.
@@ -175,8 +164,8 @@ impl DurationMetric {
         Self::http(
             metric::HTTP_CLIENT_REQUEST_DURATION,
             "Duration of HTTP client requests.",
+            HTTP_CLIENT_METRIC_KEYS,
         )
-        .with_keys(HTTP_CLIENT_METRIC_KEYS)
     }
 
     /// `rpc.server.call.duration`.
@@ -195,12 +184,12 @@ impl DurationMetric {
         )
     }
 
-    fn http(name: &'static str, description: &'static str) -> Self {
+    fn http(name: &'static str, description: &'static str, keys: &'static [&'static str]) -> Self {
         DurationMetric {
             name: Cow::Borrowed(name),
             description: Cow::Borrowed(description),
             boundaries: HTTP_DURATION_BOUNDARIES.to_vec(),
-            keys: Cow::Borrowed(HTTP_METRIC_KEYS),
+            keys: Cow::Borrowed(keys),
             max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
             extra: ExtraMetrics::default(),
         }
@@ -286,15 +275,36 @@ pub(crate) enum DbValueRule {
     Name,
 }
 
-/// The string-valued attributes `DbOperation` produces, in the order of
-/// `crate::db::DB_ATTRIBUTE_KEYS`, with their bounding rule.
-pub(crate) const DB_STRING_RULES: [(&str, DbValueRule); 6] = [
-    (attribute::DB_SYSTEM_NAME, DbValueRule::Capped),
-    (attribute::DB_NAMESPACE, DbValueRule::Capped),
-    (attribute::DB_COLLECTION_NAME, DbValueRule::Name),
-    (attribute::DB_OPERATION_NAME, DbValueRule::Capped),
-    (attribute::DB_QUERY_SUMMARY, DbValueRule::Capped),
-    (attribute::SERVER_ADDRESS, DbValueRule::Capped),
+/// One attribute a `DbOperation` may produce: its key, the rule bounding its value (for the
+/// string fields), and its distinct-values slot on the metric (the free-text keys bounded per
+/// recorder, see `distinct`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DbKey {
+    pub(crate) key: &'static str,
+    pub(crate) rule: DbValueRule,
+    pub(crate) slot: Option<u8>,
+}
+
+const fn db_key(key: &'static str, rule: DbValueRule, slot: Option<u8>) -> DbKey {
+    DbKey { key, rule, slot }
+}
+
+/// The attributes `DbOperation::attributes` may produce, in the order it produces them (the
+/// six string fields first, then `server.port` and the batch size): the one table of the
+/// database keys, their bounding rule and distinct-values slot.
+pub(crate) const DB_KEYS: [DbKey; 8] = [
+    db_key(attribute::DB_SYSTEM_NAME, DbValueRule::Capped, None),
+    db_key(attribute::DB_NAMESPACE, DbValueRule::Capped, Some(0)),
+    db_key(attribute::DB_COLLECTION_NAME, DbValueRule::Name, Some(1)),
+    db_key(attribute::DB_OPERATION_NAME, DbValueRule::Capped, Some(2)),
+    db_key(attribute::DB_QUERY_SUMMARY, DbValueRule::Capped, Some(3)),
+    db_key(attribute::SERVER_ADDRESS, DbValueRule::Capped, None),
+    db_key(attribute::SERVER_PORT, DbValueRule::Capped, None),
+    db_key(
+        attribute::DB_OPERATION_BATCH_SIZE,
+        DbValueRule::Capped,
+        None,
+    ),
 ];
 
 /// `value` bounded by `rule`: `None` when it must be omitted. Borrows unless it cuts.

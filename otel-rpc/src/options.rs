@@ -9,9 +9,9 @@
 //! ```
 //! use std::borrow::Cow;
 //! use opentelemetry::trace::SpanKind;
-//! use otel_rpc::classify::{Observed, Verdict};
-//! use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
-//! use otel_rpc::text::QueryTextMode;
+//! use otel_rpc::{Observed, Verdict};
+//! use otel_rpc::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
+//! use otel_rpc::QueryTextMode;
 //! use otel_rpc::{DbOperation, DurationMetric, ErrorTextMode, SpanRecorder};
 //!
 //! /// A toy adapter's builder: this is all an adapter writes to get the shared vocabulary.
@@ -59,28 +59,25 @@ use std::fmt;
 use std::sync::Arc;
 
 use opentelemetry::InstrumentationScope;
-use opentelemetry::global::{BoxedTracer, ObjectSafeTracer};
 use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 
 use crate::classify::{Classifier, Observed, Verdict};
 use crate::db::DbOperation;
+use crate::db::QueryTextMode;
 use crate::metric::DurationMetric;
 use crate::propagation::SharedPropagator;
+use crate::providers::Providers;
 use crate::recorder::{SpanRecorder, SpanRecorderBuilder};
-use crate::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
+use crate::text::DEFAULT_MAX_QUERY_TEXT_LEN;
 use crate::untrusted::ErrorTextMode;
-
-pub(crate) type SharedTracerFactory =
-    Arc<dyn Fn(InstrumentationScope) -> BoxedTracer + Send + Sync>;
-pub(crate) type SharedMeterFactory = Arc<dyn Fn(InstrumentationScope) -> Meter + Send + Sync>;
 
 /// The name of the environment switch of `instrumentation`:
 /// `OTEL_INSTRUMENTATION_<NAME>_ENABLED`, NAME upper-cased with `-` and `.` as `_`.
 ///
 /// ```
-/// assert_eq!(otel_rpc::options::enabled_env_var("sqlx"), "OTEL_INSTRUMENTATION_SQLX_ENABLED");
-/// assert_eq!(otel_rpc::options::enabled_env_var("http-server"), "OTEL_INSTRUMENTATION_HTTP_SERVER_ENABLED");
+/// assert_eq!(otel_rpc::testing::enabled_env_var("sqlx"), "OTEL_INSTRUMENTATION_SQLX_ENABLED");
+/// assert_eq!(otel_rpc::testing::enabled_env_var("http-server"), "OTEL_INSTRUMENTATION_HTTP_SERVER_ENABLED");
 /// ```
 pub fn enabled_env_var(instrumentation: &str) -> String {
     let name: String = instrumentation
@@ -110,10 +107,7 @@ pub struct CommonOptions {
     /// The short instrumentation name (`sqlx`, `mongo`, `redis`, `http`, `grpc`), used for the
     /// environment switch.
     pub instrumentation: &'static str,
-    tracer: Option<SharedTracerFactory>,
-    meter: Option<SharedMeterFactory>,
-    pub(crate) logger: Option<crate::exception::SharedLoggerFactory>,
-    propagator: Option<SharedPropagator>,
+    providers: Providers,
     /// Whether the duration histogram is recorded (default `true`).
     pub metrics: bool,
     /// What is recorded as `db.query.text` (default [`QueryTextMode::Sanitized`]).
@@ -161,10 +155,7 @@ impl Clone for CommonOptions {
     fn clone(&self) -> Self {
         CommonOptions {
             instrumentation: self.instrumentation,
-            tracer: self.tracer.clone(),
-            meter: self.meter.clone(),
-            logger: self.logger.clone(),
-            propagator: self.propagator.clone(),
+            providers: self.providers.clone(),
             metrics: self.metrics,
             query_text: self.query_text,
             max_query_text_len: self.max_query_text_len,
@@ -185,10 +176,7 @@ impl CommonOptions {
     pub fn new(instrumentation: &'static str) -> Self {
         CommonOptions {
             instrumentation,
-            tracer: None,
-            meter: None,
-            logger: None,
-            propagator: None,
+            providers: Providers::default(),
             metrics: true,
             query_text: QueryTextMode::default(),
             max_query_text_len: DEFAULT_MAX_QUERY_TEXT_LEN,
@@ -207,9 +195,16 @@ impl CommonOptions {
         self.recorder.as_ref()
     }
 
+    /// A meter for `scope` (e.g. an adapter's pool metrics) from the provider given with
+    /// [`InstrumentationOptions::meter_provider`], else from the global meter provider: the
+    /// same provider the duration histogram uses, so no builder keeps its own.
+    pub fn meter(&self, scope: InstrumentationScope) -> Meter {
+        self.providers.meter(scope)
+    }
+
     /// The propagator given with [`InstrumentationOptions::propagator`], if any.
     pub fn custom_propagator(&self) -> Option<&SharedPropagator> {
-        self.propagator.as_ref()
+        self.providers.propagator.as_ref()
     }
 
     /// The recorder for these options: the prebuilt one when given, else one built with the
@@ -250,18 +245,7 @@ impl CommonOptions {
         if let Some(key) = status_code_key {
             b = b.status_code_attribute(key);
         }
-        if let Some(t) = &self.tracer {
-            b = b.shared_tracer_factory(Arc::clone(t));
-        }
-        if let Some(m) = &self.meter {
-            b = b.shared_meter_factory(Arc::clone(m));
-        }
-        if let Some(l) = &self.logger {
-            b = b.shared_logger_factory(Arc::clone(l));
-        }
-        if let Some(p) = &self.propagator {
-            b = b.propagator(p.clone());
-        }
+        b = b.providers(self.providers.clone());
         if !self.metrics {
             b = b.disable_metrics();
         }
@@ -278,58 +262,6 @@ impl CommonOptions {
     }
 }
 
-/// Writes, inside a builder's `impl` block, inherent methods that forward to the
-/// [`InstrumentationOptions`] methods of the same name, so the most used words are callable
-/// without importing the trait: any of `tracer_provider`, `meter_provider`,
-/// `disable_metrics`. The builder must implement [`InstrumentationOptions`] and have it in
-/// scope (the generated docs link to it). One definition for every builder of the workspace.
-///
-/// ```
-/// use otel_rpc::options::{CommonOptions, InstrumentationOptions};
-///
-/// struct MyBuilder(CommonOptions);
-/// impl InstrumentationOptions for MyBuilder {
-///     fn common_options(&mut self) -> &mut CommonOptions { &mut self.0 }
-/// }
-/// impl MyBuilder {
-///     otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
-/// }
-/// let b = MyBuilder(CommonOptions::new("mine")).disable_metrics();
-/// assert!(!b.0.metrics);
-/// ```
-#[macro_export]
-macro_rules! forward_instrumentation_options {
-    ($($method:ident),+ $(,)?) => {
-        $( $crate::forward_instrumentation_options!(@ $method); )+
-    };
-    (@ tracer_provider) => {
-        /// [`InstrumentationOptions::tracer_provider`], callable without importing the trait.
-        pub fn tracer_provider<P>(self, provider: P) -> Self
-        where
-            P: ::opentelemetry::trace::TracerProvider + Send + Sync + 'static,
-            P::Tracer: Send + Sync + 'static,
-            <P::Tracer as ::opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
-        {
-            $crate::options::InstrumentationOptions::tracer_provider(self, provider)
-        }
-    };
-    (@ meter_provider) => {
-        /// [`InstrumentationOptions::meter_provider`], callable without importing the trait.
-        pub fn meter_provider<P>(self, provider: P) -> Self
-        where
-            P: ::opentelemetry::metrics::MeterProvider + Send + Sync + 'static,
-        {
-            $crate::options::InstrumentationOptions::meter_provider(self, provider)
-        }
-    };
-    (@ disable_metrics) => {
-        /// [`InstrumentationOptions::disable_metrics`], callable without importing the trait.
-        pub fn disable_metrics(self) -> Self {
-            $crate::options::InstrumentationOptions::disable_metrics(self)
-        }
-    };
-}
-
 /// The shared builder vocabulary: implement [`common_options`](Self::common_options) and every
 /// builder gets the same methods, meaning the same thing in every crate.
 pub trait InstrumentationOptions: Sized {
@@ -344,11 +276,9 @@ pub trait InstrumentationOptions: Sized {
         P::Tracer: Send + Sync + 'static,
         <P::Tracer as Tracer>::Span: Send + Sync + 'static,
     {
-        self.common_options().tracer = Some(Arc::new(move |scope| {
-            let tracer: Box<dyn ObjectSafeTracer + Send + Sync> =
-                Box::new(provider.tracer_with_scope(scope));
-            BoxedTracer::new(tracer)
-        }));
+        self.common_options()
+            .providers
+            .set_tracer_provider(provider);
         self
     }
 
@@ -358,7 +288,7 @@ pub trait InstrumentationOptions: Sized {
     where
         P: MeterProvider + Send + Sync + 'static,
     {
-        self.common_options().meter = Some(Arc::new(move |scope| provider.meter_with_scope(scope)));
+        self.common_options().providers.set_meter_provider(provider);
         self
     }
 
@@ -370,14 +300,16 @@ pub trait InstrumentationOptions: Sized {
         P: opentelemetry::logs::LoggerProvider + Send + Sync + 'static,
         P::Logger: Send + Sync + 'static,
     {
-        self.common_options().logger = Some(crate::exception::logger_factory(provider));
+        self.common_options()
+            .providers
+            .set_logger_provider(provider);
         self
     }
 
-    /// Replaces the default propagator ([`default_propagator`](crate::propagation::default_propagator)).
+    /// Replaces the default propagator (the default propagator (the global one, else W3C TraceContext + Baggage)).
     #[must_use]
     fn propagator(mut self, propagator: SharedPropagator) -> Self {
-        self.common_options().propagator = Some(propagator);
+        self.common_options().providers.propagator = Some(propagator);
         self
     }
 
@@ -419,7 +351,7 @@ pub trait InstrumentationOptions: Sized {
     }
 
     /// A classification rule: `Some(verdict)` decides whether an outcome is an error, `None`
-    /// keeps the default (see [`crate::classify`]).
+    /// keeps the default (see `classify`).
     #[must_use]
     fn classify(
         mut self,

@@ -19,12 +19,96 @@ use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, Guard};
 use opentelemetry::InstrumentationScope;
-use opentelemetry::global::{self, BoxedTracer};
-use opentelemetry::metrics::MeterProvider;
-use opentelemetry::trace::TracerProvider;
+use opentelemetry::global::{self, BoxedTracer, ObjectSafeTracer};
+use opentelemetry::metrics::{Meter, MeterProvider};
+use opentelemetry::trace::{Tracer, TracerProvider};
 
-use crate::exception::ExceptionLogger;
+use crate::exception::{ExceptionLogger, SharedLoggerFactory, logger_factory};
 use crate::metric::DurationMetric;
+use crate::propagation::SharedPropagator;
+
+/// Builds a tracer for a recorder's scope.
+type TracerFactory = Arc<dyn Fn(InstrumentationScope) -> BoxedTracer + Send + Sync>;
+/// Builds a meter for a recorder's scope.
+type MeterFactory = Arc<dyn Fn(InstrumentationScope) -> Meter + Send + Sync>;
+
+/// The providers a builder was given: tracer, meter and logger provider and propagator, each
+/// `None` for the default (the global provider, the default propagator). The one value every
+/// builder holds (`SpanRecorderBuilder`, the options of every adapter and layer), set by the
+/// `tracer_provider` / `meter_provider` / `logger_provider` / `propagator` words, and read
+/// once when a recorder is built.
+#[derive(Clone, Default)]
+pub(crate) struct Providers {
+    tracer: Option<TracerFactory>,
+    meter: Option<MeterFactory>,
+    logger: Option<SharedLoggerFactory>,
+    pub(crate) propagator: Option<SharedPropagator>,
+}
+
+impl Providers {
+    /// Uses `provider` instead of the global tracer provider.
+    pub(crate) fn set_tracer_provider<P>(&mut self, provider: P)
+    where
+        P: TracerProvider + Send + Sync + 'static,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+    {
+        self.tracer = Some(Arc::new(move |scope| {
+            let tracer: Box<dyn ObjectSafeTracer + Send + Sync> =
+                Box::new(provider.tracer_with_scope(scope));
+            BoxedTracer::new(tracer)
+        }));
+    }
+
+    /// Uses `provider` instead of the global meter provider.
+    pub(crate) fn set_meter_provider<P>(&mut self, provider: P)
+    where
+        P: MeterProvider + Send + Sync + 'static,
+    {
+        self.meter = Some(Arc::new(move |scope| provider.meter_with_scope(scope)));
+    }
+
+    /// Uses `provider` for exception log records instead of the global logger provider.
+    pub(crate) fn set_logger_provider<P>(&mut self, provider: P)
+    where
+        P: opentelemetry::logs::LoggerProvider + Send + Sync + 'static,
+        P::Logger: Send + Sync + 'static,
+    {
+        self.logger = Some(logger_factory(provider));
+    }
+
+    /// The meter for `scope`: from the given meter provider, else from the global one.
+    pub(crate) fn meter(&self, scope: InstrumentationScope) -> Meter {
+        match &self.meter {
+            Some(factory) => factory(scope),
+            None => global::meter_with_scope(scope),
+        }
+    }
+
+    /// What was given, resolved for `scope`: a tracer, the duration histogram (`Some(None)`:
+    /// no metric) and the exception logger (`Some(None)`: no logs); `None` where the globals
+    /// are followed.
+    pub(crate) fn given(
+        &self,
+        scope: &InstrumentationScope,
+        metric: Option<&DurationMetric>,
+        logs: bool,
+    ) -> Given {
+        Given {
+            tracer: self.tracer.as_ref().map(|factory| factory(scope.clone())),
+            duration: match (metric, &self.meter) {
+                (None, _) => Some(None),
+                (Some(metric), Some(factory)) => Some(Some(metric.build(&factory(scope.clone())))),
+                (Some(_), None) => None,
+            },
+            logger: match (logs, &self.logger) {
+                (false, _) => Some(None),
+                (true, Some(factory)) => Some(Some(factory(scope.clone()))),
+                (true, None) => None,
+            },
+        }
+    }
+}
 
 /// How often a recorder following the global providers re-reads them (at most; only when it
 /// records). An operation started within this interval after a global provider was installed
@@ -70,7 +154,7 @@ pub(crate) struct Given {
 }
 
 /// The current [`Resolved`] of one recorder, and its refresh schedule when it follows globals.
-pub(crate) struct Providers {
+pub(crate) struct Resolver {
     current: ArcSwap<Resolved>,
     refresh: Option<Refresh>,
 }
@@ -84,7 +168,7 @@ struct Refresh {
     due: AtomicU64,
 }
 
-impl Providers {
+impl Resolver {
     /// Resolves what was not `given` from the globals now.
     pub(crate) fn new(given: Given, scope: InstrumentationScope, metric: &DurationMetric) -> Self {
         let follow = Follow {
@@ -112,7 +196,7 @@ impl Providers {
             logger_generation,
         };
         let epoch = Instant::now();
-        Providers {
+        Resolver {
             current: ArcSwap::from_pointee(resolved),
             refresh: follow.any().then(|| Refresh {
                 follow,

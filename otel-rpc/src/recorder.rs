@@ -6,24 +6,22 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use opentelemetry::global::{BoxedTracer, ObjectSafeTracer};
-use opentelemetry::metrics::{Meter, MeterProvider};
+use opentelemetry::metrics::MeterProvider;
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue};
 
 use crate::classify::{Classifier, Observed, Verdict, default_verdict};
 use crate::conventions::Domain;
-use crate::exception::{ExceptionSignal, SharedLoggerFactory};
-use crate::metric::{DistinctValues, DurationMetric, bound_metric_value};
-use crate::options::{SharedMeterFactory, SharedTracerFactory};
-use crate::propagation::{BoundedExtractor, SharedPropagator, default_propagator};
-use crate::providers::{Given, Providers};
+use crate::db::DbOperation;
+use crate::exception::ExceptionSignal;
+use crate::metric::{DurationMetric, bound_metric_value};
+use crate::propagation::extractor::BoundedExtractor;
+use crate::propagation::{SharedPropagator, default_propagator};
+use crate::providers::{Providers, Resolver};
 use crate::recording::Recording;
+use crate::state::RecorderState;
 use crate::untrusted::{ErrorTextMode, cap_attribute};
-
-type TracerFactory = Box<dyn FnOnce(InstrumentationScope) -> BoxedTracer + Send>;
-type MeterFactory = Box<dyn FnOnce(InstrumentationScope) -> Meter + Send>;
 
 /// Starts and ends spans of one kind for one domain (HTTP server, gRPC client, a database
 /// driver, ...), records the `*.duration` histogram and propagates context.
@@ -45,31 +43,7 @@ type MeterFactory = Box<dyn FnOnce(InstrumentationScope) -> Meter + Send>;
 /// ```
 #[derive(Clone)]
 pub struct SpanRecorder {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) kind: SpanKind,
-    /// Tracer, histogram and logger, following the global providers when none was given.
-    pub(crate) providers: Providers,
-    /// Whether the duration histogram is recorded.
-    pub(crate) metrics: bool,
-    pub(crate) propagator: SharedPropagator,
-    pub(crate) metric: DurationMetric,
-    pub(crate) status_code_key: Option<Key>,
-    /// Which of [`crate::db::DB_ATTRIBUTE_KEYS`] the metric allows (bit i = key i).
-    pub(crate) db_metric_mask: u16,
-    /// The first distinct values of the free-text database metric attributes (see
-    /// [`DurationMetric::max_distinct_values`]); `None` when no such key is on the metric.
-    pub(crate) db_distinct: Option<DistinctValues>,
-    pub(crate) domain: Domain,
-    pub(crate) classifier: Option<Classifier>,
-    pub(crate) exception_signal: ExceptionSignal,
-    pub(crate) error_text: ErrorTextMode,
-    /// No span for an operation whose parent context holds no span (its metric is recorded).
-    pub(crate) require_parent: bool,
-    /// The previous attribute names written beside the current ones (`*/dup` modes).
-    pub(crate) previous: Option<crate::semconv_mode::PreviousNames>,
+    pub(crate) inner: Arc<RecorderState>,
 }
 
 impl fmt::Debug for SpanRecorder {
@@ -90,16 +64,13 @@ pub struct SpanRecorderBuilder {
     kind: SpanKind,
     scope_name: Cow<'static, str>,
     scope_version: Option<Cow<'static, str>>,
-    tracer: Option<TracerFactory>,
-    meter: Option<MeterFactory>,
-    propagator: Option<SharedPropagator>,
+    providers: Providers,
     metric: DurationMetric,
     metrics_enabled: bool,
     status_code_key: Option<Key>,
     domain: Option<Domain>,
     classifier: Option<Classifier>,
     exception_signal: Option<ExceptionSignal>,
-    logger: Option<SharedLoggerFactory>,
     error_text: ErrorTextMode,
     require_parent: bool,
     semconv_stability: Option<crate::semconv_mode::SemconvStability>,
@@ -123,16 +94,13 @@ impl SpanRecorder {
             kind,
             scope_name: scope.into(),
             scope_version: None,
-            tracer: None,
-            meter: None,
-            propagator: None,
+            providers: Providers::default(),
             metric: DurationMetric::db_client(),
             metrics_enabled: true,
             status_code_key: None,
             domain: None,
             classifier: None,
             exception_signal: None,
-            logger: None,
             error_text: ErrorTextMode::Off,
             require_parent: false,
             semconv_stability: None,
@@ -326,12 +294,67 @@ impl SpanRecorder {
     pub fn extract_with_context(&self, cx: &Context, carrier: &dyn Extractor) -> Context {
         self.inner
             .propagator
-            .extract_with_context(cx, &BoundedExtractor(carrier))
+            .extract_with_context(cx, &BoundedExtractor::new(carrier))
     }
 
     /// Client side: writes `cx` (normally [`Recording::context`]) into an outgoing carrier.
     pub fn inject(&self, cx: &Context, carrier: &mut dyn Injector) {
         self.inner.propagator.inject_context(cx, carrier);
+    }
+}
+
+impl SpanRecorder {
+    /// Starts a database client span for `op` under `parent` now. The query text is built only
+    /// when the span is recording.
+    pub fn start_db(&self, parent: &Context, op: &DbOperation<'_>) -> Recording {
+        self.start_db_inner(parent, None, op)
+    }
+
+    /// Starts a database client span for `op` at `start` (event-driven drivers).
+    pub fn start_db_at(
+        &self,
+        parent: &Context,
+        start: SystemTime,
+        op: &DbOperation<'_>,
+    ) -> Recording {
+        self.start_db_inner(parent, Some(start), op)
+    }
+
+    fn start_db_inner(
+        &self,
+        parent: &Context,
+        start: Option<SystemTime>,
+        op: &DbOperation<'_>,
+    ) -> Recording {
+        self.start_db_with(parent, start, op.span_name(), op, |_| {})
+    }
+
+    /// The general database form: `op` under `parent`, named `name` (an adapter's own naming,
+    /// e.g. a user hook), at `start` (`None`: now); `details` adds span-only attributes after
+    /// the query text and `op.extra`, and is called only when the span is recording.
+    ///
+    /// Prefer it to [`start_with`](Self::start_with)`(.., op.attributes(), ..)`: the metric
+    /// attributes are selected while the span attributes are built, without comparing keys.
+    pub fn start_db_with(
+        &self,
+        parent: &Context,
+        start: Option<SystemTime>,
+        name: Cow<'static, str>,
+        op: &DbOperation<'_>,
+        details: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Recording {
+        let inner = &self.inner;
+        let mask = if inner.metrics {
+            inner.db_metric_mask
+        } else {
+            0
+        };
+        let (attributes, metric_attrs) =
+            op.attributes_with_metric(mask, inner.db_distinct.as_ref());
+        self.start_prepared(parent, start, name, attributes, metric_attrs, |out| {
+            op.detail_attributes(out);
+            details(out);
+        })
     }
 }
 
@@ -345,30 +368,26 @@ impl SpanRecorderBuilder {
     /// Uses `provider` instead of the global tracer provider.
     pub fn tracer_provider<P>(mut self, provider: P) -> Self
     where
-        P: TracerProvider + Send + 'static,
+        P: TracerProvider + Send + Sync + 'static,
         P::Tracer: Send + Sync + 'static,
         <P::Tracer as Tracer>::Span: Send + Sync + 'static,
     {
-        self.tracer = Some(Box::new(move |scope| {
-            let tracer: Box<dyn ObjectSafeTracer + Send + Sync> =
-                Box::new(provider.tracer_with_scope(scope));
-            BoxedTracer::new(tracer)
-        }));
+        self.providers.set_tracer_provider(provider);
         self
     }
 
     /// Uses `provider` instead of the global meter provider.
     pub fn meter_provider<P>(mut self, provider: P) -> Self
     where
-        P: MeterProvider + Send + 'static,
+        P: MeterProvider + Send + Sync + 'static,
     {
-        self.meter = Some(Box::new(move |scope| provider.meter_with_scope(scope)));
+        self.providers.set_meter_provider(provider);
         self
     }
 
     /// Replaces the default W3C TraceContext + Baggage propagator.
     pub fn propagator(mut self, propagator: SharedPropagator) -> Self {
-        self.propagator = Some(propagator);
+        self.providers.propagator = Some(propagator);
         self
     }
 
@@ -385,7 +404,7 @@ impl SpanRecorderBuilder {
         self
     }
 
-    /// A classification rule (see [`crate::classify`]).
+    /// A classification rule (see `classify`).
     pub fn classifier(mut self, classifier: Classifier) -> Self {
         self.classifier = Some(classifier);
         self
@@ -404,7 +423,7 @@ impl SpanRecorderBuilder {
         P: opentelemetry::logs::LoggerProvider + Send + Sync + 'static,
         P::Logger: Send + Sync + 'static,
     {
-        self.logger = Some(crate::exception::logger_factory(provider));
+        self.providers.set_logger_provider(provider);
         self
     }
 
@@ -415,18 +434,9 @@ impl SpanRecorderBuilder {
         self
     }
 
-    pub(crate) fn shared_tracer_factory(mut self, f: SharedTracerFactory) -> Self {
-        self.tracer = Some(Box::new(move |scope| f(scope)));
-        self
-    }
-
-    pub(crate) fn shared_meter_factory(mut self, f: SharedMeterFactory) -> Self {
-        self.meter = Some(Box::new(move |scope| f(scope)));
-        self
-    }
-
-    pub(crate) fn shared_logger_factory(mut self, f: SharedLoggerFactory) -> Self {
-        self.logger = Some(f);
+    /// Uses the providers an adapter's options were given (see [`Providers`]).
+    pub(crate) fn providers(mut self, providers: Providers) -> Self {
+        self.providers = providers;
         self
     }
 
@@ -474,20 +484,12 @@ impl SpanRecorderBuilder {
             scope = scope.with_version(v);
         }
         let scope = scope.build();
-        let given = Given {
-            tracer: self.tracer.map(|factory| factory(scope.clone())),
-            duration: match (self.metrics_enabled, self.meter) {
-                (false, _) => Some(None),
-                (true, Some(factory)) => Some(Some(self.metric.build(&factory(scope.clone())))),
-                (true, None) => None,
-            },
-            logger: match (exception_signal.logs(), self.logger) {
-                (false, _) => Some(None),
-                (true, Some(factory)) => Some(Some(factory(scope.clone()))),
-                (true, None) => None,
-            },
-        };
-        let providers = Providers::new(given, scope, &self.metric);
+        let given = self.providers.given(
+            &scope,
+            self.metrics_enabled.then_some(&self.metric),
+            exception_signal.logs(),
+        );
+        let providers = Resolver::new(given, scope, &self.metric);
         let db_distinct = self
             .metrics_enabled
             .then(|| self.metric.distinct_values())
@@ -497,12 +499,12 @@ impl SpanRecorderBuilder {
             .unwrap_or_else(crate::semconv_mode::SemconvStability::from_env)
             .previous_names(domain, &self.kind);
         SpanRecorder {
-            inner: Arc::new(Inner {
+            inner: Arc::new(RecorderState {
                 previous,
                 kind: self.kind,
                 providers,
                 metrics: self.metrics_enabled,
-                propagator: self.propagator.unwrap_or_else(default_propagator),
+                propagator: self.providers.propagator.unwrap_or_else(default_propagator),
                 db_metric_mask: crate::db::metric_mask(&self.metric),
                 db_distinct,
                 metric: self.metric,

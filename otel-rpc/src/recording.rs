@@ -13,7 +13,7 @@ use crate::classify::{Observed, Verdict};
 use crate::conventions::Domain;
 use crate::metric::{HttpState, bound_metric_value};
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
-use crate::recorder::Inner;
+use crate::state::RecorderState;
 use crate::text::truncate;
 use crate::untrusted::{MAX_NAME_LEN, OTHER, cap_attribute};
 
@@ -29,7 +29,7 @@ pub struct Recording {
 }
 
 struct Active {
-    recorder: Arc<Inner>,
+    recorder: Arc<RecorderState>,
     started: Started,
     metric_attrs: Vec<KeyValue>,
     recording: bool,
@@ -54,7 +54,7 @@ impl std::fmt::Debug for Recording {
 impl Recording {
     pub(crate) fn new(
         cx: Context,
-        recorder: Arc<Inner>,
+        recorder: Arc<RecorderState>,
         start: Option<SystemTime>,
         now: Option<Instant>,
         metric_attrs: Vec<KeyValue>,
@@ -133,7 +133,7 @@ impl Recording {
     }
 
     /// Sets a span attribute (ignored when the span is not recording), capped by the one
-    /// attribute cap rule (see [`crate::untrusted`]).
+    /// attribute cap rule (see `untrusted`).
     pub fn set_attribute(&self, mut kv: KeyValue) {
         if let Some(active) = &self.active
             && active.recording
@@ -364,7 +364,7 @@ impl Recording {
 
 /// Sets an (already capped) attribute on the span of `cx` and, in a `*/dup` mode, its copy
 /// under the previous name: the one place a recording writes span attributes after the start.
-fn set_span_attribute(cx: &Context, recorder: &Inner, kv: KeyValue) {
+fn set_span_attribute(cx: &Context, recorder: &RecorderState, kv: KeyValue) {
     let span = cx.span();
     if let Some(copy) = recorder.previous.and_then(|p| p.copy(&kv, &[])) {
         span.set_attribute(copy);
@@ -373,14 +373,14 @@ fn set_span_attribute(cx: &Context, recorder: &Inner, kv: KeyValue) {
 }
 
 /// Adds `kv` to the metric attributes when metrics are on and the allow-list has its key.
-fn push_metric_attr(recorder: &Inner, metric_attrs: &mut Vec<KeyValue>, kv: &KeyValue) {
+fn push_metric_attr(recorder: &RecorderState, metric_attrs: &mut Vec<KeyValue>, kv: &KeyValue) {
     if recorder.metrics && recorder.metric.allows(kv.key.as_str()) {
         metric_attrs.push(kv.clone());
     }
 }
 
 /// The recorder's status code attribute for `code` (capped), when it has one.
-fn status_code_kv(recorder: &Inner, code: &str) -> Option<KeyValue> {
+fn status_code_kv(recorder: &RecorderState, code: &str) -> Option<KeyValue> {
     let key = recorder.status_code_key.as_ref()?;
     Some(KeyValue::new(
         key.clone(),

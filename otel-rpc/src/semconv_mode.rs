@@ -51,7 +51,7 @@ pub const SEMCONV_STABILITY_ENV: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
 /// Which domains also write their previous attribute names on spans.
 ///
 /// ```
-/// use otel_rpc::semconv_mode::SemconvStability;
+/// use otel_rpc::SemconvStability;
 /// let mode = SemconvStability::parse("http, database/dup");
 /// assert!(mode.database_dup() && !mode.http_dup() && !mode.rpc_dup());
 /// assert_eq!(SemconvStability::default(), SemconvStability::stable());

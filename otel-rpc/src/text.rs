@@ -1,5 +1,6 @@
-//! Captured query text: how much of it to keep ([`QueryTextMode`]) and how to cut it
-//! ([`truncate`]). Shared by every database adapter so the rules live once.
+//! Cutting captured text ([`truncate`], at most [`DEFAULT_MAX_QUERY_TEXT_LEN`] bytes of query
+//! text by default). Shared by every database adapter so the rule lives once; how much query
+//! text to keep is [`QueryTextMode`](crate::QueryTextMode).
 
 use std::borrow::Cow;
 
@@ -8,20 +9,6 @@ pub const DEFAULT_MAX_QUERY_TEXT_LEN: usize = 2048;
 
 /// Suffix appended to text that was cut.
 pub const TRUNCATION_MARKER: &str = "…";
-
-/// What an adapter records as `db.query.text`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum QueryTextMode {
-    /// Literal values replaced by `?` (the default): safe for production.
-    #[default]
-    Sanitized,
-    /// No query text at all.
-    Off,
-    /// The text exactly as sent, values included. **Unsafe**: passwords, personal data and
-    /// any other literal reach your tracing backend. Only for local debugging.
-    Raw,
-}
 
 /// Cuts `text` to at most `max` bytes on a char boundary, appending [`TRUNCATION_MARKER`]
 /// when it cut (the marker counts in `max`; below the marker's length the result is empty).

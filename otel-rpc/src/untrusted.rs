@@ -18,7 +18,7 @@
 //!   attribute of every span (a table per key, one default for the others).
 //!
 //! ```
-//! use otel_rpc::untrusted::{closed, name_shape_ok, scrub, sqlstate, OTHER};
+//! use otel_rpc::{closed, name_shape_ok, scrub, sqlstate, OTHER};
 //!
 //! assert_eq!(scrub("duplicate key 'alice@example.com' id=42", 256), "duplicate key ? id=?");
 //! assert!(name_shape_ok("orders"));
@@ -148,7 +148,7 @@ const MASK: char = '?';
 /// Never panics; linear in the input.
 ///
 /// ```
-/// use otel_rpc::untrusted::scrub;
+/// use otel_rpc::scrub;
 /// assert_eq!(scrub("Duplicate entry 'a'b' for key 'PRIMARY'", 256), "Duplicate entry ?");
 /// assert_eq!(scrub("unknown key 5f3a9c1e-77aa", 256), "unknown key ?");
 /// assert_eq!(scrub("connect failed: password=hunter2 host=db", 256), "connect failed: password=? host=?");

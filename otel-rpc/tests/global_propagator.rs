@@ -15,6 +15,7 @@
 #![cfg(all(feature = "http", feature = "axum", feature = "grpc"))]
 #![allow(deprecated)]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -32,9 +33,9 @@ use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, propagation::TextMapPropagator};
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_zipkin::{B3Encoding, Propagator as B3Propagator};
-use otel_rpc::grpc::{GrpcClientLayer, GrpcClientService, GrpcServerLayer};
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer};
-use otel_rpc::propagation::{BoxedPropagator, global_propagator_installed, propagator_from_names};
+use otel_rpc::testing::{BoxedPropagator, global_propagator_installed, propagator_from_names};
+use otel_rpc::{GrpcClientLayer, GrpcClientService, GrpcServerLayer};
+use otel_rpc::{HttpClientLayer, HttpServerLayer};
 use otel_testkit::{TestTelemetry, describe};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};

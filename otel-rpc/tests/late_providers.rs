@@ -14,9 +14,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use opentelemetry::Context;
 use opentelemetry::trace::SpanKind;
-use otel_rpc::exception::ExceptionSignal;
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer};
+use otel_rpc::ExceptionSignal;
 use otel_rpc::{Failure, SpanRecorder};
+use otel_rpc::{HttpClientLayer, HttpServerLayer};
 use otel_testkit::{SpanAssert, TestTelemetry};
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -26,7 +26,7 @@ const AFTER_INSTALL: Duration = Duration::from_millis(150);
 fn install(t: &TestTelemetry) {
     opentelemetry::global::set_tracer_provider(t.tracer_provider.clone());
     opentelemetry::global::set_meter_provider(t.meter_provider.clone());
-    otel_rpc::exception::set_logger_provider(t.logger_provider.clone());
+    otel_rpc::set_logger_provider(t.logger_provider.clone());
 }
 
 fn total_count(t: &TestTelemetry, metric: &str) -> u64 {

@@ -7,6 +7,7 @@
 //! a time.
 #![cfg(all(feature = "grpc", feature = "axum"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -20,8 +21,8 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::grpc::GrpcServerLayer;
-use otel_rpc::http::HttpServerLayer;
+use otel_rpc::GrpcServerLayer;
+use otel_rpc::HttpServerLayer;
 use otel_testkit::heap::CountingAllocator;
 use otel_testkit::{ExportedSpan, TestTelemetry};
 use tonic::{Request, Response, Status};
@@ -268,12 +269,12 @@ async fn http_server_flood_with_server_address_opt_in_stays_bounded() {
     addresses.dedup();
     assert!(addresses.contains(&"_OTHER".to_owned()), "{addresses:?}");
     assert!(
-        addresses.len() <= otel_rpc::http::MAX_METRIC_SERVER_ADDRESSES + 1,
+        addresses.len() <= otel_rpc::testing::MAX_METRIC_SERVER_ADDRESSES + 1,
         "{addresses:?}"
     );
     let series = t.series(metric);
     assert!(
-        series <= MAX_HTTP_SERIES * (otel_rpc::http::MAX_METRIC_SERVER_ADDRESSES + 1),
+        series <= MAX_HTTP_SERIES * (otel_rpc::testing::MAX_METRIC_SERVER_ADDRESSES + 1),
         "{series} series"
     );
 }

@@ -31,7 +31,7 @@ mod example {
 
     use opentelemetry::trace::{SpanId, Status};
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-    use otel_rpc::classify::{Observed, Verdict};
+    use otel_rpc::{Observed, Verdict};
     use otel_sqlx::{InstrumentationOptions, TracedPool};
 
     pub async fn run() -> Result<(), Box<dyn std::error::Error>> {

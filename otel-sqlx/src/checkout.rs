@@ -13,9 +13,11 @@ use futures_core::Stream;
 use futures_core::future::BoxFuture;
 use futures_util::future::Fuse;
 use futures_util::{FutureExt, StreamExt};
-use otel_rpc::pool::{ConnectionUse, PoolObserver};
+use otel_rpc::{ConnectionUse, PoolObserver};
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
+
+use crate::parts::Item;
 
 /// A pooled connection plus the guard recording its `db.client.connection.use_time` when
 /// both are dropped (the connection first, so the use ends when it is back in the pool).
@@ -189,7 +191,7 @@ pub(crate) fn fetch_many_on_checkout<'e, DB, E>(
     pool: Pool<DB>,
     observer: Option<PoolObserver>,
     query: E,
-) -> OwnedStream<'e, crate::stream::Item<DB>>
+) -> OwnedStream<'e, Item<DB>>
 where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,

@@ -1,4 +1,4 @@
-//! [`TracedConnection`], the traced counterpart of a driver connection (`PgConnection`, ...),
+//! [`TracedSqlConnection`], the traced counterpart of a driver connection (`PgConnection`, ...),
 //! and [`TracedPoolConnection`], the pool's handle that derefs to it (as sqlx's
 //! `PoolConnection` derefs to `PgConnection`).
 
@@ -6,34 +6,35 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use either::Either;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
-use futures_util::{FutureExt, StreamExt};
-use otel_rpc::current_context;
-use otel_rpc::pool::ConnectionUse;
+use otel_rpc::ConnectionUse;
 use sqlx::pool::PoolConnection;
-use sqlx::{Acquire, Execute, Executor, SqlSafeStr, SqlStr, Transaction};
+use sqlx::{Acquire, Executor, SqlStr, Transaction};
 
 use crate::backend::TracedDatabase;
+use crate::executor::{Target, traced_executor};
 use crate::instrumentation::Instrumentation;
-use crate::parts::QueryParts;
-use crate::stream::{TracedStream, traced_optional};
-use crate::transaction::TracedTransaction;
+use crate::parts::{Item, QueryParts};
 
-/// A traced database connection: what `&mut *conn` of a [`TracedPoolConnection`] and `&mut
-/// *tx` of a [`TracedTransaction`] give, as `&mut *conn` of sqlx's `PoolConnection` and
-/// `Transaction` give `&mut PgConnection`. `&mut TracedConnection<DB>` is an [`Executor`], so
-/// helpers taking `&mut TracedConnection<Postgres>` or `impl Executor<'_, Database = DB>`
-/// accept pooled connections and transactions alike, and every query through them is traced.
-/// There is no `Deref` to the raw driver connection.
+/// A traced database connection: what `&mut *conn` of a [`TracedPoolConnection`] and
+/// `&mut *tx` of a [`TracedTransaction`](crate::TracedTransaction) give, as `&mut *conn` of
+/// sqlx's `PoolConnection` and `Transaction` give `&mut PgConnection`.
+/// `&mut TracedSqlConnection<DB>` is an [`Executor`], so helpers taking
+/// `&mut TracedSqlConnection<Postgres>` or `impl Executor<'_, Database = DB>` accept pooled
+/// connections and transactions alike, and every query through them is traced. There is no
+/// `Deref` to the raw driver connection.
+///
+/// It is always a connection of a [`TracedPool`](crate::TracedPool), never one you wrap
+/// yourself (otel-redis's `TracedConnection` is that: a wrapper of your connection), hence
+/// its own name.
 ///
 /// ```no_run
 /// # async fn demo(pool: otel_sqlx::TracedPool<sqlx::Postgres>) -> Result<(), sqlx::Error> {
-/// use otel_sqlx::TracedConnection;
+/// use otel_sqlx::TracedSqlConnection;
 /// use sqlx::Postgres;
 ///
-/// async fn mark_paid(conn: &mut TracedConnection<Postgres>, id: i64) -> Result<(), sqlx::Error> {
+/// async fn mark_paid(conn: &mut TracedSqlConnection<Postgres>, id: i64) -> Result<(), sqlx::Error> {
 ///     sqlx::query("UPDATE orders SET paid = true WHERE id = $1").bind(id).execute(conn).await?;
 ///     Ok(())
 /// }
@@ -46,7 +47,7 @@ use crate::transaction::TracedTransaction;
 /// tx.commit().await?;
 /// # Ok(()) }
 /// ```
-pub struct TracedConnection<DB: TracedDatabase> {
+pub struct TracedSqlConnection<DB: TracedDatabase> {
     pub(crate) conn: PoolConnection<DB>,
     pub(crate) shared: Arc<Instrumentation>,
     /// Transactions open through this crate (1: a transaction, 2 and more: savepoints). Our
@@ -54,38 +55,20 @@ pub struct TracedConnection<DB: TracedDatabase> {
     pub(crate) depth: usize,
 }
 
-impl<DB: TracedDatabase> fmt::Debug for TracedConnection<DB> {
+impl<DB: TracedDatabase> fmt::Debug for TracedSqlConnection<DB> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TracedConnection")
+        f.debug_struct("TracedSqlConnection")
             .field("conn", &self.conn)
             .finish_non_exhaustive()
     }
 }
 
-impl<DB: TracedDatabase> TracedConnection<DB> {
-    /// Begins a transaction, or a savepoint when one is already open on this connection;
-    /// records a `BEGIN` (or `SAVEPOINT`) span.
-    pub async fn begin(&mut self) -> Result<TracedTransaction<'_, DB>, sqlx::Error> {
-        TracedTransaction::begin_on(self, None).await
-    }
-
-    /// Begins a transaction with `statement` (e.g. `BEGIN ISOLATION LEVEL SERIALIZABLE`), as
-    /// sqlx's `Connection::begin_with`: an error if a transaction is already open; records a
-    /// `BEGIN` span.
-    pub async fn begin_with(
-        &mut self,
-        statement: impl SqlSafeStr,
-    ) -> Result<TracedTransaction<'_, DB>, sqlx::Error> {
-        TracedTransaction::begin_on(self, Some(statement.into_sql_str())).await
-    }
-}
-
 /// A connection checked out of a [`TracedPool`](crate::TracedPool)
 /// ([`acquire`](crate::TracedPool::acquire), [`try_acquire`](crate::TracedPool::try_acquire)):
-/// derefs to its [`TracedConnection`], so `&mut *conn` (sqlx's idiom) is a traced
+/// derefs to its [`TracedSqlConnection`], so `&mut *conn` (sqlx's idiom) is a traced
 /// [`Executor`]. Back to the pool when dropped; its use time is recorded by the pool metrics.
 pub struct TracedPoolConnection<DB: TracedDatabase> {
-    conn: TracedConnection<DB>,
+    conn: TracedSqlConnection<DB>,
     /// Records `db.client.connection.use_time` when dropped, after `conn` (field order).
     _use: Option<ConnectionUse>,
 }
@@ -105,7 +88,7 @@ impl<DB: TracedDatabase> TracedPoolConnection<DB> {
         use_guard: Option<ConnectionUse>,
     ) -> Self {
         TracedPoolConnection {
-            conn: TracedConnection {
+            conn: TracedSqlConnection {
                 conn,
                 shared,
                 depth: 0,
@@ -116,55 +99,48 @@ impl<DB: TracedDatabase> TracedPoolConnection<DB> {
 }
 
 impl<DB: TracedDatabase> Deref for TracedPoolConnection<DB> {
-    type Target = TracedConnection<DB>;
+    type Target = TracedSqlConnection<DB>;
 
-    fn deref(&self) -> &TracedConnection<DB> {
+    fn deref(&self) -> &TracedSqlConnection<DB> {
         &self.conn
     }
 }
 
 impl<DB: TracedDatabase> DerefMut for TracedPoolConnection<DB> {
-    fn deref_mut(&mut self) -> &mut TracedConnection<DB> {
+    fn deref_mut(&mut self) -> &mut TracedSqlConnection<DB> {
         &mut self.conn
     }
 }
 
-impl<'c, DB: TracedDatabase> Executor<'c> for &'c mut TracedConnection<DB>
+/// Each statement runs on the connection itself.
+impl<DB: TracedDatabase> Target<DB> for &mut TracedSqlConnection<DB>
 where
     for<'a> &'a mut DB::Connection: Executor<'a, Database = DB>,
 {
-    type Database = DB;
-
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, Result<Either<DB::QueryResult, DB::Row>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + Execute<'q, DB>,
-    {
-        let parts = QueryParts::<DB>::new(query);
-        let mut span = self
-            .shared
-            .start_query(&current_context(), parts.sql.as_str());
-        let parts = parts.commented(&mut span);
-        TracedStream::<DB>::running((&mut *self.conn).fetch_many(parts), span).boxed()
+    fn instrumentation(&self) -> &Arc<Instrumentation> {
+        &self.shared
     }
 
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<DB::Row>, sqlx::Error>>
+    fn detection(&self) -> Option<BoxFuture<'static, ()>> {
+        // A pool detects the server before it hands out a connection.
+        None
+    }
+
+    fn fetch_many<'e>(self, parts: QueryParts<DB>) -> BoxStream<'e, Item<DB>>
     where
-        'c: 'e,
-        E: 'q + Execute<'q, DB>,
+        Self: 'e,
     {
-        let parts = QueryParts::<DB>::new(query);
-        let mut span = self
-            .shared
-            .start_query(&current_context(), parts.sql.as_str());
-        let parts = parts.commented(&mut span);
-        traced_optional(span, (&mut *self.conn).fetch_optional(parts)).boxed()
+        (&mut *self.conn).fetch_many(parts)
+    }
+
+    fn fetch_optional<'e>(
+        self,
+        parts: QueryParts<DB>,
+    ) -> impl Future<Output = Result<Option<DB::Row>, sqlx::Error>> + Send + 'e
+    where
+        Self: 'e,
+    {
+        (&mut *self.conn).fetch_optional(parts)
     }
 
     fn prepare_with<'e>(
@@ -173,26 +149,29 @@ where
         parameters: &'e [DB::TypeInfo],
     ) -> BoxFuture<'e, Result<DB::Statement, sqlx::Error>>
     where
-        'c: 'e,
+        Self: 'e,
     {
         (&mut *self.conn).prepare_with(sql, parameters)
     }
 
     fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<sqlx::Describe<DB>, sqlx::Error>>
     where
-        'c: 'e,
+        Self: 'e,
     {
         (&mut *self.conn).describe(sql)
     }
 }
 
+// `&mut TracedSqlConnection<DB>` is a traced `Executor` (so are `&mut *conn` and `&mut *tx`).
+traced_executor!('c, &'c mut TracedSqlConnection<DB>, std::convert::identity);
+
 /// sqlx's [`Acquire`], for helpers written against `A: Acquire<'c, Database = DB>` (called
 /// with `&mut *conn` or `&mut *tx`). sqlx requires the acquired connection to deref to the
 /// **raw** driver connection, so queries a helper sends through it are **not traced** by this
 /// crate (the `query-log` feature's layer records them); prefer `impl Executor` or `&mut
-/// TracedConnection<DB>` in helpers. [`Acquire::begin`] returns sqlx's untraced
+/// TracedSqlConnection<DB>` in helpers. [`Acquire::begin`] returns sqlx's untraced
 /// `Transaction`.
-impl<'c, DB: TracedDatabase> Acquire<'c> for &'c mut TracedConnection<DB> {
+impl<'c, DB: TracedDatabase> Acquire<'c> for &'c mut TracedSqlConnection<DB> {
     type Database = DB;
     type Connection = &'c mut DB::Connection;
 

@@ -1,5 +1,5 @@
 //! Classifying a `sqlx::Error` into the span's failure, following the one rule of
-//! [`otel_rpc::untrusted`]: nothing the server (or the driver) wrote is recorded by default.
+//! `otel-rpc/src/untrusted.rs`: nothing the server (or the driver) wrote is recorded by default.
 //!
 //! * Database errors: `db.response.status_code` and `error.type` = the SQLSTATE (PostgreSQL,
 //!   MySQL/MariaDB; only when it has the SQLSTATE shape, five of `[0-9A-Z]`) or the SQLite
@@ -9,12 +9,12 @@
 //! * Everything else (pool timeout, I/O, TLS, protocol, decoding...): `error.type` from the
 //!   closed set [`ERROR_KINDS`], a fixed description, and an exception.
 //! * [`ErrorTextMode::Scrubbed`] (opt-in) replaces the fixed description by the server or
-//!   driver text after [`otel_rpc::untrusted::scrub`].
+//!   driver text after `[`otel_rpc::scrub`]`.
 
 use std::borrow::Cow;
 
-use otel_rpc::untrusted::{OTHER, sqlstate};
 use otel_rpc::{ErrorTextMode, Failure};
+use otel_rpc::{OTHER, sqlstate};
 use sqlx::Error;
 
 /// Every `error.type` value a non-database `sqlx::Error` is recorded with (plus `_OTHER` for
@@ -43,7 +43,7 @@ pub const ERROR_KINDS: &[&str] = &[
 
 /// `error.type` for a sqlx error that is not a database error: the variant name, one of
 /// [`ERROR_KINDS`]. A database error without a valid code gives `_OTHER`.
-pub fn error_kind(err: &Error) -> &'static str {
+pub(crate) fn error_kind(err: &Error) -> &'static str {
     match err {
         Error::Configuration(_) => "Configuration",
         Error::InvalidArgument(_) => "InvalidArgument",

@@ -8,15 +8,19 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::DurationMetric;
-use otel_rpc::options::{CommonOptions, DbHooks};
-use otel_rpc::pool::PoolObserver;
-use otel_rpc::text::{QueryTextMode, truncate};
+use otel_rpc::PoolObserver;
+use otel_rpc::QueryTextMode;
+use otel_rpc::text::truncate;
+use otel_rpc::{CommonOptions, DbHooks};
 use otel_rpc::{DbOperation, Outcome, QueryText, Recording, SpanRecorder};
 
 use crate::backend::{ConnectionInfo, TracedDatabase};
 use crate::error::{CodeKind, failure};
 use crate::options::TracingOptions;
-use crate::sql::{Dialect, QueryCache};
+use crate::statement::{Dialect, QueryCache};
+
+/// Instrumentation scope name of the spans and metrics of this crate.
+pub const SCOPE: &str = "otel-sqlx";
 
 /// Custom span attribute: rows affected by an `INSERT`/`UPDATE`/`DELETE` (the semantic
 /// conventions define only `db.response.returned_rows`). Recorded when row counts are on.
@@ -49,7 +53,7 @@ pub(crate) fn build_recorder(common: &CommonOptions, options: &mut TracingOption
     options.error_text = common.error_text;
     common.build_recorder(
         SpanKind::Client,
-        crate::SCOPE,
+        SCOPE,
         Some(env!("CARGO_PKG_VERSION")),
         DurationMetric::db_client(),
         Some(attribute::DB_RESPONSE_STATUS_CODE),

@@ -40,6 +40,7 @@ mod checkout;
 mod commenter;
 mod connection;
 mod error;
+mod executor;
 mod instrumentation;
 mod options;
 mod parts;
@@ -47,20 +48,75 @@ mod pool;
 #[cfg(feature = "query-log")]
 mod query_log;
 mod quiet;
-pub mod sql;
+mod statement;
 mod stream;
 mod transaction;
 
-pub use backend::{ConnectionInfo, TracedDatabase};
+// The whole public API.
+pub use backend::TracedDatabase;
 pub use commenter::SqlCommenter;
-pub use connection::{TracedConnection, TracedPoolConnection};
-pub use error::{ERROR_KINDS, error_kind};
-pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED};
-pub use options::TracingOptions;
-pub use otel_rpc::ErrorTextMode;
-pub use otel_rpc::options::{DbInstrumentationOptions, InstrumentationOptions};
-pub use otel_rpc::text::QueryTextMode;
-pub use pool::{SCOPE, TracedPool, TracedPoolBuilder};
+pub use connection::{TracedPoolConnection, TracedSqlConnection};
+pub use error::ERROR_KINDS;
+pub use instrumentation::{DB_RESPONSE_AFFECTED_ROWS, DB_TRANSACTION_DROPPED, SCOPE};
+pub use pool::{TracedPool, TracedPoolBuilder};
 #[cfg(feature = "query-log")]
 pub use query_log::{QueryLogLayer, QueryLogLayerBuilder};
 pub use transaction::TracedTransaction;
+
+/// Re-exported: the database option words of the builders (`filter`, `span_name`,
+/// `require_parent`), typed on [`otel_rpc::DbOperation`].
+pub use otel_rpc::DbInstrumentationOptions;
+/// Re-exported: the modes of [`InstrumentationOptions::error_text`].
+pub use otel_rpc::ErrorTextMode;
+/// Re-exported: the shared option words of the builders (providers, `query_text`,
+/// `error_text`, `classify`, `enabled`, ...), the same in every crate of this workspace.
+pub use otel_rpc::InstrumentationOptions;
+/// Re-exported: the modes of [`InstrumentationOptions::query_text`].
+pub use otel_rpc::QueryTextMode;
+
+pub mod sql {
+    //! The SQL sanitizer and analyzer every span of this crate is built with, for your own use:
+    //! sanitize the statements your application logs ([`sanitize`]: literals to `?`) or name
+    //! them as the spans do ([`analyze`]: `db.query.summary`, operation, table, stored
+    //! procedure, statement count). No connection, no pool, no telemetry.
+    //!
+    //! ```
+    //! use otel_sqlx::sql::{Dialect, analyze, sanitize};
+    //!
+    //! let sql = "SELECT * FROM users WHERE email = 'a@b.c' AND age > 30";
+    //! let text = sanitize(sql, Dialect::Postgres, 2048);
+    //! assert_eq!(text, "SELECT * FROM users WHERE email = ? AND age > ?");
+    //! assert_eq!(analyze(sql, Dialect::Postgres).summary.as_deref(), Some("SELECT users"));
+    //! ```
+    //!
+    //! Both read one token stream, so a token is a literal for both or for neither: string and
+    //! number literals (signs folded in), both readings of a backslash when the session's
+    //! [`Backslashes`] rule is unknown (give it with [`SqlMode`] and the `_with` functions when
+    //! you know it), unterminated quotes (the rest of the text is one literal), SQLite
+    //! double-quoted tokens where a value can stand, and the token after `PASSWORD`,
+    //! `IDENTIFIED BY` and the like. Names (tables, procedures) pass a shape check
+    //! ([`MAX_NAME_LEN`] bytes, no whitespace, quotes or control characters) or are omitted.
+    //! Both stream: memory use does not grow with the statement (the sanitizer's output aside,
+    //! which is cut at the caller's limit).
+
+    pub use crate::statement::{
+        Analysis, Backslashes, Dialect, MAX_NAME_LEN, MAX_SUMMARY_LEN, SqlMode, analyze,
+        analyze_with, sanitize, sanitize_with,
+    };
+}
+
+/// `use otel_sqlx::prelude::*;`: the traced types and the option traits (as `_`: their
+/// methods, not their names).
+pub mod prelude {
+    pub use crate::{
+        DbInstrumentationOptions as _, InstrumentationOptions as _, TracedDatabase, TracedPool,
+        TracedPoolConnection, TracedSqlConnection, TracedTransaction,
+    };
+}
+
+/// Test and bench support (feature `testing`, as `opentelemetry_sdk`'s): not part of the
+/// stable API.
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use crate::statement::QueryCache;
+}

@@ -1,19 +1,18 @@
 //! [`TracingOptions`]: what the traced pool records (the sqlx-specific part; the shared words
-//! live in [`otel_rpc::options`]).
+//! live in `otel_rpc`'s `InstrumentationOptions`).
 
 use std::fmt;
 
 use otel_rpc::ErrorTextMode;
-use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, QueryTextMode};
+use otel_rpc::QueryTextMode;
+use otel_rpc::text::DEFAULT_MAX_QUERY_TEXT_LEN;
 
 use crate::commenter::SqlCommenter;
-use crate::sql::DEFAULT_CACHE_CAPACITY;
+use crate::statement::DEFAULT_CACHE_CAPACITY;
 
-/// What a traced pool records, as built by the `TracedPoolBuilder` methods (read it with
-/// `TracedPool::options`).
+/// What a traced pool (or the query-log layer) records, as built by the builders' methods.
 #[derive(Clone)]
-#[non_exhaustive]
-pub struct TracingOptions {
+pub(crate) struct TracingOptions {
     /// `db.query.text` capture: sanitized (default), off, or raw (unsafe).
     pub query_text: QueryTextMode,
     /// Cap on `db.query.text`, in bytes (default 2 KiB).
@@ -73,3 +72,34 @@ impl fmt::Debug for TracingOptions {
             .finish()
     }
 }
+
+/// Writes the statement-level setters of a builder holding a [`TracingOptions`] in its
+/// `options` field: `TracedPoolBuilder` and `QueryLogLayerBuilder` record statements alike,
+/// and this is the one definition (and documentation) of those words.
+macro_rules! statement_options {
+    () => {
+        /// Records `db.response.returned_rows` and
+        /// [`db.response.affected_rows`](crate::DB_RESPONSE_AFFECTED_ROWS) (opt-in; the
+        /// query-log layer takes them from the counts sqlx logs).
+        pub fn record_row_counts(mut self, on: bool) -> Self {
+            self.options.record_row_counts = on;
+            self
+        }
+
+        /// Also records `db.operation.name` and `db.collection.name` parsed out of the query
+        /// text (default off: the SQL conventions say they SHOULD NOT be taken from the text,
+        /// and the `db.query.summary` — `SELECT orders` — carries the same information). The
+        /// parsed collection is recorded only when the statement touches exactly one table.
+        pub fn parse_operation_and_collection(mut self, on: bool) -> Self {
+            self.options.parse_operation_and_collection = on;
+            self
+        }
+
+        /// Number of distinct SQL strings whose analysis is cached (default 512; 0 disables).
+        pub fn cache_capacity(mut self, capacity: usize) -> Self {
+            self.options.cache_capacity = capacity;
+            self
+        }
+    };
+}
+pub(crate) use statement_options;

@@ -1,9 +1,14 @@
 //! [`QueryParts`]: a user's query taken apart (SQL, arguments, cached statement, persistence)
 //! so the SQL is known before execution, then handed to sqlx unchanged.
 
+use either::Either;
 use sqlx::database::Database;
 use sqlx::error::BoxDynError;
 use sqlx::{Execute, SqlStr};
+
+/// One item of `Executor::fetch_many`: what a statement's parts turn into.
+pub(crate) type Item<DB> =
+    Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, sqlx::Error>;
 
 pub(crate) struct QueryParts<DB: Database> {
     pub(crate) sql: SqlStr,
@@ -28,14 +33,11 @@ impl<DB: Database> QueryParts<DB> {
 }
 
 impl<DB: Database> QueryParts<DB> {
-    /// Appends the span's sqlcommenter comment, if any, and sends the statement unnamed
+    /// Appends the span's sqlcommenter `comment`, if any, and sends the statement unnamed
     /// (non-persistent), so sqlx's statement cache never sees the unique text. Statements
     /// given as prepared statements, or already holding a comment, are left unchanged.
-    pub(crate) fn commented(
-        mut self,
-        span: &mut Option<crate::instrumentation::QuerySpan>,
-    ) -> Self {
-        let Some(comment) = span.as_mut().and_then(|s| s.comment.take()) else {
+    pub(crate) fn commented(mut self, comment: Option<String>) -> Self {
+        let Some(comment) = comment else {
             return self;
         };
         if self.statement.is_some() || self.prepared_on_mysql() {

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use either::Either;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
@@ -11,30 +10,27 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry::metrics::{Meter, MeterProvider};
 use otel_rpc::Outcome;
 use otel_rpc::current_context;
-use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
-use otel_rpc::pool::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
+use otel_rpc::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
+use otel_rpc::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
 use sqlx::database::Database;
 use sqlx::pool::PoolConnection;
-use sqlx::{Acquire, Execute, Executor, Pool, SqlSafeStr, SqlStr, Transaction};
+use sqlx::{Acquire, Executor, Pool, SqlSafeStr, SqlStr, Transaction};
 
 use crate::backend::TracedDatabase;
 use crate::checkout::{Checkout, fetch_many_on_checkout};
+use crate::commenter::SqlCommenter;
 use crate::connection::TracedPoolConnection;
-use crate::instrumentation::Instrumentation;
+use crate::executor::{Target, traced_executor};
+use crate::instrumentation::{Instrumentation, SCOPE};
 use crate::options::TracingOptions;
-use crate::parts::QueryParts;
-use crate::sql::QueryCache;
-use crate::stream::{TracedStream, traced_optional};
+use crate::parts::{Item, QueryParts};
 use crate::transaction::TracedTransaction;
-
-/// Instrumentation scope name of the spans and metrics of this crate.
-pub const SCOPE: &str = "otel-sqlx";
 
 /// The instrumentation scope of the pool metrics (the spans' scope, built by the recorder).
 fn scope() -> InstrumentationScope {
     InstrumentationScope::builder(SCOPE)
         .with_version(env!("CARGO_PKG_VERSION"))
-        .with_schema_url(otel_rpc::conventions::SCHEMA_URL)
+        .with_schema_url(otel_rpc::Domain::Db.schema_url())
         .build()
 }
 
@@ -128,14 +124,11 @@ impl<DB: TracedDatabase> TracedPool<DB> {
         &self.pool
     }
 
-    /// The per-pool cache of analysed SQL (and the sanitizer run counter).
-    pub fn query_cache(&self) -> &QueryCache {
+    /// The per-pool cache of analysed SQL (and the sanitizer run counter). Feature
+    /// `testing`.
+    #[cfg(feature = "testing")]
+    pub fn query_cache(&self) -> &crate::statement::QueryCache {
         &self.shared.cache
-    }
-
-    /// The options in effect.
-    pub fn options(&self) -> &TracingOptions {
-        &self.shared.options
     }
 
     /// `db.system.name` as currently known (`mariadb` is known after the first connection).
@@ -144,6 +137,8 @@ impl<DB: TracedDatabase> TracedPool<DB> {
     }
 
     /// The pool metrics observer (`db.client.connection.*`), when pool metrics are on.
+    /// Feature `testing`.
+    #[cfg(feature = "testing")]
     pub fn pool_observer(&self) -> Option<&PoolObserver> {
         self.shared.pool.as_ref()
     }
@@ -252,7 +247,7 @@ impl<DB: TracedDatabase> TracedPool<DB> {
         Some(Box::pin(async move {
             match pool.acquire().await {
                 Ok(mut conn) => shared.detect::<DB>(&mut conn).await,
-                Err(_) => otel_rpc::health::count_swallowed_error(),
+                Err(_) => otel_rpc::count_swallowed_error(),
             }
         }))
     }
@@ -268,7 +263,7 @@ impl<DB: TracedDatabase> TracedPool<DB> {
 /// use std::borrow::Cow;
 /// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 /// use otel_rpc::DbOperation;
-/// use otel_rpc::classify::{Observed, Verdict};
+/// use otel_rpc::{Observed, Verdict};
 /// use otel_sqlx::{
 ///     DbInstrumentationOptions, ErrorTextMode, InstrumentationOptions, QueryTextMode,
 ///     TracedDatabase, TracedPool,
@@ -325,8 +320,6 @@ impl<DB: Database> fmt::Debug for TracedPoolBuilder<DB> {
 }
 
 impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
-    otel_rpc::forward_instrumentation_options!(tracer_provider);
-
     /// Uses `provider` instead of the global meter provider, for the duration histogram and
     /// the pool metrics ([`InstrumentationOptions::meter_provider`] plus the pool's meter).
     pub fn meter_provider<P>(mut self, provider: P) -> Self
@@ -344,21 +337,7 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
         InstrumentationOptions::disable_metrics(self)
     }
 
-    /// Records `db.response.returned_rows` and
-    /// [`db.response.affected_rows`](crate::DB_RESPONSE_AFFECTED_ROWS) (opt-in).
-    pub fn record_row_counts(mut self, on: bool) -> Self {
-        self.options.record_row_counts = on;
-        self
-    }
-
-    /// Also records `db.operation.name` and `db.collection.name` parsed out of the query text
-    /// (default off: the SQL conventions say they SHOULD NOT be taken from the text, and the
-    /// `db.query.summary` — `SELECT orders` — carries the same information). The parsed
-    /// collection is recorded only when the statement touches exactly one table.
-    pub fn parse_operation_and_collection(mut self, on: bool) -> Self {
-        self.options.parse_operation_and_collection = on;
-        self
-    }
+    crate::options::statement_options!();
 
     /// Turns the `db.client.connection.*` pool metrics off or on (default on;
     /// [`disable_metrics`](InstrumentationOptions::disable_metrics) turns them off too).
@@ -381,14 +360,8 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     /// cache never holds the unique text; unsampled statements are sent unchanged.
     /// `db.query.text` and the summary never include the comment; statements that already
     /// hold a comment are not changed.
-    pub fn sqlcommenter(mut self, commenter: crate::SqlCommenter) -> Self {
+    pub fn sqlcommenter(mut self, commenter: SqlCommenter) -> Self {
         self.options.sqlcommenter = Some(commenter);
-        self
-    }
-
-    /// Number of distinct SQL strings whose analysis is cached (default 512; 0 disables).
-    pub fn cache_capacity(mut self, capacity: usize) -> Self {
-        self.options.cache_capacity = capacity;
         self
     }
 
@@ -458,72 +431,38 @@ fn observe_pool<DB: Database>(
     observer
 }
 
-impl<'p, DB: TracedDatabase> Executor<'p> for &'_ TracedPool<DB>
+/// Each statement runs on a connection checked out of the pool for it (under the pool
+/// metrics), after the server detection when one is still due.
+impl<DB: TracedDatabase> Target<DB> for TracedPool<DB>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
-    type Database = DB;
-
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, Result<Either<DB::QueryResult, DB::Row>, sqlx::Error>>
-    where
-        'p: 'e,
-        E: 'q + Execute<'q, Self::Database>,
-    {
-        let parent = current_context();
-        let parts = QueryParts::<DB>::new(query);
-        let pool = self.pool.clone();
-        let shared = Arc::clone(&self.shared);
-        let observer = shared.pool.clone();
-        match self.detection() {
-            None => {
-                let mut span = shared.start_query(&parent, parts.sql.as_str());
-                let parts = parts.commented(&mut span);
-                let inner = fetch_many_on_checkout::<DB, _>(pool, observer, parts).boxed();
-                TracedStream::<DB>::running(inner, span).boxed()
-            }
-            Some(detect) => TracedStream::<DB>::starting(Box::pin(async move {
-                detect.await;
-                let mut span = shared.start_query(&parent, parts.sql.as_str());
-                let parts = parts.commented(&mut span);
-                let inner = fetch_many_on_checkout::<DB, _>(pool, observer, parts).boxed();
-                (inner, span)
-            }))
-            .boxed(),
-        }
+    fn instrumentation(&self) -> &Arc<Instrumentation> {
+        &self.shared
     }
 
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<DB::Row>, sqlx::Error>>
+    fn detection(&self) -> Option<BoxFuture<'static, ()>> {
+        TracedPool::detection(self)
+    }
+
+    fn fetch_many<'e>(self, parts: QueryParts<DB>) -> BoxStream<'e, Item<DB>>
     where
-        'p: 'e,
-        E: 'q + Execute<'q, Self::Database>,
+        Self: 'e,
     {
-        let parent = current_context();
-        let parts = QueryParts::<DB>::new(query);
-        let pool = self.pool.clone();
-        let shared = Arc::clone(&self.shared);
-        let detect = self.detection();
-        Box::pin(async move {
-            if let Some(detect) = detect {
-                detect.await;
-            }
-            let mut span = shared.start_query(&parent, parts.sql.as_str());
-            let parts = parts.commented(&mut span);
-            traced_optional(span, async {
-                let checkout = Checkout::acquire(&pool, shared.pool.as_ref()).await?;
-                let (mut conn, use_guard) = checkout.into_parts();
-                let result = (&mut *conn).fetch_optional(parts).await;
-                drop(conn);
-                drop(use_guard);
-                result
-            })
-            .await
-        })
+        let observer = self.shared.pool.clone();
+        fetch_many_on_checkout::<DB, _>(self.pool, observer, parts).boxed()
+    }
+
+    async fn fetch_optional<'e>(self, parts: QueryParts<DB>) -> Result<Option<DB::Row>, sqlx::Error>
+    where
+        Self: 'e,
+    {
+        let checkout = Checkout::acquire(&self.pool, self.shared.pool.as_ref()).await?;
+        let (mut conn, use_guard) = checkout.into_parts();
+        let result = (&mut *conn).fetch_optional(parts).await;
+        drop(conn);
+        drop(use_guard);
+        result
     }
 
     fn prepare_with<'e>(
@@ -532,20 +471,21 @@ where
         parameters: &'e [DB::TypeInfo],
     ) -> BoxFuture<'e, Result<DB::Statement, sqlx::Error>>
     where
-        'p: 'e,
+        Self: 'e,
     {
-        let pool = self.pool.clone();
-        async move { (&pool).prepare_with(sql, parameters).await }.boxed()
+        async move { (&self.pool).prepare_with(sql, parameters).await }.boxed()
     }
 
     fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<sqlx::Describe<DB>, sqlx::Error>>
     where
-        'p: 'e,
+        Self: 'e,
     {
-        let pool = self.pool.clone();
-        async move { (&pool).describe(sql).await }.boxed()
+        async move { (&self.pool).describe(sql).await }.boxed()
     }
 }
+
+// `&TracedPool<DB>` is a traced `Executor` (the statement runs on a clone of the pool).
+traced_executor!('p, &'_ TracedPool<DB>, TracedPool::clone);
 
 /// sqlx's [`Acquire`], so `sqlx::migrate!().run(&pool)` and helpers written against
 /// `A: Acquire<'_, Database = DB>` accept a `&TracedPool`. sqlx requires the acquired

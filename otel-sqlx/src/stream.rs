@@ -14,11 +14,8 @@ use sqlx::Database;
 
 use crate::backend::TracedDatabase;
 use crate::instrumentation::QuerySpan;
+use crate::parts::Item;
 use crate::quiet::{Mark, quiet};
-
-/// One item of `Executor::fetch_many`.
-pub(crate) type Item<DB> =
-    Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, sqlx::Error>;
 
 type Started<'e, DB> = (BoxStream<'e, Item<DB>>, Option<QuerySpan>);
 

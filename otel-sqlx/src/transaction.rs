@@ -1,7 +1,7 @@
 //! [`TracedTransaction`]: a transaction (or savepoint) whose statements and end are traced.
 //!
 //! It drives the driver's own `TransactionManager` (as sqlx's `Transaction` does) on a
-//! [`TracedConnection`] it owns (begun on the pool) or borrows (begun on a connection or, as a
+//! [`TracedSqlConnection`] it owns (begun on the pool) or borrows (begun on a connection or, as a
 //! savepoint, on another transaction), so that it can deref to that traced connection.
 
 use std::fmt;
@@ -9,19 +9,19 @@ use std::ops::{Deref, DerefMut};
 
 use opentelemetry::KeyValue;
 use otel_rpc::{Outcome, Recording, current_context};
-use sqlx::SqlStr;
+use sqlx::{SqlSafeStr, SqlStr};
 use sqlx_core::transaction::TransactionManager;
 
 use crate::backend::TracedDatabase;
-use crate::connection::{TracedConnection, TracedPoolConnection};
+use crate::connection::{TracedPoolConnection, TracedSqlConnection};
 use crate::instrumentation::DB_TRANSACTION_DROPPED;
 use crate::quiet::quiet;
 
 /// A transaction from [`TracedPool::begin`](crate::TracedPool::begin) (and `try_begin`,
-/// `begin_with`, `try_begin_with`) or [`TracedConnection::begin`] (and `begin_with`); calling
+/// `begin_with`, `try_begin_with`) or [`TracedSqlConnection::begin`] (and `begin_with`); calling
 /// `begin` on a transaction opens a savepoint.
 ///
-/// It derefs to the [`TracedConnection`] it runs on, so sqlx's `&mut *tx` is a traced
+/// It derefs to the [`TracedSqlConnection`] it runs on, so sqlx's `&mut *tx` is a traced
 /// [`Executor`](sqlx::Executor). Queries inside are children of the caller's current span
 /// (not of a transaction span). The transaction statements are spans of their own, named by
 /// their operation:
@@ -43,7 +43,7 @@ pub struct TracedTransaction<'c, DB: TracedDatabase> {
 
 enum Slot<'c, DB: TracedDatabase> {
     Pooled(TracedPoolConnection<DB>),
-    Borrowed(&'c mut TracedConnection<DB>),
+    Borrowed(&'c mut TracedSqlConnection<DB>),
 }
 
 impl<DB: TracedDatabase> fmt::Debug for TracedTransaction<'_, DB> {
@@ -65,10 +65,29 @@ fn names(depth: usize) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// Transactions on a connection (here, beside the transaction they begin).
+impl<DB: TracedDatabase> TracedSqlConnection<DB> {
+    /// Begins a transaction, or a savepoint when one is already open on this connection;
+    /// records a `BEGIN` (or `SAVEPOINT`) span.
+    pub async fn begin(&mut self) -> Result<TracedTransaction<'_, DB>, sqlx::Error> {
+        TracedTransaction::begin_on(self, None).await
+    }
+
+    /// Begins a transaction with `statement` (e.g. `BEGIN ISOLATION LEVEL SERIALIZABLE`), as
+    /// sqlx's `Connection::begin_with`: an error if a transaction is already open; records a
+    /// `BEGIN` span.
+    pub async fn begin_with(
+        &mut self,
+        statement: impl SqlSafeStr,
+    ) -> Result<TracedTransaction<'_, DB>, sqlx::Error> {
+        TracedTransaction::begin_on(self, Some(statement.into_sql_str())).await
+    }
+}
+
 impl<'c, DB: TracedDatabase> TracedTransaction<'c, DB> {
     /// Begins on a borrowed connection (a transaction, or a savepoint when one is open).
-    pub(crate) async fn begin_on(
-        conn: &'c mut TracedConnection<DB>,
+    async fn begin_on(
+        conn: &'c mut TracedSqlConnection<DB>,
         statement: Option<SqlStr>,
     ) -> Result<Self, sqlx::Error> {
         let name = names(conn.depth + 1).0;
@@ -144,7 +163,7 @@ impl<DB: TracedDatabase> TracedTransaction<'static, DB> {
 /// `BEGIN` (or `SAVEPOINT`, or `statement`) on `conn`, ending its span `recording`; the new
 /// depth.
 async fn begin_in<DB: TracedDatabase>(
-    conn: &mut TracedConnection<DB>,
+    conn: &mut TracedSqlConnection<DB>,
     statement: Option<SqlStr>,
     recording: Recording,
 ) -> Result<usize, sqlx::Error> {
@@ -156,7 +175,7 @@ async fn begin_in<DB: TracedDatabase>(
 }
 
 impl<DB: TracedDatabase> Slot<'_, DB> {
-    fn get(&mut self) -> &mut TracedConnection<DB> {
+    fn get(&mut self) -> &mut TracedSqlConnection<DB> {
         match self {
             Slot::Pooled(conn) => conn,
             Slot::Borrowed(conn) => conn,
@@ -165,9 +184,9 @@ impl<DB: TracedDatabase> Slot<'_, DB> {
 }
 
 impl<DB: TracedDatabase> Deref for TracedTransaction<'_, DB> {
-    type Target = TracedConnection<DB>;
+    type Target = TracedSqlConnection<DB>;
 
-    fn deref(&self) -> &TracedConnection<DB> {
+    fn deref(&self) -> &TracedSqlConnection<DB> {
         match &self.conn {
             Slot::Pooled(conn) => conn,
             Slot::Borrowed(conn) => conn,
@@ -176,7 +195,7 @@ impl<DB: TracedDatabase> Deref for TracedTransaction<'_, DB> {
 }
 
 impl<DB: TracedDatabase> DerefMut for TracedTransaction<'_, DB> {
-    fn deref_mut(&mut self) -> &mut TracedConnection<DB> {
+    fn deref_mut(&mut self) -> &mut TracedSqlConnection<DB> {
         self.conn.get()
     }
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use opentelemetry_semantic_conventions::attribute as a;
 use otel_rpc::DurationMetric;
-use otel_rpc::untrusted::OTHER;
+use otel_rpc::OTHER;
 use otel_sqlx::TracedPool;
 use otel_testkit::TestTelemetry;
 use otel_testkit::env::unique_name;
@@ -172,7 +172,7 @@ async fn ten_thousand_hostile_statements_keep_the_series_and_heap_bounded() {
             "nothing falls into the SDK's overflow series"
         );
         if let Some(summary) = p.attr(a::DB_QUERY_SUMMARY) {
-            assert!(summary.len() <= otel_rpc::untrusted::MAX_NAME_LEN + 3);
+            assert!(summary.len() <= otel_rpc::MAX_NAME_LEN + 3);
         }
     }
     // The application's statements kept their series through the flood: 1 run before, 10 after.

@@ -15,7 +15,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, truncate};
-use otel_sqlx::sql::{Dialect, QueryCache, analyze, sanitize};
+use otel_sqlx::sql::{Dialect, analyze, sanitize};
+use otel_sqlx::testing::QueryCache;
 
 struct Counting;
 

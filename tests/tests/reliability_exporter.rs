@@ -10,6 +10,7 @@
 #[path = "it/reliability_common/mod.rs"]
 mod reliability_common;
 
+use otel_rpc::InstrumentationOptions;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

@@ -7,6 +7,7 @@ use axum::http::{Request, StatusCode};
 use examples::tracing_service::{count_orders, router, seed, subscriber};
 use http_body_util::BodyExt;
 use opentelemetry::trace::SpanKind;
+use otel_rpc::InstrumentationOptions;
 use otel_sqlx::TracedPool;
 use otel_testkit::{SpanAssert, TestTelemetry, describe};
 use sqlx::Sqlite;

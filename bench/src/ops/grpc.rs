@@ -2,11 +2,12 @@
 //! layers; instrumented: `GrpcServerLayer` + `GrpcClientLayer`; route (c): the `tracing`
 //! layer of [`crate::tracing_route`] on both sides.
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::pin::Pin;
 
 use futures_util::Stream;
-use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer};
+use otel_rpc::{GrpcClientLayer, GrpcServerLayer};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use tower::ServiceBuilder;

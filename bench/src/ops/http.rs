@@ -2,6 +2,7 @@
 //! no layers; instrumented: `HttpServerLayer` + `HttpClientLayer`; route (c): the
 //! `tracing` layer of [`crate::tracing_route`] on both sides. Three servers, one per stack.
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -11,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer};
+use otel_rpc::{HttpClientLayer, HttpServerLayer};
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 use super::{Plan, check, with_parent};

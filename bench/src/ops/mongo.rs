@@ -7,6 +7,8 @@ use mongodb::bson::{Document, doc};
 use mongodb::options::ClientOptions;
 use tracing::Instrument;
 
+use otel_mongo::TraceOperation as _;
+
 use super::{Plan, check, with_parent};
 use crate::measure::{Comparison, Variant, compare};
 use crate::pipeline::Pipeline;
@@ -66,44 +68,57 @@ pub async fn bench(
     #[cfg(feature = "alt-mongodb")]
     driver_otel.find_one(doc! { "_id": 0_i64 }).await?;
 
-    let find = compare(
-        "MongoDB find_one by _id",
-        plan.rounds,
-        plan.ops(300),
-        ALTERNATIVES,
-        async |v, n| {
-            with_parent(v, async {
-                for i in 0..n as i64 {
-                    let filter = doc! { "_id": i % SEED_DOCS };
-                    let found = match v {
-                        Variant::Raw => raw.find_one(filter).await,
-                        Variant::Sampled | Variant::Unsampled => traced.find_one(filter).await,
-                        #[cfg(feature = "alt-mongodb")]
-                        Variant::Alt(_) => driver_otel.find_one(filter).await,
-                        #[cfg(not(feature = "alt-mongodb"))]
-                        Variant::Alt(_) => unreachable!("no alternative configured"),
-                        Variant::Tracing => {
-                            let span = tracing::info_span!(
-                                "find bench",
-                                otel.kind = "client",
-                                db.system.name = "mongodb",
-                                db.namespace = "test",
-                                db.collection.name = "bench",
-                                db.operation.name = "find",
-                                db.query.summary = "find bench",
-                                server.address = "127.0.0.1",
-                                server.port = 27017,
-                            );
-                            raw.find_one(filter).into_future().instrument(span).await
-                        }
-                    };
-                    std::hint::black_box(check(found));
-                }
-            })
-            .await
-        },
-    )
-    .await;
+    // The same loop with the command handler alone and with opt-in operation spans (one more
+    // span per call, the command span under it; the driver's feature records both levels).
+    let traced_ops = otel_mongo::TracedCollection::new(traced.clone(), &handler);
+    let mut finds = Vec::with_capacity(2);
+    for (label, operation_spans) in [
+        ("MongoDB find_one by _id", false),
+        ("MongoDB find_one by _id, operation spans", true),
+    ] {
+        let find = compare(
+            label,
+            plan.rounds,
+            plan.ops(300),
+            ALTERNATIVES,
+            async |v, n| {
+                with_parent(v, async {
+                    for i in 0..n as i64 {
+                        let filter = doc! { "_id": i % SEED_DOCS };
+                        let found = match v {
+                            Variant::Raw => raw.find_one(filter).await,
+                            Variant::Sampled | Variant::Unsampled if operation_spans => {
+                                traced_ops.find_one(filter).traced(&traced_ops).await
+                            }
+                            Variant::Sampled | Variant::Unsampled => traced.find_one(filter).await,
+                            #[cfg(feature = "alt-mongodb")]
+                            Variant::Alt(_) => driver_otel.find_one(filter).await,
+                            #[cfg(not(feature = "alt-mongodb"))]
+                            Variant::Alt(_) => unreachable!("no alternative configured"),
+                            Variant::Tracing => {
+                                let span = tracing::info_span!(
+                                    "find bench",
+                                    otel.kind = "client",
+                                    db.system.name = "mongodb",
+                                    db.namespace = "test",
+                                    db.collection.name = "bench",
+                                    db.operation.name = "find",
+                                    db.query.summary = "find bench",
+                                    server.address = "127.0.0.1",
+                                    server.port = 27017,
+                                );
+                                raw.find_one(filter).into_future().instrument(span).await
+                            }
+                        };
+                        std::hint::black_box(check(found));
+                    }
+                })
+                .await
+            },
+        )
+        .await;
+        finds.push(find);
+    }
 
     let insert = compare(
         "MongoDB insert_one",
@@ -145,5 +160,6 @@ pub async fn bench(
     .await;
     let in_flight = handler.in_flight();
     raw.drop().await?;
-    Ok((vec![find, insert], in_flight, handler))
+    finds.push(insert);
+    Ok((finds, in_flight, handler))
 }

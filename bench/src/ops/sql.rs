@@ -2,6 +2,7 @@
 //! `INSERT`, raw on the `Pool` and through `otel_sqlx::TracedPool`s wrapping the same pool
 //! (one connection, so every variant uses the same prepared-statement cache).
 
+use otel_rpc::InstrumentationOptions;
 use sqlx::Row as _;
 use tracing::Instrument;
 

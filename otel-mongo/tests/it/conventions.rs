@@ -1,4 +1,4 @@
-//! Mongo spans and measurements checked against `otel_rpc::conventions::DB` (FerretDB): the
+//! Mongo spans and measurements checked against `otel_rpc::testing::DB` (FerretDB): the
 //! start attributes as the sampler saw them, the exported span keys, the metric keys and the
 //! schema URL.
 
@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use mongodb::bson::{Document, doc};
 use opentelemetry_sdk::trace::Sampler;
-use otel_rpc::conventions::Domain;
+use otel_rpc::Domain;
 use otel_testkit::TestTelemetry;
 use otel_testkit::sampling::{CapturingSampler, assert_span_conforms, key_set};
 

@@ -140,7 +140,7 @@ fn a_lost_reply_is_ended_as_an_error_after_the_timeout() {
     let handler = common::builder(&t)
         .reply_timeout(Duration::from_millis(20))
         .build();
-    let swallowed_before = otel_rpc::health::swallowed_errors();
+    let swallowed_before = otel_rpc::swallowed_errors();
     with_parent(&t, "caller", || handler.on_started(started(3)));
     assert_eq!(handler.in_flight(), 1);
     assert_eq!(handler.sweep(), 0, "not yet expired");
@@ -148,7 +148,7 @@ fn a_lost_reply_is_ended_as_an_error_after_the_timeout() {
     assert_eq!(handler.sweep(), 1);
     assert_eq!(handler.in_flight(), 0);
     assert_eq!(handler.lost_replies(), 1);
-    assert!(otel_rpc::health::swallowed_errors() > swallowed_before);
+    assert!(otel_rpc::swallowed_errors() > swallowed_before);
 
     let span = t.span("find orders");
     span.assert_child_of(&t.span("caller"))
@@ -436,7 +436,7 @@ async fn background_kill_cursors_can_be_root_spans() {
 /// log record instead of a span event; a server error code makes none.
 #[test]
 fn exception_signal_logs_moves_driver_errors_to_log_records() {
-    use otel_rpc::exception::ExceptionSignal;
+    use otel_rpc::ExceptionSignal;
     let t = TestTelemetry::new();
     let handler = common::builder(&t)
         .logger_provider(t.logger_provider.clone())

@@ -11,6 +11,7 @@ mod details;
 mod errors;
 mod hostile;
 mod lifecycle;
+mod operation_spans;
 mod operations;
 mod options;
 mod pool;

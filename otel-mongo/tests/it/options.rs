@@ -12,7 +12,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::Status;
 use opentelemetry_semantic_conventions::attribute as a;
 use otel_mongo::{DbInstrumentationOptions, InstrumentationOptions, OtelCommandHandler};
-use otel_rpc::classify::{Observed, Verdict};
+use otel_rpc::{Observed, Verdict};
 use otel_testkit::{SpanAssert, TestTelemetry, env};
 
 #[tokio::test]

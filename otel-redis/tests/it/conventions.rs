@@ -1,4 +1,4 @@
-//! Redis spans and measurements checked against `otel_rpc::conventions::DB` (real Redis): the
+//! Redis spans and measurements checked against `otel_rpc::testing::DB` (real Redis): the
 //! start attributes as the sampler saw them, the exported span keys, the metric keys, the span
 //! names and the schema URL.
 
@@ -7,7 +7,8 @@ use crate::common;
 use std::collections::BTreeSet;
 
 use opentelemetry_sdk::trace::Sampler;
-use otel_rpc::conventions::{Domain, Requirement};
+use otel_rpc::Domain;
+use otel_rpc::testing::Requirement;
 use otel_testkit::sampling::{CapturingSampler, assert_span_conforms, key_set};
 use otel_testkit::{TestTelemetry, env::unique_name};
 use redis::AsyncCommands;

@@ -11,7 +11,7 @@ use otel_redis::{
     DbInstrumentationOptions, InstrumentationOptions, QueryTextMode, TracedConnection,
 };
 use otel_rpc::DbOperation;
-use otel_rpc::classify::{Observed, Verdict};
+use otel_rpc::{Observed, Verdict};
 use otel_testkit::{SpanAssert, TestTelemetry, env::unique_name};
 use redis::AsyncCommands;
 

@@ -1,30 +1,18 @@
 //! [`GrpcClientLayer`]: a client span and `rpc.client.call.duration` per call, and context
 //! propagation into the request metadata.
 
-use http::header::HeaderValue;
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute;
 
-use crate::http::service_header_value;
-pub use crate::layer::protocol::grpc::GrpcClient;
-use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
-
-/// Options specific to [`GrpcClientLayer`]; set them on its [`LayerBuilder`].
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct GrpcClientOptions {
-    pub(crate) service_name: Option<HeaderValue>,
-    /// `server.address` and `server.port` of the channel, built once.
-    pub(crate) server: Vec<KeyValue>,
-}
-
-impl crate::layer::protocol::LayerOptions for GrpcClientOptions {
-    type Protocol = GrpcClient;
-}
+use super::protocol::{GrpcClient, GrpcClientOptions};
+use crate::layer::peer::service_header_value;
+use crate::layer::service::TraceService;
+use crate::layer::trace_layer::LayerBuilder;
+use crate::layer::trace_layer::TraceLayer;
 
 impl LayerBuilder<GrpcClientOptions> {
     /// Sends this service's name in the
-    /// [`PEER_SERVICE_HEADER`](crate::http::PEER_SERVICE_HEADER) metadata, so the server's
+    /// `PEER_SERVICE_HEADER` metadata, so the server's
     /// span records who called (`service.peer.name`). Off by default.
     pub fn service_name(mut self, name: &str) -> Self {
         self.options.service_name = service_header_value(name);
@@ -38,7 +26,7 @@ impl LayerBuilder<GrpcClientOptions> {
         let address: String = address.into();
         self.options.server = vec![KeyValue::new(
             attribute::SERVER_ADDRESS,
-            crate::http::shared_str(&address),
+            crate::layer::values::shared_str(&address),
         )];
         if let Some(port) = port {
             self.options
@@ -56,7 +44,7 @@ impl LayerBuilder<GrpcClientOptions> {
 ///
 /// ```no_run
 /// # async fn call() -> Result<(), Box<dyn std::error::Error>> {
-/// use otel_rpc::grpc::GrpcClientLayer;
+/// use otel_rpc::GrpcClientLayer;
 /// use tower::ServiceBuilder;
 ///
 /// let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051")
@@ -73,6 +61,3 @@ pub type GrpcClientLayer = TraceLayer<GrpcClient>;
 /// The service made by [`GrpcClientLayer`]: a tonic channel behind the layer is a
 /// `GrpcClientService<Channel>`, e.g. `EchoClient<GrpcClientService<Channel>>`.
 pub type GrpcClientService<S> = TraceService<S, GrpcClient>;
-
-/// The future of [`GrpcClientService`].
-pub type GrpcClientFuture<F> = TraceFuture<F, GrpcClient>;

@@ -7,13 +7,13 @@ use std::collections::HashSet;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute;
 
-use crate::layer::bounded::BoundedValues;
-use crate::layer::rules::OTHER;
+use crate::metric::bounded::BoundedValues;
+use crate::untrusted::OTHER;
 
 /// Longest method name recorded as is; longer paths count as unknown methods.
 const MAX_METHOD_LEN: usize = 256;
 
-/// Most distinct methods a [`GrpcServerLayer`](super::GrpcServerLayer) learns when it is not
+/// Most distinct methods a [`GrpcServerLayer`](crate::GrpcServerLayer) learns when it is not
 /// told which methods it serves; calls to further methods are recorded as `_OTHER`.
 pub const MAX_LEARNED_METHODS: usize = 256;
 
@@ -45,7 +45,7 @@ pub(crate) fn client_attributes(path: &str) -> (Cow<'static, str>, Vec<KeyValue>
             // Shared with the metric's copy of the attribute.
             attributes.push(KeyValue::new(
                 attribute::RPC_METHOD,
-                crate::http::shared_str(method),
+                crate::layer::values::shared_str(method),
             ));
             (Cow::Owned(method.to_owned()), attributes)
         }
@@ -184,7 +184,7 @@ impl ServedMethods {
     }
 
     /// Marks a span whose method turned out unknown at its end.
-    pub(crate) fn mark_unknown(recording: &mut crate::Recording, method: &str) {
+    pub(crate) fn mark_unknown(recording: &mut crate::recording::Recording, method: &str) {
         recording.set_metric_attribute(KeyValue::new(attribute::RPC_METHOD, OTHER));
         recording.set_attribute(KeyValue::new(
             attribute::RPC_METHOD_ORIGINAL,

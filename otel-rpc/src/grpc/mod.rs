@@ -13,22 +13,11 @@
 //! [`is_server_error`]); clients for any code but `OK`. The `grpc-message` (the peer's text)
 //! is never recorded. Metrics `rpc.server.call.duration` / `rpc.client.call.duration`.
 
-mod client;
-mod method;
-mod server;
-mod status;
-
-pub use client::{
-    GrpcClient, GrpcClientFuture, GrpcClientLayer, GrpcClientOptions, GrpcClientService,
-};
-pub use method::MAX_LEARNED_METHODS;
-pub use server::{
-    GrpcServer, GrpcServerFuture, GrpcServerLayer, GrpcServerOptions, GrpcServerService,
-};
-pub use status::{code_name, is_server_error};
-
-pub(crate) use method::{ServedMethods, client_attributes};
-pub(crate) use status::{client_error_code, code_from_http_status, message_in, status_in};
+pub(crate) mod client;
+pub(crate) mod method;
+pub(crate) mod protocol;
+pub(crate) mod server;
+pub(crate) mod status;
 
 /// The gRPC `UNAVAILABLE` code (what tonic reports for transport failures).
 pub(crate) const UNAVAILABLE: u32 = 14;

@@ -2,20 +2,9 @@
 
 use std::sync::Arc;
 
-use super::method::ServedMethods;
-pub use crate::layer::protocol::grpc::GrpcServer;
-use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
-
-/// Options specific to [`GrpcServerLayer`]; set them on its [`LayerBuilder`].
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct GrpcServerOptions {
-    pub(crate) methods: Arc<ServedMethods>,
-}
-
-impl crate::layer::protocol::LayerOptions for GrpcServerOptions {
-    type Protocol = GrpcServer;
-}
+use super::protocol::{GrpcServer, GrpcServerOptions};
+use crate::layer::trace_layer::LayerBuilder;
+use crate::layer::trace_layer::TraceLayer;
 
 impl LayerBuilder<GrpcServerOptions> {
     /// The services this server serves, by their full name (`package.Service`, tonic's
@@ -56,7 +45,7 @@ impl LayerBuilder<GrpcServerOptions> {
 /// [`methods`](LayerBuilder::methods) list when given; else, among the
 /// [`services`](LayerBuilder::services) when given, a method the service itself answered: a
 /// call whose response carried a message or ended `OK`, at most
-/// [`MAX_LEARNED_METHODS`](super::MAX_LEARNED_METHODS) of them. A status without a message
+/// `MAX_LEARNED_METHODS` of them. A status without a message
 /// proves nothing (tonic's router answers `UNIMPLEMENTED` for what it does not route, an
 /// interceptor in front of it its own status for anything), so a client cannot fill the set
 /// with made-up methods. Until a method is known its `rpc.method` is set when the call ends,
@@ -67,7 +56,7 @@ impl LayerBuilder<GrpcServerOptions> {
 /// # where S: tower::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>
 /// #   + tonic::server::NamedService + Clone + Send + Sync + 'static,
 /// #   S::Response: axum::response::IntoResponse, S::Future: Send + 'static {
-/// use otel_rpc::grpc::GrpcServerLayer;
+/// use otel_rpc::GrpcServerLayer;
 ///
 /// tonic::transport::Server::builder()
 ///     .layer(GrpcServerLayer::new())
@@ -77,9 +66,3 @@ impl LayerBuilder<GrpcServerOptions> {
 /// # }
 /// ```
 pub type GrpcServerLayer = TraceLayer<GrpcServer>;
-
-/// The service made by [`GrpcServerLayer`].
-pub type GrpcServerService<S> = TraceService<S, GrpcServer>;
-
-/// The future of [`GrpcServerService`]: runs the handler inside the span's context.
-pub type GrpcServerFuture<F> = TraceFuture<F, GrpcServer>;

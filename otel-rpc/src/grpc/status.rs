@@ -61,9 +61,12 @@ pub fn code_name(code: u32) -> &'static str {
 }
 
 /// `true` when a server span ends in error for `code`: UNKNOWN, DEADLINE_EXCEEDED,
-/// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS (the codes that mean the server failed).
+/// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS (the codes that mean the server failed),
+/// and any code outside the known range. The rule is the classifier's
+/// ([`GRPC_SERVER_ERROR_CODES`](crate::classify::GRPC_SERVER_ERROR_CODES)).
+#[cfg(any(test, feature = "testing"))]
 pub fn is_server_error(code: u32) -> bool {
-    matches!(code, 2 | 4 | 12 | 13 | 14 | 15) || code > 16
+    i32::try_from(code).map_or(true, crate::classify::grpc_server_error)
 }
 
 /// The `grpc-status` in a header map (response head of a trailers-only response, or trailers).

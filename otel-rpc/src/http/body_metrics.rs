@@ -16,9 +16,9 @@
 
 use http::{HeaderMap, header};
 
-use crate::Recording;
-use crate::http::{HttpClientOptions, HttpServerOptions};
-use crate::layer::LayerBuilder;
+use super::protocol::{HttpClientOptions, HttpServerOptions};
+use crate::layer::trace_layer::LayerBuilder;
+use crate::recording::Recording;
 
 mod sealed {
     pub trait HttpOptions {

@@ -1,34 +1,11 @@
 //! [`HttpClientLayer`]: a client span and `http.client.request.duration` per request, and
 //! context propagation into the request headers.
 
-use std::fmt;
-
-use http::header::HeaderValue;
-
-use super::peer::service_header_value;
-pub use crate::layer::protocol::http::HttpClient;
-use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
-
-/// Options specific to [`HttpClientLayer`]; set them on its [`LayerBuilder`].
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct HttpClientOptions {
-    pub(crate) service_name: Option<HeaderValue>,
-    pub(crate) known_methods: super::KnownMethods,
-}
-
-impl fmt::Debug for HttpClientOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClientOptions")
-            .field("service_name", &self.service_name)
-            .field("known_methods", &self.known_methods)
-            .finish()
-    }
-}
-
-impl crate::layer::protocol::LayerOptions for HttpClientOptions {
-    type Protocol = HttpClient;
-}
+use super::protocol::{HttpClient, HttpClientOptions};
+use crate::layer::peer::service_header_value;
+use crate::layer::service::TraceService;
+use crate::layer::trace_layer::LayerBuilder;
+use crate::layer::trace_layer::TraceLayer;
 
 impl LayerBuilder<HttpClientOptions> {
     /// The methods recorded as themselves; others are `_OTHER` (see [`KnownMethods`](super::KnownMethods)).
@@ -39,7 +16,7 @@ impl LayerBuilder<HttpClientOptions> {
     }
 
     /// Sends this service's name in the
-    /// [`PEER_SERVICE_HEADER`](super::PEER_SERVICE_HEADER) header, so the server's span
+    /// `PEER_SERVICE_HEADER` header, so the server's span
     /// records who called (`service.peer.name`). Off by default.
     pub fn service_name(mut self, name: &str) -> Self {
         self.options.service_name = service_header_value(name);
@@ -57,7 +34,7 @@ impl LayerBuilder<HttpClientOptions> {
 /// use http_body_util::Empty;
 /// use hyper_util::client::legacy::Client;
 /// use hyper_util::rt::TokioExecutor;
-/// use otel_rpc::http::HttpClientLayer;
+/// use otel_rpc::HttpClientLayer;
 /// use tower::{Service, ServiceBuilder, ServiceExt};
 ///
 /// let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
@@ -73,12 +50,9 @@ pub type HttpClientLayer = TraceLayer<HttpClient>;
 /// The service made by [`HttpClientLayer`].
 pub type HttpClientService<S> = TraceService<S, HttpClient>;
 
-/// The future of [`HttpClientService`].
-pub type HttpClientFuture<F> = TraceFuture<F, HttpClient>;
-
 impl TraceLayer<HttpClient> {
     #[cfg(feature = "reqwest")]
-    pub(crate) fn shared(&self) -> std::sync::Arc<crate::layer::Shared<HttpClientOptions>> {
+    pub(crate) fn shared(&self) -> std::sync::Arc<crate::layer::shared::Shared<HttpClientOptions>> {
         std::sync::Arc::clone(&self.shared)
     }
 }

@@ -35,7 +35,7 @@ pub const MAX_KNOWN_METHODS: usize = 64;
 ///
 /// ```
 /// # #[cfg(feature = "http")] {
-/// use otel_rpc::http::{HttpServerLayer, KnownMethods};
+/// use otel_rpc::{HttpServerLayer, KnownMethods};
 ///
 /// let methods = KnownMethods::new(["GET", "POST", "PURGE"]);
 /// assert!(methods.contains("PURGE"));

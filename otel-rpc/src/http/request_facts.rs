@@ -1,9 +1,11 @@
-//! Facts about an HTTP request in semantic-convention form (the method: [`super::KnownMethods`]): server
-//! address and port, protocol version, and URLs with credentials and query values redacted.
+//! Facts about an HTTP request in semantic-convention form (the method is classified by
+//! [`KnownMethods`](super::KnownMethods)): server address and port, protocol version, and URLs with credentials and query values redacted.
 
 use std::borrow::Cow;
 
 use http::{HeaderMap, Uri, Version, header};
+
+use crate::untrusted::OTHER;
 
 /// `network.protocol.version` for an HTTP version.
 pub(crate) fn protocol_version(version: Version) -> Option<&'static str> {
@@ -73,28 +75,7 @@ pub(crate) fn client_scheme(scheme: &str) -> &'static str {
     KNOWN
         .into_iter()
         .find(|known| scheme.eq_ignore_ascii_case(known))
-        .unwrap_or(crate::layer::rules::OTHER)
-}
-
-/// Longest host name accepted as `server.address` (the DNS limit).
-pub(crate) const MAX_HOST_LEN: usize = 253;
-
-/// `true` when `host` has the shape of a DNS name or an IP address (IPv6 without brackets):
-/// 1 to 253 bytes of letters, digits, `-`, `.`, `_` and, for IPv6, `:`. Anything else in a
-/// `Host` header is not recorded.
-pub(crate) fn valid_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= MAX_HOST_LEN
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'))
-}
-
-/// A string attribute value that span and metric share (cloning it only bumps a count).
-pub(crate) fn shared_str(value: &str) -> opentelemetry::Value {
-    opentelemetry::Value::from(opentelemetry::StringValue::from(
-        std::sync::Arc::<str>::from(value),
-    ))
+        .unwrap_or(OTHER)
 }
 
 /// The default port of a scheme.
@@ -114,12 +95,13 @@ pub const REDACTED: &str = "REDACTED";
 /// fragment dropped.
 ///
 /// ```
-/// use otel_rpc::http::redact_url;
+/// use otel_rpc::testing::redact_url;
 /// assert_eq!(
 ///     redact_url("https://bob:secret@example.com:8443/a?token=abc&x"),
 ///     "https://REDACTED:REDACTED@example.com:8443/a?token=REDACTED&REDACTED"
 /// );
 /// ```
+#[cfg_attr(not(any(feature = "reqwest", feature = "testing")), allow(dead_code))]
 pub fn redact_url(url: &str) -> String {
     let url = url.split('#').next().unwrap_or(url);
     let (before_query, query) = match url.split_once('?') {
@@ -219,6 +201,7 @@ pub(crate) fn redact_query(query: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::values::valid_host;
 
     #[test]
     fn host_and_port() {

@@ -9,15 +9,16 @@ use opentelemetry::context::FutureExt as _;
 use opentelemetry_semantic_conventions::attribute;
 use reqwest_middleware::{Error, Middleware, Next, Result};
 
-use super::client::{HttpClientLayer, HttpClientOptions};
-use super::peer::send_service_name;
-use crate::layer::protocol::http::{ClientRequest, start_client_span};
-use crate::layer::rules::Code;
-use crate::layer::{HeaderInjector, Shared};
-use crate::{Failure, Outcome, current_context};
+use super::client::HttpClientLayer;
+use super::protocol::{ClientRequest, HttpClientOptions, conclude, start_client_span};
+use crate::layer::headers::HeaderInjector;
+use crate::layer::peer::send_service_name;
+use crate::layer::shared::Shared;
+use crate::outcome::{Failure, Outcome};
+use crate::parent::current_context;
 
 /// `reqwest-middleware` middleware tracing each request like
-/// [`HttpClientLayer`](super::HttpClientLayer): a `CLIENT` span `{method}`, child of
+/// [`HttpClientLayer`](crate::HttpClientLayer): a `CLIENT` span `{method}`, child of
 /// [`current_context`], context injected into the request headers, 4xx/5xx and transport
 /// errors are errors, `http.client.request.duration`. Configure it through the layer's
 /// builder.
@@ -31,7 +32,7 @@ use crate::{Failure, Outcome, current_context};
 /// application.
 ///
 /// ```
-/// use otel_rpc::http::{HttpClientLayer, OtelMiddleware};
+/// use otel_rpc::{HttpClientLayer, OtelMiddleware};
 ///
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
 ///     .with(OtelMiddleware::from(HttpClientLayer::builder().service_name("checkout").build()))
@@ -109,7 +110,7 @@ impl Middleware for OtelMiddleware {
         }
         let recording = {
             let url = req.url();
-            let full = || super::redact_url(url.as_str());
+            let full = || super::request_facts::redact_url(url.as_str());
             let request = ClientRequest {
                 method: req.method(),
                 known_methods: &shared.options.known_methods,
@@ -158,14 +159,12 @@ impl Middleware for OtelMiddleware {
                     .capture
                     .response(response.headers(), &recording);
                 super::body_metrics::note_client_response(&mut recording, response.headers());
-                let outcome = shared
-                    .rules
-                    .conclude(&mut recording, Code::Http(response.status().as_u16()));
+                let outcome = conclude(&shared.rules, &mut recording, response.status().as_u16());
                 recording.end(outcome);
             }
             Err(error) => {
                 let mut failure = failure(error);
-                if shared.rules.error_text != crate::ErrorTextMode::Off
+                if shared.rules.error_text != crate::untrusted::ErrorTextMode::Off
                     && let Error::Reqwest(e) = error
                     && let Some(source) = std::error::Error::source(e)
                 {

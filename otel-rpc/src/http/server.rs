@@ -1,50 +1,19 @@
 //! [`HttpServerLayer`]: a server span and `http.server.request.duration` per request.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::sync::Arc;
 
 use http::request::Parts;
 
-use crate::layer::bounded::BoundedValues;
-pub use crate::layer::protocol::http::HttpServer;
-use crate::layer::{LayerBuilder, TraceFuture, TraceLayer, TraceService};
-
-/// The route template of a request, e.g. `/users/{id}`.
-pub type RouteFn = Arc<dyn Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync>;
+use super::protocol::{HttpServer, HttpServerOptions};
+use crate::layer::trace_layer::LayerBuilder;
+use crate::layer::trace_layer::TraceLayer;
+use crate::metric::bounded::BoundedValues;
 
 /// Most distinct `host:port` pairs recorded as `server.address` / `server.port` on
 /// `http.server.request.duration` when [`metric_server_address`](LayerBuilder::metric_server_address)
 /// is on; later ones are `_OTHER` (without a port).
 pub const MAX_METRIC_SERVER_ADDRESSES: usize = 16;
-
-/// Options specific to [`HttpServerLayer`]; set them on its [`LayerBuilder`].
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct HttpServerOptions {
-    pub(crate) route: Option<RouteFn>,
-    pub(crate) trust_forwarded_for: bool,
-    pub(crate) metric_server_addresses: Option<Arc<BoundedValues>>,
-    pub(crate) known_methods: super::KnownMethods,
-}
-
-impl fmt::Debug for HttpServerOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpServerOptions")
-            .field("route_fn", &self.route.is_some())
-            .field("trust_forwarded_for", &self.trust_forwarded_for)
-            .field(
-                "metric_server_address",
-                &self.metric_server_addresses.is_some(),
-            )
-            .field("known_methods", &self.known_methods)
-            .finish()
-    }
-}
-
-impl crate::layer::protocol::LayerOptions for HttpServerOptions {
-    type Protocol = HttpServer;
-}
 
 impl LayerBuilder<HttpServerOptions> {
     /// Finds the route template of requests that axum's `MatchedPath` does not name (plain
@@ -108,7 +77,7 @@ impl LayerBuilder<HttpServerOptions> {
 /// # #[cfg(feature = "axum")]
 /// # async fn serve() -> std::io::Result<()> {
 /// use axum::{Router, routing::get};
-/// use otel_rpc::http::HttpServerLayer;
+/// use otel_rpc::HttpServerLayer;
 ///
 /// let app = Router::new()
 ///     .route("/users/{id}", get(|| async { "user" }))
@@ -118,9 +87,3 @@ impl LayerBuilder<HttpServerOptions> {
 /// # }
 /// ```
 pub type HttpServerLayer = TraceLayer<HttpServer>;
-
-/// The service made by [`HttpServerLayer`].
-pub type HttpServerService<S> = TraceService<S, HttpServer>;
-
-/// The future of [`HttpServerService`]: runs the handler inside the span's context.
-pub type HttpServerFuture<F> = TraceFuture<F, HttpServer>;

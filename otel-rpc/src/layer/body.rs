@@ -12,7 +12,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::rules::Rules;
-use crate::{Failure, Outcome, Recording};
+use crate::outcome::{Failure, Outcome};
+use crate::recording::Recording;
 
 pin_project! {
     /// A response body carrying the request's span; the span ends when the body ends.
@@ -28,30 +29,42 @@ pin_project! {
     ///
     /// While the inner body is polled, the span's context is the current context, so work done
     /// to produce the body (streams, database calls) nests under it.
-    pub struct TracedBody<B> {
+    pub struct TracedBody<B, E = Decided> {
         #[pin]
         inner: B,
-        pending: Option<Pending>,
+        pending: Option<Pending<E>>,
     }
 }
 
 /// The recording still waiting for its body to end.
-struct Pending {
+struct Pending<E> {
     recording: Recording,
-    completion: Completion,
+    end: E,
     rules: Arc<Rules>,
 }
 
-/// How the outcome of a traced body is decided.
-pub(crate) enum Completion {
-    /// Already decided from the response head.
-    Known(Outcome<'static>),
-    /// A gRPC call: decided by the `grpc-status` trailer.
-    #[cfg(feature = "grpc")]
-    Grpc(super::protocol::grpc::GrpcEnd),
+/// How a protocol decides the outcome of a call when its response body ends (as tower-http's
+/// `ClassifyEos`): HTTP knows it from the response head ([`Decided`]), gRPC reads the
+/// `grpc-status` trailer.
+pub trait EndOfStream: Send + 'static {
+    /// The body carried a data frame.
+    fn on_data(&mut self) {}
+
+    /// The outcome once the body ended, with its trailers if it had any.
+    fn finish(self, recording: &mut Recording, trailers: Option<&HeaderMap>) -> Outcome<'static>;
 }
 
-impl<B: fmt::Debug> fmt::Debug for TracedBody<B> {
+/// An outcome already decided from the response head.
+#[derive(Debug)]
+pub struct Decided(pub(crate) Outcome<'static>);
+
+impl EndOfStream for Decided {
+    fn finish(self, _: &mut Recording, _: Option<&HeaderMap>) -> Outcome<'static> {
+        self.0
+    }
+}
+
+impl<B: fmt::Debug, E> fmt::Debug for TracedBody<B, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TracedBody")
             .field("inner", &self.inner)
@@ -60,7 +73,7 @@ impl<B: fmt::Debug> fmt::Debug for TracedBody<B> {
     }
 }
 
-impl<B: Body> TracedBody<B> {
+impl<B: Body, E: EndOfStream> TracedBody<B, E> {
     /// A body that carries no span.
     pub(crate) fn untraced(inner: B) -> Self {
         TracedBody {
@@ -70,15 +83,10 @@ impl<B: Body> TracedBody<B> {
     }
 
     /// A body that ends `recording` when it ends. An empty body ends it at once.
-    pub(crate) fn new(
-        inner: B,
-        recording: Recording,
-        completion: Completion,
-        rules: Arc<Rules>,
-    ) -> Self {
+    pub(crate) fn new(inner: B, recording: Recording, end: E, rules: Arc<Rules>) -> Self {
         let mut pending = Some(Pending {
             recording,
-            completion,
+            end,
             rules,
         });
         if inner.is_end_stream() {
@@ -93,29 +101,18 @@ impl<B: Body> TracedBody<B> {
     }
 }
 
-fn finish(pending: &mut Option<Pending>, trailers: Option<&HeaderMap>) {
+fn finish<E: EndOfStream>(pending: &mut Option<Pending<E>>, trailers: Option<&HeaderMap>) {
     let Some(Pending {
-        recording,
-        completion,
-        ..
+        mut recording, end, ..
     }) = pending.take()
     else {
         return;
     };
-    match completion {
-        Completion::Known(outcome) => recording.end(outcome),
-        #[cfg(feature = "grpc")]
-        Completion::Grpc(end) => {
-            let mut recording = recording;
-            let outcome = end.finish(&mut recording, trailers);
-            recording.end(outcome);
-        }
-    }
-    #[cfg(not(feature = "grpc"))]
-    let _ = trailers;
+    let outcome = end.finish(&mut recording, trailers);
+    recording.end(outcome);
 }
 
-impl<B: Body> Body for TracedBody<B> {
+impl<B: Body, E: EndOfStream> Body for TracedBody<B, E> {
     type Data = B::Data;
     type Error = B::Error;
 
@@ -151,14 +148,10 @@ impl<B: Body> Body for TracedBody<B> {
                     let bytes = bytes::Buf::remaining(data) as u64;
                     p.recording.add_response_body_bytes(bytes);
                 }
-                #[cfg(feature = "grpc")]
-                if let Some(Pending {
-                    completion: Completion::Grpc(end),
-                    ..
-                }) = this.pending.as_mut()
+                if let Some(pending) = this.pending.as_mut()
                     && frame.is_data()
                 {
-                    end.saw_message();
+                    pending.end.on_data();
                 }
                 if let Some(trailers) = frame.trailers_ref() {
                     finish(this.pending, Some(trailers));

@@ -12,7 +12,7 @@ use opentelemetry::context::WithContext;
 use pin_project_lite::pin_project;
 
 use super::protocol::{Protocol, Traced};
-use crate::Outcome;
+use crate::outcome::Outcome;
 
 pin_project! {
     /// The future of a [`TraceService`](super::TraceService): the inner call, run with the
@@ -75,17 +75,11 @@ where
         };
         Poll::Ready(match result {
             Ok(response) => {
-                if let Some(traced) = this.traced.as_mut() {
+                if let Some(traced) = this.traced.as_ref() {
                     traced
                         .rules
                         .capture
                         .response(response.headers(), &traced.recording);
-                    if P::SIDE == super::rules::Side::Client {
-                        crate::http::body_metrics::note_client_response(
-                            &mut traced.recording,
-                            response.headers(),
-                        );
-                    }
                 }
                 Ok(P::respond(this.traced.take(), response))
             }

@@ -7,24 +7,12 @@
 //! rarely these generic types.
 
 pub(crate) mod body;
-pub(crate) mod bounded;
-pub(crate) mod builder;
-mod future;
-mod headers;
+pub(crate) mod future;
+pub(crate) mod headers;
+pub(crate) mod peer;
 pub(crate) mod protocol;
 pub(crate) mod rules;
-mod service;
-
-pub use body::TracedBody;
-pub use builder::{AttributesFn, FilterFn, LayerBuilder, SpanNameFn};
-pub use future::TraceFuture;
-pub use headers::{HeaderExtractor, HeaderInjector};
-pub use protocol::Protocol;
-pub use rules::Side;
-pub use service::{TraceLayer, TraceService};
-
-/// The shared options vocabulary, re-exported for layer users.
-pub use crate::options::InstrumentationOptions;
-
-#[cfg(feature = "reqwest")]
-pub(crate) use builder::Shared;
+pub(crate) mod service;
+pub(crate) mod shared;
+pub(crate) mod trace_layer;
+pub(crate) mod values;

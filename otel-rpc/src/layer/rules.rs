@@ -3,12 +3,16 @@
 //! per outcome by the user's rule.
 
 use std::any::Any;
+use std::borrow::Cow;
 
 use opentelemetry::KeyValue;
-use opentelemetry_semantic_conventions::attribute;
 
 use crate::classify::{Observed, Verdict};
-use crate::{ErrorTextMode, Failure, Outcome, Recording, SpanRecorder};
+use crate::outcome::{Failure, Outcome};
+use crate::recorder::SpanRecorder;
+use crate::recording::Recording;
+use crate::untrusted::ErrorTextMode;
+use crate::untrusted::OTHER;
 
 /// Which end of a call a layer traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,23 +23,10 @@ pub enum Side {
     Client,
 }
 
-/// A response code as observed by a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Code {
-    /// An HTTP status code.
-    Http(u16),
-    /// A gRPC status code.
-    #[cfg(feature = "grpc")]
-    Grpc(u32),
-}
-
 /// `error.type` of a service, transport or body error: a fixed value, because an arbitrary
 /// error type has no stable classification (its Rust type name changes with compiler versions
 /// and hides behind `Box<dyn Error>`), and its text is untrusted.
 pub(crate) const OTHER_ERROR: &str = OTHER;
-
-/// The value of an attribute whose real value is outside its closed set.
-pub(crate) const OTHER: &str = "_OTHER";
 
 /// `error.type` of a handler panic.
 pub(crate) const PANIC_ERROR: &str = "panic";
@@ -58,42 +49,21 @@ pub(crate) struct Rules {
 }
 
 impl Rules {
-    /// `true` when `code` makes the span an error: the user's rule
-    /// ([`classify`](crate::options::InstrumentationOptions::classify)) when it decides, else
-    /// the conventions' default for the side (HTTP server 5xx, client 4xx and 5xx; gRPC server
-    /// UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, client
-    /// every code but OK).
-    fn is_error(&self, code: Code) -> bool {
-        let observed = match code {
-            Code::Http(status) => Observed::Http { status },
-            #[cfg(feature = "grpc")]
-            Code::Grpc(code) => Observed::Grpc {
-                code: i32::try_from(code).unwrap_or(i32::MAX),
-            },
-        };
-        self.recorder.verdict(&observed) == Verdict::Error
-    }
-
-    /// Records the response code on span and metric and classifies it.
-    pub(crate) fn conclude(&self, recording: &mut Recording, code: Code) -> Outcome<'static> {
-        let error_type = match code {
-            Code::Http(status) => {
-                recording.set_metric_attribute(KeyValue::new(
-                    attribute::HTTP_RESPONSE_STATUS_CODE,
-                    i64::from(status),
-                ));
-                ErrorType::Http(status)
-            }
-            #[cfg(feature = "grpc")]
-            Code::Grpc(code) => {
-                let name = crate::grpc::code_name(code);
-                recording
-                    .set_metric_attribute(KeyValue::new(crate::conventions::RPC_STATUS_CODE, name));
-                ErrorType::Static(name)
-            }
-        };
-        if self.is_error(code) {
-            Outcome::Failure(Failure::new(error_type.into_string()))
+    /// Records the response `code` attribute on span and metric and classifies what was
+    /// `observed`: the user's rule ([`classify`](crate::InstrumentationOptions::classify)) when
+    /// it decides, else the conventions' default for the recorder's side (each protocol's
+    /// rule, see [`Observed`]). `error_type` names the failure (the status code, the code
+    /// name) and is only called for one.
+    pub(crate) fn conclude(
+        &self,
+        recording: &mut Recording,
+        code: KeyValue,
+        observed: Observed<'_>,
+        error_type: impl FnOnce() -> Cow<'static, str>,
+    ) -> Outcome<'static> {
+        recording.set_metric_attribute(code);
+        if self.recorder.verdict(&observed) == Verdict::Error {
+            Outcome::Failure(Failure::new(error_type()))
         } else {
             Outcome::Success
         }
@@ -148,21 +118,4 @@ fn panic_text(payload: &(dyn Any + Send)) -> Option<&str> {
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-}
-
-/// `error.type` of a classified response: the status code (HTTP) or code name (gRPC).
-enum ErrorType {
-    Http(u16),
-    #[cfg(feature = "grpc")]
-    Static(&'static str),
-}
-
-impl ErrorType {
-    fn into_string(self) -> std::borrow::Cow<'static, str> {
-        match self {
-            ErrorType::Http(status) => std::borrow::Cow::Owned(status.to_string()),
-            #[cfg(feature = "grpc")]
-            ErrorType::Static(name) => std::borrow::Cow::Borrowed(name),
-        }
-    }
 }

@@ -1,5 +1,6 @@
-//! [`TraceLayer`] and [`TraceService`]: the one tower layer and service behind every
-//! protocol. What differs per protocol is its [`Protocol`] implementation.
+//! [`TraceService`]: the one tower service behind every protocol, made by a
+//! [`TraceLayer`](super::trace_layer::TraceLayer). What differs per protocol is its [`Protocol`]
+//! implementation.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -9,93 +10,36 @@ use std::task::{Context, Poll};
 use http::request::Parts;
 use http::{Request, Response};
 use opentelemetry::context::FutureExt as _;
-use tower_layer::Layer;
 use tower_service::Service;
 
-use opentelemetry::trace::SpanKind;
-
-use super::builder::{LayerBuilder, Shared};
 use super::future::TraceFuture;
+use super::headers::{HeaderExtractor, HeaderInjector};
 use super::protocol::{Protocol, Traced};
 use super::rules::Side;
-use super::{HeaderExtractor, HeaderInjector};
-use crate::current_context;
+use super::shared::Shared;
+use crate::parent::current_context;
 
-/// The tracing layer of protocol `P`; named through its aliases
-/// [`HttpServerLayer`](crate::http::HttpServerLayer),
-/// [`HttpClientLayer`](crate::http::HttpClientLayer),
-/// [`GrpcServerLayer`](crate::grpc::GrpcServerLayer) and
-/// [`GrpcClientLayer`](crate::grpc::GrpcClientLayer).
-pub struct TraceLayer<P: Protocol> {
-    pub(crate) shared: Arc<Shared<P::Options>>,
-}
-
-impl<P: Protocol> Clone for TraceLayer<P> {
-    fn clone(&self) -> Self {
-        TraceLayer {
-            shared: Arc::clone(&self.shared),
-        }
-    }
-}
-
-impl<P: Protocol> fmt::Debug for TraceLayer<P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TraceLayer")
-            .field("recorder", &self.shared.recorder)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<P: Protocol> TraceLayer<P> {
-    /// A layer with default options and the global providers.
-    pub fn new() -> Self {
-        Self::builder().into_layer()
-    }
-
-    /// A builder for the layer's options.
-    pub fn builder() -> LayerBuilder<P::Options> {
-        let kind = match P::SIDE {
-            Side::Server => SpanKind::Server,
-            Side::Client => SpanKind::Client,
-        };
-        LayerBuilder::new(
-            P::INSTRUMENTATION,
-            kind,
-            P::duration_metric(),
-            None,
-            P::Options::default(),
-        )
-    }
-}
-
-impl<P: Protocol> Default for TraceLayer<P> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<S, P: Protocol> Layer<S> for TraceLayer<P> {
-    type Service = TraceService<S, P>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        TraceService {
-            inner,
-            shared: Arc::clone(&self.shared),
-            protocol: PhantomData,
-        }
-    }
-}
-
-/// The service made by a [`TraceLayer`]; named through its aliases
-/// [`HttpServerService`](crate::http::HttpServerService),
-/// [`HttpClientService`](crate::http::HttpClientService),
-/// [`GrpcServerService`](crate::grpc::GrpcServerService) and
-/// [`GrpcClientService`](crate::grpc::GrpcClientService) (e.g. a layered tonic channel is a
+/// The service made by a [`TraceLayer`](super::trace_layer::TraceLayer); named through its aliases
+/// `HttpServerService`,
+/// `HttpClientService`,
+/// `GrpcServerService` and
+/// `GrpcClientService` (e.g. a layered tonic channel is a
 /// `GrpcClientService<Channel>`).
 pub struct TraceService<S, P: Protocol> {
     inner: S,
     shared: Arc<Shared<P::Options>>,
     protocol: PhantomData<fn() -> P>,
+}
+
+impl<S, P: Protocol> TraceService<S, P> {
+    /// `inner` traced with what a layer shares.
+    pub(crate) fn new(inner: S, shared: Arc<Shared<P::Options>>) -> Self {
+        TraceService {
+            inner,
+            shared,
+            protocol: PhantomData,
+        }
+    }
 }
 
 impl<S: Clone, P: Protocol> Clone for TraceService<S, P> {
@@ -167,9 +111,8 @@ fn start<P: Protocol>(
             .inject(&parent, &mut HeaderInjector(&mut parts.headers));
         return (parent, None);
     }
-    let (mut recording, call) = P::begin(shared, &parent, parts);
+    let (recording, call) = P::begin(shared, &parent, parts);
     shared.rules.capture.request(&parts.headers, &recording);
-    crate::http::body_metrics::note_request(&mut recording, &parts.headers);
     if P::SIDE == Side::Client {
         shared
             .recorder

@@ -19,38 +19,35 @@
 //! collision costs at most that many comparisons; foldhash cuts the four lookups of an
 //! operation from ~800 to ~300 instructions (BENCHMARKS.md).
 
-use std::collections::HashSet;
 use std::sync::{PoisonError, RwLock};
 
 use opentelemetry::{KeyValue, Value};
-use opentelemetry_semantic_conventions::attribute;
 
+use super::DB_KEYS;
+use super::bounded::FirstDistinct;
 use crate::untrusted::OTHER;
 
-/// The keys bounded, in slot order.
-pub(crate) const BOUNDED_KEYS: [&str; SLOTS] = [
-    attribute::DB_NAMESPACE,
-    attribute::DB_COLLECTION_NAME,
-    attribute::DB_OPERATION_NAME,
-    attribute::DB_QUERY_SUMMARY,
-];
-
-/// Number of bounded keys.
+/// Number of bounded keys (the `DB_KEYS` with a slot).
 pub(crate) const SLOTS: usize = 4;
 
-/// The slot of `key`, when it is one of [`BOUNDED_KEYS`].
+/// The slot of `key`, when it is one of the bounded keys.
 #[inline]
 pub(crate) fn slot_of(key: &str) -> Option<usize> {
-    BOUNDED_KEYS.iter().position(|k| *k == key)
+    // Compares `key` with the four bounded keys only, as a list of them would.
+    DB_KEYS.iter().find_map(|k| match k.slot {
+        Some(slot) if k.key == key => Some(usize::from(slot)),
+        _ => None,
+    })
 }
 
 /// Where a bounded value sits in a metric attribute list: (index in the list, slot).
 pub(crate) type Entry = (u8, u8);
 
 /// The admitted values of one key.
-type Set = HashSet<Box<str>, foldhash::fast::RandomState>;
+type Set = FirstDistinct<()>;
 
-/// The first `limit` distinct values of each bounded key, per recorder.
+/// The first `limit` distinct values of each bounded key, per recorder (one lock for all keys,
+/// so an operation's four lookups take it once).
 pub(crate) struct DistinctValues {
     limit: usize,
     sets: RwLock<[Set; SLOTS]>,
@@ -70,11 +67,11 @@ impl DistinctValues {
     pub(crate) fn new(limit: usize) -> Self {
         DistinctValues {
             limit,
-            sets: RwLock::new(Default::default()),
+            sets: RwLock::new(std::array::from_fn(|_| FirstDistinct::new(limit))),
         }
     }
 
-    /// How many values of each key (in [`BOUNDED_KEYS`] order) are admitted.
+    /// How many values of each key (in slot order) are admitted.
     pub(crate) fn admitted(&self) -> [usize; SLOTS] {
         let sets = self.sets.read().unwrap_or_else(PoisonError::into_inner);
         std::array::from_fn(|i| sets[i].len())
@@ -98,10 +95,10 @@ impl DistinctValues {
                     continue;
                 };
                 let set = &sets[usize::from(slot)];
-                if set.contains(s.as_str()) {
+                if set.get(s.as_str()).is_some() {
                     continue;
                 }
-                if set.len() >= self.limit {
+                if set.is_full() {
                     kv.value = Value::from(OTHER);
                 } else {
                     pending |= 1 << e;
@@ -127,14 +124,8 @@ impl DistinctValues {
             let Value::String(s) = &kv.value else {
                 continue;
             };
-            let set = &mut sets[usize::from(slot)];
             // Another operation may have admitted it, or filled the key, meanwhile.
-            if set.contains(s.as_str()) {
-                continue;
-            }
-            if set.len() < self.limit {
-                set.insert(Box::from(s.as_str()));
-            } else {
+            if sets[usize::from(slot)].admit(s.as_str(), || ()).is_none() {
                 kv.value = Value::from(OTHER);
             }
         }
@@ -162,6 +153,9 @@ impl DistinctValues {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
+    use opentelemetry_semantic_conventions::attribute;
     use std::sync::Arc;
 
     use super::*;

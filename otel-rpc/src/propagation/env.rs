@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use opentelemetry::global;
-//! use otel_rpc::propagation::propagator_from_env;
+//! use otel_rpc::propagator_from_env;
 //!
 //! // OTEL_PROPAGATORS=tracecontext,baggage (also the default when unset or empty)
 //! global::set_text_map_propagator(propagator_from_env());
@@ -20,7 +20,7 @@
 //!
 //! ```ignore
 //! use opentelemetry_zipkin::{B3Encoding, Propagator};
-//! let propagator = otel_rpc::propagation::propagator_from_env_with(|name| match name {
+//! let propagator = otel_rpc::testing::propagator_from_env_with(|name| match name {
 //!     "b3" => Some(Box::new(Propagator::with_encoding(B3Encoding::SingleHeader))),
 //!     "b3multi" => Some(Box::new(Propagator::with_encoding(B3Encoding::MultipleHeader))),
 //!     _ => None,
@@ -56,13 +56,13 @@ pub fn propagator_from_env_with(
 /// The composite of the comma-separated propagator `names`, in order (the format of
 /// [`OTEL_PROPAGATORS`]; names are trimmed and compared case-insensitively, repeated names
 /// count once). Empty means [`DEFAULT_PROPAGATORS`]; `none` anywhere means no propagation
-/// (an empty composite, which [`DefaultPropagator`](super::DefaultPropagator) honours). A
+/// (an empty composite, which `DefaultPropagator` honours). A
 /// name that is neither built in (`tracecontext`, `baggage`) nor mapped by `extra` is skipped
 /// and counted in [`health::swallowed_errors`](crate::health::swallowed_errors).
 ///
 /// ```
 /// use opentelemetry::propagation::TextMapPropagator;
-/// use otel_rpc::propagation::propagator_from_names;
+/// use otel_rpc::testing::propagator_from_names;
 ///
 /// let p = propagator_from_names("baggage, TraceContext", |_| None);
 /// let mut fields: Vec<&str> = p.fields().collect();

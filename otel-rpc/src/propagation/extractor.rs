@@ -14,14 +14,14 @@ const BAGGAGE: &str = "baggage";
 /// Wraps an incoming carrier so that any propagator (W3C, B3, Jaeger, ...) reads it through
 /// the W3C rules and size limits:
 ///
-/// * `traceparent`: handed on only when valid ([`valid_traceparent`](super::valid_traceparent));
+/// * `traceparent`: handed on only when valid (`valid_traceparent`);
 ///   present more than once (several header lines) it is treated as absent, so the request
 ///   starts a new trace;
 /// * `tracestate`: header lines combined in order, the whole value dropped when any member
-///   is invalid, truncated to 512 characters (see [`MAX_TRACESTATE_LEN`](super::MAX_TRACESTATE_LEN));
+///   is invalid, truncated to 512 characters (see `MAX_TRACESTATE_LEN`);
 /// * `baggage`: header lines combined, invalid or oversized members dropped, at most
-///   [`MAX_BAGGAGE_MEMBERS`](super::MAX_BAGGAGE_MEMBERS) members and
-///   [`MAX_BAGGAGE_LEN`](super::MAX_BAGGAGE_LEN) bytes;
+///   `MAX_BAGGAGE_MEMBERS` members and
+///   `MAX_BAGGAGE_LEN` bytes;
 /// * any other field (B3, Jaeger, ...): values longer than [`MAX_PROPAGATION_HEADER_LEN`] are
 ///   treated as absent, so a hostile peer cannot make a propagator parse megabytes.
 ///
@@ -32,7 +32,7 @@ const BAGGAGE: &str = "baggage";
 /// ```
 /// use std::collections::HashMap;
 /// use opentelemetry::propagation::Extractor;
-/// use otel_rpc::propagation::BoundedExtractor;
+/// use otel_rpc::testing::BoundedExtractor;
 ///
 /// let mut headers = HashMap::new();
 /// headers.insert("traceparent".to_string(), "00-1-2-01".to_string());
@@ -62,13 +62,6 @@ impl<'a> BoundedExtractor<'a> {
         let inner: &'a dyn Extractor = self.inner;
         inner.get_all(key).unwrap_or_default()
     }
-}
-
-/// Kept while `SpanRecorder::extract` still builds the extractor with the old tuple syntax.
-#[doc(hidden)]
-#[allow(non_snake_case)]
-pub fn BoundedExtractor(inner: &dyn Extractor) -> BoundedExtractor<'_> {
-    BoundedExtractor::new(inner)
 }
 
 impl std::fmt::Debug for BoundedExtractor<'_> {

@@ -18,10 +18,10 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 /// "Installed" means anything but the OpenTelemetry API's initial no-op propagator, which is
 /// recognised by having no fields and the type name `NoopTextMapPropagator`. To turn
 /// propagation off, install an empty composite (what
-/// [`propagator_from_names`](super::propagator_from_names) returns for `none`) or give the
+/// `propagator_from_names` returns for `none`) or give the
 /// builder `.propagator(..)` a no-op propagator explicitly.
 ///
-/// The strictness is not here but in [`BoundedExtractor`](super::BoundedExtractor), which
+/// The strictness is not here but in `BoundedExtractor`, which
 /// [`SpanRecorder::extract`](crate::SpanRecorder::extract) wraps around every carrier, so the
 /// global propagator gets the same strict view as the fallback.
 ///
@@ -32,7 +32,7 @@ pub struct DefaultPropagator {
 }
 
 impl DefaultPropagator {
-    /// A new resolver (cheap; [`super::default_propagator`] shares one).
+    /// A new resolver (cheap; the default propagator (the global one, else W3C TraceContext + Baggage) shares one).
     pub fn new() -> Self {
         Self {
             fallback: w3c_propagator(),
@@ -53,7 +53,7 @@ impl fmt::Debug for DefaultPropagator {
 }
 
 /// W3C TraceContext + W3C Baggage (the SDK's propagators; strict once they read through
-/// [`BoundedExtractor`](super::BoundedExtractor)).
+/// `BoundedExtractor`).
 pub fn w3c_propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
@@ -62,6 +62,7 @@ pub fn w3c_propagator() -> TextMapCompositePropagator {
 }
 
 /// Whether the application installed a global propagator (see [`DefaultPropagator`]).
+#[cfg(any(test, feature = "testing"))]
 pub fn global_propagator_installed() -> bool {
     global::get_text_map_propagator(installed)
 }

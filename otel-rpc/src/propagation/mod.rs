@@ -16,22 +16,12 @@ use std::sync::{Arc, OnceLock};
 
 use opentelemetry::propagation::TextMapPropagator;
 
-mod baggage;
-mod env;
-mod extractor;
-mod global;
-mod traceparent;
-mod tracestate;
-
-pub use baggage::{MAX_BAGGAGE_LEN, MAX_BAGGAGE_MEMBER_LEN, MAX_BAGGAGE_MEMBERS};
-pub use env::{
-    BoxedPropagator, DEFAULT_PROPAGATORS, OTEL_PROPAGATORS, propagator_from_env,
-    propagator_from_env_with, propagator_from_names,
-};
-pub use extractor::BoundedExtractor;
-pub use global::{DefaultPropagator, global_propagator_installed, w3c_propagator};
-pub use traceparent::{TRACEPARENT_LEN, valid_traceparent};
-pub use tracestate::{MAX_TRACESTATE_LEN, MAX_TRACESTATE_MEMBERS};
+pub(crate) mod baggage;
+pub(crate) mod env;
+pub(crate) mod extractor;
+pub(crate) mod global;
+pub(crate) mod traceparent;
+pub(crate) mod tracestate;
 
 /// A shareable propagator.
 pub type SharedPropagator = Arc<dyn TextMapPropagator + Send + Sync>;
@@ -41,12 +31,12 @@ pub type SharedPropagator = Arc<dyn TextMapPropagator + Send + Sync>;
 pub const MAX_PROPAGATION_HEADER_LEN: usize = 8192;
 
 /// The default of every recorder: the global propagator if the application installed one,
-/// else W3C TraceContext + W3C Baggage, decided at each call (see [`DefaultPropagator`]).
+/// else W3C TraceContext + W3C Baggage, decided at each call (see `DefaultPropagator`).
 /// Returns one shared instance.
 pub fn default_propagator() -> SharedPropagator {
     static DEFAULT: OnceLock<SharedPropagator> = OnceLock::new();
     DEFAULT
-        .get_or_init(|| Arc::new(DefaultPropagator::new()))
+        .get_or_init(|| Arc::new(global::DefaultPropagator::new()))
         .clone()
 }
 

@@ -15,7 +15,7 @@ pub const TRACEPARENT_LEN: usize = 55;
 /// the value is invalid and the request must start a new trace.
 ///
 /// ```
-/// use otel_rpc::propagation::valid_traceparent;
+/// use otel_rpc::testing::valid_traceparent;
 ///
 /// let ok = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 /// assert_eq!(valid_traceparent(ok), Some(ok));

@@ -8,8 +8,8 @@ use axum::routing::any;
 use http_body_util::Full;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Array, StringValue, Value};
-use otel_rpc::http::KnownMethods;
-use otel_rpc::options::InstrumentationOptions;
+use otel_rpc::InstrumentationOptions;
+use otel_rpc::KnownMethods;
 use otel_testkit::{SpanAssert, TestTelemetry};
 
 use crate::http_fixture::{client, client_builder, one_span, request, send, serve, server_builder};
@@ -52,7 +52,7 @@ fn the_agents_variables_configure_the_layers() {
     );
 }
 
-fn app(layer: otel_rpc::http::HttpServerLayer) -> Router {
+fn app(layer: otel_rpc::HttpServerLayer) -> Router {
     Router::new()
         .route("/h", any(|| async { ([("x-served-by", "node-1")], "ok") }))
         .layer(layer)
@@ -101,7 +101,7 @@ async fn child() {
     let layer = server_builder(&t)
         .known_methods(KnownMethods::conventions())
         .capture_request_headers(Vec::<String>::new())
-        .semconv_stability(otel_rpc::semconv_mode::SemconvStability::stable())
+        .semconv_stability(otel_rpc::SemconvStability::stable())
         .build();
     let addr = serve(app(layer)).await;
     assert_eq!(send(&traced, purge(addr)).await.0, 200);
@@ -121,7 +121,7 @@ async fn child() {
         use crate::http_fixture::{grpc_client, grpc_serve, tenant_request};
         let t = TestTelemetry::new();
         let addr = grpc_serve(
-            otel_rpc::grpc::GrpcServerLayer::builder()
+            otel_rpc::GrpcServerLayer::builder()
                 .tracer_provider(t.tracer_provider.clone())
                 .meter_provider(t.meter_provider.clone())
                 .build(),
@@ -129,9 +129,7 @@ async fn child() {
         .await;
         let mut grpc = grpc_client(
             addr,
-            otel_rpc::grpc::GrpcClientLayer::builder()
-                .enabled(false)
-                .build(),
+            otel_rpc::GrpcClientLayer::builder().enabled(false).build(),
         )
         .await;
         grpc.say(tenant_request(&[])).await.expect("say");

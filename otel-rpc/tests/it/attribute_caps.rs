@@ -1,9 +1,10 @@
-//! Every span attribute is capped by one rule (`otel_rpc::untrusted`'s cap table), whatever
+//! Every span attribute is capped by one rule (`otel-rpc/src/untrusted.rs`'s cap table), whatever
 //! the client sends: requests with a 60 KB path or query (near the `http` crate's URI limit)
 //! and a 300 KB user agent or method, each with a planted secret at its end, through the
 //! traced hyper client and the traced axum server. Bare query tokens are redacted too.
 #![cfg(all(feature = "http", feature = "axum"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use opentelemetry::Value;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::http::{HttpClientLayer, HttpClientService, HttpServerLayer};
+use otel_rpc::{HttpClientLayer, HttpClientService, HttpServerLayer};
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry};
 use tower::{ServiceBuilder, ServiceExt};
 

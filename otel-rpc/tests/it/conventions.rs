@@ -1,4 +1,4 @@
-//! Exported telemetry checked against `otel_rpc::conventions`: start-time attributes as the
+//! Exported telemetry checked against `otel-rpc/src/conventions.rs`: start-time attributes as the
 //! sampler saw them, detail attributes, metric attribute sets and requirement levels, schema
 //! URLs per domain.
 
@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 use opentelemetry::trace::{Link, SpanKind, TraceId};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample};
-use otel_rpc::conventions::{self, Domain, Requirement};
-use otel_rpc::{
-    DB_METRIC_KEYS, DbOperation, DurationMetric, Failure, Outcome, QueryText, SpanRecorder,
-};
+use otel_rpc::Domain;
+use otel_rpc::testing as conventions;
+use otel_rpc::testing::DB_METRIC_KEYS;
+use otel_rpc::testing::Requirement;
+use otel_rpc::{DbOperation, DurationMetric, Failure, Outcome, QueryText, SpanRecorder};
 use otel_testkit::TestTelemetry;
 
 /// A sampler that records every span's name, kind and start attributes, and samples it.

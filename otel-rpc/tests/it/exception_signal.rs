@@ -6,8 +6,8 @@ use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry_sdk::logs::SdkLogRecord;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::conventions::Domain;
-use otel_rpc::exception::ExceptionSignal;
+use otel_rpc::Domain;
+use otel_rpc::ExceptionSignal;
 use otel_rpc::{DurationMetric, Failure, Outcome, SpanRecorder};
 use otel_testkit::{SpanAssert, TestTelemetry};
 

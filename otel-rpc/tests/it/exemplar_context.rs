@@ -12,6 +12,7 @@ use opentelemetry::metrics::{
 };
 use opentelemetry::trace::{Span as _, SpanId, TraceContextExt, Tracer};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use otel_rpc::InstrumentationOptions;
 use otel_rpc::{DbOperation, Outcome, SpanRecorder};
 use otel_testkit::TestTelemetry;
 
@@ -95,7 +96,7 @@ async fn an_http_request_records_every_histogram_under_its_server_span() {
     use bytes::Bytes;
     use http_body_util::Full;
     use opentelemetry::trace::SpanKind;
-    use otel_rpc::http::HttpServerLayer;
+    use otel_rpc::HttpServerLayer;
 
     use crate::http_fixture::{client, client_builder, request, send, serve};
 

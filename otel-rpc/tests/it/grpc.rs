@@ -1,6 +1,7 @@
 //! gRPC server and client layers against a real tonic server and client.
 #![cfg(feature = "grpc")]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,7 @@ use futures_util::{Stream, StreamExt};
 use opentelemetry::trace::{SpanKind, Tracer};
 use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::grpc::{GrpcClientLayer, GrpcClientService, GrpcServerLayer};
+use otel_rpc::{GrpcClientLayer, GrpcClientService, GrpcServerLayer};
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};

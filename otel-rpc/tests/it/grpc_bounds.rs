@@ -3,13 +3,15 @@
 //! and the status a client span records when tonic's own client timeout fires.
 #![cfg(feature = "grpc")]
 
+use otel_rpc::InstrumentationOptions;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer, MAX_LEARNED_METHODS, code_name};
+use otel_rpc::testing::{MAX_LEARNED_METHODS, code_name};
+use otel_rpc::{GrpcClientLayer, GrpcServerLayer};
 use otel_testkit::{SpanAssert, TestTelemetry};
 use tonic::service::InterceptorLayer;
 use tonic::transport::{Channel, Endpoint};

@@ -174,7 +174,7 @@ async fn credentials_need_the_second_switch_and_stay_off_the_metric() {
 #[cfg(feature = "grpc")]
 mod grpc {
     use opentelemetry::trace::SpanKind;
-    use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer};
+    use otel_rpc::{GrpcClientLayer, GrpcServerLayer, InstrumentationOptions};
     use otel_testkit::{SpanAssert, TestTelemetry};
 
     use super::{SECRET, no_header_on_metrics, strings};

@@ -1,6 +1,7 @@
 //! HTTP server and client layers against a real axum server and real hyper / reqwest clients.
 #![cfg(all(feature = "http", feature = "axum"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -17,7 +18,8 @@ use hyper_util::rt::TokioExecutor;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::http::{HttpClientLayer, HttpClientService, HttpServerLayer, PEER_SERVICE_HEADER};
+use otel_rpc::testing::PEER_SERVICE_HEADER;
+use otel_rpc::{HttpClientLayer, HttpClientService, HttpServerLayer};
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry};
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -467,7 +469,7 @@ async fn custom_span_names_and_client_parent_from_the_current_context() {
 #[cfg(feature = "reqwest")]
 #[tokio::test]
 async fn reqwest_middleware_traces_requests() {
-    use otel_rpc::http::OtelMiddleware;
+    use otel_rpc::OtelMiddleware;
 
     let t = TestTelemetry::new();
     let addr = serve(app(&t, Arc::default())).await;

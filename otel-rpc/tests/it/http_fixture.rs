@@ -10,15 +10,16 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use otel_rpc::http::{HttpClientLayer, HttpClientOptions, HttpServerLayer, HttpServerOptions};
-use otel_rpc::layer::LayerBuilder;
+use otel_rpc::InstrumentationOptions;
+use otel_rpc::LayerBuilder;
+use otel_rpc::{HttpClientLayer, HttpClientOptions, HttpServerLayer, HttpServerOptions};
 use otel_testkit::TestTelemetry;
 use tower::{ServiceBuilder, ServiceExt};
 
 /// The raw client every test layers.
 pub type RawClient = Client<HttpConnector, Full<Bytes>>;
 /// The traced client.
-pub type TracedClient = otel_rpc::http::HttpClientService<RawClient>;
+pub type TracedClient = otel_rpc::HttpClientService<RawClient>;
 
 /// A server-layer builder exporting into `t`.
 pub fn server_builder(t: &TestTelemetry) -> LayerBuilder<HttpServerOptions> {
@@ -94,7 +95,7 @@ pub fn one_span(
 
 /// The echo service behind `layer` on a loopback port.
 #[cfg(feature = "grpc")]
-pub async fn grpc_serve(layer: otel_rpc::grpc::GrpcServerLayer) -> SocketAddr {
+pub async fn grpc_serve(layer: otel_rpc::GrpcServerLayer) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -116,9 +117,9 @@ pub async fn grpc_serve(layer: otel_rpc::grpc::GrpcServerLayer) -> SocketAddr {
 #[cfg(feature = "grpc")]
 pub async fn grpc_client(
     addr: SocketAddr,
-    layer: otel_rpc::grpc::GrpcClientLayer,
+    layer: otel_rpc::GrpcClientLayer,
 ) -> crate::echo::proto::echo_client::EchoClient<
-    otel_rpc::grpc::GrpcClientService<tonic::transport::Channel>,
+    otel_rpc::GrpcClientService<tonic::transport::Channel>,
 > {
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .expect("endpoint")

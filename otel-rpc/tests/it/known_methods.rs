@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::http::KnownMethods;
+use otel_rpc::KnownMethods;
 use otel_testkit::{SpanAssert, TestTelemetry};
 
 use crate::http_fixture::{

@@ -1,4 +1,4 @@
-//! The layers checked against `otel_rpc::conventions`, with a sampler that captures what it
+//! The layers checked against `otel-rpc/src/conventions.rs`, with a sampler that captures what it
 //! was given: the HTTP layers give the sampling-relevant attributes (`HTTP_SERVER.span_start`,
 //! `HTTP_CLIENT.span_start`) against a real axum server; the gRPC layers (against a real tonic
 //! server) give `RPC_SERVER` / `RPC_CLIENT` start attributes to the sampler and export span
@@ -51,6 +51,7 @@ fn keys_seen(seen: &Seen, kind: SpanKind) -> Vec<String> {
 
 #[cfg(feature = "axum")]
 mod http_layers {
+    use otel_rpc::InstrumentationOptions;
     use std::net::SocketAddr;
     use std::sync::Arc;
 
@@ -62,8 +63,8 @@ mod http_layers {
     use hyper_util::rt::TokioExecutor;
     use opentelemetry::trace::SpanKind;
     use opentelemetry_sdk::trace::Sampler;
-    use otel_rpc::conventions::{HTTP_CLIENT, HTTP_SERVER};
-    use otel_rpc::http::{HttpClientLayer, HttpServerLayer};
+    use otel_rpc::testing::{HTTP_CLIENT, HTTP_SERVER};
+    use otel_rpc::{HttpClientLayer, HttpServerLayer};
     use otel_testkit::TestTelemetry;
     use tower::{ServiceBuilder, ServiceExt};
 
@@ -133,15 +134,14 @@ mod http_layers {
 
 #[cfg(feature = "grpc")]
 mod grpc_layers {
+    use otel_rpc::InstrumentationOptions;
     use std::collections::BTreeSet;
     use std::sync::Arc;
 
     use opentelemetry::trace::SpanKind;
     use opentelemetry_sdk::trace::Sampler;
-    use otel_rpc::conventions::{
-        Conventions, RPC_CLIENT, RPC_SERVER, RPC_STATUS_CODE, Requirement,
-    };
-    use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer};
+    use otel_rpc::testing::{Conventions, RPC_CLIENT, RPC_SERVER, RPC_STATUS_CODE, Requirement};
+    use otel_rpc::{GrpcClientLayer, GrpcServerLayer};
     use otel_testkit::{ExportedSpan, TestTelemetry};
     use tonic::{Request, Response, Status};
     use tower::ServiceBuilder;
@@ -191,7 +191,7 @@ mod grpc_layers {
         list.into_iter().map(str::to_owned).collect()
     }
 
-    fn required(list: &[otel_rpc::conventions::Attr]) -> BTreeSet<String> {
+    fn required(list: &[otel_rpc::testing::Attr]) -> BTreeSet<String> {
         keys(
             list.iter()
                 .filter(|a| a.requirement == Requirement::Required)

@@ -3,9 +3,11 @@
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::classify::{Observed, Verdict, classifier};
-use otel_rpc::options::{CommonOptions, InstrumentationOptions, enabled_env_var};
+use otel_rpc::testing::classifier;
+use otel_rpc::testing::enabled_env_var;
+use otel_rpc::{CommonOptions, InstrumentationOptions};
 use otel_rpc::{DbOperation, DurationMetric, Failure, Outcome, SpanRecorder};
+use otel_rpc::{Observed, Verdict};
 use otel_testkit::{SpanAssert, TestTelemetry};
 
 struct Builder {
@@ -196,26 +198,20 @@ fn common_options_build_a_recorder_with_the_given_providers() {
 #[test]
 fn vocabulary_sets_the_common_fields() {
     let b = Builder::new()
-        .query_text(otel_rpc::text::QueryTextMode::Off)
+        .query_text(otel_rpc::QueryTextMode::Off)
         .max_query_text_len(77)
         .error_text(otel_rpc::ErrorTextMode::Scrubbed)
-        .exception_signal(otel_rpc::exception::ExceptionSignal::Logs)
+        .exception_signal(otel_rpc::ExceptionSignal::Logs)
         .enabled(false);
     let c = &b.common;
-    assert_eq!(c.query_text, otel_rpc::text::QueryTextMode::Off);
+    assert_eq!(c.query_text, otel_rpc::QueryTextMode::Off);
     assert_eq!(c.max_query_text_len, 77);
     assert_eq!(c.error_text, otel_rpc::ErrorTextMode::Scrubbed);
-    assert_eq!(
-        c.exception_signal,
-        Some(otel_rpc::exception::ExceptionSignal::Logs)
-    );
+    assert_eq!(c.exception_signal, Some(otel_rpc::ExceptionSignal::Logs));
     assert!(!c.enabled);
     let rec = b.build();
     assert_eq!(rec.error_text(), otel_rpc::ErrorTextMode::Scrubbed);
-    assert_eq!(
-        rec.exception_signal(),
-        otel_rpc::exception::ExceptionSignal::Logs
-    );
+    assert_eq!(rec.exception_signal(), otel_rpc::ExceptionSignal::Logs);
 }
 
 #[test]

@@ -9,9 +9,9 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::Sampler;
 use opentelemetry_semantic_conventions::attribute;
+use otel_rpc::testing::DB_DURATION_BOUNDARIES;
 use otel_rpc::{
-    CANCELLED_ERROR_TYPE, DB_DURATION_BOUNDARIES, DbOperation, ErrorTextMode, Failure, Outcome,
-    QueryText, SpanRecorder,
+    CANCELLED_ERROR_TYPE, DbOperation, ErrorTextMode, Failure, Outcome, QueryText, SpanRecorder,
 };
 use otel_testkit::{SpanAssert, TestTelemetry};
 

@@ -4,6 +4,7 @@
 //! span (the documented deviation).
 #![cfg(all(feature = "reqwest", feature = "axum"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -14,7 +15,7 @@ use axum::response::Redirect;
 use axum::routing::get;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
+use otel_rpc::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
 use otel_testkit::{SpanAssert, TestTelemetry};
 use reqwest_middleware::{ClientWithMiddleware, Middleware, Next};
 

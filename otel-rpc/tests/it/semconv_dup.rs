@@ -9,8 +9,8 @@ use axum::routing::get;
 use http_body_util::Full;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as a;
-use otel_rpc::options::InstrumentationOptions;
-use otel_rpc::semconv_mode::SemconvStability;
+use otel_rpc::InstrumentationOptions;
+use otel_rpc::SemconvStability;
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry};
 
 use crate::http_fixture::{
@@ -105,9 +105,9 @@ async fn no_previous_name_without_the_mode() {
 mod grpc {
     use opentelemetry::trace::SpanKind;
     use opentelemetry_semantic_conventions::attribute as a;
-    use otel_rpc::grpc::{GrpcClientLayer, GrpcServerLayer};
-    use otel_rpc::options::InstrumentationOptions;
-    use otel_rpc::semconv_mode::SemconvStability;
+    use otel_rpc::InstrumentationOptions;
+    use otel_rpc::SemconvStability;
+    use otel_rpc::{GrpcClientLayer, GrpcServerLayer};
     use otel_testkit::{SpanAssert, TestTelemetry};
 
     use super::copied;

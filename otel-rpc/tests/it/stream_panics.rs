@@ -3,6 +3,7 @@
 //! fixed description, an exception, never the panic's text. Real axum and tonic servers.
 #![cfg(all(feature = "axum", feature = "grpc"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -17,8 +18,8 @@ use hyper_util::rt::TokioExecutor;
 use opentelemetry::trace::Status;
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::grpc::GrpcServerLayer;
-use otel_rpc::http::HttpServerLayer;
+use otel_rpc::GrpcServerLayer;
+use otel_rpc::HttpServerLayer;
 use otel_testkit::{SpanAssert, TestTelemetry};
 
 use crate::echo;

@@ -10,6 +10,7 @@
 //! covers W3C Baggage limits.
 #![cfg(all(feature = "http", feature = "axum", feature = "grpc"))]
 
+use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -19,8 +20,8 @@ use opentelemetry::Context;
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt};
 use opentelemetry_sdk::trace::SpanData;
-use otel_rpc::grpc::GrpcServerLayer;
-use otel_rpc::http::HttpServerLayer;
+use otel_rpc::GrpcServerLayer;
+use otel_rpc::HttpServerLayer;
 use otel_testkit::{TestTelemetry, describe};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::metadata::{MetadataKey, MetadataValue};

@@ -4,8 +4,8 @@
 
 use opentelemetry::Context;
 use opentelemetry::trace::SpanKind;
-use otel_rpc::untrusted::{OTHER, closed, name_shape_ok, scrub, sqlstate};
 use otel_rpc::{DbOperation, ErrorTextMode, Failure, Outcome, SpanRecorder};
+use otel_rpc::{OTHER, closed, name_shape_ok, scrub, sqlstate};
 use otel_testkit::TestTelemetry;
 use proptest::prelude::*;
 
@@ -105,7 +105,7 @@ fn planted_values_reach_no_telemetry() {
         .tracer_provider(t.tracer_provider.clone())
         .meter_provider(t.meter_provider.clone())
         .logger_provider(t.logger_provider.clone())
-        .exception_signal(otel_rpc::exception::ExceptionSignal::LogsDup)
+        .exception_signal(otel_rpc::ExceptionSignal::LogsDup)
         .status_code_attribute(
             opentelemetry_semantic_conventions::attribute::DB_RESPONSE_STATUS_CODE,
         )

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures_core::future::BoxFuture;
 use sqlx::{Connection, Database};
 
-use crate::sql::Dialect;
+use crate::statement::Dialect;
 
 /// Connection facts recorded on every span, taken from the connect options (never the
 /// password or the full URL).
@@ -30,9 +30,19 @@ pub struct ConnectionInfo {
     pub port: Option<u16>,
 }
 
-/// A database this crate can trace. Implemented for `sqlx::Postgres`, `sqlx::MySql` and
-/// `sqlx::Sqlite` (each behind its feature).
-pub trait TracedDatabase: Database {
+/// A database this crate can trace: `sqlx::Postgres`, `sqlx::MySql` and `sqlx::Sqlite`
+/// (each behind its feature). Name it to write code generic over them
+/// (`fn traced<DB: TracedDatabase>(pool: sqlx::Pool<DB>) -> TracedPool<DB>`).
+///
+/// Sealed: it is implemented by this crate only, for the databases it knows how to read
+/// (dialect, connection facts, row counts, server detection).
+pub trait TracedDatabase: Backend {}
+
+impl<DB: Backend> TracedDatabase for DB {}
+
+/// What this crate needs to know of a database: the sealed part of [`TracedDatabase`]
+/// (public in this private module, so no one outside can name or implement it).
+pub trait Backend: Database {
     /// Dialect of the SQL tokenizer.
     const DIALECT: Dialect;
 

@@ -4,10 +4,10 @@ use futures_core::future::BoxFuture;
 use sqlx::MySql;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlQueryResult};
 
-use super::{ConnectionInfo, TracedDatabase};
-use crate::sql::Dialect;
+use super::{Backend, ConnectionInfo};
+use crate::statement::Dialect;
 
-impl TracedDatabase for MySql {
+impl Backend for MySql {
     const DIALECT: Dialect = Dialect::MySql;
     const DETECTS_SYSTEM: bool = true;
 
@@ -38,7 +38,7 @@ impl TracedDatabase for MySql {
                 Ok(v) if v.to_ascii_lowercase().contains("mariadb") => Some("mariadb"),
                 Ok(_) => Some("mysql"),
                 Err(_) => {
-                    otel_rpc::health::count_swallowed_error();
+                    otel_rpc::count_swallowed_error();
                     None
                 }
             }

@@ -3,10 +3,10 @@ use std::sync::Arc;
 use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgQueryResult};
 
-use super::{ConnectionInfo, TracedDatabase};
-use crate::sql::Dialect;
+use super::{Backend, ConnectionInfo};
+use crate::statement::Dialect;
 
-impl TracedDatabase for Postgres {
+impl Backend for Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
 
     fn connection_info(options: &PgConnectOptions) -> ConnectionInfo {

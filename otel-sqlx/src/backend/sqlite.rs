@@ -3,10 +3,10 @@ use std::sync::Arc;
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteQueryResult};
 
-use super::{ConnectionInfo, TracedDatabase};
-use crate::sql::Dialect;
+use super::{Backend, ConnectionInfo};
+use crate::statement::Dialect;
 
-impl TracedDatabase for Sqlite {
+impl Backend for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
 
     fn connection_info(options: &SqliteConnectOptions) -> ConnectionInfo {

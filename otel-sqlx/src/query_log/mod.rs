@@ -18,8 +18,8 @@ use std::time::SystemTime;
 
 use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
-use otel_rpc::options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
-use otel_rpc::text::QueryTextMode;
+use otel_rpc::QueryTextMode;
+use otel_rpc::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions};
 use sqlx::Connection;
 use tracing::dispatcher::WeakDispatch;
 use tracing::{Dispatch, Event, Subscriber};
@@ -122,7 +122,8 @@ where
 /// Options of a [`QueryLogLayer`]: the shared words of [`InstrumentationOptions`] and
 /// [`DbInstrumentationOptions`] (`tracer_provider`, `meter_provider`, `disable_metrics`,
 /// `query_text`, `max_query_text_len`, `filter`, `span_name`, `enabled`) and the
-/// statement-level methods of `TracedPoolBuilder`.
+/// statement-level methods of `TracedPoolBuilder` (`record_row_counts`,
+/// `parse_operation_and_collection`, `cache_capacity`).
 ///
 /// `QueryTextMode::Raw` is recorded as `Sanitized`: the layer sees the text of every sqlx
 /// connection in the process, including ones nobody configured for raw text.
@@ -131,7 +132,7 @@ pub struct QueryLogLayerBuilder<DB> {
     common: CommonOptions,
     hooks: DbHooks,
     options: TracingOptions,
-    info: crate::ConnectionInfo,
+    info: crate::backend::ConnectionInfo,
     _db: PhantomData<fn() -> DB>,
 }
 
@@ -157,28 +158,7 @@ impl<DB> DbInstrumentationOptions for QueryLogLayerBuilder<DB> {
 }
 
 impl<DB: TracedDatabase> QueryLogLayerBuilder<DB> {
-    otel_rpc::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
-
-    /// Records `db.response.returned_rows` and
-    /// [`db.response.affected_rows`](crate::DB_RESPONSE_AFFECTED_ROWS) from the event's counts
-    /// (opt-in).
-    pub fn record_row_counts(mut self, on: bool) -> Self {
-        self.options.record_row_counts = on;
-        self
-    }
-
-    /// Also records `db.operation.name` and `db.collection.name` parsed out of the text (as
-    /// `TracedPoolBuilder::parse_operation_and_collection`; default off).
-    pub fn parse_operation_and_collection(mut self, on: bool) -> Self {
-        self.options.parse_operation_and_collection = on;
-        self
-    }
-
-    /// Number of distinct SQL strings whose analysis is cached (default 512; 0 disables).
-    pub fn cache_capacity(mut self, capacity: usize) -> Self {
-        self.options.cache_capacity = capacity;
-        self
-    }
+    crate::options::statement_options!();
 
     /// Builds the layer.
     pub fn build(mut self) -> QueryLogLayer {

@@ -1,11 +1,13 @@
-//! sqlx spans and measurements checked against `otel_rpc::conventions::DB` (SQLite in
+//! sqlx spans and measurements checked against `otel_rpc::testing::DB` (SQLite in
 //! memory): the start attributes as the sampler saw them, the exported span keys, the metric
 //! keys, the span names and the schema URL.
 
+use otel_sqlx::InstrumentationOptions;
 use std::collections::BTreeSet;
 
 use opentelemetry_sdk::trace::Sampler;
-use otel_rpc::conventions::{Domain, Requirement};
+use otel_rpc::Domain;
+use otel_rpc::testing::Requirement;
 use otel_sqlx::TracedPool;
 use otel_testkit::TestTelemetry;
 use otel_testkit::sampling::{CapturingSampler, assert_span_conforms, key_set};
@@ -41,7 +43,7 @@ async fn sqlite_spans_and_metric_follow_the_db_conventions() {
     let start = key_set(conv.span_start.iter().map(|a| a.key));
     let deferred = key_set(conv.deferred_start.iter().copied());
     let allowed_at_start: BTreeSet<String> = start.difference(&deferred).cloned().collect();
-    let required = |list: &[otel_rpc::conventions::Attr]| {
+    let required = |list: &[otel_rpc::testing::Attr]| {
         key_set(
             list.iter()
                 .filter(|a| a.requirement == Requirement::Required)

@@ -1,13 +1,14 @@
 //! sqlx's own idioms on the traced types, on PostgreSQL: `&mut *tx` and `&mut *conn`, helpers
-//! taking `&mut TracedConnection<Postgres>` or `impl Executor`, `try_acquire`, `try_begin`,
+//! taking `&mut TracedSqlConnection<Postgres>` or `impl Executor`, `try_acquire`, `try_begin`,
 //! `begin_with`, savepoints through the deref, sqlx's `Acquire` (and `Migrator::run`) with
 //! exactly what they trace, and `require_parent`.
 
 use crate::common;
+use otel_sqlx::InstrumentationOptions;
 
 use common::*;
 use opentelemetry::context::FutureExt;
-use otel_sqlx::{DbInstrumentationOptions as _, TracedConnection, TracedPool};
+use otel_sqlx::{DbInstrumentationOptions as _, TracedPool, TracedSqlConnection};
 use otel_testkit::env::{postgres_url, require, unique_name};
 use otel_testkit::{SpanAssert, TestTelemetry, describe};
 use sqlx::{Acquire, AssertSqlSafe, Executor, Postgres};
@@ -23,7 +24,7 @@ async fn raw_pool(max: u32) -> sqlx::PgPool {
 }
 
 /// A helper written as sqlx's docs write them against `&mut PgConnection`.
-async fn count_rows(conn: &mut TracedConnection<Postgres>, table: &str) -> i64 {
+async fn count_rows(conn: &mut TracedSqlConnection<Postgres>, table: &str) -> i64 {
     sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
         .fetch_one(conn)
         .await

@@ -10,7 +10,7 @@ use common::*;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::Status;
 use otel_rpc::DbOperation;
-use otel_rpc::classify::{Observed, Verdict};
+use otel_rpc::{Observed, Verdict};
 use otel_sqlx::{DbInstrumentationOptions as _, InstrumentationOptions as _, TracedPool};
 use otel_testkit::env::{mysql_url, postgres_url, require, unique_name};
 use otel_testkit::{SpanAssert, TestTelemetry, describe};

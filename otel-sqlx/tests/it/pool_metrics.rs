@@ -2,6 +2,7 @@
 //! a pool of max 2 with 5 concurrent holders shows used 2 and pending requests, a wait_time
 //! point per acquire, counts back to idle afterwards; a tiny acquire timeout counts timeouts.
 
+use otel_sqlx::InstrumentationOptions;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;

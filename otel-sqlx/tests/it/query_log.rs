@@ -4,6 +4,7 @@
 //! second span for statements a `TracedPool` runs.
 
 use crate::common;
+use otel_sqlx::InstrumentationOptions;
 
 use std::path::Path;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 
 use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry_sdk::trace::Sampler;
+use otel_sqlx::InstrumentationOptions;
 use otel_sqlx::{SqlCommenter, TracedPool};
 use otel_testkit::env::{postgres_url, require};
 use otel_testkit::{SpanAssert, TestTelemetry};

@@ -7,6 +7,7 @@
 //! 2. our reqwest client (`OtelMiddleware`) calls a Python server: the trace id, parent span id
 //!    and baggage the Python SDK extracts are those of our client span and context.
 
+use otel_rpc::InstrumentationOptions;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::http::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
+use otel_rpc::{HttpClientLayer, HttpServerLayer, OtelMiddleware};
 use otel_testkit::{SpanAssert, TestTelemetry};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, BufReader};

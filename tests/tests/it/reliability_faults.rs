@@ -5,6 +5,7 @@
 //! returns to zero after operations that fail.
 
 use crate::reliability_common;
+use otel_rpc::InstrumentationOptions;
 
 use std::time::Duration;
 

@@ -5,6 +5,7 @@
 //! point's attributes. Expected occurrences: zero.
 
 use crate::reliability_common;
+use otel_rpc::InstrumentationOptions;
 
 use mongodb::bson::doc;
 use otel_testkit::{SpanAssert, TestTelemetry, describe, env};

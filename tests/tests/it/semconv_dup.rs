@@ -8,8 +8,8 @@ use mongodb::bson::doc;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_semantic_conventions::attribute as a;
-use otel_rpc::options::InstrumentationOptions;
-use otel_rpc::semconv_mode::SemconvStability;
+use otel_rpc::InstrumentationOptions;
+use otel_rpc::SemconvStability;
 use otel_testkit::{SpanAssert, TestTelemetry, env};
 
 const SECRET: &str = "dupSecret-58c1";

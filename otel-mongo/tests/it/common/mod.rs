@@ -12,6 +12,8 @@ use opentelemetry::trace::{TraceContextExt, Tracer};
 use otel_mongo::{OtelCommandHandler, OtelCommandHandlerBuilder};
 use otel_testkit::{ExportedSpan, TestTelemetry, env};
 
+pub mod proxy;
+
 pub struct Fixture {
     pub t: TestTelemetry,
     pub handler: OtelCommandHandler,

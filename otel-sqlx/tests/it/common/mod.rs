@@ -3,6 +3,7 @@
 
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, Value};
+use otel_sqlx::InstrumentationOptions;
 use otel_sqlx::{TracedDatabase, TracedPool};
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry, describe};
 

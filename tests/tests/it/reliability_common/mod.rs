@@ -3,6 +3,7 @@
 //! `otel-rpc` layers, and span bookkeeping helpers.
 #![allow(dead_code)]
 
+use otel_rpc::InstrumentationOptions;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,8 +18,8 @@ use hyper_util::rt::TokioExecutor;
 use mongodb::options::ClientOptions;
 use opentelemetry::trace::{SpanId, Status};
 use otel_mongo::OtelCommandHandler;
-use otel_rpc::grpc::{GrpcClientLayer, GrpcClientService, GrpcServerLayer};
-use otel_rpc::http::{HttpClientLayer, HttpClientService, HttpServerLayer};
+use otel_rpc::{GrpcClientLayer, GrpcClientService, GrpcServerLayer};
+use otel_rpc::{HttpClientLayer, HttpClientService, HttpServerLayer};
 use otel_sqlx::TracedPool;
 use otel_testkit::{ExportedSpan, TestTelemetry, env};
 use tonic::transport::Channel;

@@ -2,29 +2,33 @@
 //! of a trailers-only response head, else with the one in the trailers at the end of the
 //! response body.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
+use http::header::HeaderValue;
 use http::request::Parts;
 use http::{HeaderMap, Response};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
-use super::{Protocol, Sealed, Traced};
-use crate::grpc::{
-    GrpcClientOptions, GrpcServerOptions, ServedMethods, UNKNOWN, client_attributes,
-    client_error_code, code_from_http_status, code_name, status_in,
-};
-use crate::http::{peer_service, send_service_name, shared_str};
-use crate::layer::body::{Completion, TracedBody};
-use crate::layer::builder::Shared;
-use crate::layer::rules::{Code, Rules, Side};
-use crate::{Outcome, Recording};
+use super::UNKNOWN;
+use super::method::{ServedMethods, client_attributes};
+use super::status::{client_error_code, code_from_http_status, code_name, status_in};
+use crate::classify::Observed;
+use crate::layer::body::{EndOfStream, TracedBody};
+use crate::layer::peer::{peer_service, send_service_name};
+use crate::layer::protocol::{LayerOptions, Protocol, Sealed, Traced};
+use crate::layer::rules::{Rules, Side};
+use crate::layer::shared::Shared;
+use crate::layer::values::shared_str;
+use crate::outcome::Outcome;
+use crate::recording::Recording;
 
-/// The gRPC server protocol of [`GrpcServerLayer`](crate::grpc::GrpcServerLayer).
+/// The gRPC server protocol of [`GrpcServerLayer`](crate::GrpcServerLayer).
 #[derive(Debug)]
 pub enum GrpcServer {}
 
-/// The gRPC client protocol of [`GrpcClientLayer`](crate::grpc::GrpcClientLayer).
+/// The gRPC client protocol of [`GrpcClientLayer`](crate::GrpcClientLayer).
 #[derive(Debug)]
 pub enum GrpcClient {}
 
@@ -46,31 +50,37 @@ struct Undecided {
     answered: bool,
 }
 
-/// The end of a gRPC call still waiting for its trailers.
+/// The end-of-stream rule of a gRPC call: its outcome decided from the response head (a
+/// trailers-only response), or from the `grpc-status` trailer when the body ends.
 #[derive(Debug)]
-pub(crate) struct GrpcEnd {
-    rules: Arc<Rules>,
-    call: GrpcCall,
+pub struct GrpcEnd(End);
+
+#[derive(Debug)]
+enum End {
+    Decided(Outcome<'static>),
+    Trailers { rules: Arc<Rules>, call: GrpcCall },
 }
 
-impl GrpcEnd {
-    /// Notes that the response body carried a message (a data frame), which only the service
-    /// itself sends.
-    pub(crate) fn saw_message(&mut self) {
-        if let Some(undecided) = &mut self.call.undecided {
+impl EndOfStream for GrpcEnd {
+    /// A data frame is a message, which only the service itself sends.
+    fn on_data(&mut self) {
+        if let End::Trailers { call, .. } = &mut self.0
+            && let Some(undecided) = &mut call.undecided
+        {
             undecided.answered = true;
         }
     }
 
     /// The outcome from the trailers; a stream that ended without a `grpc-status` is
     /// `UNKNOWN`.
-    pub(crate) fn finish(
-        self,
-        recording: &mut Recording,
-        trailers: Option<&HeaderMap>,
-    ) -> Outcome<'static> {
-        let code = trailers.and_then(status_in).unwrap_or(UNKNOWN);
-        finish(&self.rules, recording, self.call, code, trailers)
+    fn finish(self, recording: &mut Recording, trailers: Option<&HeaderMap>) -> Outcome<'static> {
+        match self.0 {
+            End::Decided(outcome) => outcome,
+            End::Trailers { rules, call } => {
+                let code = trailers.and_then(status_in).unwrap_or(UNKNOWN);
+                finish(&rules, recording, call, code, trailers)
+            }
+        }
     }
 }
 
@@ -96,11 +106,19 @@ fn finish(
             None => ServedMethods::mark_unknown(recording, &method),
         }
     }
-    let outcome = rules.conclude(recording, Code::Grpc(code));
-    if rules.error_text == crate::ErrorTextMode::Off {
+    let name = code_name(code);
+    let outcome = rules.conclude(
+        recording,
+        KeyValue::new(crate::conventions::RPC_STATUS_CODE, name),
+        Observed::Grpc {
+            code: i32::try_from(code).unwrap_or(i32::MAX),
+        },
+        || Cow::Borrowed(name),
+    );
+    if rules.error_text == crate::untrusted::ErrorTextMode::Off {
         return outcome;
     }
-    let message = headers.and_then(crate::grpc::message_in);
+    let message = headers.and_then(super::status::message_in);
     rules.with_peer_text(outcome, message.as_deref())
 }
 
@@ -111,7 +129,7 @@ fn respond<B: http_body::Body>(
     side: Side,
     traced: Option<Traced<GrpcCall>>,
     response: Response<B>,
-) -> Response<TracedBody<B>> {
+) -> Response<TracedBody<B, GrpcEnd>> {
     let Some(Traced {
         mut recording,
         call,
@@ -124,31 +142,55 @@ fn respond<B: http_body::Body>(
         (side == Side::Client && response.status() != http::StatusCode::OK)
             .then(|| code_from_http_status(response.status()))
     });
-    let completion = match head_code {
-        Some(code) => Completion::Known(finish(
+    let end = GrpcEnd(match head_code {
+        Some(code) => End::Decided(finish(
             &rules,
             &mut recording,
             call,
             code,
             Some(response.headers()),
         )),
-        None => Completion::Grpc(GrpcEnd {
+        None => End::Trailers {
             rules: Arc::clone(&rules),
             call,
-        }),
-    };
-    response.map(|body| TracedBody::new(body, recording, completion, rules))
+        },
+    });
+    response.map(|body| TracedBody::new(body, recording, end, rules))
+}
+
+/// Options specific to [`GrpcServerLayer`](crate::GrpcServerLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct GrpcServerOptions {
+    pub(crate) methods: Arc<ServedMethods>,
+}
+
+impl LayerOptions for GrpcServerOptions {
+    type Protocol = GrpcServer;
+}
+
+/// Options specific to [`GrpcClientLayer`](crate::GrpcClientLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct GrpcClientOptions {
+    pub(crate) service_name: Option<HeaderValue>,
+    /// `server.address` and `server.port` of the channel, built once.
+    pub(crate) server: Vec<KeyValue>,
+}
+
+impl LayerOptions for GrpcClientOptions {
+    type Protocol = GrpcClient;
 }
 
 impl Protocol for GrpcServer {
     type Options = GrpcServerOptions;
     type Call = GrpcCall;
-    type ResponseBody<B: http_body::Body> = TracedBody<B>;
+    type ResponseBody<B: http_body::Body> = TracedBody<B, GrpcEnd>;
     const SIDE: Side = Side::Server;
     const INSTRUMENTATION: &'static str = "grpc";
 
-    fn duration_metric() -> crate::DurationMetric {
-        crate::DurationMetric::rpc_server()
+    fn duration_metric() -> crate::metric::DurationMetric {
+        crate::metric::DurationMetric::rpc_server()
     }
 
     fn begin(
@@ -180,7 +222,7 @@ impl Protocol for GrpcServer {
     fn respond<B: http_body::Body>(
         traced: Option<Traced<GrpcCall>>,
         response: Response<B>,
-    ) -> Response<TracedBody<B>> {
+    ) -> Response<TracedBody<B, GrpcEnd>> {
         respond(Side::Server, traced, response)
     }
 
@@ -198,12 +240,12 @@ impl Protocol for GrpcServer {
 impl Protocol for GrpcClient {
     type Options = GrpcClientOptions;
     type Call = GrpcCall;
-    type ResponseBody<B: http_body::Body> = TracedBody<B>;
+    type ResponseBody<B: http_body::Body> = TracedBody<B, GrpcEnd>;
     const SIDE: Side = Side::Client;
     const INSTRUMENTATION: &'static str = "grpc";
 
-    fn duration_metric() -> crate::DurationMetric {
-        crate::DurationMetric::rpc_client()
+    fn duration_metric() -> crate::metric::DurationMetric {
+        crate::metric::DurationMetric::rpc_client()
     }
 
     fn prepare(options: &GrpcClientOptions, parts: &mut Parts) {
@@ -217,7 +259,7 @@ impl Protocol for GrpcClient {
     ) -> (Recording, GrpcCall) {
         let (default_name, mut attributes) = client_attributes(parts.uri.path());
         match parts.uri.host() {
-            Some(host) if crate::http::request_facts::valid_host(host) => {
+            Some(host) if crate::layer::values::valid_host(host) => {
                 attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, shared_str(host)));
                 if let Some(port) = parts.uri.port_u16() {
                     attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
@@ -237,7 +279,7 @@ impl Protocol for GrpcClient {
     fn respond<B: http_body::Body>(
         traced: Option<Traced<GrpcCall>>,
         response: Response<B>,
-    ) -> Response<TracedBody<B>> {
+    ) -> Response<TracedBody<B, GrpcEnd>> {
         respond(Side::Client, traced, response)
     }
 

@@ -81,7 +81,7 @@ impl QueryInfo {
     }
 }
 
-/// A bounded map from SQL string to [`QueryInfo`]. When full, the oldest entry is evicted
+/// A bounded map from SQL string to its analysis (`QueryInfo`). When full, the oldest entry is evicted
 /// (first in, first out: static queries are inserted once and hit ever after).
 #[derive(Debug)]
 pub struct QueryCache {
@@ -101,28 +101,13 @@ struct Entries {
 impl QueryCache {
     /// A cache of at most `capacity` entries whose sanitized texts are cut at `max_text_len`.
     pub fn new(dialect: Dialect, capacity: usize, max_text_len: usize) -> Self {
-        Self::with_mode(SqlMode::new(dialect), capacity, max_text_len)
-    }
-
-    /// [`new`](Self::new) with the session's string rules (e.g. a known backslash setting).
-    pub fn with_mode(mode: SqlMode, capacity: usize, max_text_len: usize) -> Self {
         QueryCache {
-            mode,
+            mode: SqlMode::new(dialect),
             capacity,
             max_text_len,
             map: Mutex::new(Entries::default()),
             sanitizations: AtomicU64::new(0),
         }
-    }
-
-    /// The dialect used to tokenize.
-    pub fn dialect(&self) -> Dialect {
-        self.mode.dialect()
-    }
-
-    /// The dialect and session rules used to tokenize.
-    pub fn mode(&self) -> SqlMode {
-        self.mode
     }
 
     /// The analysis of `sql`, from the cache or computed (and cached when it fits).
@@ -136,7 +121,7 @@ impl QueryCache {
                 return Arc::clone(info);
             }
         } else {
-            otel_rpc::health::count_swallowed_error();
+            otel_rpc::count_swallowed_error();
         }
         let info = Arc::new(QueryInfo::new(sql, self.mode));
         match self.map.lock() {
@@ -156,7 +141,7 @@ impl QueryCache {
                 entries.order.push_back(Arc::clone(&key));
                 entries.by_sql.insert(key, Arc::clone(&info));
             }
-            Err(_) => otel_rpc::health::count_swallowed_error(),
+            Err(_) => otel_rpc::count_swallowed_error(),
         }
         info
     }
@@ -168,16 +153,19 @@ impl QueryCache {
     }
 
     /// How many times the sanitizer ran: lets tests prove unsampled queries never sanitize.
+    #[cfg(feature = "testing")]
     pub fn sanitizations(&self) -> u64 {
         self.sanitizations.load(Ordering::Relaxed)
     }
 
     /// Number of cached SQL strings.
+    #[cfg(feature = "testing")]
     pub fn len(&self) -> usize {
         self.map.lock().map(|e| e.by_sql.len()).unwrap_or(0)
     }
 
     /// `true` when nothing is cached.
+    #[cfg(feature = "testing")]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

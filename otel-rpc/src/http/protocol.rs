@@ -1,34 +1,96 @@
 //! The HTTP protocols: [`HttpServer`] and [`HttpClient`].
 
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 
+use http::header::HeaderValue;
 use http::request::Parts;
 use http::{Response, header};
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
-use super::{Protocol, Sealed, Traced};
-use crate::Recording;
+use super::body_metrics::{note_client_response, note_request};
+use crate::classify::Observed;
 use crate::http::request_facts::{
     client_scheme, default_port, protocol_version, redact_query, redact_uri, server_host_port,
-    server_scheme, shared_str, valid_host,
+    server_scheme,
 };
-use crate::http::{HttpClientOptions, HttpServerOptions, peer_service, send_service_name};
-use crate::layer::body::{Completion, TracedBody};
-use crate::layer::builder::Shared;
-use crate::layer::rules::{Code, OTHER, Side};
+use crate::layer::body::{Decided, TracedBody};
+use crate::layer::peer::{peer_service, send_service_name};
+use crate::layer::protocol::LayerOptions;
+use crate::layer::protocol::{Protocol, Sealed, Traced};
+use crate::layer::rules::{Rules, Side};
+use crate::layer::shared::Shared;
+use crate::layer::values::{shared_str, valid_host};
+use crate::metric::bounded::BoundedValues;
+use crate::outcome::Outcome;
+use crate::recording::Recording;
+use crate::untrusted::OTHER;
 
-/// The HTTP server protocol of [`HttpServerLayer`](crate::http::HttpServerLayer).
+/// The HTTP server protocol of [`HttpServerLayer`](crate::HttpServerLayer).
 #[derive(Debug)]
 pub enum HttpServer {}
 
-/// The HTTP client protocol of [`HttpClientLayer`](crate::http::HttpClientLayer).
+/// The HTTP client protocol of [`HttpClientLayer`](crate::HttpClientLayer).
 #[derive(Debug)]
 pub enum HttpClient {}
 
 impl Sealed for HttpServer {}
 impl Sealed for HttpClient {}
+
+/// The route template of a request, e.g. `/users/{id}`.
+pub type RouteFn = Arc<dyn Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync>;
+
+/// Options specific to [`HttpServerLayer`](crate::HttpServerLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct HttpServerOptions {
+    pub(crate) route: Option<RouteFn>,
+    pub(crate) trust_forwarded_for: bool,
+    pub(crate) metric_server_addresses: Option<Arc<BoundedValues>>,
+    pub(crate) known_methods: super::KnownMethods,
+}
+
+impl fmt::Debug for HttpServerOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpServerOptions")
+            .field("route_fn", &self.route.is_some())
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field(
+                "metric_server_address",
+                &self.metric_server_addresses.is_some(),
+            )
+            .field("known_methods", &self.known_methods)
+            .finish()
+    }
+}
+
+impl LayerOptions for HttpServerOptions {
+    type Protocol = HttpServer;
+}
+
+/// Options specific to [`HttpClientLayer`](crate::HttpClientLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct HttpClientOptions {
+    pub(crate) service_name: Option<HeaderValue>,
+    pub(crate) known_methods: super::KnownMethods,
+}
+
+impl fmt::Debug for HttpClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClientOptions")
+            .field("service_name", &self.service_name)
+            .field("known_methods", &self.known_methods)
+            .finish()
+    }
+}
+
+impl LayerOptions for HttpClientOptions {
+    type Protocol = HttpClient;
+}
 
 impl Protocol for HttpServer {
     type Options = HttpServerOptions;
@@ -37,8 +99,8 @@ impl Protocol for HttpServer {
     const SIDE: Side = Side::Server;
     const INSTRUMENTATION: &'static str = "http";
 
-    fn duration_metric() -> crate::DurationMetric {
-        crate::DurationMetric::http_server()
+    fn duration_metric() -> crate::metric::DurationMetric {
+        crate::metric::DurationMetric::http_server()
     }
 
     fn begin(
@@ -46,7 +108,9 @@ impl Protocol for HttpServer {
         parent: &Context,
         parts: &Parts,
     ) -> (Recording, ()) {
-        (start_server(shared, parent, parts), ())
+        let mut recording = start_server(shared, parent, parts);
+        note_request(&mut recording, &parts.headers);
+        (recording, ())
     }
 
     fn respond<B: http_body::Body>(
@@ -61,8 +125,8 @@ impl Protocol for HttpServer {
         else {
             return response.map(TracedBody::untraced);
         };
-        let outcome = rules.conclude(&mut recording, Code::Http(response.status().as_u16()));
-        response.map(|body| TracedBody::new(body, recording, Completion::Known(outcome), rules))
+        let outcome = conclude(&rules, &mut recording, response.status().as_u16());
+        response.map(|body| TracedBody::new(body, recording, Decided(outcome), rules))
     }
 }
 
@@ -73,8 +137,8 @@ impl Protocol for HttpClient {
     const SIDE: Side = Side::Client;
     const INSTRUMENTATION: &'static str = "http";
 
-    fn duration_metric() -> crate::DurationMetric {
-        crate::DurationMetric::http_client()
+    fn duration_metric() -> crate::metric::DurationMetric {
+        crate::metric::DurationMetric::http_client()
     }
 
     fn prepare(options: &HttpClientOptions, parts: &mut Parts) {
@@ -102,10 +166,9 @@ impl Protocol for HttpClient {
         let name = shared.hooks.span_name(parts);
         let mut extra = Vec::new();
         shared.hooks.add_attributes(parts, &mut extra);
-        (
-            start_client_span(&shared.recorder, parent, &request, name, extra),
-            (),
-        )
+        let mut recording = start_client_span(&shared.recorder, parent, &request, name, extra);
+        note_request(&mut recording, &parts.headers);
+        (recording, ())
     }
 
     /// The span ends with the response head: the body is the caller's to read.
@@ -119,7 +182,8 @@ impl Protocol for HttpClient {
             ..
         }) = traced
         {
-            let outcome = rules.conclude(&mut recording, Code::Http(response.status().as_u16()));
+            note_client_response(&mut recording, response.headers());
+            let outcome = conclude(&rules, &mut recording, response.status().as_u16());
             recording.end(outcome);
         }
         response
@@ -197,7 +261,7 @@ fn start_server(shared: &Shared<HttpServerOptions>, parent: &Context, parts: &Pa
 
 /// `server.address` / `server.port` as the client addressed the server (URI authority, else
 /// `Host`), only when the host has a host name's or IP address's shape. On the metric only
-/// when opted in, and then at most [`MAX_METRIC_SERVER_ADDRESSES`](crate::http::MAX_METRIC_SERVER_ADDRESSES)
+/// when opted in, and then at most `MAX_METRIC_SERVER_ADDRESSES`
 /// distinct host:port pairs; the others are recorded as `_OTHER` without a port.
 fn server_address(options: &HttpServerOptions, parts: &Parts, attributes: &mut Vec<KeyValue>) {
     let Some((host, port)) = server_host_port(&parts.uri, &parts.headers) else {
@@ -307,7 +371,7 @@ pub(crate) struct ClientRequest<'a> {
 
 /// Starts a client span from the facts of a request.
 pub(crate) fn start_client_span(
-    recorder: &crate::SpanRecorder,
+    recorder: &crate::recorder::SpanRecorder,
     parent: &Context,
     request: &ClientRequest<'_>,
     name: Option<Cow<'static, str>>,
@@ -356,4 +420,15 @@ pub(crate) fn start_client_span(
             ));
         }
     })
+}
+
+/// The HTTP rule of a response: `http.response.status_code` on span and metric, classified
+/// (server 5xx, client 4xx and 5xx by default); `error.type` is the status code.
+pub(crate) fn conclude(rules: &Rules, recording: &mut Recording, status: u16) -> Outcome<'static> {
+    rules.conclude(
+        recording,
+        KeyValue::new(attribute::HTTP_RESPONSE_STATUS_CODE, i64::from(status)),
+        Observed::Http { status },
+        || Cow::Owned(status.to_string()),
+    )
 }

@@ -1,41 +1,92 @@
-//! [`LayerBuilder`]: the options every tracing layer shares (providers, propagator, span name,
-//! request filter, extra attributes), plus the layer-specific options `O`.
+//! [`TraceLayer`], the one tower layer behind every protocol, and its [`LayerBuilder`]: the
+//! options every tracing layer shares (providers, propagator, span name, request filter, extra
+//! attributes), plus the layer-specific options `O`.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use http::request::Parts;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
+use tower_layer::Layer;
 
 use super::protocol::{LayerOptions, Protocol};
-use super::rules::Rules;
-use super::service::TraceLayer;
+use super::rules::{Rules, Side};
+use super::service::TraceService;
+use super::shared::{Hooks, Shared};
+use crate::metric::DurationMetric;
 use crate::options::{CommonOptions, InstrumentationOptions};
-use crate::propagation::SharedPropagator;
-use crate::{DurationMetric, SpanRecorder};
 
-/// Names the span of a request (replaces the layer's default name).
-pub type SpanNameFn = Arc<dyn Fn(&Parts) -> Cow<'static, str> + Send + Sync>;
-/// Decides whether a request is traced: `false` means no span and no metric point.
-pub type FilterFn = Arc<dyn Fn(&Parts) -> bool + Send + Sync>;
-/// Adds attributes of the request to its span (and, if their keys are on the metric's
-/// allow-list, to the duration metric).
-pub type AttributesFn = Arc<dyn Fn(&Parts, &mut Vec<KeyValue>) + Send + Sync>;
+/// The tracing layer of protocol `P`; named through its aliases
+/// `HttpServerLayer`,
+/// `HttpClientLayer`,
+/// `GrpcServerLayer` and
+/// `GrpcClientLayer`.
+pub struct TraceLayer<P: Protocol> {
+    pub(crate) shared: Arc<Shared<P::Options>>,
+}
 
-/// The scope every layer reports its spans and metrics under.
-pub(crate) const SCOPE: &str = "otel-rpc";
+impl<P: Protocol> Clone for TraceLayer<P> {
+    fn clone(&self) -> Self {
+        TraceLayer {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<P: Protocol> fmt::Debug for TraceLayer<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceLayer")
+            .field("recorder", &self.shared.recorder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Protocol> TraceLayer<P> {
+    /// A layer with default options and the global providers.
+    pub fn new() -> Self {
+        Self::builder().into_layer()
+    }
+
+    /// A builder for the layer's options.
+    pub fn builder() -> LayerBuilder<P::Options> {
+        let kind = match P::SIDE {
+            Side::Server => SpanKind::Server,
+            Side::Client => SpanKind::Client,
+        };
+        LayerBuilder::new(
+            P::INSTRUMENTATION,
+            kind,
+            P::duration_metric(),
+            None,
+            P::Options::default(),
+        )
+    }
+}
+
+impl<P: Protocol> Default for TraceLayer<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S, P: Protocol> Layer<S> for TraceLayer<P> {
+    type Service = TraceService<S, P>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TraceService::new(inner, Arc::clone(&self.shared))
+    }
+}
 
 /// Builds a tracing layer. Obtained from the layer's `builder()`, e.g.
-/// [`HttpServerLayer::builder`](crate::http::HttpServerLayer::builder); the options in `O` are
+/// `HttpServerLayer::builder`; the options in `O` are
 /// specific to that layer, the methods here are common to all layers, and the shared options
 /// vocabulary of every crate ([`InstrumentationOptions`]: providers, propagator,
 /// `disable_metrics`, `recorder`, `error_text`, `classify`, `exception_signal`, `enabled`)
 /// applies too.
 ///
 /// By default spans and metrics go to the global providers and the
-/// [default propagator](crate::propagation::default_propagator) is used. The environment
+/// default propagator is used. The environment
 /// switch `OTEL_INSTRUMENTATION_HTTP_ENABLED=false` (HTTP layers) /
 /// `OTEL_INSTRUMENTATION_GRPC_ENABLED=false` (gRPC layers) makes the layer a pass-through.
 ///
@@ -45,9 +96,9 @@ pub(crate) const SCOPE: &str = "otel-rpc";
 /// use http::request::Parts;
 /// use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 /// use otel_rpc::ErrorTextMode;
-/// use otel_rpc::classify::{Observed, Verdict};
-/// use otel_rpc::grpc::GrpcServerLayer;
-/// use otel_rpc::options::InstrumentationOptions;
+/// use otel_rpc::{Observed, Verdict};
+/// use otel_rpc::GrpcServerLayer;
+/// use otel_rpc::InstrumentationOptions;
 ///
 /// let (tracer_provider, meter_provider) = (SdkTracerProvider::default(), SdkMeterProvider::default());
 /// // The same words as every crate's builder (otel-sqlx, otel-mongo, otel-redis); the hooks
@@ -101,49 +152,6 @@ impl<O: fmt::Debug> fmt::Debug for LayerBuilder<O> {
     }
 }
 
-/// The callbacks of a layer.
-#[derive(Clone, Default)]
-pub(crate) struct Hooks {
-    span_name: Option<SpanNameFn>,
-    filter: Option<FilterFn>,
-    attributes: Option<AttributesFn>,
-}
-
-impl Hooks {
-    /// `true` unless the filter rejects the request.
-    pub(crate) fn traces(&self, parts: &Parts) -> bool {
-        self.filter.as_ref().is_none_or(|f| f(parts))
-    }
-
-    /// The user's span name for the request, if a span name function is set.
-    pub(crate) fn span_name(&self, parts: &Parts) -> Option<Cow<'static, str>> {
-        self.span_name.as_ref().map(|f| f(parts))
-    }
-
-    /// Appends the user's attributes for the request.
-    pub(crate) fn add_attributes(&self, parts: &Parts, attributes: &mut Vec<KeyValue>) {
-        if let Some(f) = &self.attributes {
-            f(parts, attributes);
-        }
-    }
-
-    /// `true` when a callback needs to see the request.
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
-    pub(crate) fn any(&self) -> bool {
-        self.span_name.is_some() || self.filter.is_some() || self.attributes.is_some()
-    }
-}
-
-/// What a built layer shares between its services.
-pub struct Shared<O> {
-    pub(crate) recorder: SpanRecorder,
-    /// `false`: a pass-through (no span, no metric, no propagation).
-    pub(crate) enabled: bool,
-    pub(crate) hooks: Hooks,
-    pub(crate) rules: Arc<Rules>,
-    pub(crate) options: O,
-}
-
 impl<O> LayerBuilder<O> {
     pub(crate) fn new(
         instrumentation: &'static str,
@@ -164,19 +172,6 @@ impl<O> LayerBuilder<O> {
         }
     }
 
-    crate::forward_instrumentation_options!(tracer_provider, meter_provider, disable_metrics);
-
-    /// [`InstrumentationOptions::propagator`], callable without importing the trait.
-    pub fn propagator(self, propagator: SharedPropagator) -> Self {
-        InstrumentationOptions::propagator(self, propagator)
-    }
-
-    /// [`InstrumentationOptions::recorder`], callable without importing the trait. Its span
-    /// kind should match the layer's.
-    pub fn recorder(self, recorder: SpanRecorder) -> Self {
-        InstrumentationOptions::recorder(self, recorder)
-    }
-
     /// Names spans with `f` instead of the layer's default rule. Keep names low-cardinality:
     /// never put raw paths or ids in them.
     pub fn span_name<F>(mut self, f: F) -> Self
@@ -192,7 +187,7 @@ impl<O> LayerBuilder<O> {
     ///
     /// ```
     /// # #[cfg(feature = "http")] {
-    /// let layer = otel_rpc::http::HttpServerLayer::builder()
+    /// let layer = otel_rpc::HttpServerLayer::builder()
     ///     .filter(|req| req.uri.path() != "/healthz")
     ///     .build();
     /// # let _ = layer; }
@@ -227,7 +222,7 @@ impl<O> LayerBuilder<O> {
     pub(crate) fn into_layer<P: Protocol<Options = O>>(self) -> TraceLayer<P> {
         let recorder = self.common.build_recorder(
             self.kind.clone(),
-            SCOPE,
+            crate::conventions::SCOPE,
             Some(env!("CARGO_PKG_VERSION")),
             self.metric,
             self.status_code_attribute,

@@ -2,19 +2,15 @@
 //! client), and nothing else: how a request becomes a span, and how a response head ends it
 //! or hands it to the body. The service, future and body around it are shared.
 
-#[cfg(feature = "grpc")]
-pub(crate) mod grpc;
-pub(crate) mod http;
-
 use std::sync::Arc;
 
 use ::http::Response;
 use ::http::request::Parts;
 use opentelemetry::Context;
 
-use super::builder::Shared;
 use super::rules::{OTHER_ERROR, Rules, Side};
-use crate::Recording;
+use super::shared::Shared;
+use crate::recording::Recording;
 
 /// A traced request on its way: the recording, what the protocol keeps about the call until
 /// it ends, and the layer's rules.
@@ -29,11 +25,11 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A protocol a [`TraceLayer`](super::TraceLayer) traces: [`HttpServer`](crate::http::HttpServer),
-/// [`HttpClient`](crate::http::HttpClient), [`GrpcServer`](crate::grpc::GrpcServer) or
-/// [`GrpcClient`](crate::grpc::GrpcClient). Implemented by this crate only.
+/// A protocol a [`TraceLayer`](super::trace_layer::TraceLayer) traces: `HttpServer`,
+/// `HttpClient`, `GrpcServer` or
+/// `GrpcClient`. Implemented by this crate only.
 pub trait Protocol: sealed::Sealed + Sized + Send + Sync + 'static {
-    /// The protocol's own options, set on its [`LayerBuilder`](super::LayerBuilder).
+    /// The protocol's own options, set on its [`LayerBuilder`](crate::LayerBuilder).
     type Options: Default + Send + Sync + 'static;
     /// What the protocol remembers about a call between its start and its end.
     type Call: Send + 'static;
@@ -48,7 +44,7 @@ pub trait Protocol: sealed::Sealed + Sized + Send + Sync + 'static {
 
     /// The duration metric the protocol records.
     #[doc(hidden)]
-    fn duration_metric() -> crate::DurationMetric;
+    fn duration_metric() -> crate::metric::DurationMetric;
 
     /// Adjusts an outgoing request before it is traced (or passed through).
     #[doc(hidden)]

@@ -4,13 +4,13 @@
 use super::lexer::{Kind, Token};
 
 /// Longest name kept, in bytes (the same cap as every other DB name value).
-pub use otel_rpc::untrusted::MAX_NAME_LEN;
+pub use otel_rpc::MAX_NAME_LEN;
 
-/// The shape every recorded name passes (the one rule in `otel_rpc::untrusted`): 1 to
+/// The shape every recorded name passes (the one rule in `otel-rpc/src/untrusted.rs`): 1 to
 /// [`MAX_NAME_LEN`] bytes, no whitespace, quotes, control characters or `;`. A name that
 /// fails is omitted.
 pub(crate) fn shape_ok(name: &str) -> bool {
-    otel_rpc::untrusted::name_shape_ok(name)
+    otel_rpc::name_shape_ok(name)
 }
 
 /// The name inside one identifier token: a bare word as written, a quoted identifier without

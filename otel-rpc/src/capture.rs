@@ -1,24 +1,5 @@
-//! Header (HTTP) and metadata (gRPC) capture by allow-list of names, on the request and the
-//! response, as span attributes only.
-//!
-//! | layer | request | response |
-//! |---|---|---|
-//! | HTTP server / client | `http.request.header.<name>` | `http.response.header.<name>` |
-//! | gRPC server / client | `rpc.request.metadata.<name>` | `rpc.response.metadata.<name>` |
-//!
-//! `<name>` is the lower-cased header name; the value is the list of the header's values, in
-//! order, as strings ([`MAX_CAPTURED_VALUES`] at most, each capped at
-//! [`MAX_CAPTURED_VALUE_LEN`] bytes; bytes that are not UTF-8 are replaced). The names come from
-//! the layer builder ([`LayerBuilder::capture_request_headers`],
-//! [`LayerBuilder::capture_response_headers`]) or else from the variables of the
-//! OpenTelemetry agents ([`request_env_vars`], [`response_env_vars`]); nothing is captured by
-//! default.
-//!
-//! Credentials ([`SENSITIVE_HEADERS`]) are refused even when named, unless the builder also
-//! says [`capture_sensitive_headers(true)`](LayerBuilder::capture_sensitive_headers) (a
-//! switch only code can turn on). Captured values never go on a metric (they are set on the
-//! span after it started, so the sampler does not see them either) and cost nothing on
-//! unsampled requests.
+//! Header (HTTP) and metadata (gRPC) capture by allow-list of names, as span attributes only
+//! (the rules are documented on [`LayerBuilder::capture_request_headers`], the public entry).
 
 use std::fmt;
 use std::sync::Arc;
@@ -252,12 +233,29 @@ fn record(names: &[(HeaderName, Key)], headers: &HeaderMap, recording: &Recordin
 }
 
 impl<O> LayerBuilder<O> {
-    /// Records the request headers named here (case-insensitive) on the span: HTTP layers as
-    /// `http.request.header.<name>`, gRPC layers (request metadata) as
-    /// `rpc.request.metadata.<name>`; see [`crate::capture`]. Replaces the names of the
-    /// agents' variable (e.g. `OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS`).
-    /// Credentials ([`SENSITIVE_HEADERS`]) also need
-    /// [`capture_sensitive_headers`](Self::capture_sensitive_headers).
+    /// Records the request headers named here (case-insensitive) on the span, as span
+    /// attributes only:
+    ///
+    /// | layer | request | response |
+    /// |---|---|---|
+    /// | HTTP server / client | `http.request.header.<name>` | `http.response.header.<name>` |
+    /// | gRPC server / client | `rpc.request.metadata.<name>` | `rpc.response.metadata.<name>` |
+    ///
+    /// `<name>` is the lower-cased header name; the value is the list of the header's values, in
+    /// order, as strings (8 values at most, each capped at 256 bytes; bytes that are not UTF-8
+    /// are replaced; 32 names at most per direction). Without this call the names come from the
+    /// OpenTelemetry agents' variables (HTTP:
+    /// `OTEL_INSTRUMENTATION_HTTP_{SERVER,CLIENT}_CAPTURE_{REQUEST,RESPONSE}_HEADERS`; gRPC:
+    /// `OTEL_INSTRUMENTATION_GRPC_{SERVER,CLIENT}_{REQUEST,RESPONSE}_METADATA_INCLUDED`, then
+    /// `OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_{SERVER,CLIENT}_{REQUEST,RESPONSE}`); nothing
+    /// is captured by default.
+    ///
+    /// Credentials (`authorization`, `cookie`, `set-cookie`, `proxy-authorization`,
+    /// `x-api-key`) are refused even when named, unless
+    /// [`capture_sensitive_headers(true)`](Self::capture_sensitive_headers) is also set (a switch
+    /// only code can turn on). Captured values never go on a metric (they are set on the span
+    /// after it started, so the sampler does not see them either) and cost nothing on
+    /// unsampled requests.
     ///
     /// ```
     /// # #[cfg(feature = "http")] {
@@ -288,7 +286,8 @@ impl<O> LayerBuilder<O> {
         self
     }
 
-    /// With `true`, the credential headers of [`SENSITIVE_HEADERS`] are captured when named
+    /// With `true`, the credential headers (`authorization`, `cookie`, `set-cookie`,
+    /// `proxy-authorization`, `x-api-key`) are captured when named
     /// (by code or variable). Default `false`: they are refused even when named, so a
     /// variable set for a fleet cannot make spans carry tokens and session cookies.
     pub fn capture_sensitive_headers(mut self, on: bool) -> Self {

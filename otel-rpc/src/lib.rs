@@ -22,7 +22,7 @@
 //! * per [`Domain`] the semantic-conventions version and schema URL.
 //! * `OTEL_SEMCONV_STABILITY_OPT_IN` ([`SemconvStability`]: `database/dup`, `http/dup`,
 //!   `rpc/dup`): the previous attribute names beside the current ones, from one table;
-//! * header and gRPC metadata capture by allow-list (feature `http`, [`CaptureHeaders`]).
+//! * header and gRPC metadata capture by allow-list (feature `http`, `LayerBuilder::capture_request_headers`).
 //!
 //! The core has no HTTP or gRPC dependency; the layers live behind features:
 //!
@@ -69,7 +69,7 @@ mod metric;
 mod options;
 mod outcome;
 mod parent;
-mod pool;
+pub mod pool;
 mod propagation;
 mod providers;
 mod recorder;
@@ -93,10 +93,6 @@ pub use self::{
     options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions},
     outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome},
     parent::current_context,
-    pool::{
-        ConnectionState, ConnectionUse, PendingAcquire, PoolCounts, PoolLimits, PoolMetrics,
-        PoolObserver, default_pool_name,
-    },
     propagation::{SharedPropagator, env::propagator_from_env},
     recorder::{SpanRecorder, SpanRecorderBuilder},
     recording::Recording,

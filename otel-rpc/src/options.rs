@@ -370,7 +370,7 @@ pub trait InstrumentationOptions: Sized {
     }
 
     /// Which domains also write the previous attribute names on spans (`database/dup`,
-    /// `http/dup`, `rpc/dup`; see [`crate::semconv_mode`]), instead of
+    /// `http/dup`, `rpc/dup`; see [`SemconvStability`](crate::SemconvStability)), instead of
     /// `OTEL_SEMCONV_STABILITY_OPT_IN`.
     #[must_use]
     fn semconv_stability(mut self, mode: crate::semconv_mode::SemconvStability) -> Self {

@@ -454,7 +454,7 @@ impl SpanRecorderBuilder {
     }
 
     /// Which domains also write the previous attribute names on spans (see
-    /// [`crate::semconv_mode`]); default [`SemconvStability::from_env`](crate::semconv_mode::SemconvStability::from_env)
+    /// [`SemconvStability`](crate::SemconvStability)); default [`SemconvStability::from_env`](crate::SemconvStability::from_env)
     /// (`OTEL_SEMCONV_STABILITY_OPT_IN`), read by [`build`](Self::build).
     pub fn semconv_stability(mut self, mode: crate::semconv_mode::SemconvStability) -> Self {
         self.semconv_stability = Some(mode);

@@ -1,42 +1,5 @@
-//! `OTEL_SEMCONV_STABILITY_OPT_IN`: the migration modes of the semantic conventions. With
-//! `database/dup`, `http/dup` or `rpc/dup`, spans of that domain carry, beside the current
-//! attributes, the names the conventions used before their stable version, for backends and
-//! dashboards that still key on them (the conventions' migration guides list the pairs).
-//!
-//! The copies are made in one place, where the [`SpanRecorder`](crate::SpanRecorder) writes
-//! span attributes, from values that were already sanitized and capped: an old name never
-//! carries more than its new name does, and every adapter gets them without code of its own.
-//! They go on spans only: metrics keep the current names (the old metrics had other names
-//! and units; see the README's deviations). Without the variable or
-//! [`SpanRecorderBuilder::semconv_stability`](crate::SpanRecorderBuilder::semconv_stability)
-//! no old name is written.
-//!
-//! | current | previous | domain, side |
-//! |---|---|---|
-//! | `db.system.name` | `db.system` | database |
-//! | `db.namespace` | `db.name` (Redis: `db.redis.database_index`, an int) | database |
-//! | `db.query.text` | `db.statement` | database |
-//! | `db.operation.name` | `db.operation` | database |
-//! | `db.collection.name` | `db.sql.table` (MongoDB: `db.mongodb.collection`) | database |
-//! | `server.address` / `server.port` | `net.peer.name` / `net.peer.port` | database; HTTP client |
-//! | `server.address` / `server.port` | `net.host.name` / `net.host.port` | HTTP server |
-//! | `network.peer.address` / `network.peer.port` | `net.sock.peer.addr` / `net.sock.peer.port` | database, HTTP |
-//! | `http.request.method` | `http.method` | HTTP |
-//! | `http.response.status_code` | `http.status_code` | HTTP |
-//! | `url.full` | `http.url` | HTTP client |
-//! | `url.path` (+ `?` `url.query`) | `http.target` | HTTP server |
-//! | `url.scheme` | `http.scheme` | HTTP |
-//! | `user_agent.original` | `http.user_agent` | HTTP |
-//! | `client.address` / `client.port` | `http.client_ip` / `net.sock.peer.port` | HTTP server |
-//! | `network.protocol.version` | `net.protocol.version` | HTTP |
-//! | `http.request.body.size` / `http.response.body.size` | `http.request_content_length` / `http.response_content_length` | HTTP |
-//! | `rpc.system.name` | `rpc.system` | RPC |
-//! | `rpc.method` (`pkg.Service/Method`) | `rpc.service` (`pkg.Service`) | RPC |
-//! | `rpc.response.status_code` (`"NOT_FOUND"`) | `rpc.grpc.status_code` (`5`) | RPC |
-//! | `rpc.request.metadata.<key>` / `rpc.response.metadata.<key>` | `rpc.grpc.request.metadata.<key>` / `rpc.grpc.response.metadata.<key>` | RPC |
-//!
-//! `rpc.method` itself keeps its current value (`pkg.Service/Method`): one key holds one
-//! value, and the previous `rpc.method` (the bare method name) is recoverable from it.
+//! `OTEL_SEMCONV_STABILITY_OPT_IN`: the previous attribute names beside the current ones, from
+//! one table (documented on [`SemconvStability`]).
 
 use std::fmt;
 
@@ -48,7 +11,47 @@ use crate::conventions::Domain;
 /// The variable of the migration modes.
 pub const SEMCONV_STABILITY_ENV: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
 
-/// Which domains also write their previous attribute names on spans.
+/// Which domains also write their previous attribute names on spans: the migration modes of
+/// `OTEL_SEMCONV_STABILITY_OPT_IN`.
+///
+/// With `database/dup`, `http/dup` or `rpc/dup`, spans of that domain carry, beside the current
+/// attributes, the names the conventions used before their stable version, for backends and
+/// dashboards that still key on them (the conventions' migration guides list the pairs).
+///
+/// The copies are made in one place, where the [`SpanRecorder`](crate::SpanRecorder) writes
+/// span attributes, from values that were already sanitized and capped: an old name never
+/// carries more than its new name does, and every adapter gets them without code of its own.
+/// They go on spans only: metrics keep the current names (the old metrics had other names
+/// and units; see the README's deviations). Without the variable or
+/// [`SpanRecorderBuilder::semconv_stability`](crate::SpanRecorderBuilder::semconv_stability)
+/// no old name is written.
+///
+/// | current | previous | domain, side |
+/// |---|---|---|
+/// | `db.system.name` | `db.system` | database |
+/// | `db.namespace` | `db.name` (Redis: `db.redis.database_index`, an int) | database |
+/// | `db.query.text` | `db.statement` | database |
+/// | `db.operation.name` | `db.operation` | database |
+/// | `db.collection.name` | `db.sql.table` (MongoDB: `db.mongodb.collection`) | database |
+/// | `server.address` / `server.port` | `net.peer.name` / `net.peer.port` | database; HTTP client |
+/// | `server.address` / `server.port` | `net.host.name` / `net.host.port` | HTTP server |
+/// | `network.peer.address` / `network.peer.port` | `net.sock.peer.addr` / `net.sock.peer.port` | database, HTTP |
+/// | `http.request.method` | `http.method` | HTTP |
+/// | `http.response.status_code` | `http.status_code` | HTTP |
+/// | `url.full` | `http.url` | HTTP client |
+/// | `url.path` (+ `?` `url.query`) | `http.target` | HTTP server |
+/// | `url.scheme` | `http.scheme` | HTTP |
+/// | `user_agent.original` | `http.user_agent` | HTTP |
+/// | `client.address` / `client.port` | `http.client_ip` / `net.sock.peer.port` | HTTP server |
+/// | `network.protocol.version` | `net.protocol.version` | HTTP |
+/// | `http.request.body.size` / `http.response.body.size` | `http.request_content_length` / `http.response_content_length` | HTTP |
+/// | `rpc.system.name` | `rpc.system` | RPC |
+/// | `rpc.method` (`pkg.Service/Method`) | `rpc.service` (`pkg.Service`) | RPC |
+/// | `rpc.response.status_code` (`"NOT_FOUND"`) | `rpc.grpc.status_code` (`5`) | RPC |
+/// | `rpc.request.metadata.<key>` / `rpc.response.metadata.<key>` | `rpc.grpc.request.metadata.<key>` / `rpc.grpc.response.metadata.<key>` | RPC |
+///
+/// `rpc.method` itself keeps its current value (`pkg.Service/Method`): one key holds one
+/// value, and the previous `rpc.method` (the bare method name) is recoverable from it.
 ///
 /// ```
 /// use otel_rpc::SemconvStability;

@@ -1,6 +1,6 @@
 //! Pool metrics: otel-redis records none for a multiplexed connection or a
 //! `ConnectionManager` (one shared connection, not a pool); a deadpool-redis pool gets the
-//! `db.client.connection.*` instruments of `otel-rpc/src/pool.rs` through the example's observer
+//! `db.client.connection.*` instruments of `otel_rpc::pool` through the example's observer
 //! (`examples/deadpool/observed.rs`), checked here against the real Redis.
 
 use crate::common;
@@ -14,7 +14,7 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use otel_redis::TracedConnection;
-use otel_rpc::PoolMetrics;
+use otel_rpc::pool::PoolMetrics;
 use otel_testkit::TestTelemetry;
 use tokio::sync::Semaphore;
 

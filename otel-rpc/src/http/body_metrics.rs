@@ -48,7 +48,16 @@ impl<O: sealed::HttpOptions> LayerBuilder<O> {
     }
 
     /// Records `http.{server,client}.request.body.size` and `...response.body.size` (bytes,
-    /// the duration metric's attributes; see [the sources of the sizes](self)). Off by default.
+    /// the duration metric's attributes), from these sources. Off by default.
+    ///
+    /// | | request body | response body |
+    /// |---|---|---|
+    /// | server | `Content-Length` of the request | bytes of the data frames sent (counted) |
+    /// | client | `Content-Length` of the request | `Content-Length` of the response (the span ends at the response head) |
+    ///
+    /// A body without `Content-Length` (chunked, streamed) records no request size, and a client
+    /// response without one no response size. With body sizes on, the span also carries
+    /// `http.request.body.size` / `http.response.body.size`.
     ///
     /// Cost: two histogram points per request, and on the server a counter add per body frame.
     pub fn body_size_metrics(mut self, on: bool) -> Self {

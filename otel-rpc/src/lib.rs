@@ -20,6 +20,9 @@
 //!   [`Verdict`]);
 //! * the one builder vocabulary ([`InstrumentationOptions`], [`DbInstrumentationOptions`]);
 //! * per [`Domain`] the semantic-conventions version and schema URL.
+//! * `OTEL_SEMCONV_STABILITY_OPT_IN` ([`SemconvStability`]: `database/dup`, `http/dup`,
+//!   `rpc/dup`): the previous attribute names beside the current ones, from one table;
+//! * header and gRPC metadata capture by allow-list (feature `http`, `LayerBuilder::capture_request_headers`).
 //!
 //! The core has no HTTP or gRPC dependency; the layers live behind features:
 //!
@@ -49,6 +52,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "http")]
+mod capture;
 mod classify;
 mod conventions;
 mod db;
@@ -64,11 +69,12 @@ mod metric;
 mod options;
 mod outcome;
 mod parent;
-mod pool;
+pub mod pool;
 mod propagation;
 mod providers;
 mod recorder;
 mod recording;
+mod semconv_mode;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -87,20 +93,18 @@ pub use self::{
     options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions},
     outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome},
     parent::current_context,
-    pool::{
-        ConnectionState, ConnectionUse, PendingAcquire, PoolCounts, PoolLimits, PoolMetrics,
-        PoolObserver, default_pool_name,
-    },
     propagation::{SharedPropagator, env::propagator_from_env},
     recorder::{SpanRecorder, SpanRecorderBuilder},
     recording::Recording,
+    semconv_mode::SemconvStability,
     untrusted::{ErrorTextMode, MAX_NAME_LEN, OTHER, closed, name_shape_ok, scrub, sqlstate},
 };
 
 #[cfg(feature = "http")]
 pub use self::{
     http::client::{HttpClientLayer, HttpClientService},
-    http::protocol::{HttpClient, HttpServer},
+    http::known_methods::KnownMethods,
+    http::protocol::{HttpClient, HttpClientOptions, HttpServer, HttpServerOptions},
     http::server::HttpServerLayer,
     layer::body::TracedBody,
     layer::future::TraceFuture,
@@ -116,7 +120,7 @@ pub use self::http::reqwest::OtelMiddleware;
 #[cfg(feature = "grpc")]
 pub use self::{
     grpc::client::{GrpcClientLayer, GrpcClientService},
-    grpc::protocol::{GrpcClient, GrpcServer},
+    grpc::protocol::{GrpcClient, GrpcClientOptions, GrpcServer, GrpcServerOptions},
     grpc::server::GrpcServerLayer,
 };
 

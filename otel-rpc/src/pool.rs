@@ -18,7 +18,7 @@
 //! Attaching the observer to a pool this workspace does not wrap (here a hand-rolled one):
 //!
 //! ```
-//! use otel_rpc::{PoolCounts, PoolLimits, PoolMetrics, default_pool_name};
+//! use otel_rpc::pool::{PoolCounts, PoolLimits, PoolMetrics, default_pool_name};
 //! use opentelemetry::metrics::MeterProvider as _;
 //!
 //! let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().build();
@@ -99,7 +99,7 @@ pub struct PoolLimits {
 /// parts are left out (`db.local/shop`, `db.local:5432`, `shop`). `unknown` when all are.
 ///
 /// ```
-/// use otel_rpc::default_pool_name;
+/// use otel_rpc::pool::default_pool_name;
 /// assert_eq!(default_pool_name(Some("db"), Some(5432), Some("shop")), "db:5432/shop");
 /// assert_eq!(default_pool_name(None, None, Some("app.db")), "app.db");
 /// assert_eq!(default_pool_name(None, None, None), "unknown");

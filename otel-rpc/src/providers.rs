@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use arc_swap::{ArcSwap, Guard};
 use opentelemetry::InstrumentationScope;
 use opentelemetry::global::{self, BoxedTracer, ObjectSafeTracer};
-use opentelemetry::metrics::{Histogram, Meter, MeterProvider};
+use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::trace::{Tracer, TracerProvider};
 
 use crate::exception::{ExceptionLogger, SharedLoggerFactory, logger_factory};
@@ -121,7 +121,7 @@ type GlobalMeterProvider = dyn MeterProvider + Send + Sync;
 pub(crate) struct Resolved {
     pub(crate) tracer: Arc<BoxedTracer>,
     /// `None` when metrics are off.
-    pub(crate) duration: Option<Histogram<f64>>,
+    pub(crate) duration: Option<crate::metric::Instruments>,
     /// `None` when exceptions do not go to logs or no logger provider is known.
     pub(crate) logger: Option<Arc<dyn ExceptionLogger>>,
     /// The global meter provider `duration` came from (identity only; never upgraded).
@@ -148,7 +148,7 @@ impl Follow {
 pub(crate) struct Given {
     pub(crate) tracer: Option<BoxedTracer>,
     /// `Some(None)`: metrics off. `Some(Some(h))`: from an explicit meter provider.
-    pub(crate) duration: Option<Option<Histogram<f64>>>,
+    pub(crate) duration: Option<Option<crate::metric::Instruments>>,
     /// `Some(..)`: explicit logger (or logs off).
     pub(crate) logger: Option<Option<Arc<dyn ExceptionLogger>>>,
 }
@@ -289,7 +289,7 @@ fn global_tracer(scope: &InstrumentationScope) -> BoxedTracer {
 fn global_histogram(
     scope: &InstrumentationScope,
     metric: &DurationMetric,
-) -> (Histogram<f64>, Weak<GlobalMeterProvider>) {
+) -> (crate::metric::Instruments, Weak<GlobalMeterProvider>) {
     let provider = global::meter_provider();
     let meter = provider.meter_with_scope(scope.clone());
     (metric.build(&meter), Arc::downgrade(&provider))

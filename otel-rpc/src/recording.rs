@@ -11,7 +11,7 @@ use opentelemetry_semantic_conventions::attribute;
 
 use crate::classify::{Observed, Verdict};
 use crate::conventions::Domain;
-use crate::metric::bound_metric_value;
+use crate::metric::{HttpState, bound_metric_value};
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
 use crate::state::RecorderState;
 use crate::text::truncate;
@@ -33,6 +33,8 @@ struct Active {
     started: Started,
     metric_attrs: Vec<KeyValue>,
     recording: bool,
+    /// The opted-in HTTP metrics beside the duration (active requests, body sizes).
+    http: Option<Box<HttpState>>,
 }
 
 enum Started {
@@ -70,7 +72,46 @@ impl Recording {
                 started,
                 metric_attrs,
                 recording,
+                http: None,
             }),
+        }
+    }
+
+    /// Starts the opted-in HTTP metrics of this operation (the active-requests increment).
+    pub(crate) fn start_http(
+        &mut self,
+        instruments: std::sync::Arc<crate::metric::HttpInstruments>,
+    ) {
+        if let Some(active) = &mut self.active {
+            active.http = Some(Box::new(HttpState::start(
+                instruments,
+                &active.metric_attrs,
+            )));
+        }
+    }
+
+    /// `true` when this operation records body sizes.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn wants_body_sizes(&self) -> bool {
+        self.active
+            .as_ref()
+            .and_then(|a| a.http.as_ref())
+            .is_some_and(|h| h.body_sizes())
+    }
+
+    /// Sets the request body size (bytes), when body sizes are recorded.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn set_request_body_size(&mut self, bytes: u64) {
+        if let Some(h) = self.active.as_mut().and_then(|a| a.http.as_mut()) {
+            h.request_size = Some(bytes);
+        }
+    }
+
+    /// Adds `bytes` to the response body size, when body sizes are recorded.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn add_response_body_bytes(&mut self, bytes: u64) {
+        if let Some(h) = self.active.as_mut().and_then(|a| a.http.as_mut()) {
+            h.response_size = Some(h.response_size.unwrap_or(0).saturating_add(bytes));
         }
     }
 
@@ -94,9 +135,11 @@ impl Recording {
     /// Sets a span attribute (ignored when the span is not recording), capped by the one
     /// attribute cap rule (see `untrusted`).
     pub fn set_attribute(&self, mut kv: KeyValue) {
-        if self.is_recording() {
+        if let Some(active) = &self.active
+            && active.recording
+        {
             cap_attribute(&mut kv);
-            self.cx.span().set_attribute(kv);
+            set_span_attribute(&self.cx, &active.recorder, kv);
         }
     }
 
@@ -109,7 +152,7 @@ impl Recording {
                 active.metric_attrs.push(bound_metric_value(kv.clone()));
             }
             if active.recording {
-                self.cx.span().set_attribute(kv);
+                set_span_attribute(&self.cx, &active.recorder, kv);
             }
         }
     }
@@ -175,6 +218,7 @@ impl Recording {
             recorder,
             metric_attrs,
             recording,
+            http,
             ..
         } = &mut active;
         let (mut failure, cancelled) = match outcome {
@@ -201,7 +245,7 @@ impl Recording {
                     {
                         push_metric_attr(recorder, metric_attrs, &code);
                         if *recording {
-                            self.cx.span().set_attribute(code);
+                            set_span_attribute(&self.cx, recorder, code);
                         }
                     }
                 }
@@ -273,12 +317,23 @@ impl Recording {
             if *recording {
                 span.set_attribute(error_type);
                 if let Some(code) = status_code {
-                    span.set_attribute(code);
+                    set_span_attribute(&self.cx, recorder, code);
                 }
                 span.set_status(match &f.message {
                     Some(message) => Status::error(message.to_string()),
                     None => Status::error(""),
                 });
+            }
+        }
+        if *recording && let Some(http) = http {
+            for (key, size) in [
+                (attribute::HTTP_REQUEST_BODY_SIZE, http.request_size),
+                (attribute::HTTP_RESPONSE_BODY_SIZE, http.response_size),
+            ] {
+                if let Some(size) = size {
+                    let size = i64::try_from(size).unwrap_or(i64::MAX);
+                    set_span_attribute(&self.cx, recorder, KeyValue::new(key, size));
+                }
             }
         }
         let elapsed = match (&active.started, end) {
@@ -292,10 +347,29 @@ impl Recording {
             Some(end) => span.end_with_timestamp(end),
             None => span.end(),
         }
-        if let Some(histogram) = &active.recorder.providers.load().duration {
-            histogram.record(elapsed.as_secs_f64(), &active.metric_attrs);
+        // Exemplar-ready: the points are recorded with this operation's context current (its
+        // span, not the caller's), so an SDK sampling exemplars links them to the operation.
+        let instruments = active.recorder.providers.load();
+        if instruments.duration.is_some() || active.http.is_some() {
+            let _current = self.cx.clone().attach();
+            if let Some(instruments) = &instruments.duration {
+                instruments.record(elapsed.as_secs_f64(), &active.metric_attrs);
+            }
+            if let Some(http) = active.http.take() {
+                http.finish(&active.metric_attrs);
+            }
         }
     }
+}
+
+/// Sets an (already capped) attribute on the span of `cx` and, in a `*/dup` mode, its copy
+/// under the previous name: the one place a recording writes span attributes after the start.
+fn set_span_attribute(cx: &Context, recorder: &RecorderState, kv: KeyValue) {
+    let span = cx.span();
+    if let Some(copy) = recorder.previous.and_then(|p| p.copy(&kv, &[])) {
+        span.set_attribute(copy);
+    }
+    span.set_attribute(kv);
 }
 
 /// Adds `kv` to the metric attributes when metrics are on and the allow-list has its key.

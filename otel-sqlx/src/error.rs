@@ -1,5 +1,5 @@
 //! Classifying a `sqlx::Error` into the span's failure, following the one rule of
-//! [`otel_rpc::untrusted`]: nothing the server (or the driver) wrote is recorded by default.
+//! `otel-rpc/src/untrusted.rs`: nothing the server (or the driver) wrote is recorded by default.
 //!
 //! * Database errors: `db.response.status_code` and `error.type` = the SQLSTATE (PostgreSQL,
 //!   MySQL/MariaDB; only when it has the SQLSTATE shape, five of `[0-9A-Z]`) or the SQLite
@@ -9,7 +9,7 @@
 //! * Everything else (pool timeout, I/O, TLS, protocol, decoding...): `error.type` from the
 //!   closed set [`ERROR_KINDS`], a fixed description, and an exception.
 //! * [`ErrorTextMode::Scrubbed`] (opt-in) replaces the fixed description by the server or
-//!   driver text after [`otel_rpc::scrub`].
+//!   driver text after `[`otel_rpc::scrub`]`.
 
 use std::borrow::Cow;
 

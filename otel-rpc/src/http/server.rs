@@ -27,6 +27,13 @@ impl LayerBuilder<HttpServerOptions> {
         self
     }
 
+    /// The methods recorded as themselves; others are `_OTHER` (see [`KnownMethods`](super::KnownMethods)).
+    /// Default: `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, else the conventions' set.
+    pub fn known_methods(mut self, methods: super::KnownMethods) -> Self {
+        self.options.known_methods = methods;
+        self
+    }
+
     /// Takes `client.address` from the first `X-Forwarded-For` entry. Only enable behind a
     /// proxy you trust to set it; the socket peer then goes to `network.peer.address`.
     pub fn trust_forwarded_for(mut self, trust: bool) -> Self {

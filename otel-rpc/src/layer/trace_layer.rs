@@ -127,6 +127,7 @@ pub struct LayerBuilder<O> {
     catch_panics: bool,
     pub(crate) metric: DurationMetric,
     pub(crate) hooks: Hooks,
+    pub(crate) capture: crate::capture::CaptureConfig,
     pub(crate) options: O,
 }
 
@@ -166,6 +167,7 @@ impl<O> LayerBuilder<O> {
             catch_panics: true,
             metric,
             hooks: Hooks::default(),
+            capture: Default::default(),
             options,
         }
     }
@@ -231,6 +233,7 @@ impl<O> LayerBuilder<O> {
                     recorder: recorder.clone(),
                     catch_panics: self.catch_panics,
                     error_text: self.common.error_text,
+                    capture: self.capture.resolve(P::INSTRUMENTATION, P::SIDE),
                 }),
                 recorder,
                 enabled: self.common.enabled,

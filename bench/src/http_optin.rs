@@ -26,7 +26,7 @@ pub const ATTACH: &str = "exemplar-ready end: attach + detach of the operation's
 
 /// The rows.
 pub fn rows(p: &Pipeline, rt: &tokio::runtime::Runtime, n: usize) -> Vec<Micro> {
-    let builder = || -> LayerBuilder<otel_rpc::HttpServerOptions> {
+    let builder = || -> LayerBuilder<otel_rpc::HttpServer> {
         HttpServerLayer::builder()
             .tracer_provider(p.tracer_provider.clone())
             .meter_provider(p.meter_provider.clone())

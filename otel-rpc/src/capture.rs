@@ -232,7 +232,7 @@ fn record(names: &[(HeaderName, Key)], headers: &HeaderMap, recording: &Recordin
     }
 }
 
-impl<O> LayerBuilder<O> {
+impl<P: crate::layer::protocol::Protocol> LayerBuilder<P> {
     /// Records the request headers named here (case-insensitive) on the span, as span
     /// attributes only:
     ///

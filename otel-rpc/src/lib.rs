@@ -11,7 +11,7 @@
 //!
 //! * untrusted text: server, peer and application error text is never recorded by default
 //!   ([`ErrorTextMode`]); names pass a shape check ([`name_shape_ok`], [`scrub`]), codes come
-//!   from closed sets ([`closed`], [`sqlstate`], [`OTHER`]);
+//!   from closed sets ([`closed`], [`OTHER`]);
 //! * [`Outcome`] / [`Failure`]: status Error + `error.type` on failure, a description only
 //!   when it adds something, exceptions only for real errors;
 //! * exceptions as span events, log records or both ([`ExceptionSignal`],
@@ -84,7 +84,7 @@ mod untrusted;
 // The whole public API: what adapters, layers and applications name.
 pub use self::{
     // Recording spans: the recorder, one operation's recording, how it ended.
-    classify::{Classifier, Observed, Verdict},
+    classify::{Observed, Verdict},
     conventions::Domain,
     db::{DbOperation, QueryText, QueryTextMode},
     exception::{ExceptionSignal, set_logger_provider},
@@ -93,23 +93,21 @@ pub use self::{
     options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions},
     outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome},
     parent::current_context,
-    propagation::{SharedPropagator, env::propagator_from_env},
+    propagation::env::propagator_from_env,
     recorder::{SpanRecorder, SpanRecorderBuilder},
     recording::Recording,
     semconv_mode::SemconvStability,
-    untrusted::{ErrorTextMode, MAX_NAME_LEN, OTHER, closed, name_shape_ok, scrub, sqlstate},
+    untrusted::{ErrorTextMode, MAX_NAME_LEN, OTHER, closed, name_shape_ok, scrub},
 };
 
 #[cfg(feature = "http")]
 pub use self::{
     http::client::{HttpClientLayer, HttpClientService},
     http::known_methods::KnownMethods,
-    http::protocol::{HttpClient, HttpClientOptions, HttpServer, HttpServerOptions},
+    http::protocol::{HttpClient, HttpServer},
     http::server::HttpServerLayer,
     layer::body::TracedBody,
     layer::future::TraceFuture,
-    layer::headers::HeaderExtractor,
-    layer::protocol::Protocol,
     layer::service::TraceService,
     layer::trace_layer::{LayerBuilder, TraceLayer},
 };
@@ -120,7 +118,7 @@ pub use self::http::reqwest::OtelMiddleware;
 #[cfg(feature = "grpc")]
 pub use self::{
     grpc::client::{GrpcClientLayer, GrpcClientService},
-    grpc::protocol::{GrpcClient, GrpcClientOptions, GrpcServer, GrpcServerOptions},
+    grpc::protocol::{GrpcClient, GrpcServer},
     grpc::server::GrpcServerLayer,
 };
 

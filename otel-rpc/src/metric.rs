@@ -127,7 +127,7 @@ pub struct DurationMetric {
     pub keys: Cow<'static, [&'static str]>,
     /// How many distinct values of each free-text database key (`db.namespace`,
     /// `db.collection.name`, `db.operation.name`, `db.query.summary`) a recorder admits onto
-    /// the metric; later new values are recorded as `_OTHER` there (see [`DB_METRIC_KEYS`]).
+    /// the metric; later new values are recorded as `_OTHER` there (see the database metric keys).
     /// Default [`DEFAULT_MAX_DISTINCT_VALUES`](Self::DEFAULT_MAX_DISTINCT_VALUES).
     pub max_distinct_values: usize,
     /// The HTTP metrics recorded beside the duration (opt-in, HTTP layers only).
@@ -266,7 +266,7 @@ impl DurationMetric {
 pub(crate) const END_ATTRIBUTES: usize = 2;
 
 /// How a database attribute value is bounded before it reaches span and metric (see
-/// [`DB_METRIC_KEYS`]).
+/// the database metric keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DbValueRule {
     /// Capped at `MAX_NAME_LEN` bytes (with the truncation marker).

@@ -122,7 +122,7 @@ pub struct CommonOptions {
     /// recorder is built.
     pub exception_signal: Option<crate::exception::ExceptionSignal>,
     /// `false` turns the adapter into a pass-through. Default: the environment switch
-    /// `OTEL_INSTRUMENTATION_<NAME>_ENABLED` ([`enabled_from_env`]); a call to
+    /// `OTEL_INSTRUMENTATION_<NAME>_ENABLED` (unset, or any value but `false`, means on); a call to
     /// [`InstrumentationOptions::enabled`] overrides it.
     pub enabled: bool,
     /// No span without a parent span (database adapters; set with
@@ -172,7 +172,7 @@ impl Clone for CommonOptions {
 
 impl CommonOptions {
     /// Defaults for `instrumentation` (its short name, e.g. `sqlx`), reading its environment
-    /// switch ([`enabled_from_env`]).
+    /// switch (unset, or any value but `false`, means on).
     pub fn new(instrumentation: &'static str) -> Self {
         CommonOptions {
             instrumentation,

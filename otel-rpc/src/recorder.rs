@@ -120,7 +120,7 @@ impl SpanRecorder {
     }
 
     /// The verdict for `observed`: the user's rule, else the conventions' default for this
-    /// recorder's span kind ([`default_verdict`]).
+    /// recorder's span kind (the conventions' default).
     pub fn verdict(&self, observed: &Observed<'_>) -> Verdict {
         self.classify(observed)
             .unwrap_or_else(|| default_verdict(&self.inner.kind, observed))

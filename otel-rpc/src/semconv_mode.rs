@@ -102,7 +102,7 @@ impl SemconvStability {
         mode
     }
 
-    /// The modes of [`SEMCONV_STABILITY_ENV`] (none when unset).
+    /// The modes of `OTEL_SEMCONV_STABILITY_OPT_IN` (none when unset).
     pub fn from_env() -> Self {
         std::env::var(SEMCONV_STABILITY_ENV)
             .map(|v| Self::parse(&v))

@@ -13,6 +13,7 @@ pub use crate::metric::{
     HTTP_SERVER_METRIC_KEYS, HTTP_SERVER_METRIC_KEYS_WITH_SERVER_ADDRESS, RPC_METRIC_KEYS,
 };
 pub use crate::options::{enabled_env_var, enabled_from_env};
+pub use crate::pool::observer::{MAX_POOL_NAME_LEN, POOL_TIME_BOUNDARIES};
 pub use crate::propagation::{
     MAX_PROPAGATION_HEADER_LEN,
     baggage::{MAX_BAGGAGE_LEN, MAX_BAGGAGE_MEMBER_LEN, MAX_BAGGAGE_MEMBERS},
@@ -45,7 +46,7 @@ pub use crate::http::{
 };
 #[cfg(feature = "http")]
 pub use crate::layer::{
-    headers::HeaderInjector,
+    headers::{HeaderExtractor, HeaderInjector},
     peer::{MAX_PEER_SERVICE_LEN, PEER_SERVICE_HEADER},
 };
 

@@ -13,8 +13,8 @@
 
 use std::borrow::Cow;
 
+use otel_rpc::OTHER;
 use otel_rpc::{ErrorTextMode, Failure};
-use otel_rpc::{OTHER, sqlstate};
 use sqlx::Error;
 
 /// Every `error.type` value a non-database `sqlx::Error` is recorded with (plus `_OTHER` for
@@ -227,9 +227,36 @@ pub(crate) fn failure(err: &Error, codes: CodeKind, mode: ErrorTextMode) -> Fail
     }
 }
 
+/// `code` when it is a well-formed SQLSTATE (exactly five characters of `0-9` / `A-Z`), else
+/// `None`.
+fn sqlstate(code: &str) -> Option<&str> {
+    (code.len() == 5
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()))
+    .then_some(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlstates_are_five_digits_or_capitals() {
+        assert_eq!(sqlstate("23505"), Some("23505"));
+        assert_eq!(sqlstate("HV00R"), Some("HV00R"));
+        for bad in [
+            "",
+            "2350",
+            "235050",
+            "2350a",
+            "2350'",
+            "23 05",
+            "２３５０５",
+        ] {
+            assert_eq!(sqlstate(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn codes_are_validated() {

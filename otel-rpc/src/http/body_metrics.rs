@@ -16,25 +16,25 @@
 
 use http::{HeaderMap, header};
 
-use super::protocol::{HttpClientOptions, HttpServerOptions};
+use super::protocol::{HttpClient, HttpServer};
 use crate::layer::trace_layer::LayerBuilder;
 use crate::recording::Recording;
 
 mod sealed {
-    pub trait HttpOptions {
+    pub trait HttpOptions: crate::layer::protocol::Protocol {
         const SERVER: bool;
     }
 }
 
-impl sealed::HttpOptions for HttpServerOptions {
+impl sealed::HttpOptions for HttpServer {
     const SERVER: bool = true;
 }
 
-impl sealed::HttpOptions for HttpClientOptions {
+impl sealed::HttpOptions for HttpClient {
     const SERVER: bool = false;
 }
 
-impl<O: sealed::HttpOptions> LayerBuilder<O> {
+impl<P: sealed::HttpOptions> LayerBuilder<P> {
     /// Records `http.server.active_requests` (server layer) or `http.client.active_requests`
     /// (client layer): +1 when a request starts, -1 when its span ends, with
     /// `http.request.method`, `url.scheme` and, where the duration metric has them,
@@ -43,7 +43,7 @@ impl<O: sealed::HttpOptions> LayerBuilder<O> {
     /// Cost: two counter updates per request (one attribute-set lookup each).
     pub fn active_requests_metric(mut self, on: bool) -> Self {
         self.metric.extra.active_requests = on;
-        self.metric.extra.server = O::SERVER;
+        self.metric.extra.server = P::SERVER;
         self
     }
 
@@ -62,7 +62,7 @@ impl<O: sealed::HttpOptions> LayerBuilder<O> {
     /// Cost: two histogram points per request, and on the server a counter add per body frame.
     pub fn body_size_metrics(mut self, on: bool) -> Self {
         self.metric.extra.body_sizes = on;
-        self.metric.extra.server = O::SERVER;
+        self.metric.extra.server = P::SERVER;
         self
     }
 }

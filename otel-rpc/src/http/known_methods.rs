@@ -28,8 +28,8 @@ pub const MAX_KNOWN_METHODS: usize = 64;
 /// name and `http.request.method`, so span names and metric series stay bounded) and the
 /// original goes to `http.request.method_original` on the span, capped at 64 bytes.
 ///
-/// The default ([`KnownMethods::default`]) is the variable [`KNOWN_METHODS_ENV`] when it is
-/// set to a non-blank value, else the conventions' set ([`DEFAULT_KNOWN_METHODS`]). A list,
+/// The default ([`KnownMethods::default`]) is the variable `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` when it is
+/// set to a non-blank value, else the conventions' set (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`, `PATCH`, `QUERY`). A list,
 /// from code or from the variable, replaces the default set (it does not add to it), and is
 /// compared case-sensitively, as the conventions require.
 ///
@@ -67,13 +67,13 @@ impl Default for KnownMethods {
 }
 
 impl KnownMethods {
-    /// The conventions' default set, [`DEFAULT_KNOWN_METHODS`], whatever the environment.
+    /// The conventions' default set, `GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`, `PATCH`, `QUERY`, whatever the environment.
     pub fn conventions() -> Self {
         KnownMethods { custom: None }
     }
 
     /// Exactly `methods` (blank and invalid entries, i.e. not an HTTP token, are skipped;
-    /// at most [`MAX_KNOWN_METHODS`]). An empty list makes every method `_OTHER`.
+    /// at most 64 methods). An empty list makes every method `_OTHER`.
     pub fn new<I, S>(methods: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -97,7 +97,7 @@ impl KnownMethods {
         }
     }
 
-    /// The set of [`KNOWN_METHODS_ENV`] (comma-separated) when it is set and not blank, else
+    /// The set of `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` (comma-separated) when it is set and not blank, else
     /// [`conventions`](Self::conventions).
     pub fn from_env() -> Self {
         match std::env::var(KNOWN_METHODS_ENV) {

@@ -19,7 +19,6 @@ use crate::http::request_facts::{
 };
 use crate::layer::body::{Decided, TracedBody};
 use crate::layer::peer::{peer_service, send_service_name};
-use crate::layer::protocol::LayerOptions;
 use crate::layer::protocol::{Protocol, Sealed, Traced};
 use crate::layer::rules::{Rules, Side};
 use crate::layer::shared::Shared;
@@ -67,10 +66,6 @@ impl fmt::Debug for HttpServerOptions {
     }
 }
 
-impl LayerOptions for HttpServerOptions {
-    type Protocol = HttpServer;
-}
-
 /// Options specific to [`HttpClientLayer`](crate::HttpClientLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
 #[derive(Clone, Default)]
 #[non_exhaustive]
@@ -86,10 +81,6 @@ impl fmt::Debug for HttpClientOptions {
             .field("known_methods", &self.known_methods)
             .finish()
     }
-}
-
-impl LayerOptions for HttpClientOptions {
-    type Protocol = HttpClient;
 }
 
 impl Protocol for HttpServer {

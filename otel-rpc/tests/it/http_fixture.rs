@@ -12,7 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use otel_rpc::InstrumentationOptions;
 use otel_rpc::LayerBuilder;
-use otel_rpc::{HttpClientLayer, HttpClientOptions, HttpServerLayer, HttpServerOptions};
+use otel_rpc::{HttpClient, HttpClientLayer, HttpServer, HttpServerLayer};
 use otel_testkit::TestTelemetry;
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -22,14 +22,14 @@ pub type RawClient = Client<HttpConnector, Full<Bytes>>;
 pub type TracedClient = otel_rpc::HttpClientService<RawClient>;
 
 /// A server-layer builder exporting into `t`.
-pub fn server_builder(t: &TestTelemetry) -> LayerBuilder<HttpServerOptions> {
+pub fn server_builder(t: &TestTelemetry) -> LayerBuilder<HttpServer> {
     HttpServerLayer::builder()
         .tracer_provider(t.tracer_provider.clone())
         .meter_provider(t.meter_provider.clone())
 }
 
 /// A client-layer builder exporting into `t`.
-pub fn client_builder(t: &TestTelemetry) -> LayerBuilder<HttpClientOptions> {
+pub fn client_builder(t: &TestTelemetry) -> LayerBuilder<HttpClient> {
     HttpClientLayer::builder()
         .tracer_provider(t.tracer_provider.clone())
         .meter_provider(t.meter_provider.clone())

@@ -64,7 +64,7 @@ pub const GRPC_PAIR_UNSAMPLED: &str =
 pub const GRPC_PAIR_TRACING: &str =
     "gRPC in-process: tracing route client + server layers (no metric)";
 
-fn router() -> Router {
+pub(crate) fn router() -> Router {
     Router::new().route("/users/{id}", get(|| async { "user" }))
 }
 
@@ -83,7 +83,7 @@ fn request(traceparent: bool) -> http::Request<Full<Bytes>> {
 
 /// One request through `svc`, its response body read to the end (the layers end their spans
 /// there).
-fn http_call<S, B>(rt: &tokio::runtime::Runtime, svc: &mut S, traceparent: bool)
+pub(crate) fn http_call<S, B>(rt: &tokio::runtime::Runtime, svc: &mut S, traceparent: bool)
 where
     S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>>,
     B: http_body::Body,
@@ -159,6 +159,7 @@ fn http(p: &Pipeline, rt: &tokio::runtime::Runtime, n: usize) -> Vec<Micro> {
     out.push(time(HTTP_SERVER_TRACING, n, || {
         http_call(rt, &mut tracing_server, true)
     }));
+    out.extend(crate::http_optin::rows(p, rt, n));
     #[cfg(feature = "alt-tower")]
     match opentelemetry_instrumentation_tower::http::server::LayerBuilder::builder().build() {
         Ok(layer) => {

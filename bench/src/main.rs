@@ -11,6 +11,7 @@
 
 mod alt;
 mod floor;
+mod http_optin;
 mod layers;
 mod measure;
 mod memory;

@@ -1,5 +1,5 @@
 //! Connection pool metrics (`db.client.connection.*`) from the driver's CMAP events, through
-//! the shared [`otel_rpc::pool`] observer.
+//! the shared `otel_rpc::pool` observer.
 //!
 //! The driver keeps one pool per server. Each pool's connections are tracked by id (pending
 //! until ready, then idle or used), so every count moves exactly once per event:
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use mongodb::event::cmap::{CmapEvent, ConnectionCheckoutFailedReason};
 use mongodb::options::ServerAddress;
 use opentelemetry::metrics::Meter;
-use otel_rpc::{ConnectionState, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
+use otel_rpc::pool::{ConnectionState, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
 
 use crate::in_flight::KeyHasher;
 

@@ -40,7 +40,7 @@ pub enum Verdict {
     NotError,
 }
 
-/// What an operation's outcome looked like, as given to a [`Classifier`].
+/// What an operation's outcome looked like, as given to a classification rule (`classify(..)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Observed<'a> {
@@ -102,7 +102,7 @@ pub fn default_verdict(kind: &SpanKind, observed: &Observed<'_>) -> Verdict {
     }
 }
 
-/// Wraps a closure into a [`Classifier`].
+/// Wraps a closure into a classifier (`Arc<dyn Fn(&Observed) -> Option<Verdict>>`).
 #[cfg(any(test, feature = "testing"))]
 pub fn classifier(
     rule: impl Fn(&Observed<'_>) -> Option<Verdict> + Send + Sync + 'static,

@@ -48,7 +48,7 @@ pub enum ExceptionSignal {
 }
 
 impl ExceptionSignal {
-    /// Parses a value of [`EXCEPTION_SIGNAL_ENV`]: a comma-separated list in which `logs/dup`
+    /// Parses a value of `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`: a comma-separated list in which `logs/dup`
     /// wins over `logs`; anything else is [`ExceptionSignal::SpanEvent`].
     ///
     /// ```
@@ -70,7 +70,7 @@ impl ExceptionSignal {
         signal
     }
 
-    /// The signal chosen by [`EXCEPTION_SIGNAL_ENV`] (unset: [`ExceptionSignal::SpanEvent`]).
+    /// The signal chosen by `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` (unset: [`ExceptionSignal::SpanEvent`]).
     pub fn from_env() -> Self {
         std::env::var(EXCEPTION_SIGNAL_ENV)
             .map(|v| Self::parse(&v))

@@ -11,7 +11,7 @@
 //!
 //! * untrusted text: server, peer and application error text is never recorded by default
 //!   ([`ErrorTextMode`]); names pass a shape check ([`name_shape_ok`], [`scrub`]), codes come
-//!   from closed sets ([`closed`], [`sqlstate`], [`OTHER`]);
+//!   from closed sets ([`closed`], [`OTHER`]);
 //! * [`Outcome`] / [`Failure`]: status Error + `error.type` on failure, a description only
 //!   when it adds something, exceptions only for real errors;
 //! * exceptions as span events, log records or both ([`ExceptionSignal`],
@@ -20,6 +20,9 @@
 //!   [`Verdict`]);
 //! * the one builder vocabulary ([`InstrumentationOptions`], [`DbInstrumentationOptions`]);
 //! * per [`Domain`] the semantic-conventions version and schema URL.
+//! * `OTEL_SEMCONV_STABILITY_OPT_IN` ([`SemconvStability`]: `database/dup`, `http/dup`,
+//!   `rpc/dup`): the previous attribute names beside the current ones, from one table;
+//! * header and gRPC metadata capture by allow-list (feature `http`, `LayerBuilder::capture_request_headers`).
 //!
 //! The core has no HTTP or gRPC dependency; the layers live behind features:
 //!
@@ -49,6 +52,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "http")]
+mod capture;
 mod classify;
 mod conventions;
 mod db;
@@ -64,12 +69,13 @@ mod metric;
 mod options;
 mod outcome;
 mod parent;
-mod pool;
+pub mod pool;
 mod prepared;
 mod propagation;
 mod providers;
 mod recorder;
 mod recording;
+mod semconv_mode;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -79,7 +85,7 @@ mod untrusted;
 // The whole public API: what adapters, layers and applications name.
 pub use self::{
     // Recording spans: the recorder, one operation's recording, how it ended.
-    classify::{Classifier, Observed, Verdict},
+    classify::{Observed, Verdict},
     conventions::Domain,
     db::{DbOperation, QueryText, QueryTextMode},
     exception::{ExceptionSignal, set_logger_provider},
@@ -88,26 +94,22 @@ pub use self::{
     options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions},
     outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome},
     parent::current_context,
-    pool::{
-        ConnectionState, ConnectionUse, PendingAcquire, PoolCounts, PoolLimits, PoolMetrics,
-        PoolObserver, default_pool_name,
-    },
     prepared::PreparedOperation,
-    propagation::{SharedPropagator, env::propagator_from_env},
+    propagation::env::propagator_from_env,
     recorder::{SpanRecorder, SpanRecorderBuilder},
     recording::Recording,
-    untrusted::{ErrorTextMode, MAX_NAME_LEN, OTHER, closed, name_shape_ok, scrub, sqlstate},
+    semconv_mode::SemconvStability,
+    untrusted::{ErrorTextMode, MAX_NAME_LEN, OTHER, closed, name_shape_ok, scrub},
 };
 
 #[cfg(feature = "http")]
 pub use self::{
     http::client::{HttpClientLayer, HttpClientService},
+    http::known_methods::KnownMethods,
     http::protocol::{HttpClient, HttpServer},
     http::server::HttpServerLayer,
     layer::body::TracedBody,
     layer::future::TraceFuture,
-    layer::headers::HeaderExtractor,
-    layer::protocol::Protocol,
     layer::service::TraceService,
     layer::trace_layer::{LayerBuilder, TraceLayer},
 };

@@ -2,15 +2,17 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::metrics::{Histogram, Meter};
+use opentelemetry::metrics::Meter;
 use opentelemetry_semantic_conventions::{attribute, metric};
 
 pub(crate) mod bounded;
 mod distinct;
+mod instruments;
 pub(crate) use distinct::DistinctValues;
 pub(crate) use distinct::{
     Entry as DistinctEntry, SLOTS as DISTINCT_SLOTS, slot_of as distinct_slot,
 };
+pub(crate) use instruments::{ExtraMetrics, HttpInstruments, HttpState, Instruments};
 
 /// Bucket boundaries (seconds) the database semantic conventions advise for
 /// `db.client.operation.duration`.
@@ -75,6 +77,7 @@ pub const HTTP_SERVER_METRIC_KEYS: &[&str] = &[
 ];
 
 /// [`HTTP_SERVER_METRIC_KEYS`] plus the opt-in `server.address` / `server.port`.
+#[cfg_attr(not(any(feature = "http", feature = "testing")), allow(dead_code))]
 pub const HTTP_SERVER_METRIC_KEYS_WITH_SERVER_ADDRESS: &[&str] = &[
     attribute::HTTP_REQUEST_METHOD,
     attribute::HTTP_ROUTE,
@@ -124,9 +127,11 @@ pub struct DurationMetric {
     pub keys: Cow<'static, [&'static str]>,
     /// How many distinct values of each free-text database key (`db.namespace`,
     /// `db.collection.name`, `db.operation.name`, `db.query.summary`) a recorder admits onto
-    /// the metric; later new values are recorded as `_OTHER` there (see [`DB_METRIC_KEYS`]).
+    /// the metric; later new values are recorded as `_OTHER` there (see the database metric keys).
     /// Default [`DEFAULT_MAX_DISTINCT_VALUES`](Self::DEFAULT_MAX_DISTINCT_VALUES).
     pub max_distinct_values: usize,
+    /// The HTTP metrics recorded beside the duration (opt-in, HTTP layers only).
+    pub(crate) extra: ExtraMetrics,
 }
 
 impl DurationMetric {
@@ -141,6 +146,7 @@ impl DurationMetric {
             boundaries: DB_DURATION_BOUNDARIES.to_vec(),
             keys: Cow::Borrowed(DB_METRIC_KEYS),
             max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
+            extra: ExtraMetrics::default(),
         }
     }
 
@@ -185,6 +191,7 @@ impl DurationMetric {
             boundaries: HTTP_DURATION_BOUNDARIES.to_vec(),
             keys: Cow::Borrowed(keys),
             max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
+            extra: ExtraMetrics::default(),
         }
     }
 
@@ -195,6 +202,7 @@ impl DurationMetric {
             boundaries: HTTP_DURATION_BOUNDARIES.to_vec(),
             keys: Cow::Borrowed(RPC_METRIC_KEYS),
             max_distinct_values: Self::DEFAULT_MAX_DISTINCT_VALUES,
+            extra: ExtraMetrics::default(),
         }
     }
 
@@ -236,13 +244,14 @@ impl DurationMetric {
             .then(|| DistinctValues::new(self.max_distinct_values))
     }
 
-    pub(crate) fn build(&self, meter: &Meter) -> Histogram<f64> {
-        meter
+    pub(crate) fn build(&self, meter: &Meter) -> Instruments {
+        let duration = meter
             .f64_histogram(self.name.clone())
             .with_unit("s")
             .with_description(self.description.clone())
             .with_boundaries(self.boundaries.clone())
-            .build()
+            .build();
+        Instruments::new(duration, meter, self.extra)
     }
 
     /// `true` when `key` may be copied onto the metric.
@@ -257,7 +266,7 @@ impl DurationMetric {
 pub(crate) const END_ATTRIBUTES: usize = 2;
 
 /// How a database attribute value is bounded before it reaches span and metric (see
-/// [`DB_METRIC_KEYS`]).
+/// the database metric keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DbValueRule {
     /// Capped at `MAX_NAME_LEN` bytes (with the truncation marker).

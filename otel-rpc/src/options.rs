@@ -122,12 +122,15 @@ pub struct CommonOptions {
     /// recorder is built.
     pub exception_signal: Option<crate::exception::ExceptionSignal>,
     /// `false` turns the adapter into a pass-through. Default: the environment switch
-    /// `OTEL_INSTRUMENTATION_<NAME>_ENABLED` ([`enabled_from_env`]); a call to
+    /// `OTEL_INSTRUMENTATION_<NAME>_ENABLED` (unset, or any value but `false`, means on); a call to
     /// [`InstrumentationOptions::enabled`] overrides it.
     pub enabled: bool,
     /// No span without a parent span (database adapters; set with
     /// [`DbInstrumentationOptions::require_parent`]). Default `false`.
     pub require_parent: bool,
+    /// The migration modes (previous attribute names on spans); `None` =
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN`, read when the recorder is built.
+    pub semconv_stability: Option<crate::semconv_mode::SemconvStability>,
     recorder: Option<SpanRecorder>,
 }
 
@@ -161,6 +164,7 @@ impl Clone for CommonOptions {
             exception_signal: self.exception_signal,
             enabled: self.enabled,
             require_parent: self.require_parent,
+            semconv_stability: self.semconv_stability,
             recorder: self.recorder.clone(),
         }
     }
@@ -168,7 +172,7 @@ impl Clone for CommonOptions {
 
 impl CommonOptions {
     /// Defaults for `instrumentation` (its short name, e.g. `sqlx`), reading its environment
-    /// switch ([`enabled_from_env`]).
+    /// switch (unset, or any value but `false`, means on).
     pub fn new(instrumentation: &'static str) -> Self {
         CommonOptions {
             instrumentation,
@@ -181,6 +185,7 @@ impl CommonOptions {
             exception_signal: None,
             enabled: enabled_from_env(instrumentation),
             require_parent: false,
+            semconv_stability: None,
             recorder: None,
         }
     }
@@ -249,6 +254,9 @@ impl CommonOptions {
         }
         if let Some(s) = self.exception_signal {
             b = b.exception_signal(s);
+        }
+        if let Some(mode) = self.semconv_stability {
+            b = b.semconv_stability(mode);
         }
         b
     }
@@ -358,6 +366,15 @@ pub trait InstrumentationOptions: Sized {
     #[must_use]
     fn exception_signal(mut self, signal: crate::exception::ExceptionSignal) -> Self {
         self.common_options().exception_signal = Some(signal);
+        self
+    }
+
+    /// Which domains also write the previous attribute names on spans (`database/dup`,
+    /// `http/dup`, `rpc/dup`; see [`SemconvStability`](crate::SemconvStability)), instead of
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN`.
+    #[must_use]
+    fn semconv_stability(mut self, mode: crate::semconv_mode::SemconvStability) -> Self {
+        self.common_options().semconv_stability = Some(mode);
         self
     }
 

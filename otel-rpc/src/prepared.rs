@@ -188,28 +188,28 @@ impl SpanRecorder {
 /// the duration histogram bound to them at its first point (as the pool histograms are):
 /// every later point of the statement skips the SDK's hashing and lookup of its attributes.
 /// Binding at the first point, not when prepared, exports no empty series for a statement
-/// that never ends. A histogram the recorder replaced since (it follows the global meter
-/// provider and that changed) is recorded with the attributes instead.
+/// that never ends. Only a histogram of the SDK's meter provider given explicitly is bound
+/// (`Resolved::duration_binds`): another `MeterProvider` may not implement binding (the API's
+/// default drops bound points), a global one may be replaced; those are recorded with the
+/// attributes.
 pub(crate) struct PreparedMetric {
     pub(crate) attributes: Box<[KeyValue]>,
-    /// (identity of the histogram bound to, the bound histogram).
     #[cfg(feature = "bound-instruments")]
-    bound: OnceLock<(u64, opentelemetry::metrics::BoundHistogram<f64>)>,
+    bound: OnceLock<opentelemetry::metrics::BoundHistogram<f64>>,
 }
 
 impl PreparedMetric {
-    /// Records `value` on `histogram` (whose identity is `id`, see `Resolved::duration_id`).
-    pub(crate) fn record(&self, histogram: &Histogram<f64>, id: u64, value: f64) {
+    /// Records `value` on `histogram`, through the bound histogram when `binds`.
+    pub(crate) fn record(&self, histogram: &Histogram<f64>, binds: bool, value: f64) {
         #[cfg(feature = "bound-instruments")]
-        {
-            let (bound_to, bound) = self
-                .bound
-                .get_or_init(|| (id, histogram.bind(&self.attributes)));
-            if *bound_to == id {
-                bound.record(value);
-                return;
-            }
+        if binds {
+            self.bound
+                .get_or_init(|| histogram.bind(&self.attributes))
+                .record(value);
+            return;
         }
+        #[cfg(not(feature = "bound-instruments"))]
+        let _ = binds;
         histogram.record(value, &self.attributes);
     }
 }

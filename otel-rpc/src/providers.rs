@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use arc_swap::{ArcSwap, Guard};
 use opentelemetry::InstrumentationScope;
 use opentelemetry::global::{self, BoxedTracer, ObjectSafeTracer};
-use opentelemetry::metrics::{Histogram, Meter, MeterProvider};
+use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::trace::{Tracer, TracerProvider};
 
 use crate::exception::{ExceptionLogger, SharedLoggerFactory, logger_factory};
@@ -41,6 +41,8 @@ type MeterFactory = Arc<dyn Fn(InstrumentationScope) -> Meter + Send + Sync>;
 pub(crate) struct Providers {
     tracer: Option<TracerFactory>,
     meter: Option<MeterFactory>,
+    /// The given meter provider is the SDK's (its histograms implement binding).
+    meter_binds: bool,
     logger: Option<SharedLoggerFactory>,
     pub(crate) propagator: Option<SharedPropagator>,
 }
@@ -65,6 +67,8 @@ impl Providers {
     where
         P: MeterProvider + Send + Sync + 'static,
     {
+        self.meter_binds = std::any::TypeId::of::<P>()
+            == std::any::TypeId::of::<opentelemetry_sdk::metrics::SdkMeterProvider>();
         self.meter = Some(Arc::new(move |scope| provider.meter_with_scope(scope)));
     }
 
@@ -101,6 +105,7 @@ impl Providers {
                 (Some(metric), Some(factory)) => Some(Some(metric.build(&factory(scope.clone())))),
                 (Some(_), None) => None,
             },
+            duration_binds: self.meter_binds,
             logger: match (logs, &self.logger) {
                 (false, _) => Some(None),
                 (true, Some(factory)) => Some(Some(factory(scope.clone()))),
@@ -121,10 +126,11 @@ type GlobalMeterProvider = dyn MeterProvider + Send + Sync;
 pub(crate) struct Resolved {
     pub(crate) tracer: Arc<BoxedTracer>,
     /// `None` when metrics are off.
-    pub(crate) duration: Option<Histogram<f64>>,
-    /// Identifies `duration` (unique per histogram built in this process): what a
-    /// `PreparedOperation`'s bound histogram was bound to.
-    pub(crate) duration_id: u64,
+    pub(crate) duration: Option<crate::metric::Instruments>,
+    /// `duration` comes from the SDK's meter provider, given explicitly (never replaced), so a
+    /// `PreparedOperation` may bind it: another `MeterProvider` may not implement binding (the
+    /// API's default drops bound points), and a global one may be replaced.
+    pub(crate) duration_binds: bool,
     /// `None` when exceptions do not go to logs or no logger provider is known.
     pub(crate) logger: Option<Arc<dyn ExceptionLogger>>,
     /// The global meter provider `duration` came from (identity only; never upgraded).
@@ -151,7 +157,9 @@ impl Follow {
 pub(crate) struct Given {
     pub(crate) tracer: Option<BoxedTracer>,
     /// `Some(None)`: metrics off. `Some(Some(h))`: from an explicit meter provider.
-    pub(crate) duration: Option<Option<Histogram<f64>>>,
+    pub(crate) duration: Option<Option<crate::metric::Instruments>>,
+    /// The explicit meter provider is the SDK's.
+    pub(crate) duration_binds: bool,
     /// `Some(..)`: explicit logger (or logs off).
     pub(crate) logger: Option<Option<Arc<dyn ExceptionLogger>>>,
 }
@@ -179,6 +187,7 @@ impl Resolver {
             meter: given.duration.is_none(),
             logger: given.logger.is_none(),
         };
+        let duration_binds = given.duration_binds && !follow.meter;
         let tracer = Arc::new(given.tracer.unwrap_or_else(|| global_tracer(&scope)));
         let (duration, meter_from) = match given.duration {
             Some(h) => (h, None),
@@ -194,7 +203,7 @@ impl Resolver {
         let resolved = Resolved {
             tracer,
             duration,
-            duration_id: next_histogram_id(),
+            duration_binds,
             logger,
             meter_from,
             logger_generation,
@@ -254,29 +263,20 @@ impl Refresh {
         } else {
             Arc::clone(&old.tracer)
         };
-        let (duration, duration_id, meter_from) = match (&old.meter_from, self.follow.meter) {
+        let (duration, meter_from) = match (&old.meter_from, self.follow.meter) {
             (Some(from), true) => {
                 let provider = global::meter_provider();
                 if std::ptr::addr_eq(from.as_ptr(), Arc::as_ptr(&provider)) {
-                    (
-                        old.duration.clone(),
-                        old.duration_id,
-                        old.meter_from.clone(),
-                    )
+                    (old.duration.clone(), old.meter_from.clone())
                 } else {
                     let meter = provider.meter_with_scope(self.scope.clone());
                     (
                         Some(self.metric.build(&meter)),
-                        next_histogram_id(),
                         Some(Arc::downgrade(&provider)),
                     )
                 }
             }
-            _ => (
-                old.duration.clone(),
-                old.duration_id,
-                old.meter_from.clone(),
-            ),
+            _ => (old.duration.clone(), old.meter_from.clone()),
         };
         let (logger, logger_generation) = if self.follow.logger
             && crate::exception::global_logger_generation() != old.logger_generation
@@ -288,18 +288,12 @@ impl Refresh {
         current.store(Arc::new(Resolved {
             tracer,
             duration,
-            duration_id,
+            duration_binds: old.duration_binds,
             logger,
             meter_from,
             logger_generation,
         }));
     }
-}
-
-/// A new process-unique identity for a duration histogram.
-fn next_histogram_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn global_tracer(scope: &InstrumentationScope) -> BoxedTracer {
@@ -309,7 +303,7 @@ fn global_tracer(scope: &InstrumentationScope) -> BoxedTracer {
 fn global_histogram(
     scope: &InstrumentationScope,
     metric: &DurationMetric,
-) -> (Histogram<f64>, Weak<GlobalMeterProvider>) {
+) -> (crate::metric::Instruments, Weak<GlobalMeterProvider>) {
     let provider = global::meter_provider();
     let meter = provider.meter_with_scope(scope.clone());
     (metric.build(&meter), Arc::downgrade(&provider))

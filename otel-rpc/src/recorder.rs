@@ -73,6 +73,7 @@ pub struct SpanRecorderBuilder {
     exception_signal: Option<ExceptionSignal>,
     error_text: ErrorTextMode,
     require_parent: bool,
+    semconv_stability: Option<crate::semconv_mode::SemconvStability>,
 }
 
 impl fmt::Debug for SpanRecorderBuilder {
@@ -102,6 +103,7 @@ impl SpanRecorder {
             exception_signal: None,
             error_text: ErrorTextMode::Off,
             require_parent: false,
+            semconv_stability: None,
         }
     }
 
@@ -118,7 +120,7 @@ impl SpanRecorder {
     }
 
     /// The verdict for `observed`: the user's rule, else the conventions' default for this
-    /// recorder's span kind ([`default_verdict`]).
+    /// recorder's span kind (the conventions' default).
     pub fn verdict(&self, observed: &Observed<'_>) -> Verdict {
         self.classify(observed)
             .unwrap_or_else(|| default_verdict(&self.inner.kind, observed))
@@ -238,6 +240,10 @@ impl SpanRecorder {
                 false,
             );
         }
+        let attributes = attributes();
+        // `*/dup` modes: the start attributes, to copy under their previous names (and to
+        // look up what a copy depends on) once the span is known to record.
+        let dup_context = inner.previous.is_some().then(|| attributes.clone());
         let resolved = match now {
             Some(now) => inner.providers.load_at(now),
             None => inner.providers.load(),
@@ -246,28 +252,49 @@ impl SpanRecorder {
         let mut builder = tracer
             .span_builder(name)
             .with_kind(inner.kind.clone())
-            .with_attributes(attributes());
+            .with_attributes(attributes);
         if let Some(start) = start {
             builder = builder.with_start_time(start);
         }
         let mut span = tracer.build_with_context(builder, parent);
+        let http = resolved.duration.as_ref().and_then(|i| i.http.clone());
         drop(resolved);
         let recording = span.is_recording();
         if recording {
-            // One by one into the span's own list (which has room for them): no vector here.
-            details(&mut |mut kv| {
-                cap_attribute(&mut kv);
-                span.set_attribute(kv);
-            });
+            match (&inner.previous, &dup_context) {
+                (Some(previous), Some(context)) => {
+                    let mut extra = Vec::new();
+                    details(&mut |mut kv| {
+                        cap_attribute(&mut kv);
+                        extra.push(kv);
+                    });
+                    let mut copies = Vec::new();
+                    previous.extend(context, context, &mut copies);
+                    previous.extend(&extra, context, &mut copies);
+                    extra.append(&mut copies);
+                    if !extra.is_empty() {
+                        span.set_attributes(extra);
+                    }
+                }
+                // One by one into the span's own list (which has room for them): no vector.
+                _ => details(&mut |mut kv| {
+                    cap_attribute(&mut kv);
+                    span.set_attribute(kv);
+                }),
+            }
         }
-        Recording::new(
+        let mut started = Recording::new(
             parent.with_span(span),
             Arc::clone(&self.inner),
             start,
             now,
             metric_attrs,
             recording,
-        )
+        );
+        if let Some(http) = http {
+            started.start_http(http);
+        }
+        started
     }
 
     /// Server side: the parent context carried by an incoming request (W3C `traceparent`,
@@ -463,6 +490,14 @@ impl SpanRecorderBuilder {
         self
     }
 
+    /// Which domains also write the previous attribute names on spans (see
+    /// [`SemconvStability`](crate::SemconvStability)); default [`SemconvStability::from_env`](crate::SemconvStability::from_env)
+    /// (`OTEL_SEMCONV_STABILITY_OPT_IN`), read by [`build`](Self::build).
+    pub fn semconv_stability(mut self, mode: crate::semconv_mode::SemconvStability) -> Self {
+        self.semconv_stability = Some(mode);
+        self
+    }
+
     /// With `true`, an operation whose parent context holds no span (local or remote) records
     /// its duration metric but no span, so background work does not start a root trace per
     /// operation. Default `false`.
@@ -496,8 +531,13 @@ impl SpanRecorderBuilder {
             .metrics_enabled
             .then(|| self.metric.distinct_values())
             .flatten();
+        let previous = self
+            .semconv_stability
+            .unwrap_or_else(crate::semconv_mode::SemconvStability::from_env)
+            .previous_names(domain, &self.kind);
         SpanRecorder {
             inner: Arc::new(RecorderState {
+                previous,
                 kind: self.kind,
                 providers,
                 metrics: self.metrics_enabled,

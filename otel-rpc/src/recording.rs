@@ -11,7 +11,7 @@ use opentelemetry_semantic_conventions::attribute;
 
 use crate::classify::{Observed, Verdict};
 use crate::conventions::Domain;
-use crate::metric::bound_metric_value;
+use crate::metric::{HttpState, bound_metric_value};
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
 use crate::prepared::PreparedMetric;
 use crate::state::RecorderState;
@@ -34,6 +34,8 @@ struct Active {
     started: Started,
     metric_attrs: MetricAttrs,
     recording: bool,
+    /// The opted-in HTTP metrics beside the duration (active requests, body sizes).
+    http: Option<Box<HttpState>>,
 }
 
 enum Started {
@@ -71,7 +73,46 @@ impl Recording {
                 started,
                 metric_attrs,
                 recording,
+                http: None,
             }),
+        }
+    }
+
+    /// Starts the opted-in HTTP metrics of this operation (the active-requests increment).
+    pub(crate) fn start_http(
+        &mut self,
+        instruments: std::sync::Arc<crate::metric::HttpInstruments>,
+    ) {
+        if let Some(active) = &mut self.active {
+            active.http = Some(Box::new(HttpState::start(
+                instruments,
+                &active.metric_attrs,
+            )));
+        }
+    }
+
+    /// `true` when this operation records body sizes.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn wants_body_sizes(&self) -> bool {
+        self.active
+            .as_ref()
+            .and_then(|a| a.http.as_ref())
+            .is_some_and(|h| h.body_sizes())
+    }
+
+    /// Sets the request body size (bytes), when body sizes are recorded.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn set_request_body_size(&mut self, bytes: u64) {
+        if let Some(h) = self.active.as_mut().and_then(|a| a.http.as_mut()) {
+            h.request_size = Some(bytes);
+        }
+    }
+
+    /// Adds `bytes` to the response body size, when body sizes are recorded.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn add_response_body_bytes(&mut self, bytes: u64) {
+        if let Some(h) = self.active.as_mut().and_then(|a| a.http.as_mut()) {
+            h.response_size = Some(h.response_size.unwrap_or(0).saturating_add(bytes));
         }
     }
 
@@ -95,9 +136,11 @@ impl Recording {
     /// Sets a span attribute (ignored when the span is not recording), capped by the one
     /// attribute cap rule (see `untrusted`).
     pub fn set_attribute(&self, mut kv: KeyValue) {
-        if self.is_recording() {
+        if let Some(active) = &self.active
+            && active.recording
+        {
             cap_attribute(&mut kv);
-            self.cx.span().set_attribute(kv);
+            set_span_attribute(&self.cx, &active.recorder, kv);
         }
     }
 
@@ -110,7 +153,7 @@ impl Recording {
                 active.metric_attrs.push(bound_metric_value(kv.clone()));
             }
             if active.recording {
-                self.cx.span().set_attribute(kv);
+                set_span_attribute(&self.cx, &active.recorder, kv);
             }
         }
     }
@@ -176,6 +219,7 @@ impl Recording {
             recorder,
             metric_attrs,
             recording,
+            http,
             ..
         } = &mut active;
         let (mut failure, cancelled) = match outcome {
@@ -202,7 +246,7 @@ impl Recording {
                     {
                         push_metric_attr(recorder, metric_attrs, &code);
                         if *recording {
-                            self.cx.span().set_attribute(code);
+                            set_span_attribute(&self.cx, recorder, code);
                         }
                     }
                 }
@@ -274,12 +318,23 @@ impl Recording {
             if *recording {
                 span.set_attribute(error_type);
                 if let Some(code) = status_code {
-                    span.set_attribute(code);
+                    set_span_attribute(&self.cx, recorder, code);
                 }
                 span.set_status(match &f.message {
                     Some(message) => Status::error(message.to_string()),
                     None => Status::error(""),
                 });
+            }
+        }
+        if *recording && let Some(http) = http {
+            for (key, size) in [
+                (attribute::HTTP_REQUEST_BODY_SIZE, http.request_size),
+                (attribute::HTTP_RESPONSE_BODY_SIZE, http.response_size),
+            ] {
+                if let Some(size) = size {
+                    let size = i64::try_from(size).unwrap_or(i64::MAX);
+                    set_span_attribute(&self.cx, recorder, KeyValue::new(key, size));
+                }
             }
         }
         let elapsed = match (&active.started, end) {
@@ -293,13 +348,33 @@ impl Recording {
             Some(end) => span.end_with_timestamp(end),
             None => span.end(),
         }
-        let resolved = active.recorder.providers.load();
-        if let Some(histogram) = &resolved.duration {
-            active
-                .metric_attrs
-                .record(histogram, resolved.duration_id, elapsed.as_secs_f64());
+        // Exemplar-ready: the points are recorded with this operation's context current (its
+        // span, not the caller's), so an SDK sampling exemplars links them to the operation.
+        let instruments = active.recorder.providers.load();
+        if instruments.duration.is_some() || active.http.is_some() {
+            let _current = self.cx.clone().attach();
+            if let Some(duration) = &instruments.duration {
+                active.metric_attrs.record(
+                    duration.duration(),
+                    instruments.duration_binds,
+                    elapsed.as_secs_f64(),
+                );
+            }
+            if let Some(http) = active.http.take() {
+                http.finish(&active.metric_attrs);
+            }
         }
     }
+}
+
+/// Sets an (already capped) attribute on the span of `cx` and, in a `*/dup` mode, its copy
+/// under the previous name: the one place a recording writes span attributes after the start.
+fn set_span_attribute(cx: &Context, recorder: &RecorderState, kv: KeyValue) {
+    let span = cx.span();
+    if let Some(copy) = recorder.previous.and_then(|p| p.copy(&kv, &[])) {
+        span.set_attribute(copy);
+    }
+    span.set_attribute(kv);
 }
 
 /// Adds `kv` to the metric attributes when metrics are on and the allow-list has its key.
@@ -359,12 +434,12 @@ impl std::ops::Deref for MetricAttrs {
 }
 
 impl MetricAttrs {
-    /// Records `value` with these attributes on `histogram` (identity `id`): through the
-    /// prepared operation's bound histogram while they are its own.
-    fn record(&self, histogram: &opentelemetry::metrics::Histogram<f64>, id: u64, value: f64) {
+    /// Records `value` with these attributes on `histogram`: through the prepared operation's
+    /// bound histogram while they are its own and `binds` (see `PreparedMetric`).
+    fn record(&self, histogram: &opentelemetry::metrics::Histogram<f64>, binds: bool, value: f64) {
         match self {
             MetricAttrs::Owned(v) => histogram.record(value, v),
-            MetricAttrs::Shared(prepared) => prepared.record(histogram, id, value),
+            MetricAttrs::Shared(prepared) => prepared.record(histogram, binds, value),
         }
     }
 }

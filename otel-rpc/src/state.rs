@@ -33,4 +33,6 @@ pub(crate) struct RecorderState {
     pub(crate) error_text: ErrorTextMode,
     /// No span for an operation whose parent context holds no span (its metric is recorded).
     pub(crate) require_parent: bool,
+    /// The previous attribute names written beside the current ones (`*/dup` modes).
+    pub(crate) previous: Option<crate::semconv_mode::PreviousNames>,
 }

@@ -13,7 +13,7 @@ pub use crate::metric::{
     HTTP_SERVER_METRIC_KEYS, HTTP_SERVER_METRIC_KEYS_WITH_SERVER_ADDRESS, RPC_METRIC_KEYS,
 };
 pub use crate::options::{enabled_env_var, enabled_from_env};
-pub use crate::pool::{MAX_POOL_NAME_LEN, POOL_TIME_BOUNDARIES};
+pub use crate::pool::observer::{MAX_POOL_NAME_LEN, POOL_TIME_BOUNDARIES};
 pub use crate::propagation::{
     MAX_PROPAGATION_HEADER_LEN,
     baggage::{MAX_BAGGAGE_LEN, MAX_BAGGAGE_MEMBER_LEN, MAX_BAGGAGE_MEMBERS},
@@ -26,7 +26,18 @@ pub use crate::propagation::{
     traceparent::{TRACEPARENT_LEN, valid_traceparent},
     tracestate::{MAX_TRACESTATE_LEN, MAX_TRACESTATE_MEMBERS},
 };
+pub use crate::semconv_mode::SEMCONV_STABILITY_ENV;
 pub use crate::untrusted::DEFAULT_MAX_ERROR_TEXT_LEN;
+
+#[cfg(feature = "http")]
+pub use crate::capture::{
+    MAX_CAPTURED_HEADERS, MAX_CAPTURED_VALUE_LEN, MAX_CAPTURED_VALUES, SENSITIVE_HEADERS,
+    request_env_vars, response_env_vars,
+};
+#[cfg(feature = "http")]
+pub use crate::http::known_methods::{DEFAULT_KNOWN_METHODS, KNOWN_METHODS_ENV, MAX_KNOWN_METHODS};
+#[cfg(feature = "http")]
+pub use crate::layer::rules::Side;
 
 #[cfg(feature = "http")]
 pub use crate::http::{
@@ -35,7 +46,7 @@ pub use crate::http::{
 };
 #[cfg(feature = "http")]
 pub use crate::layer::{
-    headers::HeaderInjector,
+    headers::{HeaderExtractor, HeaderInjector},
     peer::{MAX_PEER_SERVICE_LEN, PEER_SERVICE_HEADER},
 };
 

@@ -4,7 +4,7 @@
 //! text of application errors can hold any value the application handled: passwords, personal
 //! data, keys. By default ([`ErrorTextMode::Off`]) none of it is recorded in any span name,
 //! attribute, event, status description or metric attribute; an adapter records a
-//! classification from a closed set instead ([`closed`], [`sqlstate`], a protocol code) and,
+//! classification from a closed set instead ([`closed`], a protocol code) and,
 //! at most, a fixed description of its own.
 //!
 //! The helpers here are the only place that rule is implemented; adapters call them:
@@ -13,20 +13,17 @@
 //! * [`name_shape_ok`]: the shape check every name taken from a command (table, collection,
 //!   key-as-name) must pass, or be omitted;
 //! * [`closed`] and [`OTHER`]: a value from a closed set, anything else one fixed value;
-//! * [`sqlstate`]: a well-formed SQLSTATE, else nothing;
 //! * `attribute_cap`: the cap of every span attribute, applied by the recorder to every
 //!   attribute of every span (a table per key, one default for the others).
 //!
 //! ```
-//! use otel_rpc::{closed, name_shape_ok, scrub, sqlstate, OTHER};
+//! use otel_rpc::{closed, name_shape_ok, scrub, OTHER};
 //!
 //! assert_eq!(scrub("duplicate key 'alice@example.com' id=42", 256), "duplicate key ? id=?");
 //! assert!(name_shape_ok("orders"));
 //! assert!(!name_shape_ok("orders WHERE 1=1"));
 //! assert_eq!(closed("WRONGTYPE", &["ERR", "WRONGTYPE"]), "WRONGTYPE");
 //! assert_eq!(closed("token-123", &["ERR", "WRONGTYPE"]), OTHER);
-//! assert_eq!(sqlstate("23505"), Some("23505"));
-//! assert_eq!(sqlstate("2350'"), None);
 //! ```
 
 use opentelemetry::{KeyValue, Value};
@@ -43,7 +40,7 @@ pub enum ErrorTextMode {
     #[default]
     Off,
     /// Opt-in, **use with care**: the message becomes the span status description (and
-    /// `exception.message`) after [`scrub`] and capped at [`DEFAULT_MAX_ERROR_TEXT_LEN`]
+    /// `exception.message`) after [`scrub`] and capped at 256 bytes
     /// bytes. Scrubbing removes quoted runs, numbers, digit-bearing and hex-like tokens and
     /// `key=value` values, but a value written as a bare word (`token alice rejected`) cannot
     /// be told from prose and stays: only enable it where error text is known not to carry
@@ -282,16 +279,6 @@ pub fn closed(value: &str, set: &[&'static str]) -> &'static str {
     set.iter().copied().find(|m| *m == value).unwrap_or(OTHER)
 }
 
-/// `code` when it is a well-formed SQLSTATE (exactly five characters of `0-9` / `A-Z`), else
-/// `None`.
-pub fn sqlstate(code: &str) -> Option<&str> {
-    (code.len() == 5
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()))
-    .then_some(code)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,12 +373,8 @@ mod tests {
     }
 
     #[test]
-    fn closed_and_sqlstate() {
+    fn closed_sets() {
         assert_eq!(closed("ERR", &["ERR"]), "ERR");
         assert_eq!(closed("err", &["ERR"]), OTHER);
-        assert_eq!(sqlstate("42P01"), Some("42P01"));
-        for bad in ["4250", "423456", "42p01", "42 01", "4250é"] {
-            assert_eq!(sqlstate(bad), None, "{bad:?}");
-        }
     }
 }

@@ -13,7 +13,7 @@ use futures_core::Stream;
 use futures_core::future::BoxFuture;
 use futures_util::future::Fuse;
 use futures_util::{FutureExt, StreamExt};
-use otel_rpc::{ConnectionUse, PoolObserver};
+use otel_rpc::pool::{ConnectionUse, PoolObserver};
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
 

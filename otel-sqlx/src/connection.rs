@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
-use otel_rpc::ConnectionUse;
+use otel_rpc::pool::ConnectionUse;
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, Executor, SqlStr, Transaction};
 

@@ -1,5 +1,5 @@
 //! Classifying a `sqlx::Error` into the span's failure, following the one rule of
-//! [`otel_rpc::untrusted`]: nothing the server (or the driver) wrote is recorded by default.
+//! `otel-rpc/src/untrusted.rs`: nothing the server (or the driver) wrote is recorded by default.
 //!
 //! * Database errors: `db.response.status_code` and `error.type` = the SQLSTATE (PostgreSQL,
 //!   MySQL/MariaDB; only when it has the SQLSTATE shape, five of `[0-9A-Z]`) or the SQLite
@@ -9,12 +9,12 @@
 //! * Everything else (pool timeout, I/O, TLS, protocol, decoding...): `error.type` from the
 //!   closed set [`ERROR_KINDS`], a fixed description, and an exception.
 //! * [`ErrorTextMode::Scrubbed`] (opt-in) replaces the fixed description by the server or
-//!   driver text after [`otel_rpc::scrub`].
+//!   driver text after `[`otel_rpc::scrub`]`.
 
 use std::borrow::Cow;
 
+use otel_rpc::OTHER;
 use otel_rpc::{ErrorTextMode, Failure};
-use otel_rpc::{OTHER, sqlstate};
 use sqlx::Error;
 
 /// Every `error.type` value a non-database `sqlx::Error` is recorded with (plus `_OTHER` for
@@ -227,9 +227,36 @@ pub(crate) fn failure(err: &Error, codes: CodeKind, mode: ErrorTextMode) -> Fail
     }
 }
 
+/// `code` when it is a well-formed SQLSTATE (exactly five characters of `0-9` / `A-Z`), else
+/// `None`.
+fn sqlstate(code: &str) -> Option<&str> {
+    (code.len() == 5
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()))
+    .then_some(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlstates_are_five_digits_or_capitals() {
+        assert_eq!(sqlstate("23505"), Some("23505"));
+        assert_eq!(sqlstate("HV00R"), Some("HV00R"));
+        for bad in [
+            "",
+            "2350",
+            "235050",
+            "2350a",
+            "2350'",
+            "23 05",
+            "２３５０５",
+        ] {
+            assert_eq!(sqlstate(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn codes_are_validated() {

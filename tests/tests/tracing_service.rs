@@ -27,11 +27,19 @@ async fn pool(t: &TestTelemetry) -> TracedPool<Sqlite> {
     pool
 }
 
+/// The two tests take turns: each sets its own thread-local subscriber, and tracing's callsite
+/// interest is process-wide, so a callsite first hit while the other test's subscriber comes
+/// and goes can be cached without this one (run in parallel, ~1 run in 25 lost tower-http's
+/// `request` span; alone, none in 200).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn one_trace_per_request_with_the_handler_and_query_spans_nested() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let t = TestTelemetry::new();
     let _guard = tracing::subscriber::set_default(subscriber(&t.tracer_provider, true));
     let pool = pool(&t).await;
+    let handle = pool.clone();
     let app = router(pool, &t.tracer_provider);
     t.reset();
 
@@ -55,6 +63,11 @@ async fn one_trace_per_request_with_the_handler_and_query_spans_nested() {
         assert_eq!(&body[..], b"teapot");
     }
 
+    // The pool's SQLite worker may still hold the last request's span (see `closed`):
+    // closing the pool ends the worker.
+    drop(app);
+    handle.close().await;
+    closed(&t, &[("request", 2), ("load_order", 2)]).await;
     let spans = t.spans();
     let servers = t.spans_named("GET /orders/{id}");
     assert_eq!(servers.len(), 2, "{}", describe(&spans));
@@ -73,7 +86,13 @@ async fn one_trace_per_request_with_the_handler_and_query_spans_nested() {
             .collect();
         let named = |name: &str| {
             let found: Vec<_> = mine.iter().filter(|s| s.name == name).collect();
-            assert_eq!(found.len(), 1, "{name} in {}", describe(&mine));
+            assert_eq!(
+                found.len(),
+                1,
+                "{name} in {}\nall: {}",
+                describe(&mine),
+                describe(&spans)
+            );
             found[0].clone()
         };
         let request = named("request");
@@ -99,12 +118,14 @@ async fn one_trace_per_request_with_the_handler_and_query_spans_nested() {
 /// through otel-sqlx's `tracing` feature).
 #[tokio::test]
 async fn a_job_span_parents_its_queries_with_and_without_context_activation() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     for activation in [true, false] {
         let t = TestTelemetry::new();
         let _guard = tracing::subscriber::set_default(subscriber(&t.tracer_provider, activation));
         let pool = pool(&t).await;
         t.reset();
         assert_eq!(count_orders(&pool).await.expect("count"), 1);
+        closed(&t, &[("count_orders", 1)]).await;
         let spans = t.spans();
         let job = t.span("count_orders");
         assert!(
@@ -121,5 +142,22 @@ async fn a_job_span_parents_its_queries_with_and_without_context_activation() {
             "activation {activation}: {}",
             describe(&spans)
         );
+    }
+}
+
+/// Waits (at most 2 s) until `count` spans of each name are exported. sqlx-sqlite hands a
+/// clone of the current `tracing` span to its worker thread with every command, and the worker
+/// drops it just after answering, so a `tracing` span around a query can close a moment after
+/// the query returned (about 1 run in 14 read the spans before that). The assertions then see
+/// exactly what was exported.
+async fn closed(t: &TestTelemetry, names: &[(&str, usize)]) {
+    for _ in 0..200 {
+        if names
+            .iter()
+            .all(|(name, count)| t.spans_named(name).len() >= *count)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }

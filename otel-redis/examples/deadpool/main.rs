@@ -13,7 +13,7 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use otel_redis::TracedConnection;
-use otel_rpc::{PoolMetrics, default_pool_name};
+use otel_rpc::pool::{PoolMetrics, default_pool_name};
 use redis::AsyncCommands;
 
 use observed::ObservedPool;

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use deadpool_redis::{Connection, Pool, PoolError, Timeouts};
 use otel_redis::TracedConnection;
-use otel_rpc::{ConnectionUse, PoolCounts, PoolLimits, PoolMetrics, PoolObserver};
+use otel_rpc::pool::{ConnectionUse, PoolCounts, PoolLimits, PoolMetrics, PoolObserver};
 
 /// A deadpool-redis pool whose checkouts feed a [`PoolObserver`] and whose connections are
 /// traced.
@@ -40,7 +40,7 @@ pub struct ObservedConnection {
 
 impl ObservedPool {
     /// Observes `pool` as `name` (by convention `server.address:server.port/db.namespace`,
-    /// see `otel_rpc::default_pool_name`) with the instruments of `metrics`; checked-out
+    /// see `otel_rpc::pool::default_pool_name`) with the instruments of `metrics`; checked-out
     /// connections are wrapped with the configuration of `traced`.
     pub fn new(
         pool: Pool,

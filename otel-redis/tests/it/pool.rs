@@ -14,7 +14,7 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use otel_redis::TracedConnection;
-use otel_rpc::PoolMetrics;
+use otel_rpc::pool::PoolMetrics;
 use otel_testkit::TestTelemetry;
 use tokio::sync::Semaphore;
 

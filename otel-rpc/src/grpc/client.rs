@@ -4,13 +4,13 @@
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute;
 
-use super::protocol::{GrpcClient, GrpcClientOptions};
+use super::protocol::GrpcClient;
 use crate::layer::peer::service_header_value;
 use crate::layer::service::TraceService;
 use crate::layer::trace_layer::LayerBuilder;
 use crate::layer::trace_layer::TraceLayer;
 
-impl LayerBuilder<GrpcClientOptions> {
+impl LayerBuilder<GrpcClient> {
     /// Sends this service's name in the
     /// `PEER_SERVICE_HEADER` metadata, so the server's
     /// span records who called (`service.peer.name`). Off by default.

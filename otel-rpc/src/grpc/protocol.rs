@@ -17,7 +17,7 @@ use super::status::{client_error_code, code_from_http_status, code_name, status_
 use crate::classify::Observed;
 use crate::layer::body::{EndOfStream, TracedBody};
 use crate::layer::peer::{peer_service, send_service_name};
-use crate::layer::protocol::{LayerOptions, Protocol, Sealed, Traced};
+use crate::layer::protocol::{Protocol, Sealed, Traced};
 use crate::layer::rules::{Rules, Side};
 use crate::layer::shared::Shared;
 use crate::layer::values::shared_str;
@@ -165,10 +165,6 @@ pub struct GrpcServerOptions {
     pub(crate) methods: Arc<ServedMethods>,
 }
 
-impl LayerOptions for GrpcServerOptions {
-    type Protocol = GrpcServer;
-}
-
 /// Options specific to [`GrpcClientLayer`](crate::GrpcClientLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -176,10 +172,6 @@ pub struct GrpcClientOptions {
     pub(crate) service_name: Option<HeaderValue>,
     /// `server.address` and `server.port` of the channel, built once.
     pub(crate) server: Vec<KeyValue>,
-}
-
-impl LayerOptions for GrpcClientOptions {
-    type Protocol = GrpcClient;
 }
 
 impl Protocol for GrpcServer {

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use super::protocol::{GrpcServer, GrpcServerOptions};
+use super::protocol::GrpcServer;
 use crate::layer::trace_layer::LayerBuilder;
 use crate::layer::trace_layer::TraceLayer;
 
-impl LayerBuilder<GrpcServerOptions> {
+impl LayerBuilder<GrpcServer> {
     /// The services this server serves, by their full name (`package.Service`, tonic's
     /// `NamedService::NAME`, e.g. `EchoServer::<MyEcho>::NAME`). Calls to methods of any
     /// other service are recorded with `rpc.method` `_OTHER` (the path goes to the span's

@@ -7,7 +7,14 @@ use crate::layer::service::TraceService;
 use crate::layer::trace_layer::LayerBuilder;
 use crate::layer::trace_layer::TraceLayer;
 
-impl LayerBuilder<HttpClientOptions> {
+impl LayerBuilder<HttpClient> {
+    /// The methods recorded as themselves; others are `_OTHER` (see [`KnownMethods`](super::KnownMethods)).
+    /// Default: `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, else the conventions' set.
+    pub fn known_methods(mut self, methods: super::KnownMethods) -> Self {
+        self.options.known_methods = methods;
+        self
+    }
+
     /// Sends this service's name in the
     /// `PEER_SERVICE_HEADER` header, so the server's span
     /// records who called (`service.peer.name`). Off by default.

@@ -11,9 +11,13 @@
 //! Every layer is configured through a [`LayerBuilder`](crate::layer::LayerBuilder): providers,
 //! propagator, span name, request filter, extra attributes.
 
+pub(crate) mod body_metrics;
 pub(crate) mod client;
+pub(crate) mod known_methods;
 pub(crate) mod protocol;
 pub(crate) mod request_facts;
 #[cfg(feature = "reqwest")]
 pub(crate) mod reqwest;
 pub(crate) mod server;
+
+pub(crate) use known_methods::KnownMethods;

@@ -11,14 +11,14 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
+use super::body_metrics::{note_client_response, note_request};
 use crate::classify::Observed;
 use crate::http::request_facts::{
-    client_scheme, default_port, method, protocol_version, redact_query, redact_uri,
-    server_host_port, server_scheme,
+    client_scheme, default_port, protocol_version, redact_query, redact_uri, server_host_port,
+    server_scheme,
 };
 use crate::layer::body::{Decided, TracedBody};
 use crate::layer::peer::{peer_service, send_service_name};
-use crate::layer::protocol::LayerOptions;
 use crate::layer::protocol::{Protocol, Sealed, Traced};
 use crate::layer::rules::{Rules, Side};
 use crate::layer::shared::Shared;
@@ -49,6 +49,7 @@ pub struct HttpServerOptions {
     pub(crate) route: Option<RouteFn>,
     pub(crate) trust_forwarded_for: bool,
     pub(crate) metric_server_addresses: Option<Arc<BoundedValues>>,
+    pub(crate) known_methods: super::KnownMethods,
 }
 
 impl fmt::Debug for HttpServerOptions {
@@ -60,12 +61,9 @@ impl fmt::Debug for HttpServerOptions {
                 "metric_server_address",
                 &self.metric_server_addresses.is_some(),
             )
+            .field("known_methods", &self.known_methods)
             .finish()
     }
-}
-
-impl LayerOptions for HttpServerOptions {
-    type Protocol = HttpServer;
 }
 
 /// Options specific to [`HttpClientLayer`](crate::HttpClientLayer); set them on its [`LayerBuilder`](crate::LayerBuilder).
@@ -73,18 +71,16 @@ impl LayerOptions for HttpServerOptions {
 #[non_exhaustive]
 pub struct HttpClientOptions {
     pub(crate) service_name: Option<HeaderValue>,
+    pub(crate) known_methods: super::KnownMethods,
 }
 
 impl fmt::Debug for HttpClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpClientOptions")
             .field("service_name", &self.service_name)
+            .field("known_methods", &self.known_methods)
             .finish()
     }
-}
-
-impl LayerOptions for HttpClientOptions {
-    type Protocol = HttpClient;
 }
 
 impl Protocol for HttpServer {
@@ -103,7 +99,9 @@ impl Protocol for HttpServer {
         parent: &Context,
         parts: &Parts,
     ) -> (Recording, ()) {
-        (start_server(shared, parent, parts), ())
+        let mut recording = start_server(shared, parent, parts);
+        note_request(&mut recording, &parts.headers);
+        (recording, ())
     }
 
     fn respond<B: http_body::Body>(
@@ -146,6 +144,7 @@ impl Protocol for HttpClient {
         let url = || redact_uri(&parts.uri);
         let request = ClientRequest {
             method: &parts.method,
+            known_methods: &shared.options.known_methods,
             scheme: parts.uri.scheme_str(),
             host: parts.uri.host(),
             port: parts.uri.port_u16(),
@@ -158,10 +157,9 @@ impl Protocol for HttpClient {
         let name = shared.hooks.span_name(parts);
         let mut extra = Vec::new();
         shared.hooks.add_attributes(parts, &mut extra);
-        (
-            start_client_span(&shared.recorder, parent, &request, name, extra),
-            (),
-        )
+        let mut recording = start_client_span(&shared.recorder, parent, &request, name, extra);
+        note_request(&mut recording, &parts.headers);
+        (recording, ())
     }
 
     /// The span ends with the response head: the body is the caller's to read.
@@ -175,6 +173,7 @@ impl Protocol for HttpClient {
             ..
         }) = traced
         {
+            note_client_response(&mut recording, response.headers());
             let outcome = conclude(&rules, &mut recording, response.status().as_u16());
             recording.end(outcome);
         }
@@ -184,19 +183,19 @@ impl Protocol for HttpClient {
 
 fn start_server(shared: &Shared<HttpServerOptions>, parent: &Context, parts: &Parts) -> Recording {
     let recorder = &shared.recorder;
-    let (method, original_method) = method(&parts.method);
+    let (method, original_method) = shared.options.known_methods.classify(&parts.method);
     let route = matched_path(parts)
         .or_else(|| shared.options.route.as_ref().and_then(|route| route(parts)));
     let name = match (shared.hooks.span_name(parts), &route) {
         (Some(name), _) => name,
         (None, Some(route)) => {
             let mut name = String::with_capacity(method.len() + 1 + route.len());
-            name.push_str(method);
+            name.push_str(&method);
             name.push(' ');
             name.push_str(route);
             Cow::Owned(name)
         }
-        (None, None) => Cow::Borrowed(method),
+        (None, None) => method.clone(),
     };
     let mut attributes = Vec::with_capacity(14);
     attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method));
@@ -352,6 +351,7 @@ fn client_address(parts: &Parts, trust_forwarded_for: bool, attributes: &mut Vec
 /// What a client span needs to know about its request; shared with the reqwest middleware.
 pub(crate) struct ClientRequest<'a> {
     pub(crate) method: &'a http::Method,
+    pub(crate) known_methods: &'a crate::http::KnownMethods,
     pub(crate) scheme: Option<&'a str>,
     pub(crate) host: Option<&'a str>,
     pub(crate) port: Option<u16>,
@@ -369,9 +369,12 @@ pub(crate) fn start_client_span(
     extra: Vec<KeyValue>,
 ) -> Recording {
     debug_assert!(recorder.kind() == SpanKind::Client);
-    let (method, original_method) = method(request.method);
+    let (method, original_method) = request.known_methods.classify(request.method);
     let mut attributes = Vec::with_capacity(7 + extra.len());
-    attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method));
+    attributes.push(KeyValue::new(
+        attribute::HTTP_REQUEST_METHOD,
+        method.clone(),
+    ));
     if let Some(host) = request.host {
         let host = host
             .strip_prefix('[')
@@ -393,7 +396,7 @@ pub(crate) fn start_client_span(
     // Sampling-relevant (the conventions' span-start set): given to the sampler.
     attributes.push(KeyValue::new(attribute::URL_FULL, (request.url)()));
     attributes.extend(extra);
-    let name = name.unwrap_or(Cow::Borrowed(method));
+    let name = name.unwrap_or(method);
     recorder.start_with(parent, None, name, attributes, |details| {
         if let Some(original) = original_method {
             details.push(KeyValue::new(

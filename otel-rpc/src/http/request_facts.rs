@@ -1,30 +1,11 @@
-//! Facts about an HTTP request in semantic-convention form: normalised method, server
-//! address and port, protocol version, and URLs with credentials and query values redacted.
+//! Facts about an HTTP request in semantic-convention form (the method is classified by
+//! [`KnownMethods`](super::KnownMethods)): server address and port, protocol version, and URLs with credentials and query values redacted.
 
 use std::borrow::Cow;
 
-use http::{HeaderMap, Method, Uri, Version, header};
+use http::{HeaderMap, Uri, Version, header};
 
 use crate::untrusted::OTHER;
-
-/// The `http.request.method` value and, for methods outside the known set, the original
-/// method (for `http.request.method_original`); unknown methods become `_OTHER` so span names
-/// and metrics stay low-cardinality.
-pub(crate) fn method(method: &Method) -> (&'static str, Option<&str>) {
-    let known = match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::PATCH => "PATCH",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => return (OTHER, Some(method.as_str())),
-    };
-    (known, None)
-}
 
 /// `network.protocol.version` for an HTTP version.
 pub(crate) fn protocol_version(version: Version) -> Option<&'static str> {
@@ -120,6 +101,7 @@ pub const REDACTED: &str = "REDACTED";
 ///     "https://REDACTED:REDACTED@example.com:8443/a?token=REDACTED&REDACTED"
 /// );
 /// ```
+#[cfg_attr(not(any(feature = "reqwest", feature = "testing")), allow(dead_code))]
 pub fn redact_url(url: &str) -> String {
     let url = url.split('#').next().unwrap_or(url);
     let (before_query, query) = match url.split_once('?') {
@@ -220,13 +202,6 @@ pub(crate) fn redact_query(query: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
     use crate::layer::values::valid_host;
-
-    #[test]
-    fn methods() {
-        assert_eq!(method(&Method::GET), ("GET", None));
-        let custom = Method::from_bytes(b"PURGE").expect("valid method");
-        assert_eq!(method(&custom), ("_OTHER", Some("PURGE")));
-    }
 
     #[test]
     fn host_and_port() {

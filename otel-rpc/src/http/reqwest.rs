@@ -113,6 +113,7 @@ impl Middleware for OtelMiddleware {
             let full = || super::request_facts::redact_url(url.as_str());
             let request = ClientRequest {
                 method: req.method(),
+                known_methods: &shared.options.known_methods,
                 scheme: Some(url.scheme()),
                 host: url.host_str(),
                 port: url.port(),
@@ -136,6 +137,14 @@ impl Middleware for OtelMiddleware {
             }
             start_client_span(&shared.recorder, &parent, &request, name, extra)
         };
+        shared.rules.capture.request(req.headers(), &recording);
+        let mut recording = recording;
+        super::body_metrics::note_request(&mut recording, req.headers());
+        if recording.wants_body_sizes()
+            && let Some(body) = req.body().and_then(::reqwest::Body::as_bytes)
+        {
+            recording.set_request_body_size(body.len() as u64);
+        }
         shared
             .recorder
             .inject(recording.context(), &mut HeaderInjector(req.headers_mut()));
@@ -143,9 +152,13 @@ impl Middleware for OtelMiddleware {
             .run(req, extensions)
             .with_context(recording.context().clone())
             .await;
-        let mut recording = recording;
         match &result {
             Ok(response) => {
+                shared
+                    .rules
+                    .capture
+                    .response(response.headers(), &recording);
+                super::body_metrics::note_client_response(&mut recording, response.headers());
                 let outcome = conclude(&shared.rules, &mut recording, response.status().as_u16());
                 recording.end(outcome);
             }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
-use super::protocol::{HttpServer, HttpServerOptions};
+use super::protocol::HttpServer;
 use crate::layer::trace_layer::LayerBuilder;
 use crate::layer::trace_layer::TraceLayer;
 use crate::metric::bounded::BoundedValues;
@@ -15,7 +15,7 @@ use crate::metric::bounded::BoundedValues;
 /// is on; later ones are `_OTHER` (without a port).
 pub const MAX_METRIC_SERVER_ADDRESSES: usize = 16;
 
-impl LayerBuilder<HttpServerOptions> {
+impl LayerBuilder<HttpServer> {
     /// Finds the route template of requests that axum's `MatchedPath` does not name (plain
     /// hyper services, or axum without the `axum` feature). Return a template such as
     /// `/users/{id}`, never the raw path.
@@ -24,6 +24,13 @@ impl LayerBuilder<HttpServerOptions> {
         F: Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync + 'static,
     {
         self.options.route = Some(Arc::new(f));
+        self
+    }
+
+    /// The methods recorded as themselves; others are `_OTHER` (see [`KnownMethods`](super::KnownMethods)).
+    /// Default: `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, else the conventions' set.
+    pub fn known_methods(mut self, methods: super::KnownMethods) -> Self {
+        self.options.known_methods = methods;
         self
     }
 
@@ -37,7 +44,7 @@ impl LayerBuilder<HttpServerOptions> {
     /// Also records `server.address` / `server.port` on `http.server.request.duration`
     /// (opt-in in the conventions; off by default). The value comes from the request URI or
     /// `Host` header, which the client chooses: only host-shaped values are taken, and only
-    /// the first [`MAX_METRIC_SERVER_ADDRESSES`] distinct `host:port` pairs; later ones are
+    /// the first 16 distinct `host:port` pairs; later ones are
     /// recorded as `_OTHER`. The span carries the (shape-checked) address either way.
     pub fn metric_server_address(mut self, on: bool) -> Self {
         if on {

@@ -144,6 +144,10 @@ impl<B: Body, E: EndOfStream> Body for TracedBody<B, E> {
         };
         match &polled {
             Some(Ok(frame)) => {
+                if let (Some(p), Some(data)) = (this.pending.as_mut(), frame.data_ref()) {
+                    let bytes = bytes::Buf::remaining(data) as u64;
+                    p.recording.add_response_body_bytes(bytes);
+                }
                 if let Some(pending) = this.pending.as_mut()
                     && frame.is_data()
                 {

@@ -74,7 +74,15 @@ where
             ready!(this.inner.as_mut().poll(cx))
         };
         Poll::Ready(match result {
-            Ok(response) => Ok(P::respond(this.traced.take(), response)),
+            Ok(response) => {
+                if let Some(traced) = this.traced.as_ref() {
+                    traced
+                        .rules
+                        .capture
+                        .response(response.headers(), &traced.recording);
+                }
+                Ok(P::respond(this.traced.take(), response))
+            }
             Err(error) => {
                 if let Some(mut traced) = this.traced.take() {
                     let error_type = P::service_error_type(&mut traced, &error);

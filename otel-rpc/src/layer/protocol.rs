@@ -76,11 +76,4 @@ pub trait Protocol: sealed::Sealed + Sized + Send + Sync + 'static {
     }
 }
 
-/// The options type of a protocol, naming its protocol (so `builder().build()` knows which
-/// layer to make).
-pub trait LayerOptions: Default + Send + Sync + 'static {
-    /// The protocol these options configure.
-    type Protocol: Protocol<Options = Self>;
-}
-
 pub(crate) use sealed::Sealed;

@@ -44,6 +44,8 @@ pub(crate) struct Rules {
     pub(crate) catch_panics: bool,
     /// Whether peer and application error text is recorded (scrubbed) or not at all.
     pub(crate) error_text: ErrorTextMode,
+    /// The headers / metadata recorded on the span ([`crate::capture`]).
+    pub(crate) capture: crate::capture::HeaderCapture,
 }
 
 impl Rules {

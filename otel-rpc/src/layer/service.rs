@@ -112,6 +112,7 @@ fn start<P: Protocol>(
         return (parent, None);
     }
     let (recording, call) = P::begin(shared, &parent, parts);
+    shared.rules.capture.request(&parts.headers, &recording);
     if P::SIDE == Side::Client {
         shared
             .recorder

@@ -1,6 +1,6 @@
 //! [`TraceLayer`], the one tower layer behind every protocol, and its [`LayerBuilder`]: the
 //! options every tracing layer shares (providers, propagator, span name, request filter, extra
-//! attributes), plus the layer-specific options `O`.
+//! attributes), plus the options specific to protocol `P`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -10,7 +10,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
 use tower_layer::Layer;
 
-use super::protocol::{LayerOptions, Protocol};
+use super::protocol::Protocol;
 use super::rules::{Rules, Side};
 use super::service::TraceService;
 use super::shared::{Hooks, Shared};
@@ -49,18 +49,12 @@ impl<P: Protocol> TraceLayer<P> {
     }
 
     /// A builder for the layer's options.
-    pub fn builder() -> LayerBuilder<P::Options> {
+    pub fn builder() -> LayerBuilder<P> {
         let kind = match P::SIDE {
             Side::Server => SpanKind::Server,
             Side::Client => SpanKind::Client,
         };
-        LayerBuilder::new(
-            P::INSTRUMENTATION,
-            kind,
-            P::duration_metric(),
-            None,
-            P::Options::default(),
-        )
+        LayerBuilder::new(P::INSTRUMENTATION, kind, P::duration_metric(), None)
     }
 }
 
@@ -79,8 +73,8 @@ impl<S, P: Protocol> Layer<S> for TraceLayer<P> {
 }
 
 /// Builds a tracing layer. Obtained from the layer's `builder()`, e.g.
-/// `HttpServerLayer::builder`; the options in `O` are
-/// specific to that layer, the methods here are common to all layers, and the shared options
+/// `HttpServerLayer::builder`, and named by its protocol (`LayerBuilder<HttpServer>`,
+/// `LayerBuilder<GrpcClient>`, ...); the protocol's own options are its inherent methods, the methods here are common to all layers, and the shared options
 /// vocabulary of every crate ([`InstrumentationOptions`]: providers, propagator,
 /// `disable_metrics`, `recorder`, `error_text`, `classify`, `exception_signal`, `enabled`)
 /// applies too.
@@ -120,30 +114,34 @@ impl<S, P: Protocol> Layer<S> for TraceLayer<P> {
 /// # let _ = layer; }
 /// ```
 #[must_use]
-pub struct LayerBuilder<O> {
+pub struct LayerBuilder<P: Protocol> {
     common: CommonOptions,
     kind: SpanKind,
     status_code_attribute: Option<&'static str>,
     catch_panics: bool,
     pub(crate) metric: DurationMetric,
     pub(crate) hooks: Hooks,
-    pub(crate) options: O,
+    pub(crate) capture: crate::capture::CaptureConfig,
+    pub(crate) options: P::Options,
 }
 
-impl<O: LayerOptions> LayerBuilder<O> {
+impl<P: Protocol> LayerBuilder<P> {
     /// Builds the layer.
-    pub fn build(self) -> TraceLayer<O::Protocol> {
+    pub fn build(self) -> TraceLayer<P> {
         self.into_layer()
     }
 }
 
-impl<O> InstrumentationOptions for LayerBuilder<O> {
+impl<P: Protocol> InstrumentationOptions for LayerBuilder<P> {
     fn common_options(&mut self) -> &mut CommonOptions {
         &mut self.common
     }
 }
 
-impl<O: fmt::Debug> fmt::Debug for LayerBuilder<O> {
+impl<P: Protocol> fmt::Debug for LayerBuilder<P>
+where
+    P::Options: fmt::Debug,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LayerBuilder")
             .field("options", &self.options)
@@ -151,13 +149,12 @@ impl<O: fmt::Debug> fmt::Debug for LayerBuilder<O> {
     }
 }
 
-impl<O> LayerBuilder<O> {
+impl<P: Protocol> LayerBuilder<P> {
     pub(crate) fn new(
         instrumentation: &'static str,
         kind: SpanKind,
         metric: DurationMetric,
         status_code_attribute: Option<&'static str>,
-        options: O,
     ) -> Self {
         LayerBuilder {
             common: CommonOptions::new(instrumentation),
@@ -166,7 +163,8 @@ impl<O> LayerBuilder<O> {
             catch_panics: true,
             metric,
             hooks: Hooks::default(),
-            options,
+            capture: Default::default(),
+            options: P::Options::default(),
         }
     }
 
@@ -217,7 +215,7 @@ impl<O> LayerBuilder<O> {
         self
     }
 
-    pub(crate) fn into_layer<P: Protocol<Options = O>>(self) -> TraceLayer<P> {
+    pub(crate) fn into_layer(self) -> TraceLayer<P> {
         let recorder = self.common.build_recorder(
             self.kind.clone(),
             crate::conventions::SCOPE,
@@ -231,6 +229,7 @@ impl<O> LayerBuilder<O> {
                     recorder: recorder.clone(),
                     catch_panics: self.catch_panics,
                     error_text: self.common.error_text,
+                    capture: self.capture.resolve(P::INSTRUMENTATION, P::SIDE),
                 }),
                 recorder,
                 enabled: self.common.enabled,

@@ -34,18 +34,18 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 /// The environment variable read by [`propagator_from_env`].
 pub const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
 
-/// The value used when [`OTEL_PROPAGATORS`] is unset or empty.
+/// The value used when `OTEL_PROPAGATORS` is unset or empty.
 pub const DEFAULT_PROPAGATORS: &str = "tracecontext,baggage";
 
 /// A boxed propagator, as a composite holds them.
 pub type BoxedPropagator = Box<dyn TextMapPropagator + Send + Sync>;
 
-/// The propagators [`OTEL_PROPAGATORS`] names (built-in names only).
+/// The propagators `OTEL_PROPAGATORS` names (built-in names only).
 pub fn propagator_from_env() -> TextMapCompositePropagator {
     propagator_from_env_with(|_| None)
 }
 
-/// The propagators [`OTEL_PROPAGATORS`] names; `extra` maps the names that are not built in.
+/// The propagators `OTEL_PROPAGATORS` names; `extra` maps the names that are not built in.
 pub fn propagator_from_env_with(
     extra: impl Fn(&str) -> Option<BoxedPropagator>,
 ) -> TextMapCompositePropagator {
@@ -54,7 +54,7 @@ pub fn propagator_from_env_with(
 }
 
 /// The composite of the comma-separated propagator `names`, in order (the format of
-/// [`OTEL_PROPAGATORS`]; names are trimmed and compared case-insensitively, repeated names
+/// `OTEL_PROPAGATORS`; names are trimmed and compared case-insensitively, repeated names
 /// count once). Empty means [`DEFAULT_PROPAGATORS`]; `none` anywhere means no propagation
 /// (an empty composite, which `DefaultPropagator` honours). A
 /// name that is neither built in (`tracecontext`, `baggage`) nor mapped by `extra` is skipped

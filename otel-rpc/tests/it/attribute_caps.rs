@@ -1,4 +1,4 @@
-//! Every span attribute is capped by one rule (`otel_rpc::untrusted`'s cap table), whatever
+//! Every span attribute is capped by one rule (`otel-rpc/src/untrusted.rs`'s cap table), whatever
 //! the client sends: requests with a 60 KB path or query (near the `http` crate's URI limit)
 //! and a 300 KB user agent or method, each with a planted secret at its end, through the
 //! traced hyper client and the traced axum server. Bare query tokens are redacted too.

@@ -1,4 +1,4 @@
-//! Exported telemetry checked against `otel_rpc::conventions`: start-time attributes as the
+//! Exported telemetry checked against `otel-rpc/src/conventions.rs`: start-time attributes as the
 //! sampler saw them, detail attributes, metric attribute sets and requirement levels, schema
 //! URLs per domain.
 

@@ -1,4 +1,4 @@
-//! The layers checked against `otel_rpc::conventions`, with a sampler that captures what it
+//! The layers checked against `otel-rpc/src/conventions.rs`, with a sampler that captures what it
 //! was given: the HTTP layers give the sampling-relevant attributes (`HTTP_SERVER.span_start`,
 //! `HTTP_CLIENT.span_start`) against a real axum server; the gRPC layers (against a real tonic
 //! server) give `RPC_SERVER` / `RPC_CLIENT` start attributes to the sampler and export span

@@ -6,7 +6,7 @@ use super::lexer::{Kind, Token};
 /// Longest name kept, in bytes (the same cap as every other DB name value).
 pub use otel_rpc::MAX_NAME_LEN;
 
-/// The shape every recorded name passes (the one rule in `otel_rpc::untrusted`): 1 to
+/// The shape every recorded name passes (the one rule in `otel-rpc/src/untrusted.rs`): 1 to
 /// [`MAX_NAME_LEN`] bytes, no whitespace, quotes, control characters or `;`. A name that
 /// fails is omitted.
 pub(crate) fn shape_ok(name: &str) -> bool {

@@ -265,6 +265,48 @@ impl TestTelemetry {
         points
     }
 
+    /// The data points of the integer sum (counter or up-down counter) `name`: value and
+    /// attributes, collected now.
+    pub fn i64_sum(&self, name: &str) -> Vec<(i64, Vec<KeyValue>)> {
+        let Some(last) = self.last_metrics() else {
+            return Vec::new();
+        };
+        let mut points = Vec::new();
+        for m in last.scope_metrics().flat_map(|s| s.metrics()) {
+            if m.name() == name
+                && let AggregatedMetrics::I64(MetricData::Sum(sum)) = m.data()
+            {
+                points.extend(
+                    sum.data_points()
+                        .map(|p| (p.value(), p.attributes().cloned().collect())),
+                );
+            }
+        }
+        points
+    }
+
+    /// The data points of the integer histogram `name` (e.g. a body size in bytes),
+    /// collected now.
+    pub fn u64_histogram(&self, name: &str) -> Vec<HistogramPoint> {
+        let Some(last) = self.last_metrics() else {
+            return Vec::new();
+        };
+        let mut points = Vec::new();
+        for m in last.scope_metrics().flat_map(|s| s.metrics()) {
+            if m.name() == name
+                && let AggregatedMetrics::U64(MetricData::Histogram(h)) = m.data()
+            {
+                points.extend(h.data_points().map(|p| HistogramPoint {
+                    count: p.count(),
+                    sum: p.sum() as f64,
+                    bounds: p.bounds().collect(),
+                    attributes: p.attributes().cloned().collect(),
+                }));
+            }
+        }
+        points
+    }
+
     /// The unit of metric `name`, if exported.
     pub fn metric_unit(&self, name: &str) -> Option<String> {
         let _ = self.meter_provider.force_flush();

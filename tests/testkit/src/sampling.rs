@@ -1,5 +1,5 @@
 //! A sampler that records what it was given, for tests that check the sampling-relevant
-//! (span-start) attributes against `otel_rpc::conventions`.
+//! (span-start) attributes against `otel-rpc/src/conventions.rs`.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

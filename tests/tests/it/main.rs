@@ -13,4 +13,5 @@ mod reliability_common;
 mod reliability_faults;
 mod reliability_input;
 mod secrets;
+mod semconv_dup;
 mod services_smoke;

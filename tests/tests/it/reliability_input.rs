@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use mongodb::bson::{Binary, Bson, Document, spec::BinarySubtype};
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::HeaderExtractor;
 use otel_rpc::QueryTextMode;
 use otel_rpc::SpanRecorder;
+use otel_rpc::testing::HeaderExtractor;
 use otel_rpc::text::{DEFAULT_MAX_QUERY_TEXT_LEN, truncate};
 use otel_sqlx::sql::{
     Backslashes, Dialect, MAX_NAME_LEN, MAX_SUMMARY_LEN, SqlMode, analyze, analyze_with, sanitize,

@@ -1,39 +1,4 @@
-//! Connection-pool metrics (`db.client.connection.*`, database semantic conventions,
-//! Development): the instruments and attribute rules live here, once; each adapter (or a user
-//! with any other pool, e.g. deadpool or bb8) feeds a [`PoolObserver`].
-//!
-//! * Counts (`db.client.connection.count` by `db.client.connection.state` = `idle` | `used`,
-//!   `.idle.max`, `.idle.min`, `.max`, `.pending_requests`) are **observable** instruments,
-//!   read at collection time: feeding them costs an atomic add per event, or nothing at all
-//!   when the pool is polled ([`PoolObserver::counts_from`]).
-//! * `db.client.connection.timeouts` is a counter; `.create_time`, `.wait_time` and `.use_time`
-//!   are histograms in seconds ([`POOL_TIME_BOUNDARIES`]).
-//! * Every point carries `db.client.connection.pool.name`: by default
-//!   [`default_pool_name`] (`server.address:server.port/db.namespace`), or a name given by the
-//!   user. It is capped at [`MAX_POOL_NAME_LEN`] bytes.
-//! * With the `bound-instruments` feature (on by default), each pool's histograms are bound
-//!   to its attributes once (the SDK's bound instruments), so a wait/use/create point costs no
-//!   attribute hashing or lookup: ~880 -> ~200 instructions per point (BENCHMARKS.md).
-//!
-//! Attaching the observer to a pool this workspace does not wrap (here a hand-rolled one):
-//!
-//! ```
-//! use otel_rpc::{PoolCounts, PoolLimits, PoolMetrics, default_pool_name};
-//! use opentelemetry::metrics::MeterProvider as _;
-//!
-//! let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().build();
-//! let metrics = PoolMetrics::new(&provider.meter("my-pool-adapter"));
-//! let observer = metrics.pool(default_pool_name(Some("db.local"), Some(5432), Some("shop")));
-//! observer.set_limits(PoolLimits { max: Some(10), idle_min: Some(0), idle_max: Some(10) });
-//! // Polled counts: read only when metrics are collected (e.g. deadpool's `status()`).
-//! observer.counts_from(|| Some(PoolCounts { idle: 3, used: 1 }));
-//!
-//! // Around each checkout:
-//! let pending = observer.acquire_started();          // pending_requests + 1
-//! let in_use = pending.acquired();                   // wait_time point, pending - 1
-//! // ... use the connection ...
-//! drop(in_use);                                      // use_time point
-//! ```
+//! The pool instruments and the per-pool observer (documented on [`super`]).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -99,7 +64,7 @@ pub struct PoolLimits {
 /// parts are left out (`db.local/shop`, `db.local:5432`, `shop`). `unknown` when all are.
 ///
 /// ```
-/// use otel_rpc::default_pool_name;
+/// use otel_rpc::pool::default_pool_name;
 /// assert_eq!(default_pool_name(Some("db"), Some(5432), Some("shop")), "db:5432/shop");
 /// assert_eq!(default_pool_name(None, None, Some("app.db")), "app.db");
 /// assert_eq!(default_pool_name(None, None, None), "unknown");
@@ -242,7 +207,7 @@ impl PoolMetrics {
     }
 
     /// An observer for one pool named `name` (`db.client.connection.pool.name`, capped at
-    /// [`MAX_POOL_NAME_LEN`] bytes). Its counts are reported while any clone of it lives.
+    /// 255 bytes bytes). Its counts are reported while any clone of it lives.
     pub fn pool(&self, name: impl Into<StringValue>) -> PoolObserver {
         let name: StringValue = name.into();
         let name: StringValue = match truncate(name.as_str(), MAX_POOL_NAME_LEN) {

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use opentelemetry::metrics::MeterProvider;
 use opentelemetry::propagation::{Extractor, Injector};
-use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::trace::{Span, SpanBuilder, SpanKind, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue};
 
 use crate::classify::{Classifier, Observed, Verdict, default_verdict};
@@ -249,13 +249,11 @@ impl SpanRecorder {
             None => inner.providers.load(),
         };
         let tracer = &resolved.tracer;
-        let mut builder = tracer
-            .span_builder(name)
-            .with_kind(inner.kind.clone())
-            .with_attributes(attributes);
-        if let Some(start) = start {
-            builder = builder.with_start_time(start);
-        }
+        // Fields set in place: each `with_*` call moves the whole (large) builder.
+        let mut builder = SpanBuilder::from_name(name);
+        builder.span_kind = Some(inner.kind.clone());
+        builder.attributes = Some(attributes);
+        builder.start_time = start;
         let mut span = tracer.build_with_context(builder, parent);
         let http = resolved.duration.as_ref().and_then(|i| i.http.clone());
         drop(resolved);

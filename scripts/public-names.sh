@@ -5,6 +5,8 @@
 # variants are not counted (they belong to their type).
 #
 #   scripts/public-names.sh otel-sqlx otel-redis      (default: the four library crates)
+#   FEATURES=http,grpc,axum,reqwest,tracing scripts/public-names.sh otel-rpc
+#       (one crate, with exactly these features instead of all: e.g. everything but `testing`)
 #
 # Prints one line per crate and module: the count and the names.
 set -euo pipefail
@@ -14,7 +16,13 @@ crates=("$@")
 target="${CARGO_TARGET_DIR:-target}"
 args=()
 for c in "${crates[@]}"; do args+=(-p "$c"); done
-cargo doc --quiet --no-deps --all-features "${args[@]}"
+if [ -n "${FEATURES+x}" ]; then
+    [ ${#crates[@]} -eq 1 ] || { echo "FEATURES needs exactly one crate" >&2; exit 2; }
+    rm -rf "$target/doc/${crates[0]//-/_}"
+    cargo doc --quiet --no-deps --no-default-features --features "$FEATURES" "${args[@]}"
+else
+    cargo doc --quiet --no-deps --all-features "${args[@]}"
+fi
 for c in "${crates[@]}"; do
     dir="$target/doc/${c//-/_}"
     # Redirect pages (an item's private defining path) are not names.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::metrics::{Meter, MeterProvider};
+use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
@@ -131,8 +131,6 @@ pub struct OtelCommandHandlerBuilder {
 /// How the connection pool metrics are built.
 struct PoolOptions {
     enabled: bool,
-    /// From the injected meter provider (`None`: the global one).
-    meter: Option<Meter>,
     abandoned_checkout_after: Duration,
 }
 
@@ -196,7 +194,6 @@ impl OtelCommandHandlerBuilder {
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             pool: PoolOptions {
                 enabled: true,
-                meter: None,
                 abandoned_checkout_after: DEFAULT_ABANDONED_CHECKOUT_AFTER,
             },
         }
@@ -216,13 +213,12 @@ impl OtelCommandHandlerBuilder {
     /// Uses `provider` instead of the global meter provider, for the duration histogram and
     /// the connection pool metrics ([`InstrumentationOptions::meter_provider`] plus the pool's
     /// meter).
-    // TODO: drop once `CommonOptions` exposes its meter (requested), then the trait's method
-    // is the only one.
-    pub fn meter_provider<P>(mut self, provider: P) -> Self
+    /// (The same as [`InstrumentationOptions::meter_provider`], callable without importing
+    /// the trait.)
+    pub fn meter_provider<P>(self, provider: P) -> Self
     where
         P: MeterProvider + Send + Sync + 'static,
     {
-        self.pool.meter = Some(provider.meter_with_scope(scope()));
         InstrumentationOptions::meter_provider(self, provider)
     }
 
@@ -306,10 +302,9 @@ impl OtelCommandHandlerBuilder {
                 .build(),
         };
         let pool = (common.enabled && common.metrics && self.pool.enabled).then(|| {
-            let meter = self
-                .pool
-                .meter
-                .unwrap_or_else(|| opentelemetry::global::meter_with_scope(scope()));
+            // The one meter source: the provider given through the trait (or the inherent
+            // word), else the global one.
+            let meter = common.meter(scope());
             PoolShared::new(&meter, self.pool.abandoned_checkout_after)
         });
         let options = Options {

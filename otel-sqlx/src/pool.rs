@@ -85,7 +85,6 @@ impl<DB: TracedDatabase> TracedPool<DB> {
             common: CommonOptions::new("sqlx"),
             hooks: DbHooks::default(),
             options: TracingOptions::default(),
-            pool_meter: None,
         }
     }
 
@@ -296,7 +295,6 @@ pub struct TracedPoolBuilder<DB: Database> {
     common: CommonOptions,
     hooks: DbHooks,
     options: TracingOptions,
-    pool_meter: Option<Meter>,
 }
 
 impl<DB: Database> InstrumentationOptions for TracedPoolBuilder<DB> {
@@ -321,12 +319,12 @@ impl<DB: Database> fmt::Debug for TracedPoolBuilder<DB> {
 
 impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     /// Uses `provider` instead of the global meter provider, for the duration histogram and
-    /// the pool metrics ([`InstrumentationOptions::meter_provider`] plus the pool's meter).
-    pub fn meter_provider<P>(mut self, provider: P) -> Self
+    /// the pool metrics (the same as [`InstrumentationOptions::meter_provider`], callable
+    /// without importing the trait).
+    pub fn meter_provider<P>(self, provider: P) -> Self
     where
         P: MeterProvider + Send + Sync + 'static,
     {
-        self.pool_meter = Some(provider.meter_with_scope(scope()));
         InstrumentationOptions::meter_provider(self, provider)
     }
 
@@ -379,9 +377,9 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
             info,
         );
         if pool_metrics {
-            let meter = self
-                .pool_meter
-                .unwrap_or_else(|| opentelemetry::global::meter_with_scope(scope()));
+            // The one meter source: the provider given through the trait (or the inherent
+            // word), else the global one.
+            let meter = self.common.meter(scope());
             shared.pool = Some(observe_pool(&self.pool, &meter, &shared));
         }
         TracedPool {

@@ -322,6 +322,42 @@ async fn disable_metrics_records_no_pool_metrics() {
     assert!(names.is_empty(), "{names:?}");
 }
 
+/// The meter provider given through the shared options trait (as generic setup code over any
+/// `InstrumentationOptions` builder would) feeds the pool metrics too, not only the duration
+/// histogram: one meter source per builder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_traits_meter_provider_feeds_the_pool_metrics() {
+    let uri = env::mongodb_uri();
+    env::require("FerretDB (MongoDB)", &uri);
+    let metrics = Metrics::new();
+    let builder = OtelCommandHandler::builder()
+        .tracer_provider(opentelemetry_sdk::trace::SdkTracerProvider::builder().build());
+    let handler =
+        otel_mongo::InstrumentationOptions::meter_provider(builder, metrics.provider.clone())
+            .build();
+    let mut options = ClientOptions::parse(&uri).await.expect("uri");
+    handler.install(&mut options);
+    let client = mongodb::Client::with_options(options).expect("client");
+    client
+        .database("admin")
+        .run_command(doc! { "ping": 1 })
+        .await
+        .expect("ping");
+    let names: Vec<String> = metrics
+        .collect()
+        .iter()
+        .flat_map(|c| c.scope_metrics())
+        .flat_map(|s| s.metrics())
+        .map(|m| m.name().to_string())
+        .collect();
+    for name in ["db.client.operation.duration", "db.client.connection.count"] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} missing from {names:?}"
+        );
+    }
+}
+
 /// One handler, two clients to one server: each client's pool has a connection 1, and their
 /// counts add up under one pool name; a client shut down takes its counts out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

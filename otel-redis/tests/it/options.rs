@@ -1,6 +1,6 @@
 //! Options (the shared vocabulary of `otel-rpc`): filter and span names typed on
 //! `DbOperation`, query text off / raw / capped, metrics off, classification rules, the
-//! on/off switch, the deprecated aliases, `require_parent`.
+//! on/off switch, `require_parent`.
 
 use crate::common;
 

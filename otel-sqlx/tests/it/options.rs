@@ -1,6 +1,6 @@
 //! The shared options vocabulary on `TracedPoolBuilder` (issue 16) and the SQL attribute rules
 //! (issue 15), against the real PostgreSQL and MariaDB servers: classification rules, the
-//! parsed-names opt-in, batch size, stored procedure name, the deprecated hooks, the switch.
+//! parsed-names opt-in, batch size, stored procedure name, the switch.
 
 use crate::common;
 

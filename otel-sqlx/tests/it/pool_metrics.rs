@@ -510,3 +510,35 @@ async fn create_time_through_the_connect_helper() {
         Some(1)
     );
 }
+
+/// The meter provider given through the shared options trait (as generic setup code that
+/// takes any `InstrumentationOptions` builder would) feeds the pool metrics too, not only
+/// the duration histogram: one meter source per builder.
+#[tokio::test]
+async fn the_traits_meter_provider_feeds_the_pool_metrics() {
+    let m = Metrics::new();
+    let raw = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .expect("in-memory SQLite");
+    let builder = TracedPool::builder(raw)
+        .tracer_provider(opentelemetry_sdk::trace::SdkTracerProvider::builder().build());
+    let pool = InstrumentationOptions::meter_provider(builder, m.provider.clone()).build();
+    sqlx::query("SELECT 1")
+        .execute(&pool)
+        .await
+        .expect("select");
+    let points = collect_when(&m, |p| {
+        p.iter().any(|p| p.name == "db.client.connection.use_time")
+    })
+    .await;
+    let names: Vec<&str> = points.iter().map(|p| p.name.as_str()).collect();
+    for name in [
+        "db.client.operation.duration",
+        "db.client.connection.count",
+        "db.client.connection.use_time",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+}

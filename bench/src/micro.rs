@@ -13,7 +13,7 @@ use opentelemetry::{Context, StringValue};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use otel_mongo::{CommandKey, OtelCommandHandler, StartedCommand, SucceededCommand};
 use otel_rpc::QueryTextMode;
-use otel_rpc::{DbOperation, Outcome, QueryText, SpanRecorder};
+use otel_rpc::{DbOperation, Outcome, PreparedOperation, QueryText, SpanRecorder};
 use otel_sqlx::sql::{Dialect, analyze, sanitize};
 use otel_sqlx::testing::QueryCache;
 
@@ -82,6 +82,23 @@ pub fn start_end(rec: &SpanRecorder, parent: &Context) {
     rec.start_db(parent, black_box(&op)).end(Outcome::Success);
 }
 
+/// The Redis-GET-shaped operation prepared once (as an adapter's per-command cache holds it).
+pub fn prepare(rec: &SpanRecorder) -> PreparedOperation {
+    let text = || None;
+    let mut op = redis_get_op(&text);
+    op.query_text = None;
+    rec.prepare_db(&op, Some("GET".into()))
+}
+
+/// One start + end of `prepared` under `parent`, with its query text (as the adapters start a
+/// cached statement or command).
+pub fn start_end_prepared(rec: &SpanRecorder, prepared: &PreparedOperation, parent: &Context) {
+    let text = || Some(StringValue::from("GET user:1"));
+    let text = QueryText::Lazy(&text);
+    rec.start_prepared_db(parent, None, black_box(prepared), Some(&text))
+        .end(Outcome::Success);
+}
+
 /// A synthetic Mongo `find` started + succeeded through the handler, then its connection
 /// checked in.
 pub fn mongo_events(handler: &OtelCommandHandler, request_id: i32) {
@@ -130,6 +147,17 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
         "recorder start+end, sampled (DB span, metric)",
         n,
         || start_end(&rec, &root),
+    ));
+    let prepared = prepare(&rec);
+    out.push(time(
+        "recorder start+end from a PreparedOperation, sampled",
+        n,
+        || start_end_prepared(&rec, &prepared, &root),
+    ));
+    out.push(time(
+        "recorder start+end from a PreparedOperation, unsampled parent",
+        n,
+        || start_end_prepared(&rec, &prepared, &unsampled),
     ));
     out.push(time("recorder start+end, unsampled parent", n, || {
         start_end(&rec, &unsampled)
@@ -264,6 +292,7 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
 }
 
 /// Runs one hot loop `n` times (for a profiler): `sampled` / `unsampled` recorder start+end,
+/// `prepared` / `prepared-unsampled` the same operation started from a `PreparedOperation`,
 /// `sampled-global` the same with a recorder following the global providers, `global-read`
 /// one read of the global tracer and meter providers,
 /// `mongo` / `mongo-unsampled` handler events (`mongo-baseline`: the events alone),
@@ -295,6 +324,15 @@ pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
         "unsampled" => {
             let parent = unsampled_parent();
             (0..n).for_each(|_| start_end(&rec, &parent));
+        }
+        "prepared" => {
+            let prepared = prepare(&rec);
+            (0..n).for_each(|_| start_end_prepared(&rec, &prepared, &Context::new()));
+        }
+        "prepared-unsampled" => {
+            let prepared = prepare(&rec);
+            let parent = unsampled_parent();
+            (0..n).for_each(|_| start_end_prepared(&rec, &prepared, &parent));
         }
         "mongo" => {
             let handler = OtelCommandHandler::builder()

@@ -207,6 +207,7 @@ impl TracedConnectionBuilder {
                 },
                 error_text: common.error_text,
                 hooks: self.hooks,
+                prepared: Shared::command_cache(),
             }),
         )
     }

@@ -12,13 +12,19 @@ use otel_rpc::OTHER;
 use crate::commands::{self, Keys};
 
 /// The name of a command as recorded: `GET`, `CONFIG GET`, or `_OTHER`. Always one of
-/// a closed set of static strings, so copying it never allocates.
+/// a closed set of static strings, so copying it never allocates; with its slot in the
+/// per-command caches (`None` for a subcommand: not cached).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct CommandName(pub(crate) &'static str);
+pub(crate) struct CommandName(pub(crate) &'static str, Option<u16>);
 
 impl CommandName {
     pub(crate) fn as_str(self) -> &'static str {
         self.0
+    }
+
+    /// The slot of this name in a per-command cache of [`commands::CACHE_SLOTS`] entries.
+    pub(crate) fn slot(self) -> Option<usize> {
+        self.1.map(usize::from)
     }
 
     pub(crate) fn value(self) -> StringValue {
@@ -49,8 +55,8 @@ where
             args,
         };
     };
-    let (name, keys) = match commands::lookup(first) {
-        Some(spec) => match spec.keys {
+    let (name, keys) = match commands::lookup_position(first) {
+        Some((position, spec)) => match spec.keys {
             Keys::Container(subs) => {
                 let mut rest = args.clone();
                 match rest
@@ -59,22 +65,27 @@ where
                 {
                     Some(sub) => {
                         args = rest;
-                        (sub.name, sub.keys)
+                        (CommandName(sub.name, None), sub.keys)
                     }
                     // An unknown subcommand stays an argument (a value): naming spans
                     // after arbitrary words would leak them and explode cardinality.
-                    None => (spec.name, Keys::None),
+                    None => (CommandName(spec.name, slot(position)), Keys::None),
                 }
             }
-            keys => (spec.name, keys),
+            keys => (CommandName(spec.name, slot(position)), keys),
         },
-        None => (OTHER, Keys::None),
+        None => (CommandName(OTHER, slot(commands::OTHER_SLOT)), Keys::None),
     };
     Command {
-        name: Some(CommandName(name)),
+        name: Some(name),
         keys,
         args,
     }
+}
+
+/// A cache slot as stored in a [`CommandName`] (the table has fewer than `u16::MAX` entries).
+fn slot(position: usize) -> Option<u16> {
+    u16::try_from(position).ok()
 }
 
 /// The recorded name of the command only.

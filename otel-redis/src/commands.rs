@@ -77,20 +77,34 @@ impl Sub {
 
 /// The spec of the command named `name` (any case): one hash of the name, upper-cased on the
 /// fly, then (nearly always) one case-insensitive comparison.
+#[cfg(test)]
 pub(crate) fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    lookup_position(name).map(|(_, spec)| spec)
+}
+
+/// [`lookup`] with the position of the command in the table (`0..COMMANDS.len()`), which
+/// indexes per-command caches.
+pub(crate) fn lookup_position(name: &[u8]) -> Option<(usize, &'static Spec)> {
     if name.len() > MAX_NAME_LEN {
         return None;
     }
     let mut slot = slot_of(name);
     // Ends: fewer than half the slots are used, and an empty slot indexes past the table.
     loop {
-        let spec = COMMANDS.get(usize::from(*INDEX.get(slot)?))?;
+        let position = usize::from(*INDEX.get(slot)?);
+        let spec = COMMANDS.get(position)?;
         if spec.name.as_bytes().eq_ignore_ascii_case(name) {
-            return Some(spec);
+            return Some((position, spec));
         }
         slot = (slot + 1) % INDEX_SLOTS;
     }
 }
+
+/// Number of per-command cache slots: one per command of the table, one for `_OTHER`.
+pub(crate) const CACHE_SLOTS: usize = COMMANDS.len() + 1;
+
+/// The cache slot of `_OTHER` (after the table's).
+pub(crate) const OTHER_SLOT: usize = COMMANDS.len();
 
 /// Length of the longest command name in [`COMMANDS`].
 const MAX_NAME_LEN: usize = max_name_len();

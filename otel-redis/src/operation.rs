@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use opentelemetry::{Context, StringValue};
-use otel_rpc::{DbOperation, QueryText, Recording, SpanRecorder};
+use otel_rpc::{DbOperation, PreparedOperation, QueryText, Recording, SpanRecorder};
 
 use crate::command::{CommandName, name_of, resolve};
 use crate::sanitize;
@@ -34,13 +34,40 @@ impl Shared {
         let cmd = resolve(args);
         let text_options = self.text;
         let text = || sanitize::command_text(&cmd, text_options).map(StringValue::from);
-        let mut op = self.db_operation(self.namespace(db), &text);
+        let text = QueryText::Lazy(&text);
+        if let Some(prepared) = cmd.name.and_then(|name| self.prepared(recorder, db, name)) {
+            let text = (self.text.mode != otel_rpc::QueryTextMode::Off).then_some(&text);
+            return Some(recorder.start_prepared_db(parent, None, prepared, text));
+        }
+        let mut op = self.db_operation(self.namespace(db), Some(text));
         if let Some(name) = cmd.name {
             op.operation = Some(name.value());
             op.summary = Some(name.value());
         }
         let default_name = || Cow::Borrowed(cmd.name.map_or(DB_SYSTEM, CommandName::as_str));
         self.start(recorder, parent, &op, default_name)
+    }
+
+    /// The prepared operation of command `name` on database `db`: one per command of the
+    /// table (a closed set) and `_OTHER`, prepared on first use. Only for the configuration's
+    /// own database and when no hook is set (a hook sees every operation); `None` otherwise,
+    /// and the operation takes the per-operation path.
+    fn prepared(
+        &self,
+        recorder: &SpanRecorder,
+        db: i64,
+        name: CommandName,
+    ) -> Option<&PreparedOperation> {
+        if db != self.db || !self.hooks.is_empty() {
+            return None;
+        }
+        let slot = self.prepared.get(name.slot()?)?;
+        Some(slot.get_or_init(|| {
+            let mut op = self.db_operation(Some(self.namespace.clone()), None);
+            op.operation = Some(name.value());
+            op.summary = Some(name.value());
+            Box::new(recorder.prepare_db(&op, Some(Cow::Borrowed(name.as_str()))))
+        }))
     }
 
     /// Starts the span of a pipeline of `batch_size` user commands, or returns `None` when
@@ -67,7 +94,7 @@ impl Shared {
         let summary = summary(operation, commands());
         let text_options = self.text;
         let text = || sanitize::pipeline_text(commands(), text_options).map(StringValue::from);
-        let mut op = self.db_operation(self.namespace(db), &text);
+        let mut op = self.db_operation(self.namespace(db), Some(QueryText::Lazy(&text)));
         op.operation = Some(StringValue::from(operation));
         op.summary = Some(summary.clone());
         op.batch_size = Some(i64::try_from(batch_size).unwrap_or(i64::MAX));
@@ -76,10 +103,11 @@ impl Shared {
         })
     }
 
+    /// The operation on `namespace`, with `text` as its query text unless the text is off.
     fn db_operation<'t>(
         &self,
         namespace: Option<StringValue>,
-        text: &'t dyn Fn() -> Option<StringValue>,
+        text: Option<QueryText<'t>>,
     ) -> DbOperation<'t> {
         // Fields are set in place: the operation is large, and every builder call moves it.
         let mut op = DbOperation::new(DB_SYSTEM);
@@ -89,7 +117,7 @@ impl Shared {
             op.server_port = self.server_port;
         }
         if self.text.mode != otel_rpc::QueryTextMode::Off {
-            op.query_text = Some(QueryText::Lazy(text));
+            op.query_text = text;
         }
         op
     }

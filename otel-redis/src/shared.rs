@@ -2,11 +2,11 @@
 //! clones share (built once by the builder; read by every command).
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use opentelemetry::StringValue;
 use otel_rpc::DbHooks;
-use otel_rpc::{ErrorTextMode, SpanRecorder};
+use otel_rpc::{ErrorTextMode, PreparedOperation, SpanRecorder};
 
 use crate::sanitize::TextOptions;
 
@@ -25,6 +25,10 @@ pub(crate) struct Shared {
     pub(crate) text: TextOptions,
     pub(crate) error_text: ErrorTextMode,
     pub(crate) hooks: DbHooks,
+    /// Per command of the table (and `_OTHER`), its span and metric facts on this
+    /// configuration's database, checked, bounded and admitted on first use (see
+    /// `Shared::prepared`).
+    pub(crate) prepared: Box<[OnceLock<Box<PreparedOperation>>]>,
 }
 
 impl fmt::Debug for Shared {
@@ -46,6 +50,13 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Empty per-command caches (one slot per command of the table, one for `_OTHER`).
+    pub(crate) fn command_cache() -> Box<[OnceLock<Box<PreparedOperation>>]> {
+        (0..crate::commands::CACHE_SLOTS)
+            .map(|_| OnceLock::new())
+            .collect()
+    }
+
     /// `db.namespace` for `db` (the connection's current database), `None` when it is
     /// unknown.
     pub(crate) fn namespace(&self, db: i64) -> Option<StringValue> {

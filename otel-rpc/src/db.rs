@@ -287,15 +287,25 @@ impl<'a> DbOperation<'a> {
 
     /// The attributes built only for recorded spans: query text and `extra`.
     pub fn detail_attributes(&self, out: &mut Vec<KeyValue>) {
-        let text = match &self.query_text {
-            Some(QueryText::Ready(s)) => Some(s.clone()),
-            Some(QueryText::Lazy(f)) => f(),
-            None => None,
-        };
-        if let Some(text) = text {
-            out.push(KeyValue::new(attribute::DB_QUERY_TEXT, text));
+        self.for_each_detail(&mut |kv| out.push(kv));
+    }
+
+    /// [`detail_attributes`](Self::detail_attributes), each handed to `add`.
+    pub(crate) fn for_each_detail(&self, add: &mut dyn FnMut(KeyValue)) {
+        if let Some(text) = self.query_text.as_ref().and_then(QueryText::value) {
+            add(KeyValue::new(attribute::DB_QUERY_TEXT, text));
         }
-        out.extend(self.extra.iter().cloned());
+        self.extra.iter().cloned().for_each(add);
+    }
+}
+
+impl QueryText<'_> {
+    /// The text: the ready one, or the lazy one computed now.
+    pub(crate) fn value(&self) -> Option<StringValue> {
+        match self {
+            QueryText::Ready(s) => Some(s.clone()),
+            QueryText::Lazy(f) => f(),
+        }
     }
 }
 

@@ -70,6 +70,7 @@ mod options;
 mod outcome;
 mod parent;
 pub mod pool;
+mod prepared;
 mod propagation;
 mod providers;
 mod recorder;
@@ -93,6 +94,7 @@ pub use self::{
     options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions},
     outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome},
     parent::current_context,
+    prepared::PreparedOperation,
     propagation::env::propagator_from_env,
     recorder::{SpanRecorder, SpanRecorderBuilder},
     recording::Recording,

@@ -412,6 +412,12 @@ impl fmt::Debug for DbHooks {
 }
 
 impl DbHooks {
+    /// `true` when no hook is set: every operation is recorded under the adapter's own name,
+    /// so an adapter may start it from a cached [`PreparedOperation`](crate::PreparedOperation).
+    pub fn is_empty(&self) -> bool {
+        self.filter.is_none() && self.span_name.is_none()
+    }
+
     /// `true` when the operation is recorded (no filter, or the filter says so).
     pub fn allows(&self, op: &DbOperation<'_>) -> bool {
         self.filter.as_ref().is_none_or(|f| f(op))

@@ -41,6 +41,8 @@ type MeterFactory = Arc<dyn Fn(InstrumentationScope) -> Meter + Send + Sync>;
 pub(crate) struct Providers {
     tracer: Option<TracerFactory>,
     meter: Option<MeterFactory>,
+    /// The given meter provider is the SDK's (its histograms implement binding).
+    meter_binds: bool,
     logger: Option<SharedLoggerFactory>,
     pub(crate) propagator: Option<SharedPropagator>,
 }
@@ -65,6 +67,8 @@ impl Providers {
     where
         P: MeterProvider + Send + Sync + 'static,
     {
+        self.meter_binds = std::any::TypeId::of::<P>()
+            == std::any::TypeId::of::<opentelemetry_sdk::metrics::SdkMeterProvider>();
         self.meter = Some(Arc::new(move |scope| provider.meter_with_scope(scope)));
     }
 
@@ -101,6 +105,7 @@ impl Providers {
                 (Some(metric), Some(factory)) => Some(Some(metric.build(&factory(scope.clone())))),
                 (Some(_), None) => None,
             },
+            duration_binds: self.meter_binds,
             logger: match (logs, &self.logger) {
                 (false, _) => Some(None),
                 (true, Some(factory)) => Some(Some(factory(scope.clone()))),
@@ -122,6 +127,10 @@ pub(crate) struct Resolved {
     pub(crate) tracer: Arc<BoxedTracer>,
     /// `None` when metrics are off.
     pub(crate) duration: Option<crate::metric::Instruments>,
+    /// `duration` comes from the SDK's meter provider, given explicitly (never replaced), so a
+    /// `PreparedOperation` may bind it: another `MeterProvider` may not implement binding (the
+    /// API's default drops bound points), and a global one may be replaced.
+    pub(crate) duration_binds: bool,
     /// `None` when exceptions do not go to logs or no logger provider is known.
     pub(crate) logger: Option<Arc<dyn ExceptionLogger>>,
     /// The global meter provider `duration` came from (identity only; never upgraded).
@@ -149,6 +158,8 @@ pub(crate) struct Given {
     pub(crate) tracer: Option<BoxedTracer>,
     /// `Some(None)`: metrics off. `Some(Some(h))`: from an explicit meter provider.
     pub(crate) duration: Option<Option<crate::metric::Instruments>>,
+    /// The explicit meter provider is the SDK's.
+    pub(crate) duration_binds: bool,
     /// `Some(..)`: explicit logger (or logs off).
     pub(crate) logger: Option<Option<Arc<dyn ExceptionLogger>>>,
 }
@@ -176,6 +187,7 @@ impl Resolver {
             meter: given.duration.is_none(),
             logger: given.logger.is_none(),
         };
+        let duration_binds = given.duration_binds && !follow.meter;
         let tracer = Arc::new(given.tracer.unwrap_or_else(|| global_tracer(&scope)));
         let (duration, meter_from) = match given.duration {
             Some(h) => (h, None),
@@ -191,6 +203,7 @@ impl Resolver {
         let resolved = Resolved {
             tracer,
             duration,
+            duration_binds,
             logger,
             meter_from,
             logger_generation,
@@ -275,6 +288,7 @@ impl Refresh {
         current.store(Arc::new(Resolved {
             tracer,
             duration,
+            duration_binds: old.duration_binds,
             logger,
             meter_from,
             logger_generation,

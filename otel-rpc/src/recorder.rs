@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use opentelemetry::metrics::MeterProvider;
 use opentelemetry::propagation::{Extractor, Injector};
-use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::trace::{Span, SpanBuilder, SpanKind, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue};
 
 use crate::classify::{Classifier, Observed, Verdict, default_verdict};
@@ -19,7 +19,7 @@ use crate::metric::{DurationMetric, bound_metric_value};
 use crate::propagation::extractor::BoundedExtractor;
 use crate::propagation::{SharedPropagator, default_propagator};
 use crate::providers::{Providers, Resolver};
-use crate::recording::Recording;
+use crate::recording::{MetricAttrs, Recording};
 use crate::state::RecorderState;
 use crate::untrusted::{ErrorTextMode, cap_attribute};
 
@@ -201,19 +201,27 @@ impl SpanRecorder {
         } else {
             Vec::new()
         };
-        self.start_prepared(parent, start, name, attributes, metric_attrs, details)
+        self.start_span(
+            parent,
+            start,
+            name,
+            || capped(attributes),
+            MetricAttrs::Owned(metric_attrs),
+            |add| detail_vec(details, add),
+        )
     }
 
-    /// [`start_with`](Self::start_with) with the metric attributes already selected (the
-    /// database path selects them while building the span attributes, without comparing keys).
-    pub(crate) fn start_prepared(
+    /// Starts the span: `attributes` (built only when a span is started, already capped) go to
+    /// the sampler, `metric_attrs` to the duration metric at the end, and `details` adds the
+    /// span-only attributes (each capped here) only when the span is recording.
+    pub(crate) fn start_span(
         &self,
         parent: &Context,
         start: Option<SystemTime>,
         name: Cow<'static, str>,
-        attributes: Vec<KeyValue>,
-        metric_attrs: Vec<KeyValue>,
-        details: impl FnOnce(&mut Vec<KeyValue>),
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+        metric_attrs: MetricAttrs,
+        details: impl FnOnce(&mut dyn FnMut(KeyValue)),
     ) -> Recording {
         if parent.is_telemetry_suppressed() {
             return Recording::suppressed(parent.clone());
@@ -232,8 +240,7 @@ impl SpanRecorder {
                 false,
             );
         }
-        let mut attributes = attributes;
-        attributes.iter_mut().for_each(cap_attribute);
+        let attributes = attributes();
         // `*/dup` modes: the start attributes, to copy under their previous names (and to
         // look up what a copy depends on) once the span is known to record.
         let dup_context = inner.previous.is_some().then(|| attributes.clone());
@@ -242,29 +249,36 @@ impl SpanRecorder {
             None => inner.providers.load(),
         };
         let tracer = &resolved.tracer;
-        let mut builder = tracer
-            .span_builder(name)
-            .with_kind(inner.kind.clone())
-            .with_attributes(attributes);
-        if let Some(start) = start {
-            builder = builder.with_start_time(start);
-        }
+        // Fields set in place: each `with_*` call moves the whole (large) builder.
+        let mut builder = SpanBuilder::from_name(name);
+        builder.span_kind = Some(inner.kind.clone());
+        builder.attributes = Some(attributes);
+        builder.start_time = start;
         let mut span = tracer.build_with_context(builder, parent);
         let http = resolved.duration.as_ref().and_then(|i| i.http.clone());
         drop(resolved);
         let recording = span.is_recording();
         if recording {
-            let mut extra = Vec::new();
-            details(&mut extra);
-            extra.iter_mut().for_each(cap_attribute);
-            if let (Some(previous), Some(context)) = (&inner.previous, &dup_context) {
-                let mut copies = Vec::new();
-                previous.extend(context, context, &mut copies);
-                previous.extend(&extra, context, &mut copies);
-                extra.append(&mut copies);
-            }
-            if !extra.is_empty() {
-                span.set_attributes(extra);
+            match (&inner.previous, &dup_context) {
+                (Some(previous), Some(context)) => {
+                    let mut extra = Vec::new();
+                    details(&mut |mut kv| {
+                        cap_attribute(&mut kv);
+                        extra.push(kv);
+                    });
+                    let mut copies = Vec::new();
+                    previous.extend(context, context, &mut copies);
+                    previous.extend(&extra, context, &mut copies);
+                    extra.append(&mut copies);
+                    if !extra.is_empty() {
+                        span.set_attributes(extra);
+                    }
+                }
+                // One by one into the span's own list (which has room for them): no vector.
+                _ => details(&mut |mut kv| {
+                    cap_attribute(&mut kv);
+                    span.set_attribute(kv);
+                }),
             }
         }
         let mut started = Recording::new(
@@ -351,11 +365,32 @@ impl SpanRecorder {
         };
         let (attributes, metric_attrs) =
             op.attributes_with_metric(mask, inner.db_distinct.as_ref());
-        self.start_prepared(parent, start, name, attributes, metric_attrs, |out| {
-            op.detail_attributes(out);
-            details(out);
-        })
+        self.start_span(
+            parent,
+            start,
+            name,
+            || capped(attributes),
+            MetricAttrs::Owned(metric_attrs),
+            |add| {
+                op.for_each_detail(&mut *add);
+                detail_vec(details, add);
+            },
+        )
     }
+}
+
+/// `attributes`, each capped by the one attribute cap rule.
+fn capped(mut attributes: Vec<KeyValue>) -> Vec<KeyValue> {
+    attributes.iter_mut().for_each(cap_attribute);
+    attributes
+}
+
+/// Runs a `details` closure of the public forms and hands what it added to `add` (no
+/// allocation when it adds nothing).
+fn detail_vec(details: impl FnOnce(&mut Vec<KeyValue>), add: &mut dyn FnMut(KeyValue)) {
+    let mut extra = Vec::new();
+    details(&mut extra);
+    extra.into_iter().for_each(add);
 }
 
 impl SpanRecorderBuilder {

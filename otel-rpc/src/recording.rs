@@ -13,6 +13,7 @@ use crate::classify::{Observed, Verdict};
 use crate::conventions::Domain;
 use crate::metric::{HttpState, bound_metric_value};
 use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
+use crate::prepared::PreparedMetric;
 use crate::state::RecorderState;
 use crate::text::truncate;
 use crate::untrusted::{MAX_NAME_LEN, OTHER, cap_attribute};
@@ -31,7 +32,7 @@ pub struct Recording {
 struct Active {
     recorder: Arc<RecorderState>,
     started: Started,
-    metric_attrs: Vec<KeyValue>,
+    metric_attrs: MetricAttrs,
     recording: bool,
     /// The opted-in HTTP metrics beside the duration (active requests, body sizes).
     http: Option<Box<HttpState>>,
@@ -57,7 +58,7 @@ impl Recording {
         recorder: Arc<RecorderState>,
         start: Option<SystemTime>,
         now: Option<Instant>,
-        metric_attrs: Vec<KeyValue>,
+        metric_attrs: MetricAttrs,
         recording: bool,
     ) -> Self {
         let started = match (start, now) {
@@ -352,8 +353,12 @@ impl Recording {
         let instruments = active.recorder.providers.load();
         if instruments.duration.is_some() || active.http.is_some() {
             let _current = self.cx.clone().attach();
-            if let Some(instruments) = &instruments.duration {
-                instruments.record(elapsed.as_secs_f64(), &active.metric_attrs);
+            if let Some(duration) = &instruments.duration {
+                active.metric_attrs.record(
+                    duration.duration(),
+                    instruments.duration_binds,
+                    elapsed.as_secs_f64(),
+                );
             }
             if let Some(http) = active.http.take() {
                 http.finish(&active.metric_attrs);
@@ -373,7 +378,7 @@ fn set_span_attribute(cx: &Context, recorder: &RecorderState, kv: KeyValue) {
 }
 
 /// Adds `kv` to the metric attributes when metrics are on and the allow-list has its key.
-fn push_metric_attr(recorder: &RecorderState, metric_attrs: &mut Vec<KeyValue>, kv: &KeyValue) {
+fn push_metric_attr(recorder: &RecorderState, metric_attrs: &mut MetricAttrs, kv: &KeyValue) {
     if recorder.metrics && recorder.metric.allows(kv.key.as_str()) {
         metric_attrs.push(kv.clone());
     }
@@ -386,6 +391,57 @@ fn status_code_kv(recorder: &RecorderState, code: &str) -> Option<KeyValue> {
         key.clone(),
         truncate(code, MAX_NAME_LEN).into_owned(),
     ))
+}
+
+/// The metric attributes of one operation: shared with a
+/// [`PreparedOperation`](crate::PreparedOperation) until the end adds one (a status code, `error.type`), then owned.
+pub(crate) enum MetricAttrs {
+    Owned(Vec<KeyValue>),
+    Shared(Arc<PreparedMetric>),
+}
+
+impl Default for MetricAttrs {
+    fn default() -> Self {
+        MetricAttrs::Owned(Vec::new())
+    }
+}
+
+impl MetricAttrs {
+    /// Appends `kv`, copying shared attributes first (with room for the rest of the end).
+    pub(crate) fn push(&mut self, kv: KeyValue) {
+        match self {
+            MetricAttrs::Owned(v) => v.push(kv),
+            MetricAttrs::Shared(shared) => {
+                let shared = &shared.attributes;
+                let mut v = Vec::with_capacity(shared.len() + crate::metric::END_ATTRIBUTES);
+                v.extend(shared.iter().cloned());
+                v.push(kv);
+                *self = MetricAttrs::Owned(v);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for MetricAttrs {
+    type Target = [KeyValue];
+
+    fn deref(&self) -> &[KeyValue] {
+        match self {
+            MetricAttrs::Owned(v) => v,
+            MetricAttrs::Shared(shared) => &shared.attributes,
+        }
+    }
+}
+
+impl MetricAttrs {
+    /// Records `value` with these attributes on `histogram`: through the prepared operation's
+    /// bound histogram while they are its own and `binds` (see `PreparedMetric`).
+    fn record(&self, histogram: &opentelemetry::metrics::Histogram<f64>, binds: bool, value: f64) {
+        match self {
+            MetricAttrs::Owned(v) => histogram.record(value, v),
+            MetricAttrs::Shared(prepared) => prepared.record(histogram, binds, value),
+        }
+    }
 }
 
 impl Drop for Recording {

@@ -17,7 +17,7 @@ use otel_rpc::{DbOperation, Outcome, QueryText, Recording, SpanRecorder};
 use crate::backend::{ConnectionInfo, TracedDatabase};
 use crate::error::{CodeKind, failure};
 use crate::options::TracingOptions;
-use crate::statement::{Dialect, QueryCache};
+use crate::statement::{Dialect, QueryCache, QueryInfo};
 
 /// Instrumentation scope name of the spans and metrics of this crate.
 pub const SCOPE: &str = "otel-sqlx";
@@ -136,24 +136,8 @@ impl Instrumentation {
         &self.info
     }
 
-    /// Starts the span of one query, or `None` when the instrumentation is off or the filter
-    /// excludes it.
-    pub(crate) fn start_query(self: &Arc<Self>, parent: &Context, sql: &str) -> Option<QuerySpan> {
-        self.start_query_at(parent, sql, None)
-    }
-
-    /// [`start_query`](Self::start_query) for a statement that started at `start` (`None`:
-    /// now), e.g. one reported after the fact by sqlx's query log.
-    pub(crate) fn start_query_at(
-        self: &Arc<Self>,
-        parent: &Context,
-        sql: &str,
-        start: Option<SystemTime>,
-    ) -> Option<QuerySpan> {
-        if !self.enabled {
-            return None;
-        }
-        let info = self.cache.info(sql);
+    /// The operation of a statement analysed as `info` (without its query text).
+    fn operation(&self, info: &QueryInfo) -> DbOperation<'static> {
         let mut op = self.base_operation();
         if self.options.parse_operation_and_collection {
             if let Some(v) = info.operation() {
@@ -176,6 +160,27 @@ impl Instrumentation {
                 StringValue::from(Arc::clone(procedure)),
             ));
         }
+        op
+    }
+
+    /// Starts the span of one query, or `None` when the instrumentation is off or the filter
+    /// excludes it.
+    pub(crate) fn start_query(self: &Arc<Self>, parent: &Context, sql: &str) -> Option<QuerySpan> {
+        self.start_query_at(parent, sql, None)
+    }
+
+    /// [`start_query`](Self::start_query) for a statement that started at `start` (`None`:
+    /// now), e.g. one reported after the fact by sqlx's query log.
+    pub(crate) fn start_query_at(
+        self: &Arc<Self>,
+        parent: &Context,
+        sql: &str,
+        start: Option<SystemTime>,
+    ) -> Option<QuerySpan> {
+        if !self.enabled {
+            return None;
+        }
+        let info = self.cache.info(sql);
         let max = self.options.max_query_text_len;
         let mode = self.options.query_text;
         let text = || -> Option<StringValue> {
@@ -187,14 +192,22 @@ impl Instrumentation {
                 _ => None,
             }
         };
-        let op = op.query_text(QueryText::Lazy(&text));
-        if !self.hooks.allows(&op) {
-            return None;
-        }
-        let name = self.hooks.name(&op);
-        let recording = self
-            .recorder
-            .start_db_with(parent, start, name, &op, |_| {});
+        let text = QueryText::Lazy(&text);
+        let recording = if self.hooks.is_empty() && !self.needs_detection() {
+            // What is the same for every execution of this statement, prepared once.
+            let prepared = info.prepared(|| self.recorder.prepare_db(&self.operation(&info), None));
+            let text = (mode != QueryTextMode::Off).then_some(&text);
+            self.recorder
+                .start_prepared_db(parent, start, prepared, text)
+        } else {
+            let op = self.operation(&info).query_text(text);
+            if !self.hooks.allows(&op) {
+                return None;
+            }
+            let name = self.hooks.name(&op);
+            self.recorder
+                .start_db_with(parent, start, name, &op, |_| {})
+        };
         let comment = self.options.sqlcommenter.as_ref().and_then(|c| {
             use opentelemetry::trace::TraceContextExt;
             c.comment(recording.context().span().span_context())

@@ -328,3 +328,40 @@ async fn scrubbed_error_text_is_an_opt_in() {
     assert!(description.contains("rejected"), "{description}");
     assert!(t.leaks(secret).is_empty(), "{:?}", t.leaks(secret));
 }
+
+/// The span and metric facts of a command are prepared once per command of the table (and
+/// once for `_OTHER`): distinct hostile command words all start from the one `_OTHER` entry,
+/// prepared from the closed name, never from the word, so none reaches a name or a point and
+/// they add one series, not one each; known commands keep theirs.
+#[tokio::test]
+async fn hostile_command_words_share_the_one_prepared_other() {
+    let t = TestTelemetry::new();
+    let mut conn = connect(&t, ErrorTextMode::Off).await;
+    let secrets: Vec<String> = (0..20).map(secret_for).collect();
+    for secret in &secrets {
+        let _: redis::RedisResult<()> = command(&["{S}", "x"], secret).query_async(&mut conn).await;
+        let _: () = command(&["SET", "otel_redis_prepared_k", "{S}"], secret)
+            .query_async(&mut conn)
+            .await
+            .expect("SET");
+    }
+    let spans = t.spans();
+    assert_eq!(spans.len(), 40);
+    let others = spans.iter().filter(|s| s.name == "_OTHER").count();
+    assert_eq!(others, 20, "every unknown word is named _OTHER");
+    let points = t.histogram("db.client.operation.duration");
+    let series = |op: &str| {
+        points
+            .iter()
+            .filter(|p| p.attr(attribute::DB_OPERATION_NAME).as_deref() == Some(op))
+            .map(|p| p.count)
+            .collect::<Vec<_>>()
+    };
+    // `_OTHER` fails (unknown command): one series with its error type, 20 points.
+    assert_eq!(series("_OTHER").iter().sum::<u64>(), 20);
+    assert_eq!(series("_OTHER").len(), 1, "{points:?}");
+    assert_eq!(series("SET"), [20]);
+    for secret in &secrets {
+        assert_eq!(t.leaks(secret), Vec::<String>::new(), "{secret}");
+    }
+}

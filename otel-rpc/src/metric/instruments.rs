@@ -102,9 +102,9 @@ impl Instruments {
         Instruments { duration, http }
     }
 
-    /// Records an operation's duration, in seconds.
-    pub(crate) fn record(&self, seconds: f64, attributes: &[KeyValue]) {
-        self.duration.record(seconds, attributes);
+    /// The duration histogram (seconds).
+    pub(crate) fn duration(&self) -> &Histogram<f64> {
+        &self.duration
     }
 }
 

@@ -88,6 +88,30 @@ fn a_database_operation_records_under_its_own_span() {
     assert!(!Context::current().span().span_context().is_valid());
 }
 
+#[test]
+fn a_prepared_operation_records_every_point_on_a_provider_without_binding() {
+    // The points of a prepared operation are bound only on the SDK's own meter provider: this
+    // one does not implement binding (the API's default would drop bound points), so every
+    // point is recorded with its attributes, under the operation's span.
+    let t = TestTelemetry::new();
+    let meters = ContextSeeing::default();
+    let recorder = SpanRecorder::builder(opentelemetry::trace::SpanKind::Client, "exemplar-test")
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(meters.clone())
+        .build();
+    let prepared = recorder.prepare_db(&DbOperation::new("postgresql").operation("SELECT"), None);
+    let mut own = Vec::new();
+    for _ in 0..3 {
+        let recording = recorder.start_prepared_db(&Context::new(), None, &prepared, None);
+        own.push((
+            "db.client.operation.duration".to_owned(),
+            recording.context().span().span_context().span_id(),
+        ));
+        recording.end(Outcome::Success);
+    }
+    assert_eq!(*meters.0.lock().expect("lock"), own);
+}
+
 #[cfg(all(feature = "http", feature = "axum"))]
 #[tokio::test]
 async fn an_http_request_records_every_histogram_under_its_server_span() {

@@ -10,7 +10,7 @@ mod sanitize;
 mod summary;
 mod tokens;
 
-pub use cache::{DEFAULT_CACHE_CAPACITY, QueryCache};
+pub use cache::{DEFAULT_CACHE_CAPACITY, QueryCache, QueryInfo};
 pub use lexer::Dialect;
 pub use mode::{Backslashes, SqlMode};
 pub use names::MAX_NAME_LEN;

@@ -254,3 +254,58 @@ async fn query_macros_work_unchanged() {
     assert_eq!(names, vec!["id", "body"]);
     let _ = AssertSqlSafe("");
 }
+
+/// A statement's names are checked once, when its span facts are prepared in the statement
+/// cache, and every later execution starts from them: a table whose quoted name fails the
+/// shape check (a space, the planted secret) is never recorded as a name, on the first
+/// execution or the cached ones, on spans or points; the statement's points share one bound
+/// series.
+#[tokio::test]
+async fn a_cached_statement_keeps_refusing_a_hostile_table_name() {
+    const SECRET: &str = "TabSecret-7c1d";
+    let t = TestTelemetry::new();
+    let (pool, _guard, _file) = pool(&t).await;
+    let create = format!("CREATE TABLE \"acct {SECRET}\" (id INTEGER PRIMARY KEY)");
+    sqlx::query(AssertSqlSafe(create))
+        .execute(&pool)
+        .await
+        .expect("create");
+    t.reset();
+    let select = format!("SELECT id FROM \"acct {SECRET}\" WHERE id = ?1");
+    for i in 0..3_i64 {
+        let row: Option<(i64,)> = sqlx::query_as(AssertSqlSafe(select.clone()))
+            .bind(i)
+            .fetch_optional(&pool)
+            .await
+            .expect("select");
+        assert!(row.is_none());
+    }
+    let spans = t.spans();
+    assert_eq!(spans.len(), 3, "{}", otel_testkit::describe(&spans));
+    for s in &spans {
+        assert_eq!(s.name, spans[0].name);
+        assert!(
+            !s.attributes
+                .iter()
+                .any(|kv| kv.key.as_str() == "db.collection.name"),
+            "{:?}",
+            s.attributes
+        );
+    }
+    let points = t.histogram("db.client.operation.duration");
+    let selects: Vec<_> = points
+        .iter()
+        .filter(|p| p.attr("db.query.summary").as_deref() != Some("CREATE TABLE"))
+        .collect();
+    assert_eq!(selects.len(), 1, "{points:?}");
+    assert_eq!(selects[0].count, 3);
+    assert_eq!(selects[0].attr("db.collection.name"), None);
+    // The sanitized query text keeps the statement's identifiers (it is the application's own
+    // text, literals removed); no name, summary, attribute or point holds the table name.
+    let leaks: Vec<String> = t
+        .leaks(SECRET)
+        .into_iter()
+        .filter(|l| !l.contains("attribute db.query.text:"))
+        .collect();
+    assert_eq!(leaks, Vec::<String>::new());
+}

@@ -14,6 +14,7 @@ use opentelemetry_semantic_conventions::attribute;
 
 use std::sync::Arc;
 
+use crate::command::field;
 use crate::event::StartedCommand;
 use crate::intern;
 
@@ -43,12 +44,12 @@ pub(crate) fn at_start(ev: &StartedCommand, out: &mut Vec<KeyValue>) -> bool {
         DRIVER_CONNECTION_ID,
         i64::from(ev.key.connection_id),
     ));
-    if let Ok(lsid) = ev.command.get_document("lsid")
+    if let Some(Bson::Document(lsid)) = field(&ev.command, "lsid")
         && let Some(uuid) = lsid_uuid(lsid)
     {
         out.push(KeyValue::new(LSID, StringValue::from(uuid)));
     }
-    if let Some(txn) = ev.command.get("txnNumber").and_then(integer) {
+    if let Some(txn) = field(&ev.command, "txnNumber").and_then(integer) {
         out.push(KeyValue::new(TXN_NUMBER, txn));
     }
     match command_cursor_id(&ev.command_name, &ev.command) {
@@ -63,7 +64,7 @@ pub(crate) fn at_start(ev: &StartedCommand, out: &mut Vec<KeyValue>) -> bool {
 /// The cursor a command uses: `getMore`'s value, `killCursors`' only cursor.
 fn command_cursor_id(command_name: &str, command: &Document) -> Option<i64> {
     match command_name {
-        "getMore" => command.get("getMore").and_then(integer),
+        "getMore" => field(command, "getMore").and_then(integer),
         "killCursors" => match command.get_array("cursors").ok()?.as_slice() {
             [one] => integer(one),
             _ => None,
@@ -75,11 +76,10 @@ fn command_cursor_id(command_name: &str, command: &Document) -> Option<i64> {
 
 /// The cursor a reply opened (`cursor.id`; `0`: none, or exhausted).
 pub(crate) fn reply_cursor_id(reply: &Document) -> Option<i64> {
-    let id = reply
-        .get_document("cursor")
-        .ok()?
-        .get("id")
-        .and_then(integer)?;
+    let Some(Bson::Document(cursor)) = field(reply, "cursor") else {
+        return None;
+    };
+    let id = field(cursor, "id").and_then(integer)?;
     (id != 0).then_some(id)
 }
 

@@ -21,8 +21,8 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::sync::Arc;
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 use mongodb::bson::{Bson, Document};
 use otel_rpc::QueryTextMode;
@@ -411,7 +411,10 @@ mod tests {
         for cmd in &hostile {
             let text = shared(cmd).expect("text");
             assert!(!text.contains("s3cret"), "{text}");
-            assert_eq!(text.as_ref(), sanitized(cmd.keys().next().expect("name"), cmd));
+            assert_eq!(
+                text.as_ref(),
+                sanitized(cmd.keys().next().expect("name"), cmd)
+            );
         }
         let sasl = doc! { "saslStart": 1, "payload": "s3cret" };
         assert_eq!(shared(&sasl), None);

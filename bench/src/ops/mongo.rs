@@ -66,7 +66,9 @@ impl Setup {
     fn options(self, mut options: ClientOptions, handler: &OtelCommandHandler) -> ClientOptions {
         match self {
             Setup::Raw => {}
-            Setup::NoopCommand => options.command_event_handler = Some(EventHandler::callback(|_| {})),
+            Setup::NoopCommand => {
+                options.command_event_handler = Some(EventHandler::callback(|_| {}))
+            }
             Setup::NoopHandlers => {
                 options.command_event_handler = Some(EventHandler::callback(|_| {}));
                 options.cmap_event_handler = Some(EventHandler::callback(|_| {}));
@@ -119,7 +121,11 @@ struct Collections {
 }
 
 impl Collections {
-    async fn new(uri: &str, handler: &OtelCommandHandler, name: &str) -> mongodb::error::Result<Self> {
+    async fn new(
+        uri: &str,
+        handler: &OtelCommandHandler,
+        name: &str,
+    ) -> mongodb::error::Result<Self> {
         let at = async |s: Setup| s.collection(uri, handler, name, |_| {}).await;
         Ok(Collections {
             raw: at(Setup::Raw).await?,
@@ -144,7 +150,12 @@ impl Collections {
 
     /// Every client's collection (connection set-up and handshakes before the rounds).
     fn all(&self) -> Vec<&mongodb::Collection<Document>> {
-        let mut all = vec![&self.raw, &self.noop_command, &self.noop_handlers, &self.traced];
+        let mut all = vec![
+            &self.raw,
+            &self.noop_command,
+            &self.noop_handlers,
+            &self.traced,
+        ];
         #[cfg(feature = "alt-mongodb")]
         all.push(&self.driver);
         all
@@ -298,7 +309,11 @@ pub async fn profile(p: &Pipeline, what: &str, n: usize) -> Result<(), String> {
             .await?;
         seed(&c).await?;
         c.find_one(by_id(0)).await?;
-        let v = if unsampled { Variant::Unsampled } else { Variant::Raw };
+        let v = if unsampled {
+            Variant::Unsampled
+        } else {
+            Variant::Raw
+        };
         with_parent(v, async {
             match op {
                 "find" => {

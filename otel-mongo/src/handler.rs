@@ -342,9 +342,14 @@ impl OtelCommandHandler {
                 op.server_address = Some(Arc::clone(address).into());
                 op.server_port = *port;
             }
+            let resolved = sanitize::Resolved {
+                name: &ev.command_name,
+                known,
+                collection,
+            };
             let text = || {
-                sanitize::query_text(
-                    &ev.command_name,
+                sanitize::shared_query_text(
+                    &resolved,
                     &ev.command,
                     inner.options.query_text,
                     inner.options.max_query_text_len,

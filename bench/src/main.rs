@@ -68,7 +68,7 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 return Err("usage: otel-bench [--quick] [--ops N] [--rounds R] \
                             [--only micro,redis,postgres,mariadb,sqlite,mongo,http,grpc,memory] \
-                            [--profile sampled|unsampled|mongo|mongo-unsampled|mongo-baseline|redis-raw|redis-sampled|redis-unsampled|\
+                            [--profile sampled|unsampled|mongo|mongo-unsampled|mongo-baseline|mongo-real-{find,insert}-{raw,noop-command,noop-handlers,otel,otel-unsampled,driver}|redis-raw|redis-sampled|redis-unsampled|\
                             floor-db|floor-db-unsampled|floor-http|floor-grpc|http-raw|http-pair|grpc-raw|grpc-pair|\
                             sqlite-raw|sqlite-raw-nonpersistent|sqlite-traced|sqlite-nopool|sqlite-commenter|sqlite-unsampled|sqlite-sqlx-otel]"
                     .to_owned());
@@ -111,7 +111,12 @@ fn main() -> ExitCode {
     };
     if let Some(name) = &args.profile {
         // A single hot loop, for `valgrind --tool=callgrind`.
-        return match micro::profile(&p, name, args.plan.ops.unwrap_or(100_000)) {
+        let n = args.plan.ops.unwrap_or(100_000);
+        let done = match name.strip_prefix("mongo-real-") {
+            Some(what) => rt.block_on(ops::mongo::profile(&p, what, n)),
+            None => micro::profile(&p, name, n),
+        };
+        return match done {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("{e}");

@@ -212,7 +212,7 @@ fn collection_value(known: Option<Known>, command: &Document) -> Option<&Bson> {
     match known?.target {
         Target::None => None,
         Target::FirstValue => command.iter().next().map(|(_, v)| v),
-        Target::CollectionField => command.get("collection"),
+        Target::CollectionField => field(command, "collection"),
     }
 }
 
@@ -229,6 +229,19 @@ pub(crate) fn batch_size(known: Option<Known>, command: &Document) -> Option<i64
     };
     let n = command.get_array(field).ok()?.len();
     i64::try_from(n).ok()
+}
+
+/// Documents up to this many fields are searched key by key (a few string compares) instead
+/// of through their index (a SipHash of the key).
+const SCAN_FIELDS: usize = 16;
+
+/// The value of field `key` of `doc`: a command or reply has a handful of fields, so looked
+/// for by comparing keys, cheaper than hashing the key for the document's index.
+pub(crate) fn field<'d>(doc: &'d Document, key: &str) -> Option<&'d Bson> {
+    if doc.len() > SCAN_FIELDS {
+        return doc.get(key);
+    }
+    doc.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
 }
 
 /// Whether `s` may be recorded as a name (collection, database): the core's one rule.
@@ -307,6 +320,22 @@ mod tests {
             coll("find", &doc! { "find": "x".repeat(255) }).map(str::len),
             Some(255)
         );
+    }
+
+    #[test]
+    fn fields_are_found_as_the_index_finds_them() {
+        let small = doc! { "find": "c", "lsid": { "id": 1 }, "txnNumber": 7_i64 };
+        let mut large = Document::new();
+        for i in 0..2 * SCAN_FIELDS {
+            large.insert(format!("k{i}"), i as i64);
+        }
+        for doc in [&small, &large] {
+            for key in doc.keys() {
+                assert_eq!(field(doc, key), doc.get(key), "{key}");
+            }
+            assert_eq!(field(doc, "absent"), None);
+            assert_eq!(field(doc, ""), None);
+        }
     }
 
     #[test]

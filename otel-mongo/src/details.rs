@@ -9,10 +9,14 @@
 //! command is copied).
 
 use mongodb::bson::{Bson, Document, spec::BinarySubtype};
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 
+use std::sync::Arc;
+
+use crate::command::field;
 use crate::event::StartedCommand;
+use crate::intern;
 
 /// `db.mongodb.server_connection_id`: the server's id of the connection (its `hello` reply's
 /// `connectionId`).
@@ -40,12 +44,12 @@ pub(crate) fn at_start(ev: &StartedCommand, out: &mut Vec<KeyValue>) -> bool {
         DRIVER_CONNECTION_ID,
         i64::from(ev.key.connection_id),
     ));
-    if let Ok(lsid) = ev.command.get_document("lsid")
+    if let Some(Bson::Document(lsid)) = field(&ev.command, "lsid")
         && let Some(uuid) = lsid_uuid(lsid)
     {
-        out.push(KeyValue::new(LSID, uuid));
+        out.push(KeyValue::new(LSID, StringValue::from(uuid)));
     }
-    if let Some(txn) = ev.command.get("txnNumber").and_then(integer) {
+    if let Some(txn) = field(&ev.command, "txnNumber").and_then(integer) {
         out.push(KeyValue::new(TXN_NUMBER, txn));
     }
     match command_cursor_id(&ev.command_name, &ev.command) {
@@ -60,7 +64,7 @@ pub(crate) fn at_start(ev: &StartedCommand, out: &mut Vec<KeyValue>) -> bool {
 /// The cursor a command uses: `getMore`'s value, `killCursors`' only cursor.
 fn command_cursor_id(command_name: &str, command: &Document) -> Option<i64> {
     match command_name {
-        "getMore" => command.get("getMore").and_then(integer),
+        "getMore" => field(command, "getMore").and_then(integer),
         "killCursors" => match command.get_array("cursors").ok()?.as_slice() {
             [one] => integer(one),
             _ => None,
@@ -72,11 +76,10 @@ fn command_cursor_id(command_name: &str, command: &Document) -> Option<i64> {
 
 /// The cursor a reply opened (`cursor.id`; `0`: none, or exhausted).
 pub(crate) fn reply_cursor_id(reply: &Document) -> Option<i64> {
-    let id = reply
-        .get_document("cursor")
-        .ok()?
-        .get("id")
-        .and_then(integer)?;
+    let Some(Bson::Document(cursor)) = field(reply, "cursor") else {
+        return None;
+    };
+    let id = field(cursor, "id").and_then(integer)?;
     (id != 0).then_some(id)
 }
 
@@ -89,8 +92,10 @@ fn integer(value: &Bson) -> Option<i64> {
 }
 
 /// The session id of an `lsid` document (`{id: UUID}`, binary subtype 4) as the canonical
-/// lower-case hyphenated UUID (`8-4-4-4-12` hex digits); nothing for any other shape.
-fn lsid_uuid(lsid: &Document) -> Option<String> {
+/// lower-case hyphenated UUID (`8-4-4-4-12` hex digits); nothing for any other shape. Pooled
+/// sessions come back command after command, so the text is formatted on the stack and shared
+/// through [`intern::session`] (no allocation for a recent session).
+fn lsid_uuid(lsid: &Document) -> Option<Arc<str>> {
     let Some(Bson::Binary(binary)) = lsid.get("id") else {
         return None;
     };
@@ -98,15 +103,19 @@ fn lsid_uuid(lsid: &Document) -> Option<String> {
         return None;
     }
     let bytes: &[u8; 16] = binary.bytes.as_slice().try_into().ok()?;
-    let mut out = String::with_capacity(36);
+    let mut out = [0_u8; 36];
+    let mut at = 0;
     for (i, b) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            out[at] = b'-';
+            at += 1;
         }
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
+        out[at] = HEX[usize::from(b >> 4)];
+        out[at + 1] = HEX[usize::from(b & 0xf)];
+        at += 2;
     }
-    Some(out)
+    // Hex digits and hyphens only: always UTF-8.
+    std::str::from_utf8(&out).ok().map(intern::session)
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -130,6 +139,14 @@ mod tests {
         assert_eq!(
             lsid_uuid(&lsid).as_deref(),
             Some("00112233-4455-6677-8899-aabbccddeeff")
+        );
+        // A pooled session's next command: the same shared text.
+        let again = lsid_uuid(&lsid).expect("uuid");
+        assert!(Arc::ptr_eq(&again, &lsid_uuid(&lsid).expect("uuid")));
+        let other: Vec<u8> = (0u8..16).collect();
+        assert_eq!(
+            lsid_uuid(&doc! { "id": uuid_binary(&other) }).as_deref(),
+            Some("00010203-0405-0607-0809-0a0b0c0d0e0f")
         );
         assert_eq!(lsid_uuid(&doc! { "id": uuid_binary(&bytes[..15]) }), None);
         let generic = Binary {

@@ -14,6 +14,7 @@ use mongodb::error::{Error, ErrorKind, WriteFailure};
 use otel_rpc::{ErrorTextMode, Failure, Outcome};
 
 use crate::codes;
+use crate::command;
 
 /// Longest untrusted message kept in memory (it is scrubbed and capped again when recorded).
 const MAX_UNTRUSTED_LEN: usize = 4096;
@@ -88,12 +89,15 @@ impl CommandFailure {
     /// `ok: 1`: inserts, updates and deletes report per-document failures such as a duplicate
     /// key this way, and the driver then emits a *succeeded* event for them.
     pub fn from_reply(reply: &Document) -> Option<Self> {
-        let first_write_error = reply
-            .get_array("writeErrors")
-            .ok()
-            .and_then(|errors| errors.first())
-            .and_then(Bson::as_document);
-        let error = first_write_error.or_else(|| reply.get_document("writeConcernError").ok())?;
+        let first_write_error = match command::field(reply, "writeErrors") {
+            Some(Bson::Array(errors)) => errors.first().and_then(Bson::as_document),
+            _ => None,
+        };
+        let error =
+            first_write_error.or_else(|| match command::field(reply, "writeConcernError") {
+                Some(Bson::Document(error)) => Some(error),
+                _ => None,
+            })?;
         let code = int_field(error, "code")?;
         Some(CommandFailure::from_code(
             code,

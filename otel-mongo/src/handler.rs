@@ -240,7 +240,7 @@ impl OtelCommandHandler {
     /// Handles one connection pool event: feeds the `db.client.connection.*` metrics (see
     /// the crate's README for which event moves which count), and a check-in ends the
     /// commands still in flight on that connection as `cancelled`
-    /// (`error.type` [`otel_rpc::CANCELLED_ERROR_TYPE`]): the driver emits a command's reply
+    /// (`error.type` [`otel_rpc::Outcome::CANCELLED_ERROR_TYPE`]): the driver emits a command's reply
     /// event in the operation's task before it lets go of the connection, and checks it in (in
     /// the pool's task) before anyone can check it out again, so a command still in flight at
     /// check-in never got a reply event: its operation future was dropped mid-flight.
@@ -261,7 +261,7 @@ impl OtelCommandHandler {
     }
 
     /// Connection `connection_id` to `address` went back to its pool: ends every command still
-    /// in flight on it as `cancelled` (`error.type` [`otel_rpc::CANCELLED_ERROR_TYPE`]) and
+    /// in flight on it as `cancelled` (`error.type` [`otel_rpc::Outcome::CANCELLED_ERROR_TYPE`]) and
     /// returns how many.
     ///
     /// The driver emits a command's succeeded or failed event in the operation's task before
@@ -342,9 +342,14 @@ impl OtelCommandHandler {
                 op.server_address = Some(Arc::clone(address).into());
                 op.server_port = *port;
             }
+            let resolved = sanitize::Resolved {
+                name: &ev.command_name,
+                known,
+                collection,
+            };
             let text = || {
-                sanitize::query_text(
-                    &ev.command_name,
+                sanitize::shared_query_text(
+                    &resolved,
                     &ev.command,
                     inner.options.query_text,
                     inner.options.max_query_text_len,

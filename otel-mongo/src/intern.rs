@@ -1,9 +1,13 @@
 //! Attribute values reused from one command to the next, so the common case allocates nothing.
 //!
-//! Command names are static strings (see `command::KNOWN_COMMANDS`). Database, collection, summary and server
-//! names are reference-counted (`Arc<str>`, shared by the span and the metric copies) and the
-//! last few of each kind are kept per thread: a command on the same collection as a recent one
-//! gets the same `Arc` instead of a new allocation (and its release at the end). Memory is
+//! Command names are static strings (see `command::KNOWN_COMMANDS`). Database, collection,
+//! summary and server names, session ids and sanitized query texts are reference-counted
+//! (`Arc<str>`, shared by the span and the metric copies) and the last few of each kind are
+//! kept per thread: a command on the same collection (the same session, the same query shape)
+//! as a recent one gets the same `Arc` instead of a new allocation (and its release when the
+//! exported span is dropped). Every value is checked or built by the caller each time before
+//! it is looked up here (a name's shape, the sanitizer's rendering): the cache only saves the
+//! allocation, it never decides what is recorded. Memory is
 //! bounded: [`SLOTS`] values of at most [`MAX_CACHED_LEN`] bytes per kind and thread; longer
 //! values are allocated each time.
 
@@ -23,9 +27,11 @@ enum Kind {
     Collection = 1,
     Summary = 2,
     Server = 3,
+    Session = 4,
+    QueryText = 5,
 }
 
-const KINDS: usize = 4;
+const KINDS: usize = 6;
 
 /// The most recently used values of one kind, replaced round robin.
 struct Recent {
@@ -114,6 +120,16 @@ pub(crate) fn collection(name: &str) -> Arc<str> {
 /// `server.address`.
 pub(crate) fn server(host: &str) -> Arc<str> {
     shared(Kind::Server, &[host])
+}
+
+/// `db.mongodb.lsid` (a UUID's text).
+pub(crate) fn session(uuid: &str) -> Arc<str> {
+    shared(Kind::Session, &[uuid])
+}
+
+/// `db.query.text`, as the sanitizer rendered it.
+pub(crate) fn query_text(text: &str) -> Arc<str> {
+    shared(Kind::QueryText, &[text])
 }
 
 /// `db.query.summary`: `{command} {collection}`, or the command name alone.

@@ -22,6 +22,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 use mongodb::bson::{Bson, Document};
 use otel_rpc::QueryTextMode;
@@ -30,6 +31,7 @@ use otel_rpc::text::TRUNCATION_MARKER;
 use otel_rpc::OTHER;
 
 use crate::command::{self, Target};
+use crate::intern;
 
 /// Commands whose documents carry credentials: recorded with no text at all, in every mode.
 /// Compared case-insensitively.
@@ -96,7 +98,46 @@ pub fn query_text(
     mode: QueryTextMode,
     max_len: usize,
 ) -> Option<String> {
-    if command.is_empty() || is_sensitive_command(command_name, command) {
+    let known = command::lookup(command_name);
+    let collection = command::collection(known, command);
+    let resolved = Resolved {
+        name: command_name,
+        known,
+        collection,
+    };
+    rendered(&resolved, command, mode, max_len, |s: &str| s.to_owned())
+}
+
+/// A command as the handler resolved it: its name, the known command it is, its collection
+/// ([`command::collection`]), so the rendering does not look them up again.
+pub(crate) struct Resolved<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) known: Option<command::Known>,
+    pub(crate) collection: Option<&'a str>,
+}
+
+/// [`query_text`] of a command already resolved, as a shared value: a text equal to a recent
+/// one of this thread (the same query shape) is the same `Arc` ([`intern::query_text`]), not
+/// a new allocation.
+pub(crate) fn shared_query_text(
+    resolved: &Resolved<'_>,
+    command: &Document,
+    mode: QueryTextMode,
+    max_len: usize,
+) -> Option<Arc<str>> {
+    rendered(resolved, command, mode, max_len, intern::query_text)
+}
+
+/// Renders the text into this thread's scratch buffer and hands it to `finish` (which makes
+/// the one copy that outlives the call).
+fn rendered<T>(
+    resolved: &Resolved<'_>,
+    command: &Document,
+    mode: QueryTextMode,
+    max_len: usize,
+    finish: impl FnOnce(&str) -> T,
+) -> Option<T> {
+    if command.is_empty() || is_sensitive_command(resolved.name, command) {
         return None;
     }
     if mode == QueryTextMode::Off {
@@ -108,11 +149,11 @@ pub fn query_text(
     // An `Err` only means the cap was reached; what was written so far is kept.
     let _ = match mode {
         QueryTextMode::Raw => write!(out, "{command}"),
-        _ => render_command(&mut out, command_name, command),
+        _ => render_command(&mut out, resolved, command),
     };
     out.finish(max_len);
     // One exactly sized copy: no growth reallocations, no shrink when it becomes a value.
-    let text = String::from(out.out.as_str());
+    let text = finish(out.out.as_str());
     let mut scratch = out.out;
     if scratch.capacity() <= MAX_SCRATCH {
         scratch.clear();
@@ -196,9 +237,12 @@ impl fmt::Write for Bounded {
     }
 }
 
-fn render_command(w: &mut Bounded, command_name: &str, command: &Document) -> fmt::Result {
-    let known = command::lookup(command_name);
-    let collection = command::collection(known, command);
+fn render_command(w: &mut Bounded, resolved: &Resolved<'_>, command: &Document) -> fmt::Result {
+    let Resolved {
+        name: command_name,
+        known,
+        collection,
+    } = *resolved;
     let target = known.map(|k| k.target);
     let is_insert = known.is_some_and(|k| k.name == "insert");
     w.write_char('{')?;
@@ -334,6 +378,46 @@ mod tests {
 
     fn sanitized(name: &str, cmd: &Document) -> String {
         query_text(name, cmd, QueryTextMode::Sanitized, 4096).expect("text")
+    }
+
+    /// What the handler records: the shared text of a command it resolved.
+    fn shared(cmd: &Document) -> Option<Arc<str>> {
+        let name = cmd.keys().next().map_or("", String::as_str);
+        let known = command::lookup(name);
+        let resolved = Resolved {
+            name,
+            known,
+            collection: command::collection(known, cmd),
+        };
+        shared_query_text(&resolved, cmd, QueryTextMode::Sanitized, 4096)
+    }
+
+    #[test]
+    fn shared_texts_are_rendered_every_time_and_only_the_copy_is_reused() {
+        let benign = doc! { "find": "orders", "filter": { "_id": 1_i64 }, "$db": "shop" };
+        let again = doc! { "find": "orders", "filter": { "_id": 2_i64 }, "$db": "shop" };
+        let first = shared(&benign).expect("text");
+        assert_eq!(&*first, r#"{"find": "orders", "filter": {"_id": ?}}"#);
+        assert_eq!(first.as_ref(), sanitized("find", &benign));
+        // Same shape, other values: the same text, shared.
+        assert!(Arc::ptr_eq(&first, &shared(&again).expect("text")));
+        // After the benign ones, hostile commands of nearly the same shape are still refused
+        // their secret: a value-shaped key, a value-shaped collection, a sensitive command.
+        let hostile = [
+            doc! { "find": "orders", "filter": { "_id s3cret": 1_i64 } },
+            doc! { "find": "orders s3cret", "filter": { "_id": 1_i64 } },
+            doc! { "find": "orders", "filter": { "_id": "s3cret" } },
+        ];
+        for cmd in &hostile {
+            let text = shared(cmd).expect("text");
+            assert!(!text.contains("s3cret"), "{text}");
+            assert_eq!(
+                text.as_ref(),
+                sanitized(cmd.keys().next().expect("name"), cmd)
+            );
+        }
+        let sasl = doc! { "saslStart": 1, "payload": "s3cret" };
+        assert_eq!(shared(&sasl), None);
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub use self::{
     health::{count_swallowed_error, swallowed_errors},
     metric::DurationMetric,
     options::{CommonOptions, DbHooks, DbInstrumentationOptions, InstrumentationOptions},
-    outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome},
+    outcome::{Failure, Outcome},
     parent::current_context,
     prepared::PreparedOperation,
     propagation::env::propagator_from_env,

@@ -16,7 +16,7 @@ use crate::untrusted::{DEFAULT_MAX_ERROR_TEXT_LEN, ErrorTextMode, OTHER, scrub};
 ///   marked [`with_exception`](Failure::with_exception): a response code is not an exception.
 /// * [`Outcome::Cancelled`] is what a [`Recording`](crate::Recording) dropped without an explicit
 ///   end reports: the caller stopped waiting (a timeout, a `select!`, a dropped future) before
-///   the operation completed. It is recorded as a failure of type [`CANCELLED_ERROR_TYPE`], with
+///   the operation completed. It is recorded as a failure of type [`Outcome::CANCELLED_ERROR_TYPE`], with
 ///   no exception and no description, because the caller never got the result it asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -29,8 +29,10 @@ pub enum Outcome<'a> {
     Cancelled,
 }
 
-/// `error.type` recorded for [`Outcome::Cancelled`].
-pub const CANCELLED_ERROR_TYPE: &str = "cancelled";
+impl Outcome<'_> {
+    /// `error.type` recorded for [`Outcome::Cancelled`].
+    pub const CANCELLED_ERROR_TYPE: &'static str = "cancelled";
+}
 
 impl<'a> Outcome<'a> {
     /// A classified failure of the given `error.type` (a low-cardinality class such as a

@@ -96,7 +96,8 @@ impl SpanRecorder {
     /// `query_text`, which each execution gives to
     /// [`start_prepared_db`](Self::start_prepared_db)). `name` is the span name (an adapter's
     /// own naming), default [`DbOperation::span_name`]. The span name is made `&'static` once
-    /// (see [`static_name`]), so a span's name costs no allocation.
+    /// (the first 1,024 distinct names of a process, each at most `MAX_NAME_LEN` bytes, are
+    /// kept for its lifetime), so a span's name costs no allocation.
     pub fn prepare_db(
         &self,
         op: &DbOperation<'_>,

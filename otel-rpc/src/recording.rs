@@ -12,7 +12,7 @@ use opentelemetry_semantic_conventions::attribute;
 use crate::classify::{Observed, Verdict};
 use crate::conventions::Domain;
 use crate::metric::{HttpState, bound_metric_value};
-use crate::outcome::{CANCELLED_ERROR_TYPE, Failure, Outcome};
+use crate::outcome::{Failure, Outcome};
 use crate::prepared::PreparedMetric;
 use crate::state::RecorderState;
 use crate::text::truncate;
@@ -225,7 +225,7 @@ impl Recording {
         let (mut failure, cancelled) = match outcome {
             Outcome::Success => (None, false),
             Outcome::Failure(f) => (Some(f), false),
-            Outcome::Cancelled => (Some(Failure::new(CANCELLED_ERROR_TYPE)), true),
+            Outcome::Cancelled => (Some(Failure::new(Outcome::CANCELLED_ERROR_TYPE)), true),
         };
         // Database outcomes go through the user's rule here; layers classify their own.
         if recorder.domain == Domain::Db

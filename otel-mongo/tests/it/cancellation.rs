@@ -14,7 +14,7 @@ use opentelemetry::Context;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry_semantic_conventions::attribute as a;
-use otel_rpc::CANCELLED_ERROR_TYPE;
+use otel_rpc::Outcome;
 use otel_testkit::{SpanAssert, TestTelemetry, env};
 
 /// Long enough for the driver to build and send the command, far shorter than FerretDB takes
@@ -52,7 +52,7 @@ async fn timed_out_operation_ends_promptly_as_cancelled() {
     assert!(ended_after < Duration::from_secs(1), "{ended_after:?}");
     let span = f.span("insert slow");
     span.assert_error()
-        .assert_attr(a::ERROR_TYPE, CANCELLED_ERROR_TYPE)
+        .assert_attr(a::ERROR_TYPE, Outcome::CANCELLED_ERROR_TYPE)
         .assert_child_of(&f.span("caller"));
     assert_eq!(f.handler.lost_replies(), 0);
 

@@ -221,7 +221,7 @@ fn check_in_ends_only_that_connections_unanswered_commands_as_cancelled() {
     spans[0].assert_unset();
     spans[1]
         .assert_error()
-        .assert_attr(a::ERROR_TYPE, otel_rpc::CANCELLED_ERROR_TYPE);
+        .assert_attr(a::ERROR_TYPE, otel_rpc::Outcome::CANCELLED_ERROR_TYPE);
     // The survivors still end normally.
     for (connection_id, request_id) in [(8, 3), (23, 4), (7, 5)] {
         handler.on_succeeded(SucceededCommand::new(

@@ -242,7 +242,10 @@ async fn a_dropped_command_ends_its_span_as_cancelled() {
     let span = t.span("BLPOP");
     assert_db_span(&span, &client, "BLPOP");
     span.assert_error()
-        .assert_attr(attribute::ERROR_TYPE, otel_rpc::CANCELLED_ERROR_TYPE)
+        .assert_attr(
+            attribute::ERROR_TYPE,
+            otel_rpc::Outcome::CANCELLED_ERROR_TYPE,
+        )
         .assert_attr(attribute::DB_QUERY_TEXT, format!("BLPOP {key} ?"));
 }
 

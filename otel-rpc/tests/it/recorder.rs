@@ -10,9 +10,7 @@ use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::Sampler;
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::testing::DB_DURATION_BOUNDARIES;
-use otel_rpc::{
-    CANCELLED_ERROR_TYPE, DbOperation, ErrorTextMode, Failure, Outcome, QueryText, SpanRecorder,
-};
+use otel_rpc::{DbOperation, ErrorTextMode, Failure, Outcome, QueryText, SpanRecorder};
 use otel_testkit::{SpanAssert, TestTelemetry};
 
 fn recorder(t: &TestTelemetry, kind: SpanKind) -> SpanRecorder {
@@ -276,7 +274,7 @@ fn dropped_recording_ends_as_cancelled() {
     let rec = recorder(&t, SpanKind::Client);
     drop(rec.start(&Context::new(), "abandoned", vec![]));
     let span = t.span("abandoned");
-    span.assert_attr(attribute::ERROR_TYPE, CANCELLED_ERROR_TYPE);
+    span.assert_attr(attribute::ERROR_TYPE, Outcome::CANCELLED_ERROR_TYPE);
     assert_eq!(span.status, Status::error(""));
     assert!(!has_exception(&span));
     let points = t.histogram("db.client.operation.duration");

@@ -10,7 +10,7 @@ use std::time::Duration;
 use mongodb::bson::{Document, doc};
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute;
-use otel_rpc::CANCELLED_ERROR_TYPE;
+use otel_rpc::Outcome;
 use otel_testkit::{ExportedSpan, SpanAssert, TestTelemetry};
 use reliability_common as common;
 
@@ -23,7 +23,7 @@ fn assert_cancelled(span: &ExportedSpan) {
         span.name,
         span.status
     );
-    span.assert_attr(attribute::ERROR_TYPE, CANCELLED_ERROR_TYPE);
+    span.assert_attr(attribute::ERROR_TYPE, Outcome::CANCELLED_ERROR_TYPE);
 }
 
 #[tokio::test]

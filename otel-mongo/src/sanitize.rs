@@ -92,6 +92,7 @@ pub fn is_sensitive_command(command_name: &str, command: &Document) -> bool {
 ///     Some(r#"{"find": "orders", "filter": {"user": ?, "qty": {"$gt": ?}}}"#),
 /// );
 /// ```
+#[cfg(any(test, feature = "testing"))]
 pub fn query_text(
     command_name: &str,
     command: &Document,

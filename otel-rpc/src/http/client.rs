@@ -1,7 +1,7 @@
 //! [`HttpClientLayer`]: a client span and `http.client.request.duration` per request, and
 //! context propagation into the request headers.
 
-use super::protocol::{HttpClient, HttpClientOptions};
+use super::protocol::HttpClient;
 use crate::layer::peer::service_header_value;
 use crate::layer::service::TraceService;
 use crate::layer::trace_layer::LayerBuilder;
@@ -52,7 +52,9 @@ pub type HttpClientService<S> = TraceService<S, HttpClient>;
 
 impl TraceLayer<HttpClient> {
     #[cfg(feature = "reqwest")]
-    pub(crate) fn shared(&self) -> std::sync::Arc<crate::layer::shared::Shared<HttpClientOptions>> {
+    pub(crate) fn shared(
+        &self,
+    ) -> std::sync::Arc<crate::layer::shared::Shared<super::protocol::HttpClientOptions>> {
         std::sync::Arc::clone(&self.shared)
     }
 }

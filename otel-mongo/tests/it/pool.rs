@@ -42,6 +42,16 @@ impl Metrics {
 
     /// The value of sum or gauge `name` (the point with `db.client.connection.state` =
     /// `state` when given), or a histogram's count; every point carries the pool name.
+    /// The names of the exported metrics.
+    fn names(&self) -> Vec<String> {
+        self.collect()
+            .iter()
+            .flat_map(|c| c.scope_metrics())
+            .flat_map(|s| s.metrics())
+            .map(|m| m.name().to_string())
+            .collect()
+    }
+
     fn value(&self, name: &str, state: Option<&str>) -> Option<f64> {
         let collected = self.collect()?;
         let metric = collected
@@ -312,13 +322,7 @@ async fn disable_metrics_records_no_pool_metrics() {
         .run_command(doc! { "ping": 1 })
         .await
         .expect("ping");
-    let names: Vec<String> = metrics
-        .collect()
-        .iter()
-        .flat_map(|c| c.scope_metrics())
-        .flat_map(|s| s.metrics())
-        .map(|m| m.name().to_string())
-        .collect();
+    let names = metrics.names();
     assert!(names.is_empty(), "{names:?}");
 }
 
@@ -343,13 +347,7 @@ async fn the_traits_meter_provider_feeds_the_pool_metrics() {
         .run_command(doc! { "ping": 1 })
         .await
         .expect("ping");
-    let names: Vec<String> = metrics
-        .collect()
-        .iter()
-        .flat_map(|c| c.scope_metrics())
-        .flat_map(|s| s.metrics())
-        .map(|m| m.name().to_string())
-        .collect();
+    let names = metrics.names();
     for name in ["db.client.operation.duration", "db.client.connection.count"] {
         assert!(
             names.iter().any(|n| n == name),

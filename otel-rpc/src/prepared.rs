@@ -21,11 +21,11 @@ use std::borrow::Cow;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 use std::time::SystemTime;
 
-use opentelemetry::metrics::Histogram;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
 use crate::db::{DbOperation, QueryText};
+use crate::metric::PreparedMetric;
 use crate::recorder::SpanRecorder;
 use crate::recording::{MetricAttrs, Recording};
 use crate::state::RecorderState;
@@ -118,11 +118,7 @@ impl SpanRecorder {
             name: static_name(name.unwrap_or_else(|| op.span_name())),
             attributes: attributes.into(),
             extra: extra.into(),
-            metric: Arc::new(PreparedMetric {
-                attributes: metric.into(),
-                #[cfg(feature = "bound-instruments")]
-                bound: OnceLock::new(),
-            }),
+            metric: Arc::new(PreparedMetric::new(metric.into())),
         }
     }
 
@@ -182,36 +178,6 @@ impl SpanRecorder {
             }
             prepared.extra.iter().cloned().for_each(add);
         })
-    }
-}
-
-/// The metric attributes of a prepared operation and, with the `bound-instruments` feature,
-/// the duration histogram bound to them at its first point (as the pool histograms are):
-/// every later point of the statement skips the SDK's hashing and lookup of its attributes.
-/// Binding at the first point, not when prepared, exports no empty series for a statement
-/// that never ends. Only a histogram of the SDK's meter provider given explicitly is bound
-/// (`Resolved::duration_binds`): another `MeterProvider` may not implement binding (the API's
-/// default drops bound points), a global one may be replaced; those are recorded with the
-/// attributes.
-pub(crate) struct PreparedMetric {
-    pub(crate) attributes: Box<[KeyValue]>,
-    #[cfg(feature = "bound-instruments")]
-    bound: OnceLock<opentelemetry::metrics::BoundHistogram<f64>>,
-}
-
-impl PreparedMetric {
-    /// Records `value` on `histogram`, through the bound histogram when `binds`.
-    pub(crate) fn record(&self, histogram: &Histogram<f64>, binds: bool, value: f64) {
-        #[cfg(feature = "bound-instruments")]
-        if binds {
-            self.bound
-                .get_or_init(|| histogram.bind(&self.attributes))
-                .record(value);
-            return;
-        }
-        #[cfg(not(feature = "bound-instruments"))]
-        let _ = binds;
-        histogram.record(value, &self.attributes);
     }
 }
 

@@ -553,3 +553,157 @@ impl SpanRecorderBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod db_tests {
+    //! The database paths of the recorder: open operation names, the distinct-values bound.
+    use opentelemetry::{Context, KeyValue};
+    use opentelemetry_semantic_conventions::attribute;
+
+    use crate::SpanRecorder;
+    use crate::db::DbOperation;
+    use crate::metric::DurationMetric;
+
+    /// A recorder of `t` admitting `limit` distinct values per key.
+    fn recorder(t: &otel_testkit::TestTelemetry, limit: usize) -> SpanRecorder {
+        SpanRecorder::builder(opentelemetry::trace::SpanKind::Client, "test")
+            .tracer_provider(t.tracer_provider.clone())
+            .meter_provider(t.meter_provider.clone())
+            .duration_metric(DurationMetric::db_client().with_max_distinct_values(limit))
+            .build()
+    }
+
+    fn run(rec: &SpanRecorder, table: &str) {
+        let op = DbOperation::new("postgresql")
+            .namespace("shop")
+            .summary(format!("SELECT {table}"));
+        rec.start_db(&Context::new(), &op)
+            .end(crate::Outcome::Success);
+    }
+
+    #[test]
+    fn an_open_operation_is_named_on_the_span_and_other_on_the_metric() {
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 256);
+        for name in ["connPoolStats", "top"] {
+            let mut op = DbOperation::new("mongodb")
+                .namespace("admin")
+                .operation(name)
+                .summary(format!("{name} admin"));
+            op.open_operation = true;
+            rec.start_db(&Context::new(), &op)
+                .end(crate::Outcome::Success);
+        }
+        let span = t.span("top admin");
+        let attr = |k: &str| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .map(|kv| kv.value.to_string())
+        };
+        assert_eq!(attr(attribute::DB_OPERATION_NAME).as_deref(), Some("top"));
+        assert_eq!(
+            attr(attribute::DB_QUERY_SUMMARY).as_deref(),
+            Some("top admin")
+        );
+        let points = t.histogram("db.client.operation.duration");
+        assert_eq!(points.len(), 1, "one series for both names");
+        assert_eq!(
+            points[0].attr(attribute::DB_OPERATION_NAME).as_deref(),
+            Some(crate::untrusted::OTHER)
+        );
+        assert_eq!(points[0].attr(attribute::DB_QUERY_SUMMARY), None);
+        assert_eq!(points[0].count, 2);
+    }
+
+    #[test]
+    fn new_names_after_the_limit_are_other_on_the_metric_only() {
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 2);
+        for table in ["a", "b", "c", "d", "a", "b"] {
+            run(&rec, table);
+        }
+        let points = t.histogram("db.client.operation.duration");
+        let mut by_summary: Vec<(String, u64)> = points
+            .iter()
+            .map(|p| {
+                (
+                    p.attr(attribute::DB_QUERY_SUMMARY).unwrap_or_default(),
+                    p.count,
+                )
+            })
+            .collect();
+        by_summary.sort();
+        assert_eq!(
+            by_summary,
+            [
+                ("SELECT a".to_owned(), 2),
+                ("SELECT b".to_owned(), 2),
+                (crate::untrusted::OTHER.to_owned(), 2),
+            ]
+        );
+        for p in &points {
+            assert_eq!(p.attr(attribute::DB_NAMESPACE).as_deref(), Some("shop"));
+        }
+        // The spans keep the real names.
+        let names: Vec<String> = t.spans().iter().map(|s| s.name.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "SELECT a", "SELECT b", "SELECT c", "SELECT d", "SELECT a", "SELECT b"
+            ]
+        );
+        let summaries: Vec<String> = t
+            .spans()
+            .iter()
+            .filter_map(|s| {
+                s.attributes
+                    .iter()
+                    .find(|kv| kv.key.as_str() == attribute::DB_QUERY_SUMMARY)
+                    .map(|kv| kv.value.to_string())
+            })
+            .collect();
+        assert_eq!(summaries, names);
+    }
+
+    #[test]
+    fn the_generic_start_is_bounded_too() {
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 1);
+        for table in ["a", "b", "c"] {
+            let attrs = vec![
+                KeyValue::new(attribute::DB_SYSTEM_NAME, "postgresql"),
+                KeyValue::new(attribute::DB_QUERY_SUMMARY, format!("SELECT {table}")),
+            ];
+            rec.start(&Context::new(), "q", attrs)
+                .end(crate::Outcome::Success);
+        }
+        let mut summaries: Vec<String> = t
+            .histogram("db.client.operation.duration")
+            .iter()
+            .filter_map(|p| p.attr(attribute::DB_QUERY_SUMMARY))
+            .collect();
+        summaries.sort();
+        assert_eq!(summaries, ["SELECT a", crate::untrusted::OTHER]);
+    }
+
+    #[test]
+    fn usize_max_switches_the_bound_off() {
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, usize::MAX);
+        for i in 0..300 {
+            run(&rec, &format!("t_{i}"));
+        }
+        assert_eq!(t.series("db.client.operation.duration"), 300);
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, DurationMetric::DEFAULT_MAX_DISTINCT_VALUES);
+        for i in 0..300 {
+            run(&rec, &format!("t_{i}"));
+        }
+        assert_eq!(
+            t.series("db.client.operation.duration"),
+            DurationMetric::DEFAULT_MAX_DISTINCT_VALUES + 1,
+            "256 admitted summaries and _OTHER"
+        );
+    }
+}

@@ -11,9 +11,9 @@ use opentelemetry_semantic_conventions::attribute;
 
 use crate::classify::{Observed, Verdict};
 use crate::conventions::Domain;
+use crate::metric::PreparedMetric;
 use crate::metric::{HttpState, bound_metric_value};
 use crate::outcome::{Failure, Outcome};
-use crate::prepared::PreparedMetric;
 use crate::state::RecorderState;
 use crate::text::truncate;
 use crate::untrusted::{MAX_NAME_LEN, OTHER, cap_attribute};

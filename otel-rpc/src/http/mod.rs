@@ -12,6 +12,7 @@
 //! propagator, span name, request filter, extra attributes.
 
 pub(crate) mod body_metrics;
+pub(crate) mod body_sizes;
 pub(crate) mod client;
 pub(crate) mod known_methods;
 pub(crate) mod protocol;

@@ -11,7 +11,7 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
-use super::body_metrics::{note_client_response, note_request};
+use super::body_sizes::{note_client_response, note_request};
 use crate::classify::Observed;
 use crate::http::request_facts::{
     client_scheme, default_port, protocol_version, redact_query, redact_uri, server_host_port,

@@ -139,7 +139,7 @@ impl Middleware for OtelMiddleware {
         };
         shared.rules.capture.request(req.headers(), &recording);
         let mut recording = recording;
-        super::body_metrics::note_request(&mut recording, req.headers());
+        super::body_sizes::note_request(&mut recording, req.headers());
         if recording.wants_body_sizes()
             && let Some(body) = req.body().and_then(::reqwest::Body::as_bytes)
         {
@@ -158,7 +158,7 @@ impl Middleware for OtelMiddleware {
                     .rules
                     .capture
                     .response(response.headers(), &recording);
-                super::body_metrics::note_client_response(&mut recording, response.headers());
+                super::body_sizes::note_client_response(&mut recording, response.headers());
                 let outcome = conclude(&shared.rules, &mut recording, response.status().as_u16());
                 recording.end(outcome);
             }

@@ -23,8 +23,8 @@ use std::sync::{PoisonError, RwLock};
 
 use opentelemetry::{KeyValue, Value};
 
-use super::DB_KEYS;
 use super::bounded::FirstDistinct;
+use super::db_keys::DB_KEYS;
 use crate::untrusted::OTHER;
 
 /// Number of bounded keys (the `DB_KEYS` with a slot).

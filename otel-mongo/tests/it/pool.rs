@@ -194,6 +194,24 @@ async fn setup(max_pool_size: u32, grace: Duration) -> Setup {
     }
 }
 
+/// One `ping` through a client with `handler` installed, then the names of the metrics
+/// `metrics` exported.
+async fn ping_and_collect(
+    uri: &str,
+    handler: &OtelCommandHandler,
+    metrics: &Metrics,
+) -> Vec<String> {
+    let mut options = ClientOptions::parse(uri).await.expect("uri");
+    handler.install(&mut options);
+    let client = mongodb::Client::with_options(options).expect("client");
+    client
+        .database("admin")
+        .run_command(doc! { "ping": 1 })
+        .await
+        .expect("ping");
+    metrics.names()
+}
+
 /// Polls `cond` (a condition on driver events, not on time) for up to 10 s.
 async fn until(what: &str, cond: impl Fn() -> bool) {
     for _ in 0..1000 {
@@ -314,15 +332,7 @@ async fn disable_metrics_records_no_pool_metrics() {
         .meter_provider(metrics.provider.clone())
         .disable_metrics()
         .build();
-    let mut options = ClientOptions::parse(&uri).await.expect("uri");
-    handler.install(&mut options);
-    let client = mongodb::Client::with_options(options).expect("client");
-    client
-        .database("admin")
-        .run_command(doc! { "ping": 1 })
-        .await
-        .expect("ping");
-    let names = metrics.names();
+    let names = ping_and_collect(&uri, &handler, &metrics).await;
     assert!(names.is_empty(), "{names:?}");
 }
 
@@ -339,15 +349,7 @@ async fn the_traits_meter_provider_feeds_the_pool_metrics() {
     let handler =
         otel_mongo::InstrumentationOptions::meter_provider(builder, metrics.provider.clone())
             .build();
-    let mut options = ClientOptions::parse(&uri).await.expect("uri");
-    handler.install(&mut options);
-    let client = mongodb::Client::with_options(options).expect("client");
-    client
-        .database("admin")
-        .run_command(doc! { "ping": 1 })
-        .await
-        .expect("ping");
-    let names = metrics.names();
+    let names = ping_and_collect(&uri, &handler, &metrics).await;
     for name in ["db.client.operation.duration", "db.client.connection.count"] {
         assert!(
             names.iter().any(|n| n == name),

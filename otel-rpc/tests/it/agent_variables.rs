@@ -118,15 +118,9 @@ async fn child() {
 
     #[cfg(feature = "grpc")]
     {
-        use crate::http_fixture::{grpc_client, grpc_serve, tenant_request};
+        use crate::http_fixture::{grpc_client, grpc_serve, grpc_server_builder, tenant_request};
         let t = TestTelemetry::new();
-        let addr = grpc_serve(
-            otel_rpc::GrpcServerLayer::builder()
-                .tracer_provider(t.tracer_provider.clone())
-                .meter_provider(t.meter_provider.clone())
-                .build(),
-        )
-        .await;
+        let addr = grpc_serve(grpc_server_builder(&t).build()).await;
         let mut grpc = grpc_client(
             addr,
             otel_rpc::GrpcClientLayer::builder().enabled(false).build(),

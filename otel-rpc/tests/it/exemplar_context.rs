@@ -65,14 +65,19 @@ impl MeterProvider for ContextSeeing {
     }
 }
 
+/// A client recorder exporting spans into `t` and metric points into `meters`.
+fn recorder(t: &TestTelemetry, meters: &ContextSeeing) -> SpanRecorder {
+    SpanRecorder::builder(opentelemetry::trace::SpanKind::Client, "exemplar-test")
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(meters.clone())
+        .build()
+}
+
 #[test]
 fn a_database_operation_records_under_its_own_span() {
     let t = TestTelemetry::new();
     let meters = ContextSeeing::default();
-    let recorder = SpanRecorder::builder(opentelemetry::trace::SpanKind::Client, "exemplar-test")
-        .tracer_provider(t.tracer_provider.clone())
-        .meter_provider(meters.clone())
-        .build();
+    let recorder = recorder(&t, &meters);
     let parent = t.tracer("app").start("request");
     let parent_id = parent.span_context().span_id();
     let parent_cx = Context::current_with_span(parent);
@@ -95,10 +100,7 @@ fn a_prepared_operation_records_every_point_on_a_provider_without_binding() {
     // point is recorded with its attributes, under the operation's span.
     let t = TestTelemetry::new();
     let meters = ContextSeeing::default();
-    let recorder = SpanRecorder::builder(opentelemetry::trace::SpanKind::Client, "exemplar-test")
-        .tracer_provider(t.tracer_provider.clone())
-        .meter_provider(meters.clone())
-        .build();
+    let recorder = recorder(&t, &meters);
     let prepared = recorder.prepare_db(&DbOperation::new("postgresql").operation("SELECT"), None);
     let mut own = Vec::new();
     for _ in 0..3 {

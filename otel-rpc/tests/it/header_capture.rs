@@ -174,19 +174,19 @@ async fn credentials_need_the_second_switch_and_stay_off_the_metric() {
 #[cfg(feature = "grpc")]
 mod grpc {
     use opentelemetry::trace::SpanKind;
-    use otel_rpc::{GrpcClientLayer, GrpcServerLayer, InstrumentationOptions};
     use otel_testkit::{SpanAssert, TestTelemetry};
 
     use super::{SECRET, no_header_on_metrics, strings};
-    use crate::http_fixture::{grpc_client, grpc_serve, one_span as one, tenant_request};
+    use crate::http_fixture::{
+        grpc_client, grpc_client_builder, grpc_serve, grpc_server_builder, one_span as one,
+        tenant_request,
+    };
 
     #[tokio::test]
     async fn grpc_metadata_is_captured_by_name() {
         let t = TestTelemetry::new();
         let addr = grpc_serve(
-            GrpcServerLayer::builder()
-                .tracer_provider(t.tracer_provider.clone())
-                .meter_provider(t.meter_provider.clone())
+            grpc_server_builder(&t)
                 .capture_request_headers(["x-tenant", "authorization"])
                 .capture_response_headers(["content-type"])
                 .build(),
@@ -194,9 +194,7 @@ mod grpc {
         .await;
         let mut client = grpc_client(
             addr,
-            GrpcClientLayer::builder()
-                .tracer_provider(t.tracer_provider.clone())
-                .meter_provider(t.meter_provider.clone())
+            grpc_client_builder(&t)
                 .capture_request_headers(["X-Tenant", "authorization"])
                 .capture_response_headers(["content-type"])
                 .build(),

@@ -3,6 +3,8 @@
 
 use otel_rpc::InstrumentationOptions;
 use std::net::SocketAddr;
+
+use crate::http_fixture::serve;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -47,22 +49,6 @@ fn server_layer(t: &TestTelemetry) -> HttpServerLayer {
         .tracer_provider(t.tracer_provider.clone())
         .meter_provider(t.meter_provider.clone())
         .build()
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
-    addr
 }
 
 /// The app under test: nested work in the handler, 404, 500, panic, a slow stream.

@@ -93,6 +93,22 @@ pub fn one_span(
     spans.remove(0)
 }
 
+/// A gRPC server-layer builder exporting into `t`.
+#[cfg(feature = "grpc")]
+pub fn grpc_server_builder(t: &TestTelemetry) -> LayerBuilder<otel_rpc::GrpcServer> {
+    otel_rpc::GrpcServerLayer::builder()
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+}
+
+/// A gRPC client-layer builder exporting into `t`.
+#[cfg(feature = "grpc")]
+pub fn grpc_client_builder(t: &TestTelemetry) -> LayerBuilder<otel_rpc::GrpcClient> {
+    otel_rpc::GrpcClientLayer::builder()
+        .tracer_provider(t.tracer_provider.clone())
+        .meter_provider(t.meter_provider.clone())
+}
+
 /// The echo service behind `layer` on a loopback port.
 #[cfg(feature = "grpc")]
 pub async fn grpc_serve(layer: otel_rpc::GrpcServerLayer) -> SocketAddr {

@@ -52,7 +52,6 @@ fn keys_seen(seen: &Seen, kind: SpanKind) -> Vec<String> {
 #[cfg(feature = "axum")]
 mod http_layers {
     use otel_rpc::InstrumentationOptions;
-    use std::net::SocketAddr;
     use std::sync::Arc;
 
     use axum::Router;
@@ -84,18 +83,7 @@ mod http_layers {
                     .tracer_provider(t.tracer_provider.clone())
                     .build(),
             );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .expect("serve");
-        });
+        let addr = crate::http_fixture::serve(app).await;
         let request = || {
             http::Request::get(format!("http://{addr}/users/7?page=2"))
                 .header(http::header::USER_AGENT, "conventions-test/1.0")

@@ -107,20 +107,20 @@ mod grpc {
     use opentelemetry_semantic_conventions::attribute as a;
     use otel_rpc::InstrumentationOptions;
     use otel_rpc::SemconvStability;
-    use otel_rpc::{GrpcClientLayer, GrpcServerLayer};
     use otel_testkit::{SpanAssert, TestTelemetry};
 
     use super::copied;
-    use crate::http_fixture::{grpc_client, grpc_serve, one_span as one, tenant_request};
+    use crate::http_fixture::{
+        grpc_client, grpc_client_builder, grpc_serve, grpc_server_builder, one_span as one,
+        tenant_request,
+    };
 
     #[tokio::test]
     async fn rpc_dup_adds_the_previous_names() {
         let t = TestTelemetry::new();
         let mode = SemconvStability::stable().with_rpc_dup(true);
         let addr = grpc_serve(
-            GrpcServerLayer::builder()
-                .tracer_provider(t.tracer_provider.clone())
-                .meter_provider(t.meter_provider.clone())
+            grpc_server_builder(&t)
                 .semconv_stability(mode)
                 .capture_request_headers(["x-tenant"])
                 .build(),
@@ -128,11 +128,7 @@ mod grpc {
         .await;
         let mut client = grpc_client(
             addr,
-            GrpcClientLayer::builder()
-                .tracer_provider(t.tracer_provider.clone())
-                .meter_provider(t.meter_provider.clone())
-                .semconv_stability(mode)
-                .build(),
+            grpc_client_builder(&t).semconv_stability(mode).build(),
         )
         .await;
         client.say(tenant_request(&[])).await.expect("say");

@@ -586,19 +586,7 @@ async fn http_server(t: &TestTelemetry) -> SocketAddr {
     let app = Router::new()
         .route("/", get(|| async { seen_by_handler() }))
         .layer(layer);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
-    addr
+    crate::http_fixture::serve(app).await
 }
 
 /// Sends the header lines exactly as given (names, casing, whitespace, repetitions) and

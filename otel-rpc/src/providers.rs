@@ -28,7 +28,19 @@ use crate::metric::DurationMetric;
 use crate::propagation::SharedPropagator;
 
 /// Builds a tracer for a recorder's scope.
-type TracerFactory = Arc<dyn Fn(InstrumentationScope) -> BoxedTracer + Send + Sync>;
+type TracerFactory = Arc<dyn Fn(InstrumentationScope) -> RecorderTracer + Send + Sync>;
+
+/// A recorder's tracer: the SDK's own when the SDK's tracer provider was given explicitly, else
+/// the API's dynamic one.
+///
+/// The difference is one allocation per span. A `BoxedTracer` returns its span boxed, and
+/// `Context::with_span` boxes whatever span it is given once more, so every span of a dynamic
+/// tracer costs two boxes besides the context's `Arc`; the SDK's span is boxed only by the
+/// context.
+pub(crate) enum RecorderTracer {
+    Sdk(opentelemetry_sdk::trace::SdkTracer),
+    Dynamic(BoxedTracer),
+}
 /// Builds a meter for a recorder's scope.
 type MeterFactory = Arc<dyn Fn(InstrumentationScope) -> Meter + Send + Sync>;
 
@@ -55,11 +67,22 @@ impl Providers {
         P::Tracer: Send + Sync + 'static,
         <P::Tracer as Tracer>::Span: Send + Sync + 'static,
     {
-        self.tracer = Some(Arc::new(move |scope| {
-            let tracer: Box<dyn ObjectSafeTracer + Send + Sync> =
-                Box::new(provider.tracer_with_scope(scope));
-            BoxedTracer::new(tracer)
-        }));
+        let mut slot = Some(provider);
+        let any: &mut dyn std::any::Any = &mut slot;
+        let sdk = any
+            .downcast_mut::<Option<opentelemetry_sdk::trace::SdkTracerProvider>>()
+            .and_then(Option::take);
+        self.tracer = match (sdk, slot) {
+            (Some(sdk), _) => Some(Arc::new(move |scope| {
+                RecorderTracer::Sdk(sdk.tracer_with_scope(scope))
+            })),
+            (None, Some(provider)) => Some(Arc::new(move |scope| {
+                let tracer: Box<dyn ObjectSafeTracer + Send + Sync> =
+                    Box::new(provider.tracer_with_scope(scope));
+                RecorderTracer::Dynamic(BoxedTracer::new(tracer))
+            })),
+            (None, None) => None,
+        };
     }
 
     /// Uses `provider` instead of the global meter provider.
@@ -124,7 +147,7 @@ type GlobalMeterProvider = dyn MeterProvider + Send + Sync;
 
 /// What a recorder records with.
 pub(crate) struct Resolved {
-    pub(crate) tracer: Arc<BoxedTracer>,
+    pub(crate) tracer: Arc<RecorderTracer>,
     /// `None` when metrics are off.
     pub(crate) duration: Option<crate::metric::Instruments>,
     /// `duration` comes from the SDK's meter provider, given explicitly (never replaced), so a
@@ -155,7 +178,7 @@ impl Follow {
 
 /// The explicitly given parts; `None` = follow the global.
 pub(crate) struct Given {
-    pub(crate) tracer: Option<BoxedTracer>,
+    pub(crate) tracer: Option<RecorderTracer>,
     /// `Some(None)`: metrics off. `Some(Some(h))`: from an explicit meter provider.
     pub(crate) duration: Option<Option<crate::metric::Instruments>>,
     /// The explicit meter provider is the SDK's.
@@ -296,8 +319,8 @@ impl Refresh {
     }
 }
 
-fn global_tracer(scope: &InstrumentationScope) -> BoxedTracer {
-    global::tracer_provider().tracer_with_scope(scope.clone())
+fn global_tracer(scope: &InstrumentationScope) -> RecorderTracer {
+    RecorderTracer::Dynamic(global::tracer_provider().tracer_with_scope(scope.clone()))
 }
 
 fn global_histogram(

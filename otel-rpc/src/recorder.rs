@@ -18,7 +18,7 @@ use crate::exception::ExceptionSignal;
 use crate::metric::{DurationMetric, bound_metric_value};
 use crate::propagation::extractor::BoundedExtractor;
 use crate::propagation::{SharedPropagator, default_propagator};
-use crate::providers::{Providers, Resolver};
+use crate::providers::{Providers, RecorderTracer, Resolver};
 use crate::recording::{MetricAttrs, Recording};
 use crate::state::RecorderState;
 use crate::untrusted::{ErrorTextMode, cap_attribute};
@@ -248,41 +248,31 @@ impl SpanRecorder {
             Some(now) => inner.providers.load_at(now),
             None => inner.providers.load(),
         };
-        let tracer = &resolved.tracer;
         // Fields set in place: each `with_*` call moves the whole (large) builder.
         let mut builder = SpanBuilder::from_name(name);
         builder.span_kind = Some(inner.kind.clone());
         builder.attributes = Some(attributes);
         builder.start_time = start;
-        let mut span = tracer.build_with_context(builder, parent);
         let http = resolved.duration.as_ref().and_then(|i| i.http.clone());
+        let (cx, recording) = match &*resolved.tracer {
+            RecorderTracer::Sdk(tracer) => enter(
+                tracer.build_with_context(builder, parent),
+                parent,
+                inner,
+                dup_context,
+                details,
+            ),
+            RecorderTracer::Dynamic(tracer) => enter(
+                tracer.build_with_context(builder, parent),
+                parent,
+                inner,
+                dup_context,
+                details,
+            ),
+        };
         drop(resolved);
-        let recording = span.is_recording();
-        if recording {
-            match (&inner.previous, &dup_context) {
-                (Some(previous), Some(context)) => {
-                    let mut extra = Vec::new();
-                    details(&mut |mut kv| {
-                        cap_attribute(&mut kv);
-                        extra.push(kv);
-                    });
-                    let mut copies = Vec::new();
-                    previous.extend(context, context, &mut copies);
-                    previous.extend(&extra, context, &mut copies);
-                    extra.append(&mut copies);
-                    if !extra.is_empty() {
-                        span.set_attributes(extra);
-                    }
-                }
-                // One by one into the span's own list (which has room for them): no vector.
-                _ => details(&mut |mut kv| {
-                    cap_attribute(&mut kv);
-                    span.set_attribute(kv);
-                }),
-            }
-        }
         let mut started = Recording::new(
-            parent.with_span(span),
+            cx,
             Arc::clone(&self.inner),
             start,
             now,
@@ -377,6 +367,52 @@ impl SpanRecorder {
             },
         )
     }
+}
+
+/// The context of a started `span` under `parent`, and whether it records; `details` runs (each
+/// attribute capped, copied under its previous name in a `*/dup` mode, `dup_context` being the
+/// start attributes) only when it records.
+///
+/// A span that does not record ignores every call and reaches no processor (the API's contract
+/// for `is_recording() == false`), so its context holds only its `SpanContext`: nested work and
+/// injected headers see the same trace, span id and flags, and the span itself is dropped here
+/// instead of being boxed into the context (one or two allocations fewer per unsampled
+/// operation).
+fn enter<S: Span + Send + Sync + 'static>(
+    mut span: S,
+    parent: &Context,
+    inner: &RecorderState,
+    dup_context: Option<Vec<KeyValue>>,
+    details: impl FnOnce(&mut dyn FnMut(KeyValue)),
+) -> (Context, bool) {
+    if !span.is_recording() {
+        return (
+            parent.with_remote_span_context(span.span_context().clone()),
+            false,
+        );
+    }
+    match (&inner.previous, &dup_context) {
+        (Some(previous), Some(context)) => {
+            let mut extra = Vec::new();
+            details(&mut |mut kv| {
+                cap_attribute(&mut kv);
+                extra.push(kv);
+            });
+            let mut copies = Vec::new();
+            previous.extend(context, context, &mut copies);
+            previous.extend(&extra, context, &mut copies);
+            extra.append(&mut copies);
+            if !extra.is_empty() {
+                span.set_attributes(extra);
+            }
+        }
+        // One by one into the span's own list (which has room for them): no vector.
+        _ => details(&mut |mut kv| {
+            cap_attribute(&mut kv);
+            span.set_attribute(kv);
+        }),
+    }
+    (parent.with_span(span), true)
 }
 
 /// `attributes`, each capped by the one attribute cap rule.

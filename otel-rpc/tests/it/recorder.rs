@@ -502,6 +502,102 @@ fn unsampled_parent_exports_nothing_and_builds_no_detail() {
         .assert_attr(attribute::DB_QUERY_TEXT, "SELECT ?");
 }
 
+/// The SDK's tracer provider behind another type: the recorder then takes the API's dynamic
+/// tracer path (as with a global provider) instead of the SDK's own.
+struct OtherProvider(opentelemetry_sdk::trace::SdkTracerProvider);
+
+impl opentelemetry::trace::TracerProvider for OtherProvider {
+    type Tracer = opentelemetry_sdk::trace::SdkTracer;
+
+    fn tracer_with_scope(&self, scope: opentelemetry::InstrumentationScope) -> Self::Tracer {
+        self.0.tracer_with_scope(scope)
+    }
+}
+
+#[test]
+fn an_unsampled_operation_propagates_its_own_span_context_on_both_tracer_paths() {
+    let t = TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
+    let sdk = recorder(&t, SpanKind::Client);
+    let dynamic = SpanRecorder::builder(SpanKind::Client, "otel-rpc-test")
+        .tracer_provider(OtherProvider(t.tracer_provider.clone()))
+        .meter_provider(t.meter_provider.clone())
+        .build();
+    let parent_sc = opentelemetry::trace::SpanContext::new(
+        opentelemetry::trace::TraceId::from_hex(TRACE_ID).unwrap(),
+        opentelemetry::trace::SpanId::from_hex(PARENT_ID).unwrap(),
+        opentelemetry::trace::TraceFlags::default(), // not sampled
+        true,
+        Default::default(),
+    );
+    let parent = Context::new().with_remote_span_context(parent_sc);
+    for (path, rec) in [("sdk", &sdk), ("dynamic", &dynamic)] {
+        let r = rec.start(&parent, "unsampled", vec![]);
+        assert!(!r.is_recording(), "{path}");
+        let sc = r.context().span().span_context().clone();
+        assert!(sc.is_valid(), "{path}");
+        assert_eq!(sc.trace_id().to_string(), TRACE_ID, "{path}");
+        assert_ne!(
+            sc.span_id().to_string(),
+            PARENT_ID,
+            "{path}: its own span id"
+        );
+        assert!(!sc.is_sampled(), "{path}");
+        assert!(!sc.is_remote(), "{path}");
+        assert!(!r.context().span().is_recording(), "{path}");
+        // Calls on the context's span are ignored, as on any span that does not record.
+        r.context()
+            .span()
+            .set_attribute(KeyValue::new("ignored", "x"));
+        // What a client injects names this operation, unsampled.
+        let mut carrier = HashMap::new();
+        rec.inject(r.context(), &mut carrier);
+        assert_eq!(
+            carrier.get("traceparent").map(String::as_str),
+            Some(format!("00-{TRACE_ID}-{}-00", sc.span_id()).as_str()),
+            "{path}"
+        );
+        // Nested work under it is unsampled too, in the same trace.
+        let nested = rec.start(r.context(), "nested", vec![]);
+        assert!(!nested.is_recording(), "{path}");
+        assert_eq!(
+            nested.context().span().span_context().trace_id(),
+            sc.trace_id(),
+            "{path}"
+        );
+        nested.end(Outcome::Success);
+        r.end(Outcome::Success);
+    }
+    assert!(t.spans().is_empty());
+    assert_eq!(t.histogram("db.client.operation.duration")[0].count, 4);
+}
+
+#[test]
+fn both_tracer_paths_record_the_same_sampled_span() {
+    let t = TestTelemetry::new();
+    let dynamic = SpanRecorder::builder(SpanKind::Client, "otel-rpc-test")
+        .tracer_provider(OtherProvider(t.tracer_provider.clone()))
+        .meter_provider(t.meter_provider.clone())
+        .build();
+    for (name, rec) in [
+        ("sdk", recorder(&t, SpanKind::Client)),
+        ("dynamic", dynamic),
+    ] {
+        let op = DbOperation::new("postgresql")
+            .operation("SELECT")
+            .summary(name)
+            .query_text(QueryText::Ready("SELECT 1".into()));
+        let r = rec.start_db(&Context::new(), &op);
+        assert!(r.is_recording());
+        r.context()
+            .span()
+            .set_attribute(KeyValue::new("nested.set", name));
+        r.end(Outcome::Success);
+        t.span(name)
+            .assert_attr(attribute::DB_QUERY_TEXT, "SELECT 1")
+            .assert_attr("nested.set", name);
+    }
+}
+
 #[test]
 fn suppressed_context_records_nothing() {
     let t = TestTelemetry::new();

@@ -21,7 +21,7 @@ use crate::backend::TracedDatabase;
 use crate::instrumentation::{Instrumentation, QuerySpan};
 use crate::parts::Item;
 use crate::parts::QueryParts;
-use crate::stream::{TracedStream, traced_optional};
+use crate::stream::{TracedOptional, TracedStream};
 
 /// Where a traced statement runs: a connection the caller holds, or one the pool checks out
 /// for the statement. `Self: 'e` ties what the statement borrows to the caller's lifetime.
@@ -130,11 +130,11 @@ where
 {
     match start(target, query) {
         Either::Left((target, parts, span)) => {
-            traced_optional(span, target.fetch_optional(parts)).boxed()
+            TracedOptional::new(span, target.fetch_optional(parts)).boxed()
         }
         Either::Right(later) => Box::pin(async move {
             let (target, parts, span) = later.await;
-            traced_optional(span, target.fetch_optional(parts)).await
+            TracedOptional::new(span, target.fetch_optional(parts)).await
         }),
     }
 }

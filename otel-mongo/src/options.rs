@@ -303,9 +303,11 @@ impl OtelCommandHandlerBuilder {
         };
         let pool = (common.enabled && common.metrics && self.pool.enabled).then(|| {
             // The one meter source: the provider given through the trait (or the inherent
-            // word), else the global one.
-            let meter = common.meter(scope());
-            PoolShared::new(&meter, self.pool.abandoned_checkout_after)
+            // word), else the global one (followed if it is replaced later).
+            PoolShared::new(
+                common.pool_metrics(scope()),
+                self.pool.abandoned_checkout_after,
+            )
         });
         let options = Options {
             query_text: common.query_text,

@@ -33,7 +33,6 @@ use std::time::{Duration, Instant};
 
 use mongodb::event::cmap::{CmapEvent, ConnectionCheckoutFailedReason};
 use mongodb::options::ServerAddress;
-use opentelemetry::metrics::Meter;
 use otel_rpc::pool::{ConnectionState, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
 
 use crate::in_flight::KeyHasher;
@@ -174,9 +173,9 @@ pub(crate) struct PoolShared {
 }
 
 impl PoolShared {
-    pub(crate) fn new(meter: &Meter, abandoned_after: Duration) -> Self {
+    pub(crate) fn new(metrics: PoolMetrics, abandoned_after: Duration) -> Self {
         PoolShared {
-            metrics: PoolMetrics::new(meter),
+            metrics,
             abandoned_after,
             observers: Observers::default(),
         }

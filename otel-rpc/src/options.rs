@@ -59,7 +59,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use opentelemetry::InstrumentationScope;
-use opentelemetry::metrics::{Meter, MeterProvider};
+use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 
 use crate::classify::{Classifier, Observed, Verdict};
@@ -195,11 +195,14 @@ impl CommonOptions {
         self.recorder.as_ref()
     }
 
-    /// A meter for `scope` (e.g. an adapter's pool metrics) from the provider given with
-    /// [`InstrumentationOptions::meter_provider`], else from the global meter provider: the
-    /// same provider the duration histogram uses, so no builder keeps its own.
-    pub fn meter(&self, scope: InstrumentationScope) -> Meter {
-        self.providers.meter(scope)
+    /// An adapter's pool metrics for `scope`, on the provider given with
+    /// [`InstrumentationOptions::meter_provider`], else on the global meter provider,
+    /// following a global meter provider installed later ([`PoolMetrics::global`]): the same
+    /// provider the duration histogram uses, so no builder keeps its own.
+    ///
+    /// [`PoolMetrics::global`]: crate::pool::PoolMetrics::global
+    pub fn pool_metrics(&self, scope: InstrumentationScope) -> crate::pool::PoolMetrics {
+        self.providers.pool_metrics(scope)
     }
 
     /// The propagator given with [`InstrumentationOptions::propagator`], if any.

@@ -104,11 +104,12 @@ impl Providers {
         self.logger = Some(logger_factory(provider));
     }
 
-    /// The meter for `scope`: from the given meter provider, else from the global one.
-    pub(crate) fn meter(&self, scope: InstrumentationScope) -> Meter {
+    /// The pool metrics for `scope`: on the given meter provider, else on the global one,
+    /// following its replacement.
+    pub(crate) fn pool_metrics(&self, scope: InstrumentationScope) -> crate::pool::PoolMetrics {
         match &self.meter {
-            Some(factory) => factory(scope),
-            None => global::meter_with_scope(scope),
+            Some(factory) => crate::pool::PoolMetrics::new(&factory(scope)),
+            None => crate::pool::PoolMetrics::global(scope),
         }
     }
 
@@ -143,7 +144,7 @@ impl Providers {
 /// may still go to the previous one.
 pub(crate) const REFRESH_INTERVAL: Duration = Duration::from_millis(100);
 
-type GlobalMeterProvider = dyn MeterProvider + Send + Sync;
+pub(crate) type GlobalMeterProvider = dyn MeterProvider + Send + Sync;
 
 /// What a recorder records with.
 pub(crate) struct Resolved {
@@ -197,9 +198,49 @@ struct Refresh {
     follow: Follow,
     scope: InstrumentationScope,
     metric: DurationMetric,
+    schedule: RefreshSchedule,
+}
+
+/// When something that follows the global providers re-reads them: at most once per
+/// [`REFRESH_INTERVAL`], by the first caller after it (one relaxed load per call otherwise).
+pub(crate) struct RefreshSchedule {
     epoch: Instant,
-    /// Nanoseconds since `epoch` after which the next operation re-reads the globals.
+    /// Nanoseconds since `epoch` after which the next caller re-reads the globals.
     due: AtomicU64,
+}
+
+impl RefreshSchedule {
+    pub(crate) fn new() -> Self {
+        RefreshSchedule {
+            epoch: Instant::now(),
+            due: AtomicU64::new(nanos(REFRESH_INTERVAL)),
+        }
+    }
+
+    /// `true` for the one caller at `now` that should re-read the globals (a re-read is due
+    /// and no other caller claimed it).
+    pub(crate) fn claim(&self, now: Instant) -> bool {
+        let at = nanos(now.saturating_duration_since(self.epoch));
+        let due = self.due.load(Ordering::Relaxed);
+        at >= due
+            && self
+                .due
+                .compare_exchange(
+                    due,
+                    at.saturating_add(nanos(REFRESH_INTERVAL)),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+    }
+}
+
+/// The global meter provider, when it is not the one `from` points to (compared by identity).
+pub(crate) fn changed_global_meter_provider(
+    from: &Weak<GlobalMeterProvider>,
+) -> Option<Arc<GlobalMeterProvider>> {
+    let provider = global::meter_provider();
+    (!std::ptr::addr_eq(from.as_ptr(), Arc::as_ptr(&provider))).then_some(provider)
 }
 
 impl Resolver {
@@ -231,37 +272,23 @@ impl Resolver {
             meter_from,
             logger_generation,
         };
-        let epoch = Instant::now();
         Resolver {
             current: ArcSwap::from_pointee(resolved),
             refresh: follow.any().then(|| Refresh {
                 follow,
                 scope,
                 metric: metric.clone(),
-                epoch,
-                due: AtomicU64::new(nanos(REFRESH_INTERVAL)),
+                schedule: RefreshSchedule::new(),
             }),
         }
     }
 
     /// The set to start an operation at `now` with, re-reading the globals first when due.
     pub(crate) fn load_at(&self, now: Instant) -> Guard<Arc<Resolved>> {
-        if let Some(refresh) = &self.refresh {
-            let at = nanos(now.saturating_duration_since(refresh.epoch));
-            let due = refresh.due.load(Ordering::Relaxed);
-            if at >= due
-                && refresh
-                    .due
-                    .compare_exchange(
-                        due,
-                        at.saturating_add(nanos(REFRESH_INTERVAL)),
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
-                    )
-                    .is_ok()
-            {
-                refresh.run(&self.current);
-            }
+        if let Some(refresh) = &self.refresh
+            && refresh.schedule.claim(now)
+        {
+            refresh.run(&self.current);
         }
         self.current.load()
     }
@@ -287,18 +314,16 @@ impl Refresh {
             Arc::clone(&old.tracer)
         };
         let (duration, meter_from) = match (&old.meter_from, self.follow.meter) {
-            (Some(from), true) => {
-                let provider = global::meter_provider();
-                if std::ptr::addr_eq(from.as_ptr(), Arc::as_ptr(&provider)) {
-                    (old.duration.clone(), old.meter_from.clone())
-                } else {
+            (Some(from), true) => match changed_global_meter_provider(from) {
+                None => (old.duration.clone(), old.meter_from.clone()),
+                Some(provider) => {
                     let meter = provider.meter_with_scope(self.scope.clone());
                     (
                         Some(self.metric.build(&meter)),
                         Some(Arc::downgrade(&provider)),
                     )
                 }
-            }
+            },
             _ => (old.duration.clone(), old.meter_from.clone()),
         };
         let (logger, logger_generation) = if self.follow.logger

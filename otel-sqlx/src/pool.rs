@@ -7,7 +7,7 @@ use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
 use opentelemetry::InstrumentationScope;
-use opentelemetry::metrics::{Meter, MeterProvider};
+use opentelemetry::metrics::MeterProvider;
 use otel_rpc::Outcome;
 use otel_rpc::current_context;
 use otel_rpc::pool::{PoolCounts, PoolLimits, PoolMetrics, PoolObserver, default_pool_name};
@@ -378,9 +378,9 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
         );
         if pool_metrics {
             // The one meter source: the provider given through the trait (or the inherent
-            // word), else the global one.
-            let meter = self.common.meter(scope());
-            shared.pool = Some(observe_pool(&self.pool, &meter, &shared));
+            // word), else the global one (followed if it is replaced later).
+            let metrics = self.common.pool_metrics(scope());
+            shared.pool = Some(observe_pool(&self.pool, &metrics, &shared));
         }
         TracedPool {
             pool: self.pool,
@@ -392,7 +392,7 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
 /// The pool's observer: limits from its options, counts read from it at collection time.
 fn observe_pool<DB: Database>(
     pool: &Pool<DB>,
-    meter: &Meter,
+    metrics: &PoolMetrics,
     shared: &Instrumentation,
 ) -> PoolObserver {
     let name = shared.options.pool_name.clone().unwrap_or_else(|| {
@@ -403,7 +403,7 @@ fn observe_pool<DB: Database>(
             info.namespace.as_deref(),
         )
     });
-    let observer = PoolMetrics::new(meter).pool(name);
+    let observer = metrics.pool(name);
     let options = pool.options();
     let max = u64::from(options.get_max_connections());
     observer.set_limits(PoolLimits {

@@ -6,10 +6,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use arc_swap::{ArcSwap, Guard};
 use opentelemetry::metrics::{Counter, Histogram, Meter, ObservableUpDownCounter};
-use opentelemetry::{KeyValue, StringValue};
+use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::{attribute, metric};
 
+use crate::providers::{GlobalMeterProvider, RefreshSchedule, changed_global_meter_provider};
 use crate::text::truncate;
 
 /// Bucket boundaries (seconds) of the pool time histograms: pool waits are often far below a
@@ -94,41 +96,13 @@ pub fn default_pool_name(
     name
 }
 
-/// The `db.client.connection.*` instruments of one meter. Build once per meter (or per
-/// adapter instance) and call [`pool`](Self::pool) for every pool. Cheap to clone.
-#[derive(Clone)]
-pub struct PoolMetrics {
-    inner: Arc<Instruments>,
-}
-
-impl fmt::Debug for PoolMetrics {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pools = self.inner.registry.lock().map(|r| r.len()).unwrap_or(0);
-        f.debug_struct("PoolMetrics")
-            .field("pools", &pools)
-            .finish()
-    }
-}
-
-type Registry = Arc<Mutex<Vec<Weak<PoolState>>>>;
-
-struct Instruments {
-    registry: Registry,
-    timeouts: Counter<u64>,
-    create_time: Histogram<f64>,
-    wait_time: Histogram<f64>,
-    use_time: Histogram<f64>,
-    _observable: [ObservableUpDownCounter<i64>; 5],
-}
-
-impl PoolMetrics {
-    /// Builds the instruments on `meter` (the adapter's instrumentation scope).
-    pub fn new(meter: &Meter) -> Self {
-        let registry: Registry = Arc::new(Mutex::new(Vec::new()));
+impl Instruments {
+    /// The instruments on `meter`; the observable ones read the pools of `registry`.
+    fn build(meter: &Meter, registry: &Registry) -> Self {
         let observable = [
             observable(
                 meter,
-                &registry,
+                registry,
                 metric::DB_CLIENT_CONNECTION_COUNT,
                 "{connection}",
                 "The number of connections that are currently in state described by the state attribute.",
@@ -140,7 +114,7 @@ impl PoolMetrics {
             ),
             observable(
                 meter,
-                &registry,
+                registry,
                 metric::DB_CLIENT_CONNECTION_IDLE_MAX,
                 "{connection}",
                 "The maximum number of idle open connections allowed.",
@@ -148,7 +122,7 @@ impl PoolMetrics {
             ),
             observable(
                 meter,
-                &registry,
+                registry,
                 metric::DB_CLIENT_CONNECTION_IDLE_MIN,
                 "{connection}",
                 "The minimum number of idle open connections allowed.",
@@ -156,7 +130,7 @@ impl PoolMetrics {
             ),
             observable(
                 meter,
-                &registry,
+                registry,
                 metric::DB_CLIENT_CONNECTION_MAX,
                 "{connection}",
                 "The maximum number of open connections allowed.",
@@ -164,7 +138,7 @@ impl PoolMetrics {
             ),
             observable(
                 meter,
-                &registry,
+                registry,
                 metric::DB_CLIENT_CONNECTION_PENDING_REQUESTS,
                 "{request}",
                 "The number of current pending requests for an open connection.",
@@ -179,29 +153,136 @@ impl PoolMetrics {
                 .with_boundaries(POOL_TIME_BOUNDARIES.to_vec())
                 .build()
         };
+        Instruments {
+            timeouts: meter
+                .u64_counter(metric::DB_CLIENT_CONNECTION_TIMEOUTS)
+                .with_unit("{timeout}")
+                .with_description(
+                    "The number of connection timeouts that have occurred trying to obtain a connection from the pool.",
+                )
+                .build(),
+            create_time: histogram(
+                metric::DB_CLIENT_CONNECTION_CREATE_TIME,
+                "The time it took to create a new connection.",
+            ),
+            wait_time: histogram(
+                metric::DB_CLIENT_CONNECTION_WAIT_TIME,
+                "The time it took to obtain an open connection from the pool.",
+            ),
+            use_time: histogram(
+                metric::DB_CLIENT_CONNECTION_USE_TIME,
+                "The time between borrowing a connection and returning it to the pool.",
+            ),
+            _observable: observable,
+        }
+    }
+}
+
+/// The `db.client.connection.*` instruments of one meter. Build once per meter (or per
+/// adapter instance) and call [`pool`](Self::pool) for every pool. Cheap to clone.
+#[derive(Clone)]
+pub struct PoolMetrics {
+    inner: Arc<Shared>,
+}
+
+impl fmt::Debug for PoolMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pools = self.inner.registry.lock().map(|r| r.len()).unwrap_or(0);
+        f.debug_struct("PoolMetrics")
+            .field("pools", &pools)
+            .field("follows_global", &self.inner.follow.is_some())
+            .finish()
+    }
+}
+
+type Registry = Arc<Mutex<Vec<Weak<PoolState>>>>;
+
+/// What every pool of one [`PoolMetrics`] shares: the pools (read by the observable
+/// instruments' callbacks) and the current instruments.
+struct Shared {
+    registry: Registry,
+    current: ArcSwap<Instruments>,
+    /// Set when the instruments come from the global meter provider and follow its
+    /// replacement.
+    follow: Option<FollowGlobal>,
+}
+
+/// How [`PoolMetrics::global`] follows the global meter provider: on the recorders' schedule
+/// (re-read at most once per refresh interval, by the first pool event after it), with new
+/// instruments only when the provider changed (compared by identity).
+struct FollowGlobal {
+    scope: InstrumentationScope,
+    schedule: RefreshSchedule,
+    from: Mutex<Weak<GlobalMeterProvider>>,
+}
+
+impl Shared {
+    /// The instruments to record with now (re-reading the global meter provider first when
+    /// these follow it and a re-read is due).
+    fn instruments(&self) -> Guard<Arc<Instruments>> {
+        if let Some(follow) = &self.follow
+            && follow.schedule.claim(Instant::now())
+            && let Ok(mut from) = follow.from.lock()
+            && let Some(provider) = changed_global_meter_provider(&from)
+        {
+            let meter = provider.meter_with_scope(follow.scope.clone());
+            self.current
+                .store(Arc::new(Instruments::build(&meter, &self.registry)));
+            *from = Arc::downgrade(&provider);
+        }
+        self.current.load()
+    }
+}
+
+struct Instruments {
+    timeouts: Counter<u64>,
+    create_time: Histogram<f64>,
+    wait_time: Histogram<f64>,
+    use_time: Histogram<f64>,
+    _observable: [ObservableUpDownCounter<i64>; 5],
+}
+
+impl PoolMetrics {
+    /// Builds the instruments on `meter` (the adapter's instrumentation scope).
+    pub fn new(meter: &Meter) -> Self {
+        let registry: Registry = Arc::new(Mutex::new(Vec::new()));
         PoolMetrics {
-            inner: Arc::new(Instruments {
-                timeouts: meter
-                    .u64_counter(metric::DB_CLIENT_CONNECTION_TIMEOUTS)
-                    .with_unit("{timeout}")
-                    .with_description(
-                        "The number of connection timeouts that have occurred trying to obtain a connection from the pool.",
-                    )
-                    .build(),
-                create_time: histogram(
-                    metric::DB_CLIENT_CONNECTION_CREATE_TIME,
-                    "The time it took to create a new connection.",
-                ),
-                wait_time: histogram(
-                    metric::DB_CLIENT_CONNECTION_WAIT_TIME,
-                    "The time it took to obtain an open connection from the pool.",
-                ),
-                use_time: histogram(
-                    metric::DB_CLIENT_CONNECTION_USE_TIME,
-                    "The time between borrowing a connection and returning it to the pool.",
-                ),
+            inner: Arc::new(Shared {
+                current: ArcSwap::from_pointee(Instruments::build(meter, &registry)),
                 registry,
-                _observable: observable,
+                follow: None,
+            }),
+        }
+    }
+
+    /// Builds the instruments on the global meter provider's meter for `scope`, and follows
+    /// the global meter provider: one installed later (after the pools were wrapped, as a
+    /// service that sets up telemetry after its database often does) gets the pools'
+    /// metrics from its first pool event on (re-read at most every 100 ms, as the recorders
+    /// re-read it).
+    ///
+    /// ```
+    /// use opentelemetry::InstrumentationScope;
+    /// use otel_rpc::pool::PoolMetrics;
+    ///
+    /// let metrics = PoolMetrics::global(InstrumentationScope::builder("my-pool-adapter").build());
+    /// let observer = metrics.pool("db.local:5432/shop");
+    /// // Recorded to whatever global meter provider is installed when the event happens.
+    /// observer.record_wait_time(std::time::Duration::from_micros(40));
+    /// ```
+    pub fn global(scope: InstrumentationScope) -> Self {
+        let registry: Registry = Arc::new(Mutex::new(Vec::new()));
+        let provider = opentelemetry::global::meter_provider();
+        let meter = provider.meter_with_scope(scope.clone());
+        PoolMetrics {
+            inner: Arc::new(Shared {
+                current: ArcSwap::from_pointee(Instruments::build(&meter, &registry)),
+                registry,
+                follow: Some(FollowGlobal {
+                    scope,
+                    schedule: RefreshSchedule::new(),
+                    from: Mutex::new(Arc::downgrade(&provider)),
+                }),
             }),
         }
     }
@@ -222,14 +303,13 @@ impl PoolMetrics {
             ]
         };
         let name_attrs = [pool_attr.clone()];
-        let i = &self.inner;
         let state = Arc::new(PoolState {
             name,
             idle_attrs: state_attrs(ConnectionState::Idle),
             used_attrs: state_attrs(ConnectionState::Used),
-            create_time: PoolHistogram::new(&i.create_time, &name_attrs),
-            wait_time: PoolHistogram::new(&i.wait_time, &name_attrs),
-            use_time: PoolHistogram::new(&i.use_time, &name_attrs),
+            create_time: PoolHistogram::new(|i| &i.create_time, &name_attrs),
+            wait_time: PoolHistogram::new(|i| &i.wait_time, &name_attrs),
+            use_time: PoolHistogram::new(|i| &i.use_time, &name_attrs),
             name_attrs,
             idle: AtomicI64::new(0),
             used: AtomicI64::new(0),
@@ -238,7 +318,7 @@ impl PoolMetrics {
             idle_min: AtomicI64::new(UNSET),
             idle_max: AtomicI64::new(UNSET),
             source: OnceLock::new(),
-            instruments: Arc::clone(&self.inner),
+            shared: Arc::clone(&self.inner),
         });
         if let Ok(mut registry) = self.inner.registry.lock() {
             registry.retain(|w| w.strong_count() > 0);
@@ -282,31 +362,52 @@ type CountSource = Box<dyn Fn() -> Option<PoolCounts> + Send + Sync>;
 /// One pool's histogram. With the `bound-instruments` feature it is bound to the pool's
 /// attributes at its first point (binding at creation would export empty series for points a
 /// pool never records, e.g. `create_time` of a pool built by the user), then every point skips
-/// the SDK's attribute lookup; without the feature, points carry the attributes.
+/// the SDK's attribute lookup; it is bound again when the instruments were rebuilt for a new
+/// global meter provider. Without the feature, points carry the attributes.
 struct PoolHistogram {
-    histogram: Histogram<f64>,
+    pick: fn(&Instruments) -> &Histogram<f64>,
     attrs: [KeyValue; 1],
     #[cfg(feature = "bound-instruments")]
-    bound: OnceLock<opentelemetry::metrics::BoundHistogram<f64>>,
+    bound: arc_swap::ArcSwapOption<Binding>,
+}
+
+/// A histogram bound to a pool's attributes, and the instruments it was bound from.
+#[cfg(feature = "bound-instruments")]
+struct Binding {
+    from: Arc<Instruments>,
+    bound: opentelemetry::metrics::BoundHistogram<f64>,
 }
 
 impl PoolHistogram {
-    fn new(histogram: &Histogram<f64>, attrs: &[KeyValue; 1]) -> Self {
+    fn new(pick: fn(&Instruments) -> &Histogram<f64>, attrs: &[KeyValue; 1]) -> Self {
         PoolHistogram {
-            histogram: histogram.clone(),
+            pick,
             attrs: attrs.clone(),
             #[cfg(feature = "bound-instruments")]
-            bound: OnceLock::new(),
+            bound: arc_swap::ArcSwapOption::empty(),
         }
     }
 
-    fn record(&self, took: Duration) {
+    fn record(&self, shared: &Shared, took: Duration) {
+        let current = shared.instruments();
+        let value = took.as_secs_f64();
         #[cfg(feature = "bound-instruments")]
-        self.bound
-            .get_or_init(|| self.histogram.bind(&self.attrs))
-            .record(took.as_secs_f64());
+        {
+            if let Some(binding) = &*self.bound.load()
+                && Arc::ptr_eq(&binding.from, &current)
+            {
+                binding.bound.record(value);
+                return;
+            }
+            let bound = (self.pick)(&current).bind(&self.attrs);
+            bound.record(value);
+            self.bound.store(Some(Arc::new(Binding {
+                from: Guard::into_inner(current),
+                bound,
+            })));
+        }
         #[cfg(not(feature = "bound-instruments"))]
-        self.histogram.record(took.as_secs_f64(), &self.attrs);
+        (self.pick)(&current).record(value, &self.attrs);
     }
 }
 
@@ -325,7 +426,7 @@ struct PoolState {
     idle_min: AtomicI64,
     idle_max: AtomicI64,
     source: OnceLock<CountSource>,
-    instruments: Arc<Instruments>,
+    shared: Arc<Shared>,
 }
 
 impl PoolState {
@@ -444,23 +545,24 @@ impl PoolObserver {
 
     /// Records one `db.client.connection.wait_time` point.
     pub fn record_wait_time(&self, took: Duration) {
-        self.state.wait_time.record(took);
+        self.state.wait_time.record(&self.state.shared, took);
     }
 
     /// Records one `db.client.connection.use_time` point.
     pub fn record_use_time(&self, took: Duration) {
-        self.state.use_time.record(took);
+        self.state.use_time.record(&self.state.shared, took);
     }
 
     /// Records one `db.client.connection.create_time` point.
     pub fn record_create_time(&self, took: Duration) {
-        self.state.create_time.record(took);
+        self.state.create_time.record(&self.state.shared, took);
     }
 
     /// Counts one `db.client.connection.timeouts`.
     pub fn record_timeout(&self) {
         self.state
-            .instruments
+            .shared
+            .instruments()
             .timeouts
             .add(1, &self.state.name_attrs);
     }

@@ -2,11 +2,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use arc_swap::{ArcSwap, Guard};
 use opentelemetry::metrics::{Counter, Histogram, Meter, ObservableUpDownCounter};
 use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::{attribute, metric};
@@ -198,10 +197,18 @@ impl fmt::Debug for PoolMetrics {
 type Registry = Arc<Mutex<Vec<Weak<PoolState>>>>;
 
 /// What every pool of one [`PoolMetrics`] shares: the pools (read by the observable
-/// instruments' callbacks) and the current instruments.
+/// instruments' callbacks) and the instruments.
+///
+/// The instruments built first are a plain field, so recording with them costs what it
+/// always did (no `ArcSwap`, no lock): that is every point of a `PoolMetrics` given a meter,
+/// and of one following a global provider that was never replaced. Only after a replacement
+/// do the points go through the `later` slot (a lock per point).
 struct Shared {
     registry: Registry,
-    current: ArcSwap<Instruments>,
+    first: Instruments,
+    /// Set (with its generation, from 1) when the global meter provider was replaced.
+    later: Mutex<Option<(u64, Arc<Instruments>)>>,
+    replaced: AtomicBool,
     /// Set when the instruments come from the global meter provider and follow its
     /// replacement.
     follow: Option<FollowGlobal>,
@@ -217,20 +224,48 @@ struct FollowGlobal {
 }
 
 impl Shared {
-    /// The instruments to record with now (re-reading the global meter provider first when
-    /// these follow it and a re-read is due).
-    fn instruments(&self) -> Guard<Arc<Instruments>> {
+    fn new(first: Instruments, registry: Registry, follow: Option<FollowGlobal>) -> Self {
+        Shared {
+            registry,
+            first,
+            later: Mutex::new(None),
+            replaced: AtomicBool::new(false),
+            follow,
+        }
+    }
+
+    /// Runs `f` with the instruments to record with now and their generation (0: the first),
+    /// re-reading the global meter provider first when these follow it and a re-read is due.
+    fn with<R>(&self, f: impl FnOnce(&Instruments, u64) -> R) -> R {
         if let Some(follow) = &self.follow
             && follow.schedule.claim(Instant::now())
-            && let Ok(mut from) = follow.from.lock()
-            && let Some(provider) = changed_global_meter_provider(&from)
         {
-            let meter = provider.meter_with_scope(follow.scope.clone());
-            self.current
-                .store(Arc::new(Instruments::build(&meter, &self.registry)));
-            *from = Arc::downgrade(&provider);
+            self.refresh(follow);
         }
-        self.current.load()
+        if self.replaced.load(Ordering::Acquire) {
+            let later = self.later.lock().ok().and_then(|l| l.clone());
+            if let Some((generation, instruments)) = later {
+                return f(&instruments, generation);
+            }
+        }
+        f(&self.first, 0)
+    }
+
+    fn refresh(&self, follow: &FollowGlobal) {
+        let Ok(mut from) = follow.from.lock() else {
+            return;
+        };
+        let Some(provider) = changed_global_meter_provider(&from) else {
+            return;
+        };
+        let meter = provider.meter_with_scope(follow.scope.clone());
+        let instruments = Arc::new(Instruments::build(&meter, &self.registry));
+        if let Ok(mut later) = self.later.lock() {
+            let generation = later.as_ref().map_or(1, |(g, _)| g + 1);
+            *later = Some((generation, instruments));
+            self.replaced.store(true, Ordering::Release);
+        }
+        *from = Arc::downgrade(&provider);
     }
 }
 
@@ -247,11 +282,11 @@ impl PoolMetrics {
     pub fn new(meter: &Meter) -> Self {
         let registry: Registry = Arc::new(Mutex::new(Vec::new()));
         PoolMetrics {
-            inner: Arc::new(Shared {
-                current: ArcSwap::from_pointee(Instruments::build(meter, &registry)),
+            inner: Arc::new(Shared::new(
+                Instruments::build(meter, &registry),
                 registry,
-                follow: None,
-            }),
+                None,
+            )),
         }
     }
 
@@ -274,16 +309,17 @@ impl PoolMetrics {
         let registry: Registry = Arc::new(Mutex::new(Vec::new()));
         let provider = opentelemetry::global::meter_provider();
         let meter = provider.meter_with_scope(scope.clone());
+        let follow = FollowGlobal {
+            scope,
+            schedule: RefreshSchedule::new(),
+            from: Mutex::new(Arc::downgrade(&provider)),
+        };
         PoolMetrics {
-            inner: Arc::new(Shared {
-                current: ArcSwap::from_pointee(Instruments::build(&meter, &registry)),
+            inner: Arc::new(Shared::new(
+                Instruments::build(&meter, &registry),
                 registry,
-                follow: Some(FollowGlobal {
-                    scope,
-                    schedule: RefreshSchedule::new(),
-                    from: Mutex::new(Arc::downgrade(&provider)),
-                }),
-            }),
+                Some(follow),
+            )),
         }
     }
 
@@ -367,15 +403,12 @@ type CountSource = Box<dyn Fn() -> Option<PoolCounts> + Send + Sync>;
 struct PoolHistogram {
     pick: fn(&Instruments) -> &Histogram<f64>,
     attrs: [KeyValue; 1],
+    /// Bound to the first instruments.
     #[cfg(feature = "bound-instruments")]
-    bound: arc_swap::ArcSwapOption<Binding>,
-}
-
-/// A histogram bound to a pool's attributes, and the instruments it was bound from.
-#[cfg(feature = "bound-instruments")]
-struct Binding {
-    from: Arc<Instruments>,
-    bound: opentelemetry::metrics::BoundHistogram<f64>,
+    first: OnceLock<opentelemetry::metrics::BoundHistogram<f64>>,
+    /// Bound to the instruments of a replaced global meter provider, with their generation.
+    #[cfg(feature = "bound-instruments")]
+    later: Mutex<Option<(u64, opentelemetry::metrics::BoundHistogram<f64>)>>,
 }
 
 impl PoolHistogram {
@@ -384,30 +417,39 @@ impl PoolHistogram {
             pick,
             attrs: attrs.clone(),
             #[cfg(feature = "bound-instruments")]
-            bound: arc_swap::ArcSwapOption::empty(),
+            first: OnceLock::new(),
+            #[cfg(feature = "bound-instruments")]
+            later: Mutex::new(None),
         }
     }
 
     fn record(&self, shared: &Shared, took: Duration) {
-        let current = shared.instruments();
         let value = took.as_secs_f64();
-        #[cfg(feature = "bound-instruments")]
-        {
-            if let Some(binding) = &*self.bound.load()
-                && Arc::ptr_eq(&binding.from, &current)
+        shared.with(|instruments, generation| {
+            let histogram = (self.pick)(instruments);
+            #[cfg(feature = "bound-instruments")]
             {
-                binding.bound.record(value);
-                return;
+                if generation == 0 {
+                    self.first
+                        .get_or_init(|| histogram.bind(&self.attrs))
+                        .record(value);
+                } else if let Ok(mut slot) = self.later.lock() {
+                    match &*slot {
+                        Some((bound_for, bound)) if *bound_for == generation => bound.record(value),
+                        _ => {
+                            let bound = histogram.bind(&self.attrs);
+                            bound.record(value);
+                            *slot = Some((generation, bound));
+                        }
+                    }
+                }
             }
-            let bound = (self.pick)(&current).bind(&self.attrs);
-            bound.record(value);
-            self.bound.store(Some(Arc::new(Binding {
-                from: Guard::into_inner(current),
-                bound,
-            })));
-        }
-        #[cfg(not(feature = "bound-instruments"))]
-        (self.pick)(&current).record(value, &self.attrs);
+            #[cfg(not(feature = "bound-instruments"))]
+            {
+                let _ = generation;
+                histogram.record(value, &self.attrs);
+            }
+        });
     }
 }
 
@@ -562,9 +604,7 @@ impl PoolObserver {
     pub fn record_timeout(&self) {
         self.state
             .shared
-            .instruments()
-            .timeouts
-            .add(1, &self.state.name_attrs);
+            .with(|instruments, _| instruments.timeouts.add(1, &self.state.name_attrs));
     }
 }
 

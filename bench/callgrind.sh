@@ -17,7 +17,8 @@
 # run to run by up to ~10k Ir under valgrind's default scheduler, so the sqlite- profiles run
 # with --fair-sched=yes (runs then agree within ~1.4k; counts are comparable only with other
 # --fair-sched counts), BIN (default $CARGO_TARGET_DIR/release/otel-bench), KEEP (a directory:
-# keep each run's callgrind output there as NAME.OPS.out, for callgrind_annotate).
+# keep each run's callgrind output there as NAME.OPS.out, for callgrind_annotate), MALLOCS=1
+# (also print the calls to malloc and realloc per operation, from the same two outputs).
 set -euo pipefail
 all_threads=0
 if [ "${1:-}" = --all-threads ]; then
@@ -37,11 +38,25 @@ total() { # profile ops -> total Ir of the counted frames
         1:* | *:mongo-real-*) ;;
         *) opts+=(--toggle-collect='otel_bench::micro::profile') ;;
     esac
-    local out="$tmp/out"
+    local out="$tmp/$1.$2.out"
     [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && out="$KEEP/$1.$2.out"
     valgrind --tool=callgrind "${opts[@]}" --callgrind-out-file="$out" \
         "$bin" --profile "$1" --ops "$2" >/dev/null 2>&1
     awk '/^summary:/ {print $2}' "$out"
+}
+allocs() { # callgrind output -> calls to malloc + realloc recorded in it
+    awk '
+        /^c?fn=\(/ {
+            id = $1; sub(/^c?fn=/, "", id); name = $0; sub(/^[^ ]* ?/, "", name)
+            if (name != "") names[id] = name
+            if ($0 ~ /^cfn=/) callee = names[id]; else callee = ""
+            next
+        }
+        /^calls=/ && (callee == "malloc" || callee == "realloc") {
+            n = $1; sub(/^calls=/, "", n); total += n; callee = ""; next
+        }
+        /^calls=/ { callee = "" }
+        END { print total + 0 }' "$1"
 }
 for name in "$@"; do
     case "$name" in
@@ -57,5 +72,13 @@ for name in "$@"; do
         vals+=("$(echo "($b - $a) / ($o2 - $o1)" | bc -l)")
     done
     median=$(printf '%s\n' "${vals[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
-    printf '%-26s %10.0f Ir/op\n' "$name" "$median"
+    if [ "${MALLOCS:-0}" = 1 ]; then
+        dir=${KEEP:-$tmp}
+        m1=$(allocs "$dir/$name.$o1.out")
+        m2=$(allocs "$dir/$name.$o2.out")
+        printf '%-26s %10.0f Ir/op %6.2f allocs/op\n' "$name" "$median" \
+            "$(echo "($m2 - $m1) / ($o2 - $o1)" | bc -l)"
+    else
+        printf '%-26s %10.0f Ir/op\n' "$name" "$median"
+    fi
 done

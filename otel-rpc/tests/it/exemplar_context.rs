@@ -94,6 +94,24 @@ fn a_database_operation_records_under_its_own_span() {
 }
 
 #[test]
+fn an_unsampled_operation_records_under_the_callers_context() {
+    // Its span is exported nowhere, so an exemplar could link to nothing: no attach.
+    let t = TestTelemetry::with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff);
+    let meters = ContextSeeing::default();
+    let recorder = recorder(&t, &meters);
+    let recording = recorder.start_db(&Context::new(), &DbOperation::new("postgresql"));
+    assert!(!recording.is_recording());
+    let own = recording.context().span().span_context().span_id();
+    recording.end(Outcome::Success);
+    let seen = meters.0.lock().expect("lock").clone();
+    assert_eq!(
+        seen,
+        vec![("db.client.operation.duration".to_owned(), SpanId::INVALID)]
+    );
+    assert_ne!(own, SpanId::INVALID);
+}
+
+#[test]
 fn a_prepared_operation_records_every_point_on_a_provider_without_binding() {
     // The points of a prepared operation are bound only on the SDK's own meter provider: this
     // one does not implement binding (the API's default would drop bound points), so every

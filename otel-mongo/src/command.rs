@@ -196,16 +196,16 @@ pub(crate) fn lookup(name: &str) -> Option<Known> {
 /// `db.collection.name`: the collection of a known command that targets one, when it has the
 /// shape of a name.
 pub(crate) fn collection(known: Option<Known>, command: &Document) -> Option<&str> {
-    match collection_value(known, command) {
-        Some(Bson::String(s)) if name_shape_ok(s) => Some(s.as_str()),
-        _ => None,
-    }
+    collection_text(known, command).filter(|s| name_shape_ok(s))
 }
 
-/// Whether the command names a collection (a string where its collection goes), shaped as a
-/// name or not: `{"aggregate": 1}` names none and works on its database.
-pub(crate) fn names_collection(known: Option<Known>, command: &Document) -> bool {
-    matches!(collection_value(known, command), Some(Bson::String(_)))
+/// The text where a known command names its collection, before the shape check. A command
+/// with none (`{"aggregate": 1}`) works on its database.
+pub(crate) fn collection_text(known: Option<Known>, command: &Document) -> Option<&str> {
+    match collection_value(known, command) {
+        Some(Bson::String(s)) => Some(s.as_str()),
+        _ => None,
+    }
 }
 
 fn collection_value(known: Option<Known>, command: &Document) -> Option<&Bson> {

@@ -33,28 +33,28 @@ pub(crate) const CURSOR_ID: &str = "db.mongodb.cursor_id";
 
 /// The attributes known when the command starts. Returns whether a cursor id was taken from
 /// the command (then the reply's, `0` when the cursor is exhausted, is not recorded).
-pub(crate) fn at_start(ev: &StartedCommand, out: &mut Vec<KeyValue>) -> bool {
+pub(crate) fn at_start(ev: &StartedCommand, add: &mut dyn FnMut(KeyValue)) -> bool {
     if let Some(transport) = ev.network_transport {
-        out.push(KeyValue::new(attribute::NETWORK_TRANSPORT, transport));
+        add(KeyValue::new(attribute::NETWORK_TRANSPORT, transport));
     }
     if let Some(id) = ev.server_connection_id {
-        out.push(KeyValue::new(SERVER_CONNECTION_ID, id));
+        add(KeyValue::new(SERVER_CONNECTION_ID, id));
     }
-    out.push(KeyValue::new(
+    add(KeyValue::new(
         DRIVER_CONNECTION_ID,
         i64::from(ev.key.connection_id),
     ));
     if let Some(Bson::Document(lsid)) = field(&ev.command, "lsid")
         && let Some(uuid) = lsid_uuid(lsid)
     {
-        out.push(KeyValue::new(LSID, StringValue::from(uuid)));
+        add(KeyValue::new(LSID, StringValue::from(uuid)));
     }
     if let Some(txn) = field(&ev.command, "txnNumber").and_then(integer) {
-        out.push(KeyValue::new(TXN_NUMBER, txn));
+        add(KeyValue::new(TXN_NUMBER, txn));
     }
     match command_cursor_id(&ev.command_name, &ev.command) {
         Some(id) => {
-            out.push(KeyValue::new(CURSOR_ID, id));
+            add(KeyValue::new(CURSOR_ID, id));
             true
         }
         None => false,

@@ -208,6 +208,22 @@ pub(crate) fn collection_text(known: Option<Known>, command: &Document) -> Optio
     }
 }
 
+/// The text where the command names its collection if it is a command that names one, read
+/// without looking the command up: `getMore`'s `collection` field, else the first value when
+/// it is a string. For a known command with a collection this is [`collection_text`]; for
+/// others it is whatever string comes first (a user name, code): such a command is never a
+/// cache key (see `prepared`).
+pub(crate) fn collection_candidate<'d>(command_name: &str, command: &'d Document) -> Option<&'d str> {
+    let value = match command_name {
+        "getMore" => field(command, "collection"),
+        _ => command.iter().next().map(|(_, v)| v),
+    };
+    match value {
+        Some(Bson::String(s)) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
 fn collection_value(known: Option<Known>, command: &Document) -> Option<&Bson> {
     match known?.target {
         Target::None => None,

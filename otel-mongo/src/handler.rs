@@ -22,7 +22,7 @@ use crate::event::{self, FailedCommand, StartedCommand, SucceededCommand};
 use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, LostReason};
 use crate::intern;
-use crate::prepared::{CommandTarget, PreparedCommands};
+use crate::prepared::{CommandTarget, Prepared, PreparedCommands};
 use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
 use crate::sanitize;
 use crate::scope::OperationScope;
@@ -320,43 +320,50 @@ impl OtelCommandHandler {
             Some(_) => &inner.in_operation,
             None => &inner.recorder,
         };
-        let name = CommandName::resolve(&ev.command_name);
-        let known = name.known();
-        let collection_text = command::collection_text(known, &ev.command);
+        let candidate = command::collection_candidate(&ev.command_name, &ev.command);
         let target = CommandTarget {
             in_operation: scope.is_some(),
             database: &ev.db,
             command_name: &ev.command_name,
-            collection: collection_text,
+            collection: candidate,
         };
-        let command = || Command {
-            name,
-            database: command::name_shape_ok(&ev.db).then_some(ev.db.as_str()),
-            collection: collection_text.filter(|c| command::name_shape_ok(c)),
-            names_collection: collection_text.is_some(),
-            server: recorded,
-        };
+        let command = |name| Command::new(&ev, name, recorded);
         // Without hooks every command of one target is recorded alike: from its prepared
-        // operation (names checked and admitted once). A target whose names fail a check is
-        // never cached (they are left out or `_OTHER` by the same rules, per command, below),
-        // so a cached target's collection text is its checked collection.
+        // operation (names checked and admitted once). A target is cached only when its
+        // names passed their checks and its collection candidate is its collection (so a
+        // name left out, or a user name in a command's first value, is never a key); every
+        // other command is checked and recorded by the same rules, per command, below.
+        let mut resolved_name = None;
         let prepared = if inner.options.hooks.is_empty() {
             inner.prepared.get_or_prepare(&target, recorded, || {
-                let command = command();
+                let name = CommandName::resolve(&ev.command_name);
+                resolved_name = Some(name);
+                let command = command(name);
                 command
-                    .cacheable(collection_text)
-                    .then(|| recorder.prepare_db(&command.operation(), None))
+                    .cacheable(candidate, &ev.command)
+                    .then(|| Prepared {
+                        operation: recorder.prepare_db(&command.operation(), None),
+                        known: name.known(),
+                    })
             })
         } else {
             None
         };
-        let command = prepared.is_none().then(command);
+        let (known, command) = match &prepared {
+            Some(prepared) => (prepared.known, None),
+            None => {
+                let name =
+                    resolved_name.unwrap_or_else(|| CommandName::resolve(&ev.command_name));
+                (name.known(), Some(command(name)))
+            }
+        };
         let resolved = sanitize::Resolved {
             name: &ev.command_name,
             known,
+            // A cached target's candidate is its checked collection.
             collection: match &command {
                 Some(command) => command.collection,
-                None => collection_text,
+                None => candidate,
             },
         };
         let text = || {
@@ -373,7 +380,7 @@ impl OtelCommandHandler {
             Some(prepared) => recorder.start_prepared_db_named(
                 &parent,
                 Some(start_time),
-                &prepared,
+                &prepared.operation,
                 None,
                 DETAILS,
                 |add| {
@@ -552,13 +559,28 @@ struct Command<'a> {
     server: Option<&'a Server>,
 }
 
-impl Command<'_> {
-    /// Whether its prepared operation may be kept: a recorded command name, and every name
-    /// the key holds passed its check (a name left out is never a key).
-    fn cacheable(&self, collection_text: Option<&str>) -> bool {
+impl<'a> Command<'a> {
+    /// `ev`'s command named `name`, recorded against `server`.
+    fn new(ev: &'a StartedCommand, name: CommandName<'a>, server: Option<&'a Server>) -> Self {
+        let collection_text = command::collection_text(name.known(), &ev.command);
+        Command {
+            name,
+            database: command::name_shape_ok(&ev.db).then_some(ev.db.as_str()),
+            collection: collection_text.filter(|c| command::name_shape_ok(c)),
+            names_collection: collection_text.is_some(),
+            server,
+        }
+    }
+
+    /// Whether its prepared operation may be kept under `candidate` (see
+    /// `command::collection_candidate`): a recorded command name, a database that passed its
+    /// check, and a candidate that is the command's collection and passed its check (or no
+    /// candidate and no collection).
+    fn cacheable(&self, candidate: Option<&str>, document: &Document) -> bool {
         !matches!(self.name, CommandName::Other)
             && self.database.is_some()
-            && collection_text.is_none_or(|_| self.collection.is_some())
+            && command::collection_text(self.name.known(), document) == candidate
+            && candidate.is_none_or(|_| self.collection.is_some())
     }
 
     /// What of the command is the same for every execution (no batch size, no query text).

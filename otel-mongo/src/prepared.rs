@@ -24,12 +24,20 @@ use std::sync::{Arc, PoisonError, RwLock};
 use otel_rpc::PreparedOperation;
 
 use crate::client::Server;
+use crate::command::Known;
 
 /// Entries per handler, at most.
 pub(crate) const MAX_PREPARED: usize = 256;
 
 /// Server variants per entry, at most (a replica set's members, typically 3).
 pub(crate) const MAX_SERVERS: usize = 4;
+
+/// One command target's prepared operation, and its command (so a cached command is not
+/// looked up again).
+pub(crate) struct Prepared {
+    pub(crate) operation: PreparedOperation,
+    pub(crate) known: Option<Known>,
+}
 
 /// What identifies one command on one target (borrowed from the started event).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,7 +46,8 @@ pub(crate) struct CommandTarget<'a> {
     pub(crate) in_operation: bool,
     pub(crate) database: &'a str,
     pub(crate) command_name: &'a str,
-    /// The text where the command names its collection (before any check).
+    /// The text where a command names its collection, if it is one (before any check:
+    /// `command::collection_candidate`).
     pub(crate) collection: Option<&'a str>,
 }
 
@@ -48,7 +57,7 @@ struct Entry {
     database: Box<str>,
     command_name: Box<str>,
     collection: Option<Box<str>>,
-    servers: Vec<(Option<Server>, Arc<PreparedOperation>)>,
+    servers: Vec<(Option<Server>, Arc<Prepared>)>,
 }
 
 impl Entry {
@@ -59,7 +68,7 @@ impl Entry {
             && self.collection.as_deref() == key.collection
     }
 
-    fn server(&self, server: Option<&Server>) -> Option<&Arc<PreparedOperation>> {
+    fn server(&self, server: Option<&Server>) -> Option<&Arc<Prepared>> {
         self.servers
             .iter()
             .find(|(s, _)| same_server(s.as_ref(), server))
@@ -97,8 +106,8 @@ impl PreparedCommands {
         &self,
         key: &CommandTarget<'_>,
         server: Option<&Server>,
-        prepare: impl FnOnce() -> Option<PreparedOperation>,
-    ) -> Option<Arc<PreparedOperation>> {
+        prepare: impl FnOnce() -> Option<Prepared>,
+    ) -> Option<Arc<Prepared>> {
         let hash = self.hasher.hash_one(key);
         {
             let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
@@ -198,7 +207,11 @@ mod tests {
         let made = std::cell::Cell::new(0);
         let prepare = |c: &str| {
             made.set(made.get() + 1);
-            Some(recorder.prepare_db(&DbOperation::new("mongodb").collection(c.to_owned()), None))
+            Some(Prepared {
+                operation: recorder
+                    .prepare_db(&DbOperation::new("mongodb").collection(c.to_owned()), None),
+                known: None,
+            })
         };
         let a = cache.get_or_prepare(&key("shop", Some("a")), None, || prepare("a"));
         let again = cache.get_or_prepare(&key("shop", Some("a")), None, || prepare("a"));
@@ -225,7 +238,12 @@ mod tests {
     fn servers_are_variants_of_an_entry_not_keys() {
         let recorder = SpanRecorder::builder(SpanKind::Client, "test").build();
         let cache = PreparedCommands::new();
-        let prepare = || Some(recorder.prepare_db(&DbOperation::new("mongodb"), None));
+        let prepare = || {
+            Some(Prepared {
+                operation: recorder.prepare_db(&DbOperation::new("mongodb"), None),
+                known: None,
+            })
+        };
         for i in 0..3 * MAX_SERVERS {
             let server: Server = (Arc::from(format!("host{i}")), Some(27017));
             let _ = cache.get_or_prepare(&key("shop", Some("a")), Some(&server), prepare);

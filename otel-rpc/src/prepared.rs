@@ -316,6 +316,51 @@ mod tests {
     }
 
     #[test]
+    fn details_are_added_capped_and_only_to_recording_spans() {
+        use opentelemetry::trace::{
+            SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+        };
+        let t = otel_testkit::TestTelemetry::new();
+        let rec = recorder(&t, 256);
+        let prepared = rec.prepare_db(&DbOperation::new("mongodb").summary("find orders"), None);
+        let long = "v".repeat(5000);
+        let mut calls = 0;
+        rec.start_prepared_db_named(&Context::new(), None, &prepared, None, 2, |add| {
+            calls += 1;
+            add(KeyValue::new("db.mongodb.driver_connection_id", 7_i64));
+            add(KeyValue::new("app.detail", long.clone()));
+        })
+        .end(Outcome::Success);
+        let unsampled = Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(1_u128),
+            SpanId::from(1_u64),
+            TraceFlags::default(),
+            true,
+            TraceState::default(),
+        ));
+        rec.start_prepared_db_named(&unsampled, None, &prepared, None, 2, |_| calls += 1)
+            .end(Outcome::Success);
+        assert_eq!(calls, 1, "called for the recording span only");
+        let spans = t.spans();
+        assert_eq!(spans.len(), 1);
+        let attr = |k: &str| {
+            spans[0]
+                .attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .map(|kv| kv.value.to_string())
+        };
+        assert_eq!(attr("db.mongodb.driver_connection_id").as_deref(), Some("7"));
+        let detail = attr("app.detail").expect("detail");
+        assert!(detail.len() < long.len(), "capped: {} bytes", detail.len());
+        assert_eq!(attr(a::DB_QUERY_SUMMARY).as_deref(), Some("find orders"));
+        // Both executions measured, on the prepared series.
+        let points = t.histogram(METRIC);
+        assert_eq!(points.len(), 1);
+        assert_eq!(points[0].count, 2);
+    }
+
+    #[test]
     fn hostile_names_are_refused_when_prepared() {
         let secret = "s3cr3t-token";
         let t = otel_testkit::TestTelemetry::new();

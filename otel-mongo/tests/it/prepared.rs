@@ -148,6 +148,8 @@ async fn hostile_names_are_never_cached_and_never_leak() {
             let _ =
                 f.db.run_command(doc! { format!("my cmd {MARK}"): 1 })
                     .await;
+            // A first value that is not a collection (a user name) is never a key.
+            let _ = f.db.run_command(doc! { "usersInfo": MARK }).await;
             let _ = f.db.run_command(doc! { "ping": 1 }).await;
         }
     })
@@ -157,7 +159,7 @@ async fn hostile_names_are_never_cached_and_never_leak() {
             .into_iter()
             .filter(|s| s.name != "caller")
             .collect();
-    let per_round = collections.len() + databases.len() + 2;
+    let per_round = collections.len() + databases.len() + 3;
     assert_eq!(spans.len(), 2 * per_round, "every command is recorded");
     // Only `ping` on the test's database is cached; the other commands' names failed a check.
     assert_eq!(f.handler.prepared_commands(), (1, 1));

@@ -249,7 +249,7 @@ pub(crate) fn batch_size(known: Option<Known>, command: &Document) -> Option<i64
 
 /// Documents up to this many fields are searched key by key (a few string compares) instead
 /// of through their index (a SipHash of the key).
-const SCAN_FIELDS: usize = 16;
+pub(crate) const SCAN_FIELDS: usize = 16;
 
 /// The value of field `key` of `doc`: a command or reply has a handful of fields, so looked
 /// for by comparing keys, cheaper than hashing the key for the document's index.

@@ -213,7 +213,10 @@ pub(crate) fn collection_text(known: Option<Known>, command: &Document) -> Optio
 /// it is a string. For a known command with a collection this is [`collection_text`]; for
 /// others it is whatever string comes first (a user name, code): such a command is never a
 /// cache key (see `prepared`).
-pub(crate) fn collection_candidate<'d>(command_name: &str, command: &'d Document) -> Option<&'d str> {
+pub(crate) fn collection_candidate<'d>(
+    command_name: &str,
+    command: &'d Document,
+) -> Option<&'d str> {
     let value = match command_name {
         "getMore" => field(command, "collection"),
         _ => command.iter().next().map(|(_, v)| v),

@@ -125,9 +125,11 @@ fn lsid_uuid(lsid: &Document) -> Option<Arc<str>> {
     // A pooled session comes back command after command: its text is formatted once.
     let last = LAST_SESSION
         .try_with(|last| {
-            last.try_borrow()
-                .ok()
-                .and_then(|last| last.as_ref().filter(|(b, _)| b == bytes).map(|(_, t)| Arc::clone(t)))
+            last.try_borrow().ok().and_then(|last| {
+                last.as_ref()
+                    .filter(|(b, _)| b == bytes)
+                    .map(|(_, t)| Arc::clone(t))
+            })
         })
         .ok()
         .flatten();

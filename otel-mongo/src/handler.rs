@@ -22,8 +22,8 @@ use crate::event::{self, FailedCommand, StartedCommand, SucceededCommand};
 use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, LostReason};
 use crate::intern;
-use crate::prepared::{CommandTarget, Prepared, PreparedCommands};
 use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
+use crate::prepared::{CommandTarget, Prepared, PreparedCommands};
 use crate::sanitize;
 use crate::scope::OperationScope;
 
@@ -339,12 +339,10 @@ impl OtelCommandHandler {
                 let name = CommandName::resolve(&ev.command_name);
                 resolved_name = Some(name);
                 let command = command(name);
-                command
-                    .cacheable(candidate, &ev.command)
-                    .then(|| Prepared {
-                        operation: recorder.prepare_db(&command.operation(), None),
-                        known: name.known(),
-                    })
+                command.cacheable(candidate, &ev.command).then(|| Prepared {
+                    operation: recorder.prepare_db(&command.operation(), None),
+                    known: name.known(),
+                })
             })
         } else {
             None
@@ -352,8 +350,7 @@ impl OtelCommandHandler {
         let (known, command) = match &prepared {
             Some(prepared) => (prepared.known, None),
             None => {
-                let name =
-                    resolved_name.unwrap_or_else(|| CommandName::resolve(&ev.command_name));
+                let name = resolved_name.unwrap_or_else(|| CommandName::resolve(&ev.command_name));
                 (name.known(), Some(command(name)))
             }
         };

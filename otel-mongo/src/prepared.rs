@@ -148,9 +148,7 @@ impl PreparedCommands {
             return Some(Arc::clone(p));
         }
         if entry.servers.len() < MAX_SERVERS {
-            entry
-                .servers
-                .push((server.cloned(), Arc::clone(&prepared)));
+            entry.servers.push((server.cloned(), Arc::clone(&prepared)));
         }
         Some(prepared)
     }

@@ -320,7 +320,10 @@ mod tests {
         use opentelemetry::trace::{
             SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
         };
-        let t = otel_testkit::TestTelemetry::new();
+        use opentelemetry_sdk::trace::Sampler;
+        let t = otel_testkit::TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(
+            Sampler::AlwaysOn,
+        )));
         let rec = recorder(&t, 256);
         let prepared = rec.prepare_db(&DbOperation::new("mongodb").summary("find orders"), None);
         let long = "v".repeat(5000);
@@ -350,7 +353,10 @@ mod tests {
                 .find(|kv| kv.key.as_str() == k)
                 .map(|kv| kv.value.to_string())
         };
-        assert_eq!(attr("db.mongodb.driver_connection_id").as_deref(), Some("7"));
+        assert_eq!(
+            attr("db.mongodb.driver_connection_id").as_deref(),
+            Some("7")
+        );
         let detail = attr("app.detail").expect("detail");
         assert!(detail.len() < long.len(), "capped: {} bytes", detail.len());
         assert_eq!(attr(a::DB_QUERY_SUMMARY).as_deref(), Some("find orders"));

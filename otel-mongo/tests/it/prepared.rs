@@ -73,7 +73,10 @@ async fn a_prepared_command_records_what_the_checked_path_records() {
         assert_eq!(a_spans.len(), b_spans.len(), "{name}");
         for (x, y) in a_spans.iter().zip(&b_spans) {
             assert_eq!(x.span_kind, SpanKind::Client);
-            assert_eq!(x.parent_span_id, prepared.t.span("caller").span_context.span_id());
+            assert_eq!(
+                x.parent_span_id,
+                prepared.t.span("caller").span_context.span_id()
+            );
             let (x_attrs, y_attrs) = (stable_attrs(x), stable_attrs(y));
             let db = |v: &[(String, String)]| {
                 v.iter()
@@ -139,15 +142,13 @@ async fn hostile_names_are_never_cached_and_never_leak() {
                         .await;
             }
             for d in &databases {
-                let _ =
-                    f.client
-                        .database(d)
-                        .run_command(doc! { "find": "users", "filter": {} })
-                        .await;
-            }
-            let _ =
-                f.db.run_command(doc! { format!("my cmd {MARK}"): 1 })
+                let _ = f
+                    .client
+                    .database(d)
+                    .run_command(doc! { "find": "users", "filter": {} })
                     .await;
+            }
+            let _ = f.db.run_command(doc! { format!("my cmd {MARK}"): 1 }).await;
             // A first value that is not a collection (a user name) is never a key.
             let _ = f.db.run_command(doc! { "usersInfo": MARK }).await;
             let _ = f.db.run_command(doc! { "ping": 1 }).await;
@@ -201,7 +202,10 @@ async fn the_cache_stays_bounded_and_every_command_past_it_is_recorded() {
                     .await;
         }
         let (targets, servers) = f.handler.prepared_commands();
-        assert!(targets <= 256 && servers <= targets * 4, "round {round}: {targets}");
+        assert!(
+            targets <= 256 && servers <= targets * 4,
+            "round {round}: {targets}"
+        );
         assert!(targets >= 200, "the cache is used: {targets}");
     }
     // Every command is recorded with its collection (cached or not).

@@ -195,6 +195,7 @@ pub(crate) fn lookup(name: &str) -> Option<Known> {
 
 /// `db.collection.name`: the collection of a known command that targets one, when it has the
 /// shape of a name.
+#[cfg(any(test, feature = "testing"))]
 pub(crate) fn collection(known: Option<Known>, command: &Document) -> Option<&str> {
     collection_text(known, command).filter(|s| name_shape_ok(s))
 }

@@ -195,17 +195,37 @@ pub(crate) fn lookup(name: &str) -> Option<Known> {
 
 /// `db.collection.name`: the collection of a known command that targets one, when it has the
 /// shape of a name.
+#[cfg(any(test, feature = "testing"))]
 pub(crate) fn collection(known: Option<Known>, command: &Document) -> Option<&str> {
+    collection_text(known, command).filter(|s| name_shape_ok(s))
+}
+
+/// The text where a known command names its collection, before the shape check. A command
+/// with none (`{"aggregate": 1}`) works on its database.
+pub(crate) fn collection_text(known: Option<Known>, command: &Document) -> Option<&str> {
     match collection_value(known, command) {
-        Some(Bson::String(s)) if name_shape_ok(s) => Some(s.as_str()),
+        Some(Bson::String(s)) => Some(s.as_str()),
         _ => None,
     }
 }
 
-/// Whether the command names a collection (a string where its collection goes), shaped as a
-/// name or not: `{"aggregate": 1}` names none and works on its database.
-pub(crate) fn names_collection(known: Option<Known>, command: &Document) -> bool {
-    matches!(collection_value(known, command), Some(Bson::String(_)))
+/// The text where the command names its collection if it is a command that names one, read
+/// without looking the command up: `getMore`'s `collection` field, else the first value when
+/// it is a string. For a known command with a collection this is [`collection_text`]; for
+/// others it is whatever string comes first (a user name, code): such a command is never a
+/// cache key (see `prepared`).
+pub(crate) fn collection_candidate<'d>(
+    command_name: &str,
+    command: &'d Document,
+) -> Option<&'d str> {
+    let value = match command_name {
+        "getMore" => field(command, "collection"),
+        _ => command.iter().next().map(|(_, v)| v),
+    };
+    match value {
+        Some(Bson::String(s)) => Some(s.as_str()),
+        _ => None,
+    }
 }
 
 fn collection_value(known: Option<Known>, command: &Document) -> Option<&Bson> {
@@ -233,7 +253,7 @@ pub(crate) fn batch_size(known: Option<Known>, command: &Document) -> Option<i64
 
 /// Documents up to this many fields are searched key by key (a few string compares) instead
 /// of through their index (a SipHash of the key).
-const SCAN_FIELDS: usize = 16;
+pub(crate) const SCAN_FIELDS: usize = 16;
 
 /// The value of field `key` of `doc`: a command or reply has a handful of fields, so looked
 /// for by comparing keys, cheaper than hashing the key for the document's index.

@@ -12,6 +12,7 @@ use mongodb::bson::{Bson, Document, spec::BinarySubtype};
 use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute;
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::command::field;
@@ -33,32 +34,50 @@ pub(crate) const CURSOR_ID: &str = "db.mongodb.cursor_id";
 
 /// The attributes known when the command starts. Returns whether a cursor id was taken from
 /// the command (then the reply's, `0` when the cursor is exhausted, is not recorded).
-pub(crate) fn at_start(ev: &StartedCommand, out: &mut Vec<KeyValue>) -> bool {
+pub(crate) fn at_start(ev: &StartedCommand, add: &mut dyn FnMut(KeyValue)) -> bool {
     if let Some(transport) = ev.network_transport {
-        out.push(KeyValue::new(attribute::NETWORK_TRANSPORT, transport));
+        add(KeyValue::new(attribute::NETWORK_TRANSPORT, transport));
     }
     if let Some(id) = ev.server_connection_id {
-        out.push(KeyValue::new(SERVER_CONNECTION_ID, id));
+        add(KeyValue::new(SERVER_CONNECTION_ID, id));
     }
-    out.push(KeyValue::new(
+    add(KeyValue::new(
         DRIVER_CONNECTION_ID,
         i64::from(ev.key.connection_id),
     ));
-    if let Some(Bson::Document(lsid)) = field(&ev.command, "lsid")
+    let (lsid, txn) = session_fields(&ev.command);
+    if let Some(Bson::Document(lsid)) = lsid
         && let Some(uuid) = lsid_uuid(lsid)
     {
-        out.push(KeyValue::new(LSID, StringValue::from(uuid)));
+        add(KeyValue::new(LSID, StringValue::from(uuid)));
     }
-    if let Some(txn) = field(&ev.command, "txnNumber").and_then(integer) {
-        out.push(KeyValue::new(TXN_NUMBER, txn));
+    if let Some(txn) = txn.and_then(integer) {
+        add(KeyValue::new(TXN_NUMBER, txn));
     }
     match command_cursor_id(&ev.command_name, &ev.command) {
         Some(id) => {
-            out.push(KeyValue::new(CURSOR_ID, id));
+            add(KeyValue::new(CURSOR_ID, id));
             true
         }
         None => false,
     }
+}
+
+/// The command's `lsid` and `txnNumber` fields, in one pass over a command of a handful of
+/// fields (by the index of a large one, see [`field`]).
+fn session_fields(command: &Document) -> (Option<&Bson>, Option<&Bson>) {
+    if command.len() > crate::command::SCAN_FIELDS {
+        return (command.get("lsid"), command.get("txnNumber"));
+    }
+    let (mut lsid, mut txn) = (None, None);
+    for (k, v) in command {
+        match k.as_str() {
+            "lsid" => lsid = Some(v),
+            "txnNumber" => txn = Some(v),
+            _ => {}
+        }
+    }
+    (lsid, txn)
 }
 
 /// The cursor a command uses: `getMore`'s value, `killCursors`' only cursor.
@@ -103,6 +122,37 @@ fn lsid_uuid(lsid: &Document) -> Option<Arc<str>> {
         return None;
     }
     let bytes: &[u8; 16] = binary.bytes.as_slice().try_into().ok()?;
+    // A pooled session comes back command after command: its text is formatted once.
+    let last = LAST_SESSION
+        .try_with(|last| {
+            last.try_borrow().ok().and_then(|last| {
+                last.as_ref()
+                    .filter(|(b, _)| b == bytes)
+                    .map(|(_, t)| Arc::clone(t))
+            })
+        })
+        .ok()
+        .flatten();
+    if last.is_some() {
+        return last;
+    }
+    let text = format_uuid(bytes)?;
+    // (Not reentrant; gone while the thread's locals are destroyed: then not kept.)
+    let _ = LAST_SESSION.try_with(|last| {
+        if let Ok(mut last) = last.try_borrow_mut() {
+            *last = Some((*bytes, Arc::clone(&text)));
+        }
+    });
+    Some(text)
+}
+
+thread_local! {
+    /// The session id this thread formatted last, and its text.
+    static LAST_SESSION: RefCell<Option<([u8; 16], Arc<str>)>> = const { RefCell::new(None) };
+}
+
+/// The canonical text of a UUID's 16 bytes, shared through [`intern::session`].
+fn format_uuid(bytes: &[u8; 16]) -> Option<Arc<str>> {
     let mut out = [0_u8; 36];
     let mut at = 0;
     for (i, b) in bytes.iter().enumerate() {

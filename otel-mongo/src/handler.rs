@@ -11,10 +11,11 @@ use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, ServerAddress};
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{KeyValue, StringValue};
+use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::{DbOperation, ErrorTextMode, Failure, Outcome, QueryText, SpanRecorder};
 
 use crate::chain;
-use crate::client::{ClientState, Clients};
+use crate::client::{ClientState, Clients, Server};
 use crate::command::{self, CommandName};
 use crate::details;
 use crate::event::{self, FailedCommand, StartedCommand, SucceededCommand};
@@ -22,6 +23,7 @@ use crate::failure::CommandFailure;
 use crate::in_flight::{Entry, LostReason};
 use crate::intern;
 use crate::options::{BACKGROUND_COMMANDS, BackgroundCommands, Options, OtelCommandHandlerBuilder};
+use crate::prepared::{CommandTarget, Prepared, PreparedCommands};
 use crate::sanitize;
 use crate::scope::OperationScope;
 
@@ -70,6 +72,8 @@ struct Inner {
     options: Options,
     /// The per-client state (in-flight commands, pools, configured server).
     clients: Clients,
+    /// The prepared operation of each recent command target (bounded).
+    prepared: PreparedCommands,
 }
 
 impl fmt::Debug for OtelCommandHandler {
@@ -103,6 +107,7 @@ impl OtelCommandHandlerBuilder {
                     parts.reply_timeout,
                     parts.pool.map(Arc::new),
                 ),
+                prepared: PreparedCommands::new(),
             }),
         }
     }
@@ -305,72 +310,107 @@ impl OtelCommandHandler {
             .server_address
             .as_deref()
             .map(|address| (intern::server(address), ev.server_port));
-        let mut cursor_from_command = false;
-        let recording = {
-            let name = CommandName::resolve(&ev.command_name);
-            let known = name.known();
-            let collection = command::collection(known, &ev.command);
-            // Fields set in place (the builder calls would move the struct each time).
-            let mut op = DbOperation::new(DB_SYSTEM);
-            let database = command::name_shape_ok(&ev.db).then(|| intern::database(&ev.db));
-            op.namespace = database.clone().map(Into::into);
-            let recorded_name = name.recorded();
-            op.operation = Some(match name {
-                CommandName::Known(k) => k.name.into(),
-                // Recorded on the span; `_OTHER` on the metric (see `open_operation`).
-                CommandName::Unlisted(n) => {
-                    op.open_operation = true;
-                    StringValue::from(n.to_owned())
-                }
-                // Not a command name's shape.
-                CommandName::Other => OTHER_COMMAND.into(),
-            });
-            op.summary = recorded_name.map(|n| {
-                let names_collection = command::names_collection(known, &ev.command);
-                let target = summary_target(names_collection, collection, database.as_deref(), n);
-                intern::summary(n, target).into()
-            });
-            op.collection = collection.map(|c| intern::collection(c).into());
-            op.batch_size = command::batch_size(known, &ev.command);
-            // The configured address (semantic conventions: not the server selected for the
-            // operation), else the connection's.
-            let recorded = client.configured_server.as_ref().or(server.as_ref());
-            if let (Some(scope), Some(server)) = (scope, recorded) {
-                scope.note_server(server);
-            }
-            if let Some((address, port)) = recorded {
-                op.server_address = Some(Arc::clone(address).into());
-                op.server_port = *port;
-            }
-            let resolved = sanitize::Resolved {
-                name: &ev.command_name,
-                known,
-                collection,
-            };
-            let text = || {
-                sanitize::shared_query_text(
-                    &resolved,
-                    &ev.command,
-                    inner.options.query_text,
-                    inner.options.max_query_text_len,
-                )
-                .map(StringValue::from)
-            };
-            op.query_text = Some(QueryText::Lazy(&text));
-            if !inner.options.hooks.allows(&op) {
-                return;
-            }
-            let span_name = inner.options.hooks.name(&op);
-            let recorder = match scope {
-                Some(_) => &inner.in_operation,
-                None => &inner.recorder,
-            };
-            recorder.start_db_with(&parent, Some(start_time), span_name, &op, |out| {
-                cursor_from_command = details::at_start(&ev, out);
-                if let Some(hook) = &inner.options.attributes {
-                    hook(&ev, out);
-                }
+        // The configured address (semantic conventions: not the server selected for the
+        // operation), else the connection's.
+        let recorded = client.configured_server.as_ref().or(server.as_ref());
+        if let (Some(scope), Some(server)) = (scope, recorded) {
+            scope.note_server(server);
+        }
+        let recorder = match scope {
+            Some(_) => &inner.in_operation,
+            None => &inner.recorder,
+        };
+        let candidate = command::collection_candidate(&ev.command_name, &ev.command);
+        let target = CommandTarget {
+            in_operation: scope.is_some(),
+            database: &ev.db,
+            command_name: &ev.command_name,
+            collection: candidate,
+        };
+        let command = |name| Command::new(&ev, name, recorded);
+        // Without hooks every command of one target is recorded alike: from its prepared
+        // operation (names checked and admitted once). A target is cached only when its
+        // names passed their checks and its collection candidate is its collection (so a
+        // name left out, or a user name in a command's first value, is never a key); every
+        // other command is checked and recorded by the same rules, per command, below.
+        let mut resolved_name = None;
+        let prepared = if inner.options.hooks.is_empty() {
+            inner.prepared.get_or_prepare(&target, recorded, || {
+                let name = CommandName::resolve(&ev.command_name);
+                resolved_name = Some(name);
+                let command = command(name);
+                command.cacheable(candidate, &ev.command).then(|| Prepared {
+                    operation: recorder.prepare_db(&command.operation(), None),
+                    known: name.known(),
+                })
             })
+        } else {
+            None
+        };
+        let (known, command) = match &prepared {
+            Some(prepared) => (prepared.known, None),
+            None => {
+                let name = resolved_name.unwrap_or_else(|| CommandName::resolve(&ev.command_name));
+                (name.known(), Some(command(name)))
+            }
+        };
+        let resolved = sanitize::Resolved {
+            name: &ev.command_name,
+            known,
+            // A cached target's candidate is its checked collection.
+            collection: match &command {
+                Some(command) => command.collection,
+                None => candidate,
+            },
+        };
+        let text = || {
+            sanitize::shared_query_text(
+                &resolved,
+                &ev.command,
+                inner.options.query_text,
+                inner.options.max_query_text_len,
+            )
+            .map(StringValue::from)
+        };
+        let mut cursor_from_command = false;
+        let recording = match prepared {
+            Some(prepared) => recorder.start_prepared_db_named(
+                &parent,
+                Some(start_time),
+                &prepared.operation,
+                None,
+                DETAILS,
+                |add| {
+                    if let Some(text) = text() {
+                        add(KeyValue::new(attribute::DB_QUERY_TEXT, text));
+                    }
+                    if let Some(n) = command::batch_size(known, &ev.command).filter(|n| *n >= 2) {
+                        add(KeyValue::new(attribute::DB_OPERATION_BATCH_SIZE, n));
+                    }
+                    cursor_from_command = details::at_start(&ev, add);
+                    if let Some(hook) = &inner.options.attributes {
+                        let mut out = Vec::new();
+                        hook(&ev, &mut out);
+                        out.into_iter().for_each(add);
+                    }
+                },
+            ),
+            None => {
+                let Some(command) = &command else { return };
+                let mut op = command.operation();
+                op.batch_size = command::batch_size(known, &ev.command);
+                op.query_text = Some(QueryText::Lazy(&text));
+                if !inner.options.hooks.allows(&op) {
+                    return;
+                }
+                let span_name = inner.options.hooks.name(&op);
+                recorder.start_db_with(&parent, Some(start_time), span_name, &op, |out| {
+                    cursor_from_command = details::at_start(&ev, &mut |kv| out.push(kv));
+                    if let Some(hook) = &inner.options.attributes {
+                        hook(&ev, out);
+                    }
+                })
+            }
         };
         let entry = Entry {
             recording,
@@ -445,6 +485,14 @@ impl OtelCommandHandler {
         n
     }
 
+    /// The prepared command operations held: (targets, server variants of them). At most
+    /// 256 targets of at most 4 servers each.
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+    pub fn prepared_commands(&self) -> (usize, usize) {
+        self.inner.prepared.len()
+    }
+
     /// Commands started and not yet answered, over every client.
     pub fn in_flight(&self) -> usize {
         let mut n = 0;
@@ -491,6 +539,79 @@ fn checked_in(client: &ClientState, address: &ServerAddress, connection_id: u32)
         entry.recording.end(Outcome::Cancelled);
     }
     n
+}
+
+/// Span-only attributes a command adds at most (query text, batch size, the connection, session
+/// and cursor details): the room reserved for them in its span's attribute list.
+const DETAILS: usize = 8;
+
+/// A command as recorded: its name, and its database and collection when they pass the
+/// shape check.
+struct Command<'a> {
+    name: CommandName<'a>,
+    database: Option<&'a str>,
+    collection: Option<&'a str>,
+    /// A string stands where the command names its collection (shaped as a name or not).
+    names_collection: bool,
+    server: Option<&'a Server>,
+}
+
+impl<'a> Command<'a> {
+    /// `ev`'s command named `name`, recorded against `server`.
+    fn new(ev: &'a StartedCommand, name: CommandName<'a>, server: Option<&'a Server>) -> Self {
+        let collection_text = command::collection_text(name.known(), &ev.command);
+        Command {
+            name,
+            database: command::name_shape_ok(&ev.db).then_some(ev.db.as_str()),
+            collection: collection_text.filter(|c| command::name_shape_ok(c)),
+            names_collection: collection_text.is_some(),
+            server,
+        }
+    }
+
+    /// Whether its prepared operation may be kept under `candidate` (see
+    /// `command::collection_candidate`): a recorded command name, a database that passed its
+    /// check, and a candidate that is the command's collection and passed its check (or no
+    /// candidate and no collection).
+    fn cacheable(&self, candidate: Option<&str>, document: &Document) -> bool {
+        !matches!(self.name, CommandName::Other)
+            && self.database.is_some()
+            && command::collection_text(self.name.known(), document) == candidate
+            && candidate.is_none_or(|_| self.collection.is_some())
+    }
+
+    /// What of the command is the same for every execution (no batch size, no query text).
+    fn operation(&self) -> DbOperation<'static> {
+        // Fields set in place (the builder calls would move the struct each time).
+        let mut op = DbOperation::new(DB_SYSTEM);
+        let database = self.database.map(intern::database);
+        op.namespace = database.clone().map(Into::into);
+        op.operation = Some(match self.name {
+            CommandName::Known(k) => k.name.into(),
+            // Recorded on the span; `_OTHER` on the metric (see `open_operation`).
+            CommandName::Unlisted(n) => {
+                op.open_operation = true;
+                StringValue::from(n.to_owned())
+            }
+            // Not a command name's shape.
+            CommandName::Other => OTHER_COMMAND.into(),
+        });
+        op.summary = self.name.recorded().map(|n| {
+            let target = summary_target(
+                self.names_collection,
+                self.collection,
+                database.as_deref(),
+                n,
+            );
+            intern::summary(n, target).into()
+        });
+        op.collection = self.collection.map(|c| intern::collection(c).into());
+        if let Some((address, port)) = self.server {
+            op.server_address = Some(Arc::clone(address).into());
+            op.server_port = *port;
+        }
+        op
+    }
 }
 
 /// The target of `db.query.summary` (`{command} {target}`, semantic conventions): the

@@ -59,6 +59,7 @@ mod intern;
 mod operation;
 mod options;
 mod pool;
+mod prepared;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod sanitize;

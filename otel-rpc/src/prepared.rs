@@ -122,9 +122,9 @@ impl SpanRecorder {
         }
     }
 
-    /// Starts one execution of `prepared` under `parent` at `start` (`None`: now), named
-    /// `name` (`None`: the prepared name), with this execution's `query_text` (built only when
-    /// the span is recording, capped like every attribute).
+    /// Starts one execution of `prepared` under `parent` at `start` (`None`: now), named as
+    /// prepared, with this execution's `query_text` (built only when the span is recording,
+    /// capped like every attribute).
     pub fn start_prepared_db(
         &self,
         parent: &Context,
@@ -132,18 +132,43 @@ impl SpanRecorder {
         prepared: &PreparedOperation,
         query_text: Option<&QueryText<'_>>,
     ) -> Recording {
-        self.start_prepared_db_named(parent, start, prepared, None, query_text)
+        self.start_prepared_db_named(parent, start, prepared, None, 1, |add| {
+            if let Some(text) = query_text.and_then(QueryText::value) {
+                add(KeyValue::new(attribute::DB_QUERY_TEXT, text));
+            }
+        })
     }
 
-    /// [`start_prepared_db`](Self::start_prepared_db) with a span name of this execution (a
-    /// user's naming hook).
+    /// The general form of [`start_prepared_db`](Self::start_prepared_db): named `name`
+    /// (`None`: the prepared name; `Some`: e.g. a user's naming hook), and `details` adds this
+    /// execution's span-only attributes (its query text, connection or session ids, ...)
+    /// through the function it is given, each capped like every attribute. `details` is
+    /// called only when the span is recording, before the prepared `extra`; `room` is how
+    /// many attributes it adds at most, reserved in the span's attribute list so that none
+    /// of them reallocates it (more are still recorded).
+    ///
+    /// ```
+    /// use opentelemetry::{Context, KeyValue};
+    /// use opentelemetry::trace::SpanKind;
+    /// use otel_rpc::{DbOperation, Outcome, SpanRecorder};
+    ///
+    /// let recorder = SpanRecorder::builder(SpanKind::Client, "my-driver").build();
+    /// let prepared = recorder.prepare_db(&DbOperation::new("mongodb").summary("find orders"), None);
+    /// let connection_id = 7_i64;
+    /// recorder
+    ///     .start_prepared_db_named(&Context::current(), None, &prepared, None, 1, |add| {
+    ///         add(KeyValue::new("db.mongodb.driver_connection_id", connection_id));
+    ///     })
+    ///     .end(Outcome::Success);
+    /// ```
     pub fn start_prepared_db_named(
         &self,
         parent: &Context,
         start: Option<SystemTime>,
         prepared: &PreparedOperation,
         name: Option<Cow<'static, str>>,
-        query_text: Option<&QueryText<'_>>,
+        room: usize,
+        details: impl FnOnce(&mut dyn FnMut(KeyValue)),
     ) -> Recording {
         let inner = &self.inner;
         let metric = if !inner.metrics {
@@ -165,17 +190,15 @@ impl SpanRecorder {
             MetricAttrs::Owned(metric)
         };
         let attributes = || {
-            // Room for what a sampled span adds (query text, extra), so nothing reallocates.
+            // Room for what a sampled span adds (the details, extra), so nothing reallocates.
             let mut attrs =
-                Vec::with_capacity(prepared.attributes.len() + 1 + prepared.extra.len());
+                Vec::with_capacity(prepared.attributes.len() + room + prepared.extra.len());
             attrs.extend(prepared.attributes.iter().cloned());
             attrs
         };
         let name = name.unwrap_or_else(|| prepared.name.clone());
         self.start_span(parent, start, name, attributes, metric, |add| {
-            if let Some(text) = query_text.and_then(QueryText::value) {
-                add(KeyValue::new(attribute::DB_QUERY_TEXT, text));
-            }
+            details(&mut *add);
             prepared.extra.iter().cloned().for_each(add);
         })
     }
@@ -290,6 +313,57 @@ mod tests {
             points[0].attr(a::DB_COLLECTION_NAME).as_deref(),
             Some("orders")
         );
+    }
+
+    #[test]
+    fn details_are_added_capped_and_only_to_recording_spans() {
+        use opentelemetry::trace::{
+            SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+        };
+        use opentelemetry_sdk::trace::Sampler;
+        let t = otel_testkit::TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(
+            Sampler::AlwaysOn,
+        )));
+        let rec = recorder(&t, 256);
+        let prepared = rec.prepare_db(&DbOperation::new("mongodb").summary("find orders"), None);
+        let long = "v".repeat(5000);
+        let mut calls = 0;
+        rec.start_prepared_db_named(&Context::new(), None, &prepared, None, 2, |add| {
+            calls += 1;
+            add(KeyValue::new("db.mongodb.driver_connection_id", 7_i64));
+            add(KeyValue::new("app.detail", long.clone()));
+        })
+        .end(Outcome::Success);
+        let unsampled = Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(1_u128),
+            SpanId::from(1_u64),
+            TraceFlags::default(),
+            true,
+            TraceState::default(),
+        ));
+        rec.start_prepared_db_named(&unsampled, None, &prepared, None, 2, |_| calls += 1)
+            .end(Outcome::Success);
+        assert_eq!(calls, 1, "called for the recording span only");
+        let spans = t.spans();
+        assert_eq!(spans.len(), 1);
+        let attr = |k: &str| {
+            spans[0]
+                .attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .map(|kv| kv.value.to_string())
+        };
+        assert_eq!(
+            attr("db.mongodb.driver_connection_id").as_deref(),
+            Some("7")
+        );
+        let detail = attr("app.detail").expect("detail");
+        assert!(detail.len() < long.len(), "capped: {} bytes", detail.len());
+        assert_eq!(attr(a::DB_QUERY_SUMMARY).as_deref(), Some("find orders"));
+        // Both executions measured, on the prepared series.
+        let points = t.histogram(METRIC);
+        assert_eq!(points.len(), 1);
+        assert_eq!(points[0].count, 2);
     }
 
     #[test]

@@ -227,11 +227,7 @@ async fn no_planted_secret_reaches_telemetry() {
     .await;
 
     // Not vacuous: every case made a span (the driver rejects nothing here) and a point.
-    let spans: Vec<_> =
-        f.t.spans()
-            .into_iter()
-            .filter(|s| s.name != "caller")
-            .collect();
+    let spans = f.command_spans();
     assert!(
         spans.len() > cases.len(),
         "{} spans for {} cases",

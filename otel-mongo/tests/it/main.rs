@@ -15,4 +15,5 @@ mod operation_spans;
 mod operations;
 mod options;
 mod pool;
+mod prepared;
 mod privacy;

@@ -59,6 +59,15 @@ impl Fixture {
         in_span(&self.t, name, fut).await
     }
 
+    /// Every exported span but the test's own `caller` span (see [`in_span`](Self::in_span)).
+    pub fn command_spans(&self) -> Vec<ExportedSpan> {
+        self.t
+            .spans()
+            .into_iter()
+            .filter(|s| s.name != "caller")
+            .collect()
+    }
+
     /// The single exported span named `name`.
     pub fn span(&self, name: &str) -> ExportedSpan {
         self.t.span(name)

@@ -39,7 +39,7 @@ impl BoundSeries {
     /// hash is taken by another set).
     pub(crate) fn get(&self, attributes: &[KeyValue]) -> Option<Arc<PreparedMetric>> {
         let hash = self.hash(attributes)?;
-        let same = |series: &Arc<PreparedMetric>| *series.attributes == *attributes;
+        let same = |series: &Arc<PreparedMetric>| same_attributes(&series.attributes, attributes);
         if let Some(series) = self
             .series
             .read()
@@ -63,7 +63,6 @@ impl BoundSeries {
     fn hash(&self, attributes: &[KeyValue]) -> Option<u64> {
         let mut h = self.hasher.build_hasher();
         for kv in attributes {
-            h.write_usize(kv.key.as_str().len());
             match &kv.value {
                 Value::String(s) => h.write(s.as_str().as_bytes()),
                 Value::I64(i) => h.write_i64(*i),
@@ -82,6 +81,20 @@ impl BoundSeries {
             .unwrap_or_else(PoisonError::into_inner)
             .len()
     }
+}
+
+/// `a == b`, comparing texts that are the same static or shared string by address first
+/// (the layers' keys and most of their values are).
+fn same_attributes(a: &[KeyValue], b: &[KeyValue]) -> bool {
+    let same_str = |x: &str, y: &str| x.len() == y.len() && (std::ptr::eq(x, y) || x == y);
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            same_str(x.key.as_str(), y.key.as_str())
+                && match (&x.value, &y.value) {
+                    (Value::String(x), Value::String(y)) => same_str(x.as_str(), y.as_str()),
+                    (x, y) => x == y,
+                }
+        })
 }
 
 #[cfg(test)]

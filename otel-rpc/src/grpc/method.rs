@@ -24,16 +24,37 @@ const UNKNOWN_METHOD_SPAN_NAME: &str = "grpc";
 /// does not have that shape.
 pub(crate) fn rpc_method(path: &str) -> Option<&str> {
     let method = path.strip_prefix('/')?;
-    let (service, name) = method.split_once('/')?;
-    let valid = !service.is_empty()
-        && !name.is_empty()
-        && !name.contains('/')
-        && method.len() <= MAX_METHOD_LEN
-        && method
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'`'));
-    valid.then_some(method)
+    let bytes = method.as_bytes();
+    if bytes.len() > MAX_METHOD_LEN {
+        return None;
+    }
+    // One pass: every byte allowed, exactly one `/`, with a service before and a name after.
+    let mut slash = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !METHOD_BYTES[usize::from(b)] {
+            return None;
+        }
+        if b == b'/' {
+            if slash.is_some() {
+                return None;
+            }
+            slash = Some(i);
+        }
+    }
+    let slash = slash?;
+    (slash > 0 && slash + 1 < bytes.len()).then_some(method)
 }
+
+/// The bytes of a method path: visible ASCII except quotes and backticks.
+const METHOD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        table[b] = !matches!(b as u8, b'"' | b'\'' | b'`');
+        b += 1;
+    }
+    table
+};
 
 /// The span name and the sampler-visible attributes of a client call to `path` (the
 /// application's own stubs choose the method).
@@ -206,6 +227,14 @@ mod tests {
         assert_eq!(rpc_method("/nothing"), None);
         assert_eq!(rpc_method("//x"), None);
         assert_eq!(rpc_method("/a b/c"), None);
+        assert_eq!(rpc_method("/a/"), None);
+        assert_eq!(rpc_method("echo.Echo/Say"), None);
+        assert_eq!(rpc_method("/a\"b/c"), None);
+        assert_eq!(rpc_method("/a/b`"), None);
+        assert_eq!(rpc_method("/a/é"), None);
+        let long = format!("/s/{}", "m".repeat(MAX_METHOD_LEN - 1));
+        assert!(rpc_method(&long).is_none());
+        assert!(rpc_method(&long[..long.len() - 1]).is_some());
         let (name, attrs) = client_attributes("/bad");
         assert_eq!(name, "grpc");
         assert!(attrs.iter().any(|kv| kv.value.as_str() == "_OTHER"));

@@ -250,10 +250,10 @@ impl Protocol for GrpcClient {
         parts: &Parts,
     ) -> (Recording, GrpcCall) {
         let (default_name, mut attributes) = client_attributes(parts.uri.path());
-        match parts.uri.host() {
-            Some(host) if crate::layer::values::valid_host(host) => {
+        match crate::http::request_facts::uri_host_port(&parts.uri) {
+            Some((host, port)) if crate::layer::values::valid_host(host) => {
                 attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, shared_str(host)));
-                if let Some(port) = parts.uri.port_u16() {
+                if let Some(port) = port {
                     attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
                 }
             }

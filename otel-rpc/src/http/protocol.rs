@@ -15,7 +15,7 @@ use super::body_sizes::{note_client_response, note_request};
 use crate::classify::Observed;
 use crate::http::request_facts::{
     client_scheme, default_port, protocol_version, redact_query, redact_uri, server_host_port,
-    server_scheme,
+    server_scheme, uri_host_port,
 };
 use crate::layer::body::{Decided, TracedBody};
 use crate::layer::peer::{peer_service, send_service_name};
@@ -142,12 +142,13 @@ impl Protocol for HttpClient {
         parts: &Parts,
     ) -> (Recording, ()) {
         let url = || redact_uri(&parts.uri);
+        let (host, port) = uri_host_port(&parts.uri).map_or((None, None), |(h, p)| (Some(h), p));
         let request = ClientRequest {
             method: &parts.method,
             known_methods: &shared.options.known_methods,
             scheme: parts.uri.scheme_str(),
-            host: parts.uri.host(),
-            port: parts.uri.port_u16(),
+            host,
+            port,
             url: &url,
             user_agent: parts
                 .headers

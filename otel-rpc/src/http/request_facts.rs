@@ -25,11 +25,19 @@ pub(crate) fn server_host_port<'a>(
     uri: &'a Uri,
     headers: &'a HeaderMap,
 ) -> Option<(&'a str, Option<u16>)> {
-    if let Some(host) = uri.host() {
-        return Some((trim_brackets(host), uri.port_u16()));
+    if let Some(authority) = uri_host_port(uri) {
+        return Some(authority);
     }
     let host = headers.get(header::HOST)?.to_str().ok()?;
     split_host_port(host)
+}
+
+/// The host (brackets of an IPv6 address removed) and explicit port of a URI's authority,
+/// split in one pass (`Uri::host` and `Uri::port_u16` each parse the authority again).
+pub(crate) fn uri_host_port(uri: &Uri) -> Option<(&str, Option<u16>)> {
+    let authority = uri.authority()?.as_str();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    split_host_port(host_port)
 }
 
 /// Splits `host[:port]` / `[v6][:port]`.
@@ -50,12 +58,6 @@ pub(crate) fn split_host_port(value: &str) -> Option<(&str, Option<u16>)> {
         Some((host, port)) if !host.contains(':') => Some((host, port.parse().ok())),
         _ => Some((value, None)),
     }
-}
-
-fn trim_brackets(host: &str) -> &str {
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
 }
 
 /// `url.scheme` of a server request: `https` when the request URI says so (HTTP/2
@@ -228,6 +230,29 @@ mod tests {
             server_host_port(&uri, &HeaderMap::new()),
             Some(("::1", Some(9)))
         );
+    }
+
+    #[test]
+    fn one_pass_authority_is_host_and_port_u16() {
+        for url in [
+            "http://127.0.0.1:8080/users/42",
+            "http://a.example/x",
+            "https://u:p@a.example:8443/",
+            "http://[::1]:9/x",
+            "http://[::1]/x",
+            "http://a.example:/x",
+            "/relative",
+        ] {
+            let uri: Uri = url.parse().expect("uri");
+            let http_crate = uri.host().map(|h| {
+                let h = h
+                    .strip_prefix('[')
+                    .and_then(|h| h.strip_suffix(']'))
+                    .unwrap_or(h);
+                (h, uri.port_u16())
+            });
+            assert_eq!(uri_host_port(&uri), http_crate, "{url}");
+        }
     }
 
     #[test]

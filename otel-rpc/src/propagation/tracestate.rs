@@ -23,6 +23,10 @@ const LARGE_MEMBER_LEN: usize = 128;
 /// The combined, validated `tracestate` of all header lines `values`, or `None` when there is
 /// none or it is invalid. Borrows the header when it can be handed on as is.
 pub(crate) fn combine<'a>(values: &[&'a str]) -> Option<Cow<'a, str>> {
+    // No header (the common case): nothing to set up the member tables for.
+    if values.is_empty() {
+        return None;
+    }
     if values.iter().map(|v| v.len()).sum::<usize>() > MAX_PROPAGATION_HEADER_LEN {
         return None;
     }

@@ -47,6 +47,9 @@ pub struct BoundedExtractor<'a> {
     /// without collecting them into a vector.
     #[cfg(feature = "http")]
     headers: Option<&'a http::HeaderMap>,
+    /// The W3C fields' lines found by one pass over a small header map (`W3C` order).
+    #[cfg(feature = "http")]
+    scanned: Option<[Lines<'a>; 3]>,
     tracestate: OnceCell<Option<Cow<'a, str>>>,
     baggage: OnceCell<Option<Cow<'a, str>>>,
 }
@@ -58,6 +61,8 @@ impl<'a> BoundedExtractor<'a> {
             inner,
             #[cfg(feature = "http")]
             headers: None,
+            #[cfg(feature = "http")]
+            scanned: None,
             tracestate: OnceCell::new(),
             baggage: OnceCell::new(),
         }
@@ -66,8 +71,25 @@ impl<'a> BoundedExtractor<'a> {
     /// Wraps the header carrier `inner` of `headers` (the same rules, read from the map).
     #[cfg(feature = "http")]
     pub(crate) fn headers(inner: &'a dyn Extractor, headers: &'a http::HeaderMap) -> Self {
+        // A request's few headers are compared once against the three names, rather than
+        // each name hashed and looked up.
+        let scanned = (headers.keys_len() <= SCAN_MAX_HEADERS).then(|| {
+            let mut found = [Lines::default(); 3];
+            for (name, value) in headers {
+                let field = match name.as_str() {
+                    TRACEPARENT => &mut found[0],
+                    TRACESTATE => &mut found[1],
+                    BAGGAGE => &mut found[2],
+                    _ => continue,
+                };
+                field.more = field.first.is_some();
+                field.first.get_or_insert(value);
+            }
+            found
+        });
         Self {
             headers: Some(headers),
+            scanned,
             ..Self::new(inner)
         }
     }
@@ -79,6 +101,15 @@ impl<'a> BoundedExtractor<'a> {
         if let (Some(headers), Some(name)) = (self.headers, crate::layer::headers::known_name(key))
         {
             let text = |v: &'a http::HeaderValue| v.to_str().unwrap_or("");
+            let field = [TRACEPARENT, TRACESTATE, BAGGAGE].iter().position(|k| *k == key);
+            match self.scanned.zip(field).map(|(found, i)| found[i]) {
+                Some(Lines { first: None, .. }) => return f(&[]),
+                Some(Lines {
+                    first: Some(one),
+                    more: false,
+                }) => return f(&[text(one)]),
+                _ => {}
+            }
             let mut lines = headers.get_all(name).iter();
             return match (lines.next(), lines.next()) {
                 (None, _) => f(&[]),
@@ -92,6 +123,18 @@ impl<'a> BoundedExtractor<'a> {
         let inner: &'a dyn Extractor = self.inner;
         f(&inner.get_all(key).unwrap_or_default())
     }
+}
+
+/// Header maps with at most this many names are scanned once for the W3C fields.
+#[cfg(feature = "http")]
+const SCAN_MAX_HEADERS: usize = 16;
+
+/// The first header line of a field, and whether it has more.
+#[cfg(feature = "http")]
+#[derive(Clone, Copy, Default)]
+struct Lines<'a> {
+    first: Option<&'a http::HeaderValue>,
+    more: bool,
 }
 
 impl std::fmt::Debug for BoundedExtractor<'_> {
@@ -217,10 +260,20 @@ mod tests {
             ],
             vec![("tracestate", line(b"foo=1,bar=2")), ("baggage", line(b"\xff"))],
         ];
-        for case in cases {
+        // Small maps are scanned once, larger ones looked up: both views must agree.
+        for (case, pad) in cases
+            .iter()
+            .flat_map(|case| [(case, 0), (case, SCAN_MAX_HEADERS + 4)])
+        {
             let mut map = HeaderMap::new();
+            for i in 0..pad {
+                map.append(
+                    http::HeaderName::try_from(format!("x-pad-{i}")).expect("name"),
+                    line(b"1"),
+                );
+            }
             for (name, value) in case {
-                map.append(name, value);
+                map.append(*name, value.clone());
             }
             let generic = HeaderExtractor(&map);
             let direct = BoundedExtractor::headers(&generic, &map);

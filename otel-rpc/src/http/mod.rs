@@ -17,6 +17,7 @@ pub(crate) mod client;
 pub(crate) mod known_methods;
 pub(crate) mod protocol;
 pub(crate) mod request_facts;
+pub(crate) mod routes;
 #[cfg(feature = "reqwest")]
 pub(crate) mod reqwest;
 pub(crate) mod server;

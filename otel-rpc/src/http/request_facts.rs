@@ -148,17 +148,33 @@ fn push_authority(out: &mut String, authority: &str) {
     }
 }
 
+/// The length of `authority` as [`push_authority`] writes it.
+fn redacted_authority_len(authority: &str) -> usize {
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let password = if userinfo.contains(':') {
+                1 + REDACTED.len()
+            } else {
+                0
+            };
+            REDACTED.len() + password + 1 + host.len()
+        }
+        None => authority.len(),
+    }
+}
+
 /// [`redact_url`] of a request URI, built from its parts without formatting or re-parsing
 /// (the client span's `url.full`, given at span start).
 pub(crate) fn redact_uri(uri: &Uri) -> String {
     let query = uri.query().map(redact_query);
     let authority = uri.authority().map(http::uri::Authority::as_str);
+    // Sized exactly: the `String` becomes the attribute's boxed text, and a spare byte
+    // would cost a reallocation there.
     let mut out = String::with_capacity(
         uri.scheme_str().map_or(0, |s| s.len() + 3)
-            + authority.map_or(0, str::len)
+            + authority.map_or(0, redacted_authority_len)
             + uri.path().len()
-            + query.as_ref().map_or(0, |q| q.len() + 1)
-            + 2 * REDACTED.len(),
+            + query.as_ref().map_or(0, |q| q.len() + 1),
     );
     if let Some(scheme) = uri.scheme_str() {
         out.push_str(scheme);
@@ -278,7 +294,9 @@ mod tests {
             "/rel?x=1",
         ] {
             let uri: Uri = url.parse().expect("uri");
-            assert_eq!(redact_uri(&uri), redact_url(&uri.to_string()), "{url}");
+            let redacted = redact_uri(&uri);
+            assert_eq!(redacted, redact_url(&uri.to_string()), "{url}");
+            assert_eq!(redacted.capacity(), redacted.len(), "{url}: sized exactly");
         }
     }
 }

@@ -277,11 +277,17 @@ mod tests {
         let (name, attrs) = client_attributes(&methods, "/bad");
         assert_eq!(name, "grpc");
         assert!(attrs.iter().any(|kv| kv.value.as_str() == "_OTHER"));
-        assert!(methods.0.get("bad").is_none(), "a malformed path is never kept");
+        assert!(
+            methods.0.get("bad").is_none(),
+            "a malformed path is never kept"
+        );
         for _ in 0..2 {
             let (name, attrs) = client_attributes(&methods, "/echo.Echo/Say");
             assert_eq!(name, "echo.Echo/Say");
-            assert!(matches!(name, Cow::Borrowed(_)), "a kept method's name is static");
+            assert!(
+                matches!(name, Cow::Borrowed(_)),
+                "a kept method's name is static"
+            );
             assert!(attrs.iter().any(|kv| kv.value.as_str() == "echo.Echo/Say"));
         }
     }

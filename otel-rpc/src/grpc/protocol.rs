@@ -251,7 +251,8 @@ impl Protocol for GrpcClient {
         parent: &Context,
         parts: &Parts,
     ) -> (Recording, GrpcCall) {
-        let (default_name, mut attributes) = client_attributes(&shared.options.methods, parts.uri.path());
+        let (default_name, mut attributes) =
+            client_attributes(&shared.options.methods, parts.uri.path());
         match crate::http::request_facts::uri_host_port(&parts.uri) {
             Some((host, port)) if crate::layer::values::valid_host(host) => {
                 attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, shared_str(host)));

@@ -17,9 +17,9 @@ pub(crate) mod client;
 pub(crate) mod known_methods;
 pub(crate) mod protocol;
 pub(crate) mod request_facts;
-pub(crate) mod routes;
 #[cfg(feature = "reqwest")]
 pub(crate) mod reqwest;
+pub(crate) mod routes;
 pub(crate) mod server;
 
 pub(crate) use known_methods::KnownMethods;

@@ -93,7 +93,10 @@ mod tests {
         assert_eq!(first.route.as_str(), "/route-names-test/{id}");
         let again = routes.get("GET", "/route-names-test/{id}");
         assert!(matches!(again.name, Cow::Borrowed(_)), "made static once");
-        assert_eq!(routes.get("POST", "/route-names-test/{id}").name, "POST /route-names-test/{id}");
+        assert_eq!(
+            routes.get("POST", "/route-names-test/{id}").name,
+            "POST /route-names-test/{id}"
+        );
         let long = format!("/{}", "r".repeat(MAX_NAME_LEN));
         let built = routes.get("GET", &long);
         assert!(matches!(built.name, Cow::Owned(_)));

@@ -128,11 +128,12 @@ mod tests {
         }
         assert_eq!(series.len(), MAX_BOUND_SERIES);
         assert!(series.get(&attrs(99_999)).is_none());
-        assert!(series.get(&attrs(200)).is_some(), "admitted sets keep theirs");
         assert!(
-            series
-                .get(&[KeyValue::new("f", 1.5_f64)])
-                .is_none(),
+            series.get(&attrs(200)).is_some(),
+            "admitted sets keep theirs"
+        );
+        assert!(
+            series.get(&[KeyValue::new("f", 1.5_f64)]).is_none(),
             "only strings, integers and booleans"
         );
     }

@@ -147,7 +147,9 @@ impl BoundedValues {
 
 #[cfg(test)]
 fn shared(text: &str) -> Value {
-    Value::String(opentelemetry::StringValue::from(std::sync::Arc::<str>::from(text)))
+    Value::String(opentelemetry::StringValue::from(
+        std::sync::Arc::<str>::from(text),
+    ))
 }
 
 #[cfg(test)]

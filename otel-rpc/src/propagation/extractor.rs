@@ -101,7 +101,9 @@ impl<'a> BoundedExtractor<'a> {
         if let (Some(headers), Some(name)) = (self.headers, crate::layer::headers::known_name(key))
         {
             let text = |v: &'a http::HeaderValue| v.to_str().unwrap_or("");
-            let field = [TRACEPARENT, TRACESTATE, BAGGAGE].iter().position(|k| *k == key);
+            let field = [TRACEPARENT, TRACESTATE, BAGGAGE]
+                .iter()
+                .position(|k| *k == key);
             match self.scanned.zip(field).map(|(found, i)| found[i]) {
                 Some(Lines { first: None, .. }) => return f(&[]),
                 Some(Lines {
@@ -258,7 +260,10 @@ mod tests {
                 ("baggage", line(b"k=v,bad key=1")),
                 ("baggage", line(b"k2=v2")),
             ],
-            vec![("tracestate", line(b"foo=1,bar=2")), ("baggage", line(b"\xff"))],
+            vec![
+                ("tracestate", line(b"foo=1,bar=2")),
+                ("baggage", line(b"\xff")),
+            ],
         ];
         // Small maps are scanned once, larger ones looked up: both views must agree.
         for (case, pad) in cases

@@ -161,6 +161,7 @@ impl Recording {
     /// Offers the metric attributes to `series` (a layer's bound series, see
     /// `layer::series`), which may give back the same attributes as a shared series bound to
     /// the duration histogram; the point is then recorded through it.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn share_metric_series(
         &mut self,
         series: impl FnOnce(&[KeyValue]) -> Option<Arc<PreparedMetric>>,

@@ -98,6 +98,7 @@ impl<V: Clone> BoundedValues<V> {
     }
 
     /// The value for `key`, if it was admitted before.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn get(&self, key: &str) -> Option<V> {
         self.set
             .read()
@@ -107,6 +108,7 @@ impl<V: Clone> BoundedValues<V> {
     }
 
     /// Like [`admit`](BoundedValues::admit), the value of a new key made by `value`.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn admit_as(&self, key: &str, value: impl FnOnce() -> V) -> Option<V> {
         if let Some(value) = self.get(key) {
             return Some(value);

@@ -211,29 +211,35 @@ fn grpc(p: &Pipeline, rt: &tokio::runtime::Runtime, n: usize) -> Vec<Micro> {
 }
 
 /// `n` in-process calls (for callgrind): `http-raw`, `http-pair`, `grpc-raw`, `grpc-pair`
-/// (sampled).
+/// (sampled); `http-pair-global-meter` / `grpc-pair-global-meter`: the pairs with the layers
+/// following the global meter provider (the same SDK provider, installed globally by the
+/// pipeline), so their duration points are recorded with their attributes, not bound.
 pub fn profile(p: &Pipeline, name: &str, n: usize) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().build() else {
         return;
     };
+    let explicit_meter = !name.ends_with("-global-meter");
+    // The pipeline's providers, the meter provider only when given explicitly.
+    macro_rules! providers {
+        ($builder:expr) => {{
+            let builder = $builder.tracer_provider(p.tracer_provider.clone());
+            if explicit_meter {
+                builder.meter_provider(p.meter_provider.clone())
+            } else {
+                builder
+            }
+        }};
+    }
     match name {
         "http-raw" => {
             let mut svc = router();
             (0..n).for_each(|_| http_call(&rt, &mut svc, false));
         }
-        "http-pair" => {
-            let mut svc = HttpClientLayer::builder()
-                .tracer_provider(p.tracer_provider.clone())
-                .meter_provider(p.meter_provider.clone())
+        "http-pair" | "http-pair-global-meter" => {
+            let server = providers!(HttpServerLayer::builder()).build();
+            let mut svc = providers!(HttpClientLayer::builder())
                 .build()
-                .layer(
-                    router().layer(
-                        HttpServerLayer::builder()
-                            .tracer_provider(p.tracer_provider.clone())
-                            .meter_provider(p.meter_provider.clone())
-                            .build(),
-                    ),
-                );
+                .layer(router().layer(server));
             (0..n).for_each(|_| http_call(&rt, &mut svc, false));
         }
         "grpc-raw" => {
@@ -241,13 +247,8 @@ pub fn profile(p: &Pipeline, name: &str, n: usize) {
             (0..n).for_each(|_| grpc_call(&rt, &mut client));
         }
         _ => {
-            let server = GrpcServerLayer::builder()
-                .tracer_provider(p.tracer_provider.clone())
-                .meter_provider(p.meter_provider.clone())
-                .build();
-            let client = GrpcClientLayer::builder()
-                .tracer_provider(p.tracer_provider.clone())
-                .meter_provider(p.meter_provider.clone())
+            let server = providers!(GrpcServerLayer::builder()).build();
+            let client = providers!(GrpcClientLayer::builder())
                 .server("127.0.0.1", Some(50051))
                 .build();
             let mut client =

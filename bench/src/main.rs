@@ -70,6 +70,7 @@ fn parse_args() -> Result<Args, String> {
                             [--only micro,redis,postgres,mariadb,sqlite,mongo,http,grpc,memory] \
                             [--profile sampled|unsampled|mongo|mongo-unsampled|mongo-baseline|mongo-real-{find,insert}-{raw,noop-command,noop-handlers,otel,otel-unsampled,driver}|redis-raw|redis-sampled|redis-unsampled|\
                             floor-db|floor-db-unsampled|floor-http|floor-grpc|http-raw|http-pair|grpc-raw|grpc-pair|\
+                            http-pair-global-meter|grpc-pair-global-meter|\
                             sqlite-raw|sqlite-raw-nonpersistent|sqlite-traced|sqlite-nopool|sqlite-commenter|sqlite-unsampled|sqlite-sqlx-otel]"
                     .to_owned());
             }

@@ -299,7 +299,8 @@ pub fn run(p: &Pipeline, quick: bool) -> Vec<Micro> {
 /// `redis-raw` / `redis-unsampled` / `redis-sampled`
 /// null-connection SETs, `floor-db` / `floor-db-unsampled` / `floor-http` / `floor-grpc` the
 /// bare SDK, `http-raw` /
-/// `http-pair` / `grpc-raw` / `grpc-pair` the in-process layer calls, `sqlite-raw` /
+/// `http-pair` / `grpc-raw` / `grpc-pair` the in-process layer calls (`*-pair-global-meter`:
+/// the layers following the global meter provider), `sqlite-raw` /
 /// `sqlite-traced` / `sqlite-unsampled` / `sqlite-sqlx-otel` in-memory SQLite SELECTs.
 pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
     let rec = db_recorder(p);
@@ -357,7 +358,12 @@ pub fn profile(p: &Pipeline, name: &str, n: usize) -> Result<(), String> {
         "floor-db-unsampled" => crate::floor::profile_db(p, n, true),
         "floor-http" => crate::floor::profile_pair(p, n, false),
         "floor-grpc" => crate::floor::profile_pair(p, n, true),
-        "http-raw" | "http-pair" | "grpc-raw" | "grpc-pair" => crate::layers::profile(p, name, n),
+        "http-raw"
+        | "http-pair"
+        | "grpc-raw"
+        | "grpc-pair"
+        | "http-pair-global-meter"
+        | "grpc-pair-global-meter" => crate::layers::profile(p, name, n),
         sql if sql.starts_with("sqlite-") => {
             crate::ops::sql::profile_sqlite(p, n, &sql["sqlite-".len()..])?
         }

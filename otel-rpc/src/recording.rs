@@ -158,6 +158,23 @@ impl Recording {
         }
     }
 
+    /// Offers the metric attributes to `series` (a layer's bound series, see
+    /// `layer::series`), which may give back the same attributes as a shared series bound to
+    /// the duration histogram; the point is then recorded through it.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn share_metric_series(
+        &mut self,
+        series: impl FnOnce(&[KeyValue]) -> Option<Arc<PreparedMetric>>,
+    ) {
+        if let Some(active) = &mut self.active
+            && active.recorder.metrics
+            && let MetricAttrs::Owned(attributes) = &active.metric_attrs
+            && let Some(shared) = series(attributes)
+        {
+            active.metric_attrs = MetricAttrs::Shared(shared);
+        }
+    }
+
     /// Renames the span (e.g. once the route is known).
     pub fn update_name(&self, name: impl Into<std::borrow::Cow<'static, str>>) {
         if self.is_recording() {

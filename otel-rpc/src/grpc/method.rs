@@ -24,30 +24,88 @@ const UNKNOWN_METHOD_SPAN_NAME: &str = "grpc";
 /// does not have that shape.
 pub(crate) fn rpc_method(path: &str) -> Option<&str> {
     let method = path.strip_prefix('/')?;
-    let (service, name) = method.split_once('/')?;
-    let valid = !service.is_empty()
-        && !name.is_empty()
-        && !name.contains('/')
-        && method.len() <= MAX_METHOD_LEN
-        && method
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'`'));
-    valid.then_some(method)
+    let bytes = method.as_bytes();
+    if bytes.len() > MAX_METHOD_LEN {
+        return None;
+    }
+    // One pass: every byte allowed, exactly one `/`, with a service before and a name after.
+    let mut slash = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !METHOD_BYTES[usize::from(b)] {
+            return None;
+        }
+        if b == b'/' {
+            if slash.is_some() {
+                return None;
+            }
+            slash = Some(i);
+        }
+    }
+    let slash = slash?;
+    (slash > 0 && slash + 1 < bytes.len()).then_some(method)
+}
+
+/// The bytes of a method path: visible ASCII except quotes and backticks.
+const METHOD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        table[b] = !matches!(b as u8, b'"' | b'\'' | b'`');
+        b += 1;
+    }
+    table
+};
+
+/// A known method's `rpc.method` value (shared text: span and metric copies only bump a
+/// count) and its span name (made `'static` once, see `prepared::static_name`).
+#[derive(Debug, Clone)]
+pub(crate) struct MethodValue {
+    value: Value,
+    name: Cow<'static, str>,
+}
+
+impl MethodValue {
+    fn new(method: &str) -> Self {
+        MethodValue {
+            value: crate::layer::values::shared_str(method),
+            name: crate::prepared::static_name(Cow::Owned(method.to_owned())),
+        }
+    }
+}
+
+/// The methods a client layer has called, each with its [`MethodValue`], up to
+/// [`MAX_LEARNED_METHODS`] (later ones are built per call).
+#[derive(Debug)]
+pub(crate) struct ClientMethods(BoundedValues<MethodValue>);
+
+impl Default for ClientMethods {
+    fn default() -> Self {
+        ClientMethods(BoundedValues::new(MAX_LEARNED_METHODS))
+    }
 }
 
 /// The span name and the sampler-visible attributes of a client call to `path` (the
 /// application's own stubs choose the method).
-pub(crate) fn client_attributes(path: &str) -> (Cow<'static, str>, Vec<KeyValue>) {
+pub(crate) fn client_attributes(
+    methods: &ClientMethods,
+    path: &str,
+) -> (Cow<'static, str>, Vec<KeyValue>) {
     let mut attributes = Vec::with_capacity(6);
     attributes.push(KeyValue::new(attribute::RPC_SYSTEM_NAME, "grpc"));
-    match rpc_method(path) {
-        Some(method) => {
-            // Shared with the metric's copy of the attribute.
-            attributes.push(KeyValue::new(
-                attribute::RPC_METHOD,
-                crate::layer::values::shared_str(method),
-            ));
-            (Cow::Owned(method.to_owned()), attributes)
+    let known = path.strip_prefix('/').and_then(|m| methods.0.get(m));
+    let known = known.or_else(|| {
+        let method = rpc_method(path)?;
+        Some(
+            methods
+                .0
+                .admit_as(method, || MethodValue::new(method))
+                .unwrap_or_else(|| MethodValue::new(method)),
+        )
+    });
+    match known {
+        Some(MethodValue { value, name }) => {
+            attributes.push(KeyValue::new(attribute::RPC_METHOD, value));
+            (name, attributes)
         }
         None => {
             unknown(path, &mut attributes);
@@ -70,13 +128,13 @@ fn unknown(path: &str, attributes: &mut Vec<KeyValue>) {
 #[derive(Debug, Clone)]
 pub(crate) struct ServedMethods {
     /// The exact methods (`package.Service/Method`), when configured: nothing else is known.
-    exact: Option<BoundedValues>,
+    exact: Option<BoundedValues<MethodValue>>,
     /// The served services (`package.Service`), when configured: methods of any other
     /// service are unknown.
     services: Option<HashSet<Box<str>>>,
     /// Methods the service itself answered ([`learn`](Self::learn)), up to
     /// [`MAX_LEARNED_METHODS`].
-    learned: BoundedValues,
+    learned: BoundedValues<MethodValue>,
 }
 
 impl Default for ServedMethods {
@@ -91,8 +149,8 @@ impl Default for ServedMethods {
 
 /// What a server knows about the method of a call when it starts.
 pub(crate) enum Lookup {
-    /// Served: its shared `rpc.method` value.
-    Known(Value),
+    /// Served: its shared `rpc.method` value and span name.
+    Known(MethodValue),
     /// Not served (or malformed).
     Unknown,
     /// Possibly served: decided when the call ends.
@@ -110,7 +168,7 @@ impl ServedMethods {
         for method in methods {
             let method = method.as_ref().trim_start_matches('/');
             if rpc_method(&format!("/{method}")).is_some() {
-                exact.insert(method);
+                exact.insert_as(method, MethodValue::new(method));
             }
         }
     }
@@ -152,8 +210,9 @@ impl ServedMethods {
     /// `services` / `methods`).
     pub(crate) fn learn(&self, method: &str, code: u32, answered: bool) -> Option<Value> {
         (answered || code == super::OK)
-            .then(|| self.learned.admit(method))
+            .then(|| self.learned.admit_as(method, || MethodValue::new(method)))
             .flatten()
+            .map(|known| known.value)
     }
 
     /// The span name and sampler-visible attributes of a server call to `path`, and whether
@@ -168,9 +227,9 @@ impl ServedMethods {
         let method = rpc_method(path);
         let lookup = method.map_or(Lookup::Unknown, |m| self.lookup(m));
         match (lookup, method) {
-            (Lookup::Known(value), Some(method)) => {
+            (Lookup::Known(MethodValue { value, name }), Some(_)) => {
                 attributes.push(KeyValue::new(attribute::RPC_METHOD, value));
-                (Cow::Owned(method.to_owned()), attributes, None)
+                (name, attributes, None)
             }
             // `rpc.method` is set when the call ends (span attributes cannot be replaced).
             (Lookup::Undecided, Some(method)) => {
@@ -206,9 +265,31 @@ mod tests {
         assert_eq!(rpc_method("/nothing"), None);
         assert_eq!(rpc_method("//x"), None);
         assert_eq!(rpc_method("/a b/c"), None);
-        let (name, attrs) = client_attributes("/bad");
+        assert_eq!(rpc_method("/a/"), None);
+        assert_eq!(rpc_method("echo.Echo/Say"), None);
+        assert_eq!(rpc_method("/a\"b/c"), None);
+        assert_eq!(rpc_method("/a/b`"), None);
+        assert_eq!(rpc_method("/a/é"), None);
+        let long = format!("/s/{}", "m".repeat(MAX_METHOD_LEN - 1));
+        assert!(rpc_method(&long).is_none());
+        assert!(rpc_method(&long[..long.len() - 1]).is_some());
+        let methods = ClientMethods::default();
+        let (name, attrs) = client_attributes(&methods, "/bad");
         assert_eq!(name, "grpc");
         assert!(attrs.iter().any(|kv| kv.value.as_str() == "_OTHER"));
+        assert!(
+            methods.0.get("bad").is_none(),
+            "a malformed path is never kept"
+        );
+        for _ in 0..2 {
+            let (name, attrs) = client_attributes(&methods, "/echo.Echo/Say");
+            assert_eq!(name, "echo.Echo/Say");
+            assert!(
+                matches!(name, Cow::Borrowed(_)),
+                "a kept method's name is static"
+            );
+            assert!(attrs.iter().any(|kv| kv.value.as_str() == "echo.Echo/Say"));
+        }
     }
 
     #[test]

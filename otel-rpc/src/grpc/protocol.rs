@@ -12,7 +12,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute;
 
 use super::UNKNOWN;
-use super::method::{ServedMethods, client_attributes};
+use super::method::{ClientMethods, ServedMethods, client_attributes};
 use super::status::{client_error_code, code_from_http_status, code_name, status_in};
 use crate::classify::Observed;
 use crate::layer::body::{EndOfStream, TracedBody};
@@ -172,6 +172,8 @@ pub struct GrpcClientOptions {
     pub(crate) service_name: Option<HeaderValue>,
     /// `server.address` and `server.port` of the channel, built once.
     pub(crate) server: Vec<KeyValue>,
+    /// The methods called through the layer, with their values and span names.
+    pub(crate) methods: Arc<ClientMethods>,
 }
 
 impl Protocol for GrpcServer {
@@ -249,11 +251,12 @@ impl Protocol for GrpcClient {
         parent: &Context,
         parts: &Parts,
     ) -> (Recording, GrpcCall) {
-        let (default_name, mut attributes) = client_attributes(parts.uri.path());
-        match parts.uri.host() {
-            Some(host) if crate::layer::values::valid_host(host) => {
+        let (default_name, mut attributes) =
+            client_attributes(&shared.options.methods, parts.uri.path());
+        match crate::http::request_facts::uri_host_port(&parts.uri) {
+            Some((host, port)) if crate::layer::values::valid_host(host) => {
                 attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, shared_str(host)));
-                if let Some(port) = parts.uri.port_u16() {
+                if let Some(port) = port {
                     attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
                 }
             }

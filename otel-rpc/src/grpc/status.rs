@@ -71,11 +71,23 @@ pub fn is_server_error(code: u32) -> bool {
 
 /// The `grpc-status` in a header map (response head of a trailers-only response, or trailers).
 pub(crate) fn status_in(headers: &HeaderMap) -> Option<u32> {
-    headers
-        .get(GRPC_STATUS)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
+    // A response head or trailers map holds a few names: comparing them is cheaper than
+    // hashing `grpc-status` for a look-up.
+    let value = if headers.keys_len() <= SCAN_MAX_HEADERS {
+        headers
+            .iter()
+            .find_map(|(name, value)| (*name == GRPC_STATUS).then_some(value))
+    } else {
+        headers.get(GRPC_STATUS)
+    }?;
+    match value.as_bytes() {
+        [digit @ b'0'..=b'9'] => Some(u32::from(digit - b'0')),
+        _ => value.to_str().ok()?.trim().parse().ok(),
+    }
 }
+
+/// Header maps with at most this many names are scanned for `grpc-status`.
+const SCAN_MAX_HEADERS: usize = 8;
 
 /// The code tonic gives the application when the client's service (a tonic `Channel`, or a
 /// stack of layers over one) returned `error` instead of a response, as tonic's client reads
@@ -139,5 +151,23 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(GRPC_MESSAGE, "a%20b%2".parse().expect("value"));
         assert_eq!(message_in(&headers).as_deref(), Some("a b%2"));
+        assert_eq!(status_in(&headers), None);
+        for pad in [0, SCAN_MAX_HEADERS + 2] {
+            for i in 0..pad {
+                let name = HeaderName::try_from(format!("x-pad-{i}")).expect("name");
+                headers.insert(name, "1".parse().expect("value"));
+            }
+            for (value, code) in [
+                ("0", Some(0)),
+                ("5", Some(5)),
+                ("16", Some(16)),
+                (" 14 ", Some(14)),
+                ("x", None),
+                ("-1", None),
+            ] {
+                headers.insert(GRPC_STATUS, value.parse().expect("value"));
+                assert_eq!(status_in(&headers), code, "{value:?} among {pad} more");
+            }
+        }
     }
 }

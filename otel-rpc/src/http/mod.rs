@@ -19,6 +19,7 @@ pub(crate) mod protocol;
 pub(crate) mod request_facts;
 #[cfg(feature = "reqwest")]
 pub(crate) mod reqwest;
+pub(crate) mod routes;
 pub(crate) mod server;
 
 pub(crate) use known_methods::KnownMethods;

@@ -15,7 +15,7 @@ use super::body_sizes::{note_client_response, note_request};
 use crate::classify::Observed;
 use crate::http::request_facts::{
     client_scheme, default_port, protocol_version, redact_query, redact_uri, server_host_port,
-    server_scheme,
+    server_scheme, uri_host_port,
 };
 use crate::layer::body::{Decided, TracedBody};
 use crate::layer::peer::{peer_service, send_service_name};
@@ -50,6 +50,8 @@ pub struct HttpServerOptions {
     pub(crate) trust_forwarded_for: bool,
     pub(crate) metric_server_addresses: Option<Arc<BoundedValues>>,
     pub(crate) known_methods: super::KnownMethods,
+    /// The `{method} {route}` pairs seen, with their values and span names.
+    pub(crate) routes: Arc<super::routes::RouteNames>,
 }
 
 impl fmt::Debug for HttpServerOptions {
@@ -142,12 +144,13 @@ impl Protocol for HttpClient {
         parts: &Parts,
     ) -> (Recording, ()) {
         let url = || redact_uri(&parts.uri);
+        let (host, port) = uri_host_port(&parts.uri).map_or((None, None), |(h, p)| (Some(h), p));
         let request = ClientRequest {
             method: &parts.method,
             known_methods: &shared.options.known_methods,
             scheme: parts.uri.scheme_str(),
-            host: parts.uri.host(),
-            port: parts.uri.port_u16(),
+            host,
+            port,
             url: &url,
             user_agent: parts
                 .headers
@@ -184,17 +187,18 @@ impl Protocol for HttpClient {
 fn start_server(shared: &Shared<HttpServerOptions>, parent: &Context, parts: &Parts) -> Recording {
     let recorder = &shared.recorder;
     let (method, original_method) = shared.options.known_methods.classify(&parts.method);
-    let route = matched_path(parts)
-        .or_else(|| shared.options.route.as_ref().and_then(|route| route(parts)));
+    let from_hook;
+    let route = match matched_path(parts) {
+        Some(route) => Some(route),
+        None => {
+            from_hook = shared.options.route.as_ref().and_then(|route| route(parts));
+            from_hook.as_deref()
+        }
+    };
+    let route = route.map(|route| shared.options.routes.get(&method, route));
     let name = match (shared.hooks.span_name(parts), &route) {
         (Some(name), _) => name,
-        (None, Some(route)) => {
-            let mut name = String::with_capacity(method.len() + 1 + route.len());
-            name.push_str(&method);
-            name.push(' ');
-            name.push_str(route);
-            Cow::Owned(name)
-        }
+        (None, Some(route)) => route.name.clone(),
         (None, None) => method.clone(),
     };
     let mut attributes = Vec::with_capacity(14);
@@ -204,11 +208,7 @@ fn start_server(shared: &Shared<HttpServerOptions>, parent: &Context, parts: &Pa
         server_scheme(parts.uri.scheme_str()),
     ));
     if let Some(route) = route {
-        let route = match route {
-            Cow::Borrowed(route) => opentelemetry::Value::from(route),
-            Cow::Owned(route) => shared_str(&route),
-        };
-        attributes.push(KeyValue::new(attribute::HTTP_ROUTE, route));
+        attributes.push(KeyValue::new(attribute::HTTP_ROUTE, route.route));
     }
     server_address(&shared.options, parts, &mut attributes);
     if let Some(version) = protocol_version(parts.version) {
@@ -287,15 +287,15 @@ fn server_address(options: &HttpServerOptions, parts: &Parts, attributes: &mut V
 
 /// axum's route template, when the request went through an axum router.
 #[cfg(feature = "axum")]
-fn matched_path(parts: &Parts) -> Option<Cow<'static, str>> {
+fn matched_path(parts: &Parts) -> Option<&str> {
     parts
         .extensions
         .get::<axum::extract::MatchedPath>()
-        .map(|p| Cow::Owned(p.as_str().to_owned()))
+        .map(axum::extract::MatchedPath::as_str)
 }
 
 #[cfg(not(feature = "axum"))]
-fn matched_path(_parts: &Parts) -> Option<Cow<'static, str>> {
+fn matched_path(_parts: &Parts) -> Option<&str> {
     None
 }
 

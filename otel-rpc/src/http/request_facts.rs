@@ -25,11 +25,19 @@ pub(crate) fn server_host_port<'a>(
     uri: &'a Uri,
     headers: &'a HeaderMap,
 ) -> Option<(&'a str, Option<u16>)> {
-    if let Some(host) = uri.host() {
-        return Some((trim_brackets(host), uri.port_u16()));
+    if let Some(authority) = uri_host_port(uri) {
+        return Some(authority);
     }
     let host = headers.get(header::HOST)?.to_str().ok()?;
     split_host_port(host)
+}
+
+/// The host (brackets of an IPv6 address removed) and explicit port of a URI's authority,
+/// split in one pass (`Uri::host` and `Uri::port_u16` each parse the authority again).
+pub(crate) fn uri_host_port(uri: &Uri) -> Option<(&str, Option<u16>)> {
+    let authority = uri.authority()?.as_str();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    split_host_port(host_port)
 }
 
 /// Splits `host[:port]` / `[v6][:port]`.
@@ -50,12 +58,6 @@ pub(crate) fn split_host_port(value: &str) -> Option<(&str, Option<u16>)> {
         Some((host, port)) if !host.contains(':') => Some((host, port.parse().ok())),
         _ => Some((value, None)),
     }
-}
-
-fn trim_brackets(host: &str) -> &str {
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
 }
 
 /// `url.scheme` of a server request: `https` when the request URI says so (HTTP/2
@@ -146,17 +148,33 @@ fn push_authority(out: &mut String, authority: &str) {
     }
 }
 
+/// The length of `authority` as [`push_authority`] writes it.
+fn redacted_authority_len(authority: &str) -> usize {
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let password = if userinfo.contains(':') {
+                1 + REDACTED.len()
+            } else {
+                0
+            };
+            REDACTED.len() + password + 1 + host.len()
+        }
+        None => authority.len(),
+    }
+}
+
 /// [`redact_url`] of a request URI, built from its parts without formatting or re-parsing
 /// (the client span's `url.full`, given at span start).
 pub(crate) fn redact_uri(uri: &Uri) -> String {
     let query = uri.query().map(redact_query);
     let authority = uri.authority().map(http::uri::Authority::as_str);
+    // Sized exactly: the `String` becomes the attribute's boxed text, and a spare byte
+    // would cost a reallocation there.
     let mut out = String::with_capacity(
         uri.scheme_str().map_or(0, |s| s.len() + 3)
-            + authority.map_or(0, str::len)
+            + authority.map_or(0, redacted_authority_len)
             + uri.path().len()
-            + query.as_ref().map_or(0, |q| q.len() + 1)
-            + 2 * REDACTED.len(),
+            + query.as_ref().map_or(0, |q| q.len() + 1),
     );
     if let Some(scheme) = uri.scheme_str() {
         out.push_str(scheme);
@@ -231,6 +249,29 @@ mod tests {
     }
 
     #[test]
+    fn one_pass_authority_is_host_and_port_u16() {
+        for url in [
+            "http://127.0.0.1:8080/users/42",
+            "http://a.example/x",
+            "https://u:p@a.example:8443/",
+            "http://[::1]:9/x",
+            "http://[::1]/x",
+            "http://a.example:/x",
+            "/relative",
+        ] {
+            let uri: Uri = url.parse().expect("uri");
+            let http_crate = uri.host().map(|h| {
+                let h = h
+                    .strip_prefix('[')
+                    .and_then(|h| h.strip_suffix(']'))
+                    .unwrap_or(h);
+                (h, uri.port_u16())
+            });
+            assert_eq!(uri_host_port(&uri), http_crate, "{url}");
+        }
+    }
+
+    #[test]
     fn urls_are_redacted() {
         assert_eq!(redact_url("http://h/p"), "http://h/p");
         assert_eq!(
@@ -253,7 +294,9 @@ mod tests {
             "/rel?x=1",
         ] {
             let uri: Uri = url.parse().expect("uri");
-            assert_eq!(redact_uri(&uri), redact_url(&uri.to_string()), "{url}");
+            let redacted = redact_uri(&uri);
+            assert_eq!(redacted, redact_url(&uri.to_string()), "{url}");
+            assert_eq!(redacted.capacity(), redacted.len(), "{url}: sized exactly");
         }
     }
 }

@@ -14,7 +14,8 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
-fn known_name(key: &str) -> Option<HeaderName> {
+/// The header name of a default propagator's field, without parsing.
+pub(crate) fn known_name(key: &str) -> Option<HeaderName> {
     match key {
         "traceparent" => Some(TRACEPARENT),
         "tracestate" => Some(TRACESTATE),

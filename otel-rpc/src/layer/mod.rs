@@ -12,6 +12,7 @@ pub(crate) mod headers;
 pub(crate) mod peer;
 pub(crate) mod protocol;
 pub(crate) mod rules;
+pub(crate) mod series;
 pub(crate) mod service;
 pub(crate) mod shared;
 pub(crate) mod trace_layer;

@@ -46,6 +46,8 @@ pub(crate) struct Rules {
     pub(crate) error_text: ErrorTextMode,
     /// The headers / metadata recorded on the span ([`crate::capture`]).
     pub(crate) capture: crate::capture::HeaderCapture,
+    /// The duration metric's bound series, when the recorder's histogram may be bound.
+    pub(crate) series: Option<super::series::BoundSeries>,
 }
 
 impl Rules {
@@ -65,6 +67,10 @@ impl Rules {
         if self.recorder.verdict(&observed) == Verdict::Error {
             Outcome::Failure(Failure::new(error_type()))
         } else {
+            // The point of a success has its attributes complete now.
+            if let Some(series) = &self.series {
+                recording.share_metric_series(|attributes| series.get(attributes));
+            }
             Outcome::Success
         }
     }

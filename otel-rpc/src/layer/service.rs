@@ -18,6 +18,7 @@ use super::protocol::{Protocol, Traced};
 use super::rules::Side;
 use super::shared::Shared;
 use crate::parent::current_context;
+use crate::propagation::extractor::BoundedExtractor;
 
 /// The service made by a [`TraceLayer`](super::trace_layer::TraceLayer); named through its aliases
 /// `HttpServerService`,
@@ -102,7 +103,11 @@ fn start<P: Protocol>(
     let traced = shared.hooks.traces(parts);
     let parent = match P::SIDE {
         Side::Server if !traced => return (opentelemetry::Context::current(), None),
-        Side::Server => shared.recorder.extract(&HeaderExtractor(&parts.headers)),
+        // `SpanRecorder::extract`, with the strict view reading the header map directly.
+        Side::Server => shared.recorder.propagator().extract_with_context(
+            &opentelemetry::Context::new(),
+            &BoundedExtractor::headers(&HeaderExtractor(&parts.headers), &parts.headers),
+        ),
         Side::Client => current_context(),
     };
     if !traced {

@@ -230,6 +230,10 @@ impl<P: Protocol> LayerBuilder<P> {
                     catch_panics: self.catch_panics,
                     error_text: self.common.error_text,
                     capture: self.capture.resolve(P::INSTRUMENTATION, P::SIDE),
+                    series: (cfg!(feature = "bound-instruments")
+                        && recorder.inner.metrics
+                        && recorder.inner.providers.load().duration_binds)
+                        .then(super::series::BoundSeries::default),
                 }),
                 recorder,
                 enabled: self.common.enabled,

@@ -10,9 +10,9 @@
 //! many comparisons.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 
-use opentelemetry::{StringValue, Value};
+use opentelemetry::Value;
 
 /// The first `cap` distinct keys admitted, each with its value `V`; a new key once `cap` are
 /// admitted is refused.
@@ -68,13 +68,14 @@ impl<V> FirstDistinct<V> {
 
 /// A [`FirstDistinct`] of shared attribute values (cloning one is a reference-count bump),
 /// shared between the services of a layer. Admitted values are read under the read lock; only a
-/// new value while there is room takes the write lock.
+/// new value while there is room takes the write lock. `V` is what each admitted key carries
+/// (by default its attribute value; the gRPC layers' methods also carry their span name).
 #[derive(Debug)]
-pub(crate) struct BoundedValues {
-    set: RwLock<FirstDistinct<Value>>,
+pub(crate) struct BoundedValues<V = Value> {
+    set: RwLock<FirstDistinct<V>>,
 }
 
-impl Clone for BoundedValues {
+impl<V: Clone> Clone for BoundedValues<V> {
     fn clone(&self) -> Self {
         BoundedValues {
             set: RwLock::new(
@@ -87,7 +88,7 @@ impl Clone for BoundedValues {
     }
 }
 
-impl BoundedValues {
+impl<V: Clone> BoundedValues<V> {
     /// Used by the gRPC layer's learned-method set (and this module's tests).
     #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     pub(crate) fn new(cap: usize) -> Self {
@@ -97,7 +98,8 @@ impl BoundedValues {
     }
 
     /// The value for `key`, if it was admitted before.
-    pub(crate) fn get(&self, key: &str) -> Option<Value> {
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn get(&self, key: &str) -> Option<V> {
         self.set
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -105,14 +107,9 @@ impl BoundedValues {
             .cloned()
     }
 
-    /// The value for `key`, admitting it when there is room; `None` once the set is full.
-    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
-    pub(crate) fn admit(&self, key: &str) -> Option<Value> {
-        self.admit_as(key, || shared(key))
-    }
-
-    /// Like [`admit`](Self::admit), the value of a new key made by `value`.
-    pub(crate) fn admit_as(&self, key: &str, value: impl FnOnce() -> Value) -> Option<Value> {
+    /// Like [`admit`](BoundedValues::admit), the value of a new key made by `value`.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn admit_as(&self, key: &str, value: impl FnOnce() -> V) -> Option<V> {
         if let Some(value) = self.get(key) {
             return Some(value);
         }
@@ -123,13 +120,13 @@ impl BoundedValues {
             .cloned()
     }
 
-    /// Admits `key` without returning it (configured values).
+    /// Admits `key` with `value` whatever the cap (configured values).
     #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
-    pub(crate) fn insert(&mut self, key: &str) {
+    pub(crate) fn insert_as(&mut self, key: &str, value: V) {
         self.set
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, shared(key));
+            .insert(key, value);
     }
 
     /// Number of values admitted.
@@ -142,9 +139,19 @@ impl BoundedValues {
     }
 }
 
-#[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+impl BoundedValues {
+    /// The value for `key`, admitting it when there is room; `None` once the set is full.
+    #[cfg(test)]
+    pub(crate) fn admit(&self, key: &str) -> Option<Value> {
+        self.admit_as(key, || shared(key))
+    }
+}
+
+#[cfg(test)]
 fn shared(text: &str) -> Value {
-    Value::String(StringValue::from(Arc::<str>::from(text)))
+    Value::String(opentelemetry::StringValue::from(
+        std::sync::Arc::<str>::from(text),
+    ))
 }
 
 #[cfg(test)]

@@ -43,6 +43,13 @@ const BAGGAGE: &str = "baggage";
 /// ```
 pub struct BoundedExtractor<'a> {
     inner: &'a dyn Extractor,
+    /// The header map behind `inner`, when the carrier is one: its W3C lines are read
+    /// without collecting them into a vector.
+    #[cfg(feature = "http")]
+    headers: Option<&'a http::HeaderMap>,
+    /// The W3C fields' lines found by one pass over a small header map (`W3C` order).
+    #[cfg(feature = "http")]
+    scanned: Option<[Lines<'a>; 3]>,
     tracestate: OnceCell<Option<Cow<'a, str>>>,
     baggage: OnceCell<Option<Cow<'a, str>>>,
 }
@@ -52,16 +59,84 @@ impl<'a> BoundedExtractor<'a> {
     pub fn new(inner: &'a dyn Extractor) -> Self {
         Self {
             inner,
+            #[cfg(feature = "http")]
+            headers: None,
+            #[cfg(feature = "http")]
+            scanned: None,
             tracestate: OnceCell::new(),
             baggage: OnceCell::new(),
         }
     }
 
-    /// Every value of `key` in the carrier, as header lines.
-    fn lines(&self, key: &str) -> Vec<&'a str> {
-        let inner: &'a dyn Extractor = self.inner;
-        inner.get_all(key).unwrap_or_default()
+    /// Wraps the header carrier `inner` of `headers` (the same rules, read from the map).
+    #[cfg(feature = "http")]
+    pub(crate) fn headers(inner: &'a dyn Extractor, headers: &'a http::HeaderMap) -> Self {
+        // A request's few headers are compared once against the three names, rather than
+        // each name hashed and looked up.
+        let scanned = (headers.keys_len() <= SCAN_MAX_HEADERS).then(|| {
+            let mut found = [Lines::default(); 3];
+            for (name, value) in headers {
+                let field = match name.as_str() {
+                    TRACEPARENT => &mut found[0],
+                    TRACESTATE => &mut found[1],
+                    BAGGAGE => &mut found[2],
+                    _ => continue,
+                };
+                field.more = field.first.is_some();
+                field.first.get_or_insert(value);
+            }
+            found
+        });
+        Self {
+            headers: Some(headers),
+            scanned,
+            ..Self::new(inner)
+        }
     }
+
+    /// The value of `key` (a W3C field) with every header line of it handed to `f`; a line
+    /// that is not visible ASCII is `""`, so it still counts as a line.
+    fn with_lines<R>(&self, key: &'static str, f: impl FnOnce(&[&'a str]) -> R) -> R {
+        #[cfg(feature = "http")]
+        if let (Some(headers), Some(name)) = (self.headers, crate::layer::headers::known_name(key))
+        {
+            let text = |v: &'a http::HeaderValue| v.to_str().unwrap_or("");
+            let field = [TRACEPARENT, TRACESTATE, BAGGAGE]
+                .iter()
+                .position(|k| *k == key);
+            match self.scanned.zip(field).map(|(found, i)| found[i]) {
+                Some(Lines { first: None, .. }) => return f(&[]),
+                Some(Lines {
+                    first: Some(one),
+                    more: false,
+                }) => return f(&[text(one)]),
+                _ => {}
+            }
+            let mut lines = headers.get_all(name).iter();
+            return match (lines.next(), lines.next()) {
+                (None, _) => f(&[]),
+                (Some(one), None) => f(&[text(one)]),
+                (Some(a), Some(b)) => {
+                    let all: Vec<&str> = [a, b].into_iter().chain(lines).map(text).collect();
+                    f(&all)
+                }
+            };
+        }
+        let inner: &'a dyn Extractor = self.inner;
+        f(&inner.get_all(key).unwrap_or_default())
+    }
+}
+
+/// Header maps with at most this many names are scanned once for the W3C fields.
+#[cfg(feature = "http")]
+const SCAN_MAX_HEADERS: usize = 16;
+
+/// The first header line of a field, and whether it has more.
+#[cfg(feature = "http")]
+#[derive(Clone, Copy, Default)]
+struct Lines<'a> {
+    first: Option<&'a http::HeaderValue>,
+    more: bool,
 }
 
 impl std::fmt::Debug for BoundedExtractor<'_> {
@@ -73,17 +148,17 @@ impl std::fmt::Debug for BoundedExtractor<'_> {
 impl Extractor for BoundedExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         if key.eq_ignore_ascii_case(TRACEPARENT) {
-            match self.lines(TRACEPARENT).as_slice() {
+            self.with_lines(TRACEPARENT, |lines| match lines {
                 [only] => valid_traceparent(only),
                 _ => None,
-            }
+            })
         } else if key.eq_ignore_ascii_case(TRACESTATE) {
             self.tracestate
-                .get_or_init(|| tracestate::combine(&self.lines(TRACESTATE)))
+                .get_or_init(|| self.with_lines(TRACESTATE, tracestate::combine))
                 .as_deref()
         } else if key.eq_ignore_ascii_case(BAGGAGE) {
             self.baggage
-                .get_or_init(|| baggage::clean(&self.lines(BAGGAGE)))
+                .get_or_init(|| self.with_lines(BAGGAGE, baggage::clean))
                 .as_deref()
         } else {
             self.inner
@@ -161,6 +236,57 @@ mod tests {
         let two = Lines(vec![("traceparent", TP.into()), ("traceparent", TP.into())]);
         assert_eq!(BoundedExtractor::new(&two).get("traceparent"), None);
         assert_eq!(BoundedExtractor::new(&two).get_all("traceparent"), None);
+    }
+
+    /// The header-map view reads the same values as the generic one, line rules included.
+    #[cfg(feature = "http")]
+    #[test]
+    fn the_header_map_view_is_the_generic_view() {
+        use crate::layer::headers::HeaderExtractor;
+        use http::{HeaderMap, HeaderValue};
+        let line = |v: &'static [u8]| HeaderValue::from_bytes(v).expect("header value");
+        let cases: Vec<Vec<(&str, HeaderValue)>> = vec![
+            vec![],
+            vec![("traceparent", line(TP.as_bytes()))],
+            vec![
+                ("traceparent", line(TP.as_bytes())),
+                ("traceparent", line(TP.as_bytes())),
+            ],
+            vec![("traceparent", line(b"00-1-2-01"))],
+            vec![
+                ("tracestate", line(b"a=1")),
+                ("tracestate", line(b"b=\xff")),
+                ("tracestate", line(b"c=3")),
+                ("baggage", line(b"k=v,bad key=1")),
+                ("baggage", line(b"k2=v2")),
+            ],
+            vec![
+                ("tracestate", line(b"foo=1,bar=2")),
+                ("baggage", line(b"\xff")),
+            ],
+        ];
+        // Small maps are scanned once, larger ones looked up: both views must agree.
+        for (case, pad) in cases
+            .iter()
+            .flat_map(|case| [(case, 0), (case, SCAN_MAX_HEADERS + 4)])
+        {
+            let mut map = HeaderMap::new();
+            for i in 0..pad {
+                map.append(
+                    http::HeaderName::try_from(format!("x-pad-{i}")).expect("name"),
+                    line(b"1"),
+                );
+            }
+            for (name, value) in case {
+                map.append(*name, value.clone());
+            }
+            let generic = HeaderExtractor(&map);
+            let direct = BoundedExtractor::headers(&generic, &map);
+            let generic = BoundedExtractor::new(&generic);
+            for key in ["traceparent", "tracestate", "baggage", "TraceParent"] {
+                assert_eq!(direct.get(key), generic.get(key), "{key} of {map:?}");
+            }
+        }
     }
 
     #[test]

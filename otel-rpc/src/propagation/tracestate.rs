@@ -23,6 +23,18 @@ const LARGE_MEMBER_LEN: usize = 128;
 /// The combined, validated `tracestate` of all header lines `values`, or `None` when there is
 /// none or it is invalid. Borrows the header when it can be handed on as is.
 pub(crate) fn combine<'a>(values: &[&'a str]) -> Option<Cow<'a, str>> {
+    // No header or only empty ones (the SDK's propagator sends an empty `tracestate`): the
+    // member tables are not even set up.
+    if values.iter().all(|v| super::trim_ows(v).is_empty()) {
+        return None;
+    }
+    combine_lines(values)
+}
+
+/// [`combine`] of at least one line; its own function so that the member tables are set up
+/// only here.
+#[inline(never)]
+fn combine_lines<'a>(values: &[&'a str]) -> Option<Cow<'a, str>> {
     if values.iter().map(|v| v.len()).sum::<usize>() > MAX_PROPAGATION_HEADER_LEN {
         return None;
     }
@@ -177,6 +189,9 @@ mod tests {
             combine(&["", "foo=1"]),
             Some(Cow::Borrowed("foo=1"))
         ));
+        assert_eq!(combine(&[]), None);
+        assert_eq!(combine(&["", " \t"]), None, "empty lines are no tracestate");
+        assert_eq!(combine(&[" ", ","]), None, "nor is an empty list");
     }
 
     #[test]

@@ -24,6 +24,11 @@ async fn select(pool: &TracedPool<sqlx::Sqlite>, n: usize) {
     }
 }
 
+/// The points of histogram `name` recorded on `t`'s meter provider, over every series.
+fn points(t: &TestTelemetry, name: &str) -> u64 {
+    t.histogram(name).iter().map(|p| p.count).sum()
+}
+
 fn pool_name_of(points: &[(i64, Vec<KeyValue>)]) -> Vec<String> {
     points
         .iter()
@@ -48,10 +53,8 @@ async fn pool_metrics_follow_a_global_meter_provider_installed_later() {
     opentelemetry::global::set_meter_provider(first.meter_provider.clone());
     tokio::time::sleep(AFTER_INSTALL).await;
     select(&pool, 5).await;
-    let wait = first.histogram("db.client.connection.wait_time");
-    let use_time = first.histogram("db.client.connection.use_time");
-    let waits: u64 = wait.iter().map(|p| p.count).sum();
-    let uses: u64 = use_time.iter().map(|p| p.count).sum();
+    let waits = points(&first, "db.client.connection.wait_time");
+    let uses = points(&first, "db.client.connection.use_time");
     // The first query after the install may still go to the no-op provider (it is the one
     // that re-reads the global), so 4 or 5 of the 5.
     assert!((4..=5).contains(&waits), "wait_time points: {waits}");
@@ -70,11 +73,7 @@ async fn pool_metrics_follow_a_global_meter_provider_installed_later() {
     let max = first.i64_sum("db.client.connection.max");
     assert_eq!(max.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![1]);
     // The duration histogram follows as before.
-    let durations: u64 = first
-        .histogram("db.client.operation.duration")
-        .iter()
-        .map(|p| p.count)
-        .sum();
+    let durations: u64 = points(&first, "db.client.operation.duration");
     assert!((4..=5).contains(&durations), "durations: {durations}");
 
     // A replacement gets the points from then on; the first provider no more.
@@ -82,21 +81,13 @@ async fn pool_metrics_follow_a_global_meter_provider_installed_later() {
     opentelemetry::global::set_meter_provider(second.meter_provider.clone());
     tokio::time::sleep(AFTER_INSTALL).await;
     select(&pool, 4).await;
-    let waits2: u64 = second
-        .histogram("db.client.connection.wait_time")
-        .iter()
-        .map(|p| p.count)
-        .sum();
+    let waits2: u64 = points(&second, "db.client.connection.wait_time");
     assert!(
         (3..=4).contains(&waits2),
         "wait_time points on the replacement: {waits2}"
     );
     assert!(!second.i64_sum("db.client.connection.count").is_empty());
-    let waits1_after: u64 = first
-        .histogram("db.client.connection.wait_time")
-        .iter()
-        .map(|p| p.count)
-        .sum();
+    let waits1_after: u64 = points(&first, "db.client.connection.wait_time");
     assert!(
         waits1_after <= waits + 1,
         "the replaced provider kept receiving points: {waits} -> {waits1_after}"

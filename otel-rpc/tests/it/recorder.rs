@@ -453,18 +453,22 @@ fn naming_rules_table() {
     t.span("insert").assert_no_attr("db.operation.batch.size");
 }
 
-#[test]
-fn unsampled_parent_exports_nothing_and_builds_no_detail() {
-    let t = TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
-    let rec = recorder(&t, SpanKind::Client);
-    let parent_sc = opentelemetry::trace::SpanContext::new(
+/// A remote parent (`TRACE_ID`, `PARENT_ID`) that is not sampled.
+fn unsampled_remote_parent() -> Context {
+    Context::new().with_remote_span_context(opentelemetry::trace::SpanContext::new(
         opentelemetry::trace::TraceId::from_hex(TRACE_ID).unwrap(),
         opentelemetry::trace::SpanId::from_hex(PARENT_ID).unwrap(),
         opentelemetry::trace::TraceFlags::default(), // not sampled
         true,
         Default::default(),
-    );
-    let parent = Context::new().with_remote_span_context(parent_sc);
+    ))
+}
+
+#[test]
+fn unsampled_parent_exports_nothing_and_builds_no_detail() {
+    let t = TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
+    let rec = recorder(&t, SpanKind::Client);
+    let parent = unsampled_remote_parent();
     let builds = AtomicUsize::new(0);
     let lazy = || {
         builds.fetch_add(1, Ordering::SeqCst);
@@ -522,14 +526,7 @@ fn an_unsampled_operation_propagates_its_own_span_context_on_both_tracer_paths()
         .tracer_provider(OtherProvider(t.tracer_provider.clone()))
         .meter_provider(t.meter_provider.clone())
         .build();
-    let parent_sc = opentelemetry::trace::SpanContext::new(
-        opentelemetry::trace::TraceId::from_hex(TRACE_ID).unwrap(),
-        opentelemetry::trace::SpanId::from_hex(PARENT_ID).unwrap(),
-        opentelemetry::trace::TraceFlags::default(), // not sampled
-        true,
-        Default::default(),
-    );
-    let parent = Context::new().with_remote_span_context(parent_sc);
+    let parent = unsampled_remote_parent();
     for (path, rec) in [("sdk", &sdk), ("dynamic", &dynamic)] {
         let r = rec.start(&parent, "unsampled", vec![]);
         assert!(!r.is_recording(), "{path}");

@@ -631,13 +631,15 @@ impl PendingAcquire {
     /// idle to used, and returns the guard that records `use_time` when dropped.
     pub fn acquired(mut self) -> ConnectionUse {
         self.finish();
+        // One clock read ends the wait and starts the use.
+        let now = Instant::now();
         let observer = self.observer.clone();
-        observer.record_wait_time(self.started.elapsed());
+        observer.record_wait_time(now.saturating_duration_since(self.started));
         observer.add_connections(ConnectionState::Idle, -1);
         observer.add_connections(ConnectionState::Used, 1);
         ConnectionUse {
             observer,
-            started: Instant::now(),
+            started: now,
         }
     }
 

@@ -19,6 +19,8 @@ use otel_mongo::InstrumentationOptions as _;
 use otel_mongo::OtelCommandHandler;
 use otel_testkit::{TestTelemetry, env};
 
+use crate::common;
+
 /// A meter provider whose collections the test reads, values included.
 struct Metrics {
     provider: SdkMeterProvider,
@@ -201,14 +203,7 @@ async fn ping_and_collect(
     handler: &OtelCommandHandler,
     metrics: &Metrics,
 ) -> Vec<String> {
-    let mut options = ClientOptions::parse(uri).await.expect("uri");
-    handler.install(&mut options);
-    let client = mongodb::Client::with_options(options).expect("client");
-    client
-        .database("admin")
-        .run_command(doc! { "ping": 1 })
-        .await
-        .expect("ping");
+    let _client = common::pinged_client(uri, handler).await;
     metrics.names()
 }
 
@@ -372,15 +367,7 @@ async fn pools_of_two_clients_add_up_and_leave_with_their_client() {
         .build();
     let mut clients = Vec::new();
     for _ in 0..2 {
-        let mut options = ClientOptions::parse(&uri).await.expect("uri");
-        handler.install(&mut options);
-        let client = mongodb::Client::with_options(options).expect("client");
-        client
-            .database("admin")
-            .run_command(doc! { "ping": 1 })
-            .await
-            .expect("ping");
-        clients.push(client);
+        clients.push(common::pinged_client(&uri, &handler).await);
     }
     // The pool's task emits the check-in, maybe after the ping returned.
     until("one idle connection per client", || {

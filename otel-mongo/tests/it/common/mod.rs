@@ -29,6 +29,19 @@ pub fn builder(t: &TestTelemetry) -> OtelCommandHandlerBuilder {
         .meter_provider(t.meter_provider.clone())
 }
 
+/// A client of `uri` with `handler` installed, after one `ping` through it.
+pub async fn pinged_client(uri: &str, handler: &OtelCommandHandler) -> Client {
+    let mut options = ClientOptions::parse(uri).await.expect("uri");
+    handler.install(&mut options);
+    let client = Client::with_options(options).expect("client");
+    client
+        .database("admin")
+        .run_command(mongodb::bson::doc! { "ping": 1 })
+        .await
+        .expect("ping");
+    client
+}
+
 pub async fn fixture() -> Fixture {
     let t = TestTelemetry::new();
     let handler = builder(&t).build();

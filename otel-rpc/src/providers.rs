@@ -41,6 +41,7 @@ pub(crate) enum RecorderTracer {
     Sdk(opentelemetry_sdk::trace::SdkTracer),
     Dynamic(BoxedTracer),
 }
+
 /// Builds a meter for a recorder's scope.
 type MeterFactory = Arc<dyn Fn(InstrumentationScope) -> Meter + Send + Sync>;
 

@@ -236,9 +236,11 @@ impl Shared {
 
     /// Runs `f` with the instruments to record with now and their generation (0: the first),
     /// re-reading the global meter provider first when these follow it and a re-read is due.
-    fn with<R>(&self, f: impl FnOnce(&Instruments, u64) -> R) -> R {
+    /// `now` is the caller's clock reading when it has one (the checkout guards do), so
+    /// following the global costs no clock read of its own.
+    fn with<R>(&self, now: Option<Instant>, f: impl FnOnce(&Instruments, u64) -> R) -> R {
         if let Some(follow) = &self.follow
-            && follow.schedule.claim(Instant::now())
+            && follow.schedule.claim(now.unwrap_or_else(Instant::now))
         {
             self.refresh(follow);
         }
@@ -423,9 +425,10 @@ impl PoolHistogram {
         }
     }
 
-    fn record(&self, shared: &Shared, took: Duration) {
+    /// Records `took`, at `now` when the caller read the clock (see [`Shared::with`]).
+    fn record(&self, shared: &Shared, took: Duration, now: Option<Instant>) {
         let value = took.as_secs_f64();
-        shared.with(|instruments, generation| {
+        shared.with(now, |instruments, generation| {
             let histogram = (self.pick)(instruments);
             #[cfg(feature = "bound-instruments")]
             {
@@ -587,24 +590,26 @@ impl PoolObserver {
 
     /// Records one `db.client.connection.wait_time` point.
     pub fn record_wait_time(&self, took: Duration) {
-        self.state.wait_time.record(&self.state.shared, took);
+        self.state.wait_time.record(&self.state.shared, took, None);
     }
 
     /// Records one `db.client.connection.use_time` point.
     pub fn record_use_time(&self, took: Duration) {
-        self.state.use_time.record(&self.state.shared, took);
+        self.state.use_time.record(&self.state.shared, took, None);
     }
 
     /// Records one `db.client.connection.create_time` point.
     pub fn record_create_time(&self, took: Duration) {
-        self.state.create_time.record(&self.state.shared, took);
+        self.state
+            .create_time
+            .record(&self.state.shared, took, None);
     }
 
     /// Counts one `db.client.connection.timeouts`.
     pub fn record_timeout(&self) {
-        self.state
-            .shared
-            .with(|instruments, _| instruments.timeouts.add(1, &self.state.name_attrs));
+        self.state.shared.with(None, |instruments, _| {
+            instruments.timeouts.add(1, &self.state.name_attrs)
+        });
     }
 }
 
@@ -634,7 +639,12 @@ impl PendingAcquire {
         // One clock read ends the wait and starts the use.
         let now = Instant::now();
         let observer = self.observer.clone();
-        observer.record_wait_time(now.saturating_duration_since(self.started));
+        let state = &observer.state;
+        state.wait_time.record(
+            &state.shared,
+            now.saturating_duration_since(self.started),
+            Some(now),
+        );
         observer.add_connections(ConnectionState::Idle, -1);
         observer.add_connections(ConnectionState::Used, 1);
         ConnectionUse {
@@ -693,7 +703,13 @@ impl ConnectionUse {
 
 impl Drop for ConnectionUse {
     fn drop(&mut self) {
-        self.observer.record_use_time(self.started.elapsed());
+        let now = Instant::now();
+        let state = &self.observer.state;
+        state.use_time.record(
+            &state.shared,
+            now.saturating_duration_since(self.started),
+            Some(now),
+        );
         self.observer.add_connections(ConnectionState::Used, -1);
         self.observer.add_connections(ConnectionState::Idle, 1);
     }

@@ -4,9 +4,7 @@
 #[path = "it/common/mod.rs"]
 mod common;
 
-use opentelemetry::Context;
 use opentelemetry::context::FutureExt;
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::trace::Sampler;
 use opentelemetry_semantic_conventions::attribute;
 use otel_redis::testing::query_texts_built;
@@ -18,13 +16,7 @@ async fn unsampled_parent_builds_no_query_text() {
     let t = TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
     let (_client, mut conn) = common::traced(&t).await;
     let key = unique_name("otel_redis_unsampled");
-    let unsampled = Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
-        SpanId::from_hex("00f067aa0ba902b7").unwrap(),
-        TraceFlags::default(),
-        true,
-        TraceState::default(),
-    ));
+    let unsampled = otel_testkit::sampling::unsampled_remote_parent();
 
     let before = query_texts_built();
     async {

@@ -317,9 +317,6 @@ mod tests {
 
     #[test]
     fn details_are_added_capped_and_only_to_recording_spans() {
-        use opentelemetry::trace::{
-            SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-        };
         use opentelemetry_sdk::trace::Sampler;
         let t = otel_testkit::TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(
             Sampler::AlwaysOn,
@@ -334,13 +331,7 @@ mod tests {
             add(KeyValue::new("app.detail", long.clone()));
         })
         .end(Outcome::Success);
-        let unsampled = Context::new().with_remote_span_context(SpanContext::new(
-            TraceId::from(1_u128),
-            SpanId::from(1_u64),
-            TraceFlags::default(),
-            true,
-            TraceState::default(),
-        ));
+        let unsampled = otel_testkit::sampling::unsampled_remote_parent();
         rec.start_prepared_db_named(&unsampled, None, &prepared, None, 2, |_| calls += 1)
             .end(Outcome::Success);
         assert_eq!(calls, 1, "called for the recording span only");

@@ -11,6 +11,7 @@ use opentelemetry_sdk::trace::Sampler;
 use opentelemetry_semantic_conventions::attribute;
 use otel_rpc::testing::DB_DURATION_BOUNDARIES;
 use otel_rpc::{DbOperation, ErrorTextMode, Failure, Outcome, QueryText, SpanRecorder};
+use otel_testkit::sampling::{REMOTE_PARENT_ID, REMOTE_TRACE_ID};
 use otel_testkit::{SpanAssert, TestTelemetry};
 
 fn recorder(t: &TestTelemetry, kind: SpanKind) -> SpanRecorder {
@@ -455,13 +456,8 @@ fn naming_rules_table() {
 
 /// A remote parent (`TRACE_ID`, `PARENT_ID`) that is not sampled.
 fn unsampled_remote_parent() -> Context {
-    Context::new().with_remote_span_context(opentelemetry::trace::SpanContext::new(
-        opentelemetry::trace::TraceId::from_hex(TRACE_ID).unwrap(),
-        opentelemetry::trace::SpanId::from_hex(PARENT_ID).unwrap(),
-        opentelemetry::trace::TraceFlags::default(), // not sampled
-        true,
-        Default::default(),
-    ))
+    assert_eq!((TRACE_ID, PARENT_ID), (REMOTE_TRACE_ID, REMOTE_PARENT_ID));
+    otel_testkit::sampling::unsampled_remote_parent()
 }
 
 #[test]

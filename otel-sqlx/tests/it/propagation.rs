@@ -4,9 +4,7 @@ use crate::common;
 
 use common::*;
 use opentelemetry::context::FutureExt;
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
-};
+use opentelemetry::trace::{TraceContextExt, TraceId, Tracer};
 use opentelemetry::{Context, Value};
 use opentelemetry_sdk::trace::Sampler;
 use otel_rpc::DbOperation;
@@ -79,13 +77,7 @@ async fn hundred_concurrent_queries_keep_their_parents() {
 async fn unsampled_parent_exports_nothing_and_never_sanitizes() {
     let t = TestTelemetry::with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
     let pool = pg(&t).await;
-    let unsampled = Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from(0x0af7651916cd43dd8448eb211c80319cu128),
-        SpanId::from(0xb7ad6b7169203331u64),
-        TraceFlags::default(),
-        true,
-        TraceState::default(),
-    ));
+    let unsampled = otel_testkit::sampling::unsampled_remote_parent();
     async {
         for i in 0..5i64 {
             let _: i64 = sqlx::query_scalar("SELECT $1::int8 + 1 WHERE 'secret' <> ''")

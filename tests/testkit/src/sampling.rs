@@ -1,10 +1,13 @@
 //! A sampler that records what it was given, for tests that check the sampling-relevant
-//! (span-start) attributes against `otel-rpc/src/conventions.rs`.
+//! (span-start) attributes against `otel-rpc/src/conventions.rs`; and the unsampled remote
+//! parent of the tests of the unsampled path.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use opentelemetry::trace::{Link, SpanKind, TraceId};
+use opentelemetry::trace::{
+    Link, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 
@@ -70,4 +73,23 @@ pub fn assert_span_conforms(
     for key in deferred {
         assert!(exported.contains(key), "{key} missing");
     }
+}
+
+/// The trace id of the W3C Trace Context specification's examples, the parent of
+/// [`unsampled_remote_parent`].
+pub const REMOTE_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+/// The parent span id of the W3C Trace Context specification's examples.
+pub const REMOTE_PARENT_ID: &str = "00f067aa0ba902b7";
+
+/// A context holding a remote parent ([`REMOTE_TRACE_ID`], [`REMOTE_PARENT_ID`]) that is not
+/// sampled: under a parent-based sampler nothing started below it records.
+pub fn unsampled_remote_parent() -> Context {
+    let id = |hex: &str| u128::from_str_radix(hex, 16).unwrap_or_default();
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(id(REMOTE_TRACE_ID)),
+        SpanId::from(u64::try_from(id(REMOTE_PARENT_ID)).unwrap_or_default()),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    ))
 }
